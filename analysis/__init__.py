@@ -1,0 +1,1 @@
+"""analysis/: catalogue → tidy tables with confidence intervals. Arrives with issue 6."""

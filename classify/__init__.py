@@ -1,0 +1,1 @@
+"""classify/: faces → perceived-gender predictions (backbones, Keras head). Arrives with issue 4."""

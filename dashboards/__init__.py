@@ -1,0 +1,1 @@
+"""dashboards/: analysis tables → Plotly pages. Arrives with issue 6."""

@@ -1,0 +1,1 @@
+"""faces/: images → faces (detection with upsampling, alignment, embeddings). Arrives with issue 3."""

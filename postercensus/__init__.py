@@ -1,0 +1,1 @@
+"""postercensus: the command-line interface and the refresh pipeline that runs the stages."""

@@ -1,0 +1,24 @@
+"""Shared fixtures: the real data under ../shared/data (skipped with a reason when absent)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real test data; tests that need it skip when this checkout has no ../shared/data."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (CI provides ../shared/data)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty postercensus home for one test."""
+    return tmp_path / "home"
+
