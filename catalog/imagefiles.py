@@ -1,0 +1,106 @@
+"""Content-addressed image files under `<home>/images/`.
+
+A file's name is its SHA-256, so the same image harvested twice (or from two sources) is
+stored once, a half-written file never has a final name (temp file + atomic rename), and a
+catalogue row can always be checked against the bytes it points to.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+DEFAULT_MAX_PIXELS = 200_000_000
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "TIFF": "tif", "WEBP": "webp",
+               "BMP": "bmp", "JPEG2000": "jp2", "MPO": "jpg"}
+
+
+class InvalidImage(ValueError):
+    """The bytes are not an image Pillow can read (or exceed the pixel cap)."""
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    sha256: str
+    relative_path: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+    already_stored: bool
+
+
+def inspect_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, int, int]:
+    """(format, width, height) after Pillow has verified the file, else InvalidImage."""
+    if path.stat().st_size == 0:
+        raise InvalidImage("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise InvalidImage(
+                        f"{width}x{height} pixels exceeds the cap of {max_pixels:,} (possible decompression bomb)"
+                    )
+                image.verify()
+                return image.format or "unknown", width, height
+    except UnidentifiedImageError as error:
+        raise InvalidImage("not an image (Pillow cannot identify the format)") from error
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise InvalidImage(f"decompression bomb refused: {error}") from error
+    except (OSError, SyntaxError, ValueError) as error:
+        if isinstance(error, InvalidImage):
+            raise
+        raise InvalidImage(f"corrupt image: {error}") from error
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ImageFiles:
+    """The folder of stored images; adopts verified temp files under their hash."""
+
+    def __init__(self, home: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self.root = home / "images"
+        self.incoming = self.root / "incoming"
+        self.max_pixels = max_pixels
+
+    def absolute(self, relative_path: str) -> Path:
+        return self.root.parent / relative_path
+
+    def adopt(self, temp_file: Path) -> StoredImage:
+        """Verify `temp_file`, move it to its content address (or drop it if already there)."""
+        try:
+            image_format, width, height = inspect_image(temp_file, self.max_pixels)
+            sha256 = _sha256_of(temp_file)
+            size = temp_file.stat().st_size
+            extension = _EXTENSIONS.get(image_format, image_format.lower())
+            relative = Path("images") / sha256[:2] / sha256[2:4] / f"{sha256}.{extension}"
+            target = self.root.parent / relative
+            already = target.exists()
+            if not already:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(temp_file, target)
+            return StoredImage(sha256, relative.as_posix(), image_format, width, height, size, already)
+        finally:
+            temp_file.unlink(missing_ok=True)
+
+    def copy_in(self, source: Path) -> StoredImage:
+        """Store a local file (the user's original stays untouched)."""
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=self.incoming, suffix=".part")
+        os.close(handle)
+        shutil.copyfile(source, name)
+        return self.adopt(Path(name))

@@ -1,0 +1,57 @@
+"""Schema versions and the steps between them.
+
+A catalogue is a researcher's long-lived record: a new postercensus release must upgrade it
+in place. Each step is a function run once, in order, inside one transaction; the version
+reached is stored in `schema_version`. Later stages append their steps here.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import Connection, Engine, inspect, select
+
+from catalog import schema
+
+Step = Callable[[Connection], None]
+
+
+def _create_spine(connection: Connection) -> None:
+    """Version 1: sources, runs, items (+ versions) and images."""
+    spine = [
+        schema.sources,
+        schema.runs,
+        schema.items,
+        schema.item_versions,
+        schema.images,
+    ]
+    schema.metadata.create_all(connection, tables=spine)
+
+
+STEPS: list[Step] = [_create_spine]
+LATEST_VERSION = len(STEPS)
+
+
+def current_version(connection: Connection) -> int:
+    """The version a catalogue is at (0 for an empty database)."""
+    if not inspect(connection).has_table("schema_version"):
+        return 0
+    return connection.execute(select(schema.schema_version.c.version)).scalar() or 0
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the catalogue to LATEST_VERSION; returns the version it started at."""
+    with engine.begin() as connection:
+        schema.metadata.create_all(connection, tables=[schema.schema_version])
+        start = current_version(connection)
+        if start > LATEST_VERSION:
+            raise RuntimeError(
+                f"this catalogue is at schema version {start}, newer than this postercensus "
+                f"understands ({LATEST_VERSION}); upgrade postercensus"
+            )
+        for step in STEPS[start:]:
+            step(connection)
+        if start == 0:
+            connection.execute(schema.schema_version.insert().values(version=LATEST_VERSION))
+        elif start < LATEST_VERSION:
+            connection.execute(schema.schema_version.update().values(version=LATEST_VERSION))
+    return start

@@ -1,0 +1,74 @@
+"""Run records: every stage run is stored with its parameters, versions, counts and errors.
+
+This is the provenance a researcher cites: which code, which settings, when, and what failed.
+A run killed mid-way stays `running` in the table, which `status` reports as interrupted.
+"""
+from __future__ import annotations
+
+import platform
+from datetime import datetime, timezone
+from importlib import metadata as package_metadata
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from catalog import schema
+
+MAX_STORED_ERRORS = 1000
+_VERSIONED_PACKAGES = ("postercensus", "sqlalchemy", "sickle", "requests", "pillow", "lxml")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages whose behaviour shapes a run's results."""
+    versions = {"python": platform.python_version()}
+    for name in _VERSIONED_PACKAGES:
+        try:
+            versions[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+class RunStatus:
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"  # finished, but some items/images failed
+    FAILED = "failed"
+
+
+def start_run(engine: Engine, stage: str, parameters: dict[str, Any], source_id: int | None = None) -> int:
+    with engine.begin() as connection:
+        result = connection.execute(
+            schema.runs.insert().values(
+                stage=stage,
+                source_id=source_id,
+                parameters=parameters,
+                versions=package_versions(),
+                started_at=utcnow(),
+                status=RunStatus.RUNNING,
+            )
+        )
+        return result.inserted_primary_key[0]
+
+
+def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int], errors: list[str]) -> None:
+    """Close a run; only the first MAX_STORED_ERRORS messages are kept, with the total count."""
+    stored_errors = {"total": len(errors), "messages": errors[:MAX_STORED_ERRORS]}
+    with engine.begin() as connection:
+        connection.execute(
+            schema.runs.update()
+            .where(schema.runs.c.id == run_id)
+            .values(finished_at=utcnow(), status=status, counts=counts, errors=stored_errors)
+        )
+
+
+def latest_run(engine: Engine) -> dict[str, Any] | None:
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(schema.runs).order_by(schema.runs.c.id.desc()).limit(1)
+        ).mappings().first()
+    return dict(row) if row else None

@@ -1,0 +1,129 @@
+"""The catalogue's tables (SQLAlchemy Core), portable between SQLite and PostgreSQL.
+
+Stages added by later issues (faces, predictions, mentions) add their tables through
+`catalog.migrations`, so an existing catalogue is upgraded in place instead of rebuilt.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(2000), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("watermark", String(40)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_harvest_at", DateTime(timezone=True)),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("stage", String(40), nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id")),
+    Column("parameters", JSON, nullable=False),
+    Column("versions", JSON, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False),
+    Column("counts", JSON),
+    Column("errors", JSON),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("source_item_id", String(1000), nullable=False),
+    Column("title", Text),
+    Column("date", String(200)),
+    Column("year", Integer),
+    Column("keywords", JSON, nullable=False),
+    Column("description", Text),
+    Column("creator", Text),
+    Column("rights", Text),
+    Column("landing_url", Text),
+    Column("datestamp", String(40)),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("content_hash", String(64), nullable=False),
+    Column("raw", JSON, nullable=False),
+    Column("first_run_id", Integer, ForeignKey("runs.id")),
+    Column("changed_run_id", Integer, ForeignKey("runs.id")),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("source_id", "source_item_id", name="uq_items_source_item"),
+)
+Index("ix_items_year", items.c.year)
+
+item_versions = Table(
+    "item_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    Column("change", String(10), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_item_versions_item", item_versions.c.item_id)
+
+images = Table(
+    "images",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("label", Text),
+    Column("sha256", String(64)),
+    Column("path", Text),
+    Column("format", String(20)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("bytes", Integer),
+    Column("status", String(12), nullable=False),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("fetched_at", DateTime(timezone=True)),
+    UniqueConstraint("item_id", "origin", name="uq_images_item_origin"),
+)
+Index("ix_images_status", images.c.status)
+Index("ix_images_sha256", images.c.sha256)
+
+
+class ImageStatus:
+    """Lifecycle of an image row: why it is (not) usable by the face stage."""
+
+    PENDING = "pending"  # listed by the source, not fetched yet (or a run was killed)
+    OK = "ok"  # stored, verified, dimensions known
+    FAILED = "failed"  # fetch or verification failed; retried on later runs up to a limit
+    MISSING = "missing"  # a local file the source names does not exist
+    WITHDRAWN = "withdrawn"  # no longer listed by its item; kept for history

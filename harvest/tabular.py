@@ -1,0 +1,162 @@
+"""CSV exports and plain folders of images as sources.
+
+Many collections reach a researcher as a spreadsheet export plus a folder of scans. Column
+names differ between institutions, so each field's column is an option; when an option is
+not given, the first common name present in the header is used (listed in `--help`).
+"""
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+from harvest.dates import parse_year
+from harvest.records import HarvestError, HarvestEvent, HarvestedItem, ImageRef, RecordProblem
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp", ".bmp", ".jp2"})
+
+COLUMN_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "identifier", "item_id"),
+    "title": ("title", "name"),
+    "date": ("date", "year", "created"),
+    "keywords": ("keywords", "subjects", "subject", "tags"),
+    "description": ("description", "summary", "abstract"),
+    "image": ("image", "image_path", "filename", "file", "image_url"),
+    "creator": ("creator", "contributors", "artist", "author"),
+    "rights": ("rights", "license", "licence"),
+    "url": ("url", "landing_url", "link"),
+}
+
+
+@dataclass(frozen=True)
+class CsvColumns:
+    """The column chosen for each item field (None: pick a common name from the header)."""
+
+    id: str | None = None
+    title: str | None = None
+    date: str | None = None
+    keywords: str | None = None
+    description: str | None = None
+    image: str | None = None
+    creator: str | None = None
+    rights: str | None = None
+    url: str | None = None
+    keywords_sep: str = ";"
+
+
+def resolve_columns(header: list[str], chosen: CsvColumns) -> dict[str, str | None]:
+    """Map each field to a header column; an explicit column missing from the header is an error."""
+    resolved: dict[str, str | None] = {}
+    for field_name, candidates in COLUMN_CANDIDATES.items():
+        explicit = getattr(chosen, field_name)
+        if explicit is not None:
+            if explicit not in header:
+                raise HarvestError(
+                    f"column {explicit!r} (--{field_name}-column) is not in the CSV header; "
+                    f"columns are: {', '.join(header)}"
+                )
+            resolved[field_name] = explicit
+        else:
+            resolved[field_name] = next((name for name in candidates if name in header), None)
+    if resolved["id"] is None:
+        raise HarvestError(f"no id column found (tried {', '.join(COLUMN_CANDIDATES['id'])}); pass --id-column")
+    return resolved
+
+
+class CsvHarvester:
+    """Rows of a CSV file → items; image cells hold a URL or a path under `images_dir`."""
+
+    kind = "csv"
+
+    def __init__(self, csv_path: Path, images_dir: Path | None = None, columns: CsvColumns = CsvColumns()) -> None:
+        self.csv_path = csv_path.resolve()
+        self.images_dir = (images_dir or self.csv_path.parent).resolve()
+        self.columns = columns
+
+    def source_key(self) -> str:
+        return f"csv:{self.csv_path}"
+
+    def params(self) -> dict:
+        chosen = {f"{name}_column": value for name, value in asdict(self.columns).items()
+                  if value is not None and name != "keywords_sep"}
+        return {"path": str(self.csv_path), "images": str(self.images_dir),
+                "keywords_sep": self.columns.keywords_sep, **chosen}
+
+    def watermark(self) -> str | None:
+        return None
+
+    def events(self, since: str | None) -> Iterator[HarvestEvent]:
+        if not self.csv_path.is_file():
+            raise HarvestError(f"CSV file not found: {self.csv_path}")
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+        with self.csv_path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = resolve_columns(list(reader.fieldnames or []), self.columns)
+            seen: set[str] = set()
+            for line_number, row in enumerate(reader, start=2):
+                yield self._row_event(row, columns, f"{self.csv_path.name}:{line_number}", seen)
+
+    def _row_event(self, row: dict, columns: dict[str, str | None], where: str, seen: set[str]) -> HarvestEvent:
+        def cell(field_name: str) -> str | None:
+            column = columns[field_name]
+            value = (row.get(column) or "").strip() if column else ""
+            return value or None
+
+        item_id = cell("id")
+        if item_id is None:
+            return RecordProblem(where, f"empty id (column {columns['id']!r}); row skipped")
+        if item_id in seen:
+            return RecordProblem(where, f"id {item_id!r} repeats an earlier row; row skipped")
+        seen.add(item_id)
+        images, problem = self._image_refs(cell("image"), where)
+        if problem:
+            return problem
+        date = cell("date")
+        keywords = (cell("keywords") or "").split(self.columns.keywords_sep)
+        return HarvestedItem(
+            source_item_id=item_id, title=cell("title"), date=date, year=parse_year(date),
+            keywords=[keyword for keyword in keywords if keyword.strip()],
+            description=cell("description"), creator=cell("creator"), rights=cell("rights"),
+            landing_url=cell("url"), raw=dict(row), images=images,
+        )
+
+    def _image_refs(self, value: str | None, where: str) -> tuple[list[ImageRef], RecordProblem | None]:
+        if value is None:
+            return [], None
+        if value.startswith(("http://", "https://")):
+            return [ImageRef(url=value)], None
+        path = (self.images_dir / value).resolve()
+        if not path.is_relative_to(self.images_dir):
+            return [], RecordProblem(where, f"image path {value!r} points outside {self.images_dir}; row skipped")
+        return [ImageRef(path=path)], None
+
+
+class FolderHarvester:
+    """Every image file below a folder becomes one item (id = its relative path)."""
+
+    kind = "folder"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.resolve()
+
+    def source_key(self) -> str:
+        return f"folder:{self.folder}"
+
+    def params(self) -> dict:
+        return {"path": str(self.folder)}
+
+    def watermark(self) -> str | None:
+        return None
+
+    def events(self, since: str | None) -> Iterator[HarvestEvent]:
+        if not self.folder.is_dir():
+            raise HarvestError(f"folder not found: {self.folder}")
+        for path in sorted(self.folder.rglob("*")):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                relative = path.relative_to(self.folder).as_posix()
+                yield HarvestedItem(
+                    source_item_id=relative, title=path.stem, raw={"file": relative},
+                    images=[ImageRef(path=path)],
+                )

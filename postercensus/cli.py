@@ -1,0 +1,95 @@
+"""`postercensus [--home DIR] [--db URL] <stage> <verb>`: the one command line.
+
+Thin by design: it parses options, calls the stage packages, and prints what happened and
+where the results went. All behaviour lives in the stages so notebooks can use them too.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from catalog import __version__
+from catalog.runs import latest_run
+from postercensus.context import AppContext
+from postercensus.harvest_commands import harvest_app
+
+app = typer.Typer(
+    name="postercensus",
+    help=(
+        "Corpus analytics for digitized poster collections: harvest items and images into a local "
+        "catalogue, then (later stages) find faces, label perceived gender, extract gendered "
+        "phrases and build tables and dashboards."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(harvest_app, name="harvest")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"postercensus {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    home: Annotated[Optional[Path], typer.Option(
+        "--home", help="Folder holding the catalogue, images and postercensus.toml "
+        "(default: $POSTERCENSUS_HOME, else ./postercensus-home).", show_default=False)] = None,
+    db: Annotated[Optional[str], typer.Option(
+        "--db", envvar="POSTERCENSUS_DB", help="SQLAlchemy URL of the catalogue, e.g. "
+        "postgresql+psycopg://user@host/db (default: the url under 'catalog' in postercensus.toml, "
+        "else <home>/catalog.sqlite).", show_default=False)] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    from postercensus.config import resolve_home
+
+    ctx.obj = AppContext(resolve_home(home), db)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Counts of items, images and runs in the catalogue, and the last run."""
+    context: AppContext = ctx.obj
+    summary = context.catalog.summary()
+    last = latest_run(context.catalog.engine)
+    summary.update(
+        home=str(context.home),
+        catalog=context.database_display,
+        last_run=None if last is None else {
+            "id": last["id"], "stage": last["stage"], "status": last["status"],
+            "started_at": last["started_at"].isoformat() if last["started_at"] else None,
+            "counts": last["counts"],
+        },
+    )
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    table = Table(title=f"postercensus catalogue — {context.home}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in summary.items():
+        if isinstance(value, int):
+            table.add_row(key.replace("_", " "), f"{value:,}")
+    console = Console()
+    console.print(table)
+    console.print(f"catalogue: {summary['catalog']}")
+    if last is not None:
+        console.print(f"last run: #{last['id']} {last['stage']} — {last['status']}")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,64 @@
+"""The home folder and `<home>/postercensus.toml`: where the catalogue lives, which sources to refresh.
+
+Each harvest registers its source here with the options it ran with, so `postercensus refresh`
+can repeat every harvest unattended and a researcher can read (and edit) what is collected.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from catalog.database import default_url
+
+CONFIG_FILENAME = "postercensus.toml"
+DEFAULT_HOME = "postercensus-home"
+
+
+def resolve_home(option: Path | None) -> Path:
+    """--home, else $POSTERCENSUS_HOME, else ./postercensus-home."""
+    if option is not None:
+        return option.expanduser().resolve()
+    from_env = os.environ.get("POSTERCENSUS_HOME")
+    return Path(from_env or DEFAULT_HOME).expanduser().resolve()
+
+
+@dataclass
+class HomeConfig:
+    """The parsed postercensus.toml of one home."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @classmethod
+    def load(cls, home: Path) -> "HomeConfig":
+        path = home / CONFIG_FILENAME
+        if not path.exists():
+            return cls(path, {})
+        try:
+            return cls(path, tomllib.loads(path.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"{path} is not valid TOML ({error}); fix or remove it") from error
+
+    def database_url(self, option: str | None, home: Path) -> str:
+        """--db, else [catalog] url in the file, else SQLite in the home."""
+        return option or self.data.get("catalog", {}).get("url") or default_url(home)
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        return list(self.data.get("sources", []))
+
+    def register_source(self, key: str, kind: str, params: dict[str, Any]) -> None:
+        """Add or update the source with this key, then write the file."""
+        entry = {"key": key, "kind": kind, "params": {k: v for k, v in params.items() if v is not None}}
+        sources = [source for source in self.sources if source.get("key") != key]
+        sources.append(entry)
+        self.data["sources"] = sources
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_suffix(".toml.tmp")
+        temp.write_text(tomli_w.dumps(self.data), encoding="utf-8")
+        os.replace(temp, self.path)
