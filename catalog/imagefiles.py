@@ -37,7 +37,7 @@ class StoredImage:
 
 
 def inspect_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, int, int]:
-    """(format, width, height) after Pillow has verified the file, else InvalidImage."""
+    """(format, width, height) after Pillow has verified and fully decoded the file, else InvalidImage."""
     if path.stat().st_size == 0:
         raise InvalidImage("empty file (0 bytes)")
     try:
@@ -50,6 +50,8 @@ def inspect_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str
                         f"{width}x{height} pixels exceeds the cap of {max_pixels:,} (possible decompression bomb)"
                     )
                 image.verify()
+            with Image.open(path) as image:
+                image.load()  # verify() does not decode JPEG data: a cut-off file only fails here
                 return image.format or "unknown", width, height
     except UnidentifiedImageError as error:
         raise InvalidImage("not an image (Pillow cannot identify the format)") from error

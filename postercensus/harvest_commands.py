@@ -47,7 +47,7 @@ def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: i
 
 def _print_report(context: AppContext, report: HarvestReport) -> None:
     counts = report.counts
-    console = Console()
+    console = Console(soft_wrap=True)  # one line per fact: readable in logs and by grep
     console.print(
         f"[bold]{report.source_key}[/bold]: {counts['new']} new, {counts['updated']} updated, "
         f"{counts['deleted']} deleted, {counts['unchanged']} unchanged, {counts['problems']} records skipped"

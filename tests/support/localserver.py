@@ -26,6 +26,7 @@ class Reply:
 class Request:
     path: str
     query: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[[Request], Reply]
@@ -42,7 +43,7 @@ class LocalServer:
         class _RequestHandler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 parts = urlsplit(self.path)
-                request = Request(parts.path, dict(parse_qsl(parts.query)))
+                request = Request(parts.path, dict(parse_qsl(parts.query)), dict(self.headers.items()))
                 outer.requests.append(request)
                 reply = outer.handler(request)
                 self.send_response(reply.status)

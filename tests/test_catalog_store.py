@@ -1,0 +1,129 @@
+"""The store's rules: idempotent upserts, history, deletion flags, image rows, migrations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from catalog import schema
+from catalog.database import default_url, open_engine
+from catalog.imagefiles import ImageFiles, InvalidImage, inspect_image
+from catalog.migrations import LATEST_VERSION, current_version
+from catalog.runs import start_run
+from catalog.schema import ImageStatus
+from catalog.store import Catalog
+from harvest.records import HarvestedItem, ImageRef
+from tests.support.images import make_jpeg
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    return Catalog(open_engine(default_url(tmp_path)), tmp_path)
+
+
+def _source_and_run(catalog: Catalog) -> tuple[int, int]:
+    source_id = catalog.ensure_source("test:1", "test", "here", {})
+    return source_id, start_run(catalog.engine, "harvest.test", {}, source_id)
+
+
+def _count(catalog: Catalog, table, *where) -> int:
+    with catalog.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(table).where(*where)).scalar()
+
+
+def test_sqlite_catalogue_uses_wal_and_is_at_latest_schema(catalog):
+    with catalog.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert current_version(connection) == LATEST_VERSION
+
+
+def test_reopening_does_not_migrate_twice(tmp_path):
+    open_engine(default_url(tmp_path)).dispose()
+    engine = open_engine(default_url(tmp_path))
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(schema.schema_version)).scalar() == 1
+
+
+def test_same_batch_twice_changes_nothing(catalog):
+    source_id, run_id = _source_and_run(catalog)
+    batch = [HarvestedItem("a", title="A", keywords=["War "], images=[ImageRef(url="http://x/a.jpg")]),
+             HarvestedItem("b", title="B")]
+    assert catalog.apply_items(source_id, run_id, batch) == {"new": 2}
+    assert catalog.apply_items(source_id, run_id, batch) == {"unchanged": 2}
+    assert _count(catalog, schema.items) == 2
+    assert _count(catalog, schema.images) == 1
+    assert _count(catalog, schema.item_versions) == 2
+
+
+def test_changed_record_is_updated_with_history(catalog):
+    source_id, run_id = _source_and_run(catalog)
+    catalog.apply_items(source_id, run_id, [HarvestedItem("a", title="Old")])
+    assert catalog.apply_items(source_id, run_id, [HarvestedItem("a", title="New")]) == {"updated": 1}
+    with catalog.engine.connect() as connection:
+        assert connection.execute(select(schema.items.c.title)).scalar() == "New"
+        changes = connection.execute(select(schema.item_versions.c.change).order_by(schema.item_versions.c.id)).scalars().all()
+    assert changes == ["new", "updated"]
+
+
+def test_deleted_record_is_flagged_not_removed(catalog):
+    source_id, run_id = _source_and_run(catalog)
+    catalog.apply_items(source_id, run_id, [HarvestedItem("a", title="A", images=[ImageRef(url="http://x/1.jpg")])])
+    assert catalog.apply_items(source_id, run_id, [HarvestedItem("a", deleted=True)]) == {"deleted": 1}
+    assert catalog.apply_items(source_id, run_id, [HarvestedItem("a", deleted=True)]) == {"unchanged": 1}
+    with catalog.engine.connect() as connection:
+        row = connection.execute(select(schema.items)).mappings().one()
+    assert row["deleted"] and row["title"] == "A"
+    assert catalog.summary()["items_deleted"] == 1
+    assert _count(catalog, schema.images, schema.images.c.status == ImageStatus.WITHDRAWN) == 1
+
+
+def test_reappearing_record_is_revived(catalog):
+    source_id, run_id = _source_and_run(catalog)
+    catalog.apply_items(source_id, run_id, [HarvestedItem("a", title="A")])
+    catalog.apply_items(source_id, run_id, [HarvestedItem("a", deleted=True)])
+    assert catalog.apply_items(source_id, run_id, [HarvestedItem("a", title="A")]) == {"updated": 1}
+    assert catalog.summary()["items"] == 1
+
+
+def test_image_list_changes_withdraw_and_add_rows(catalog):
+    source_id, run_id = _source_and_run(catalog)
+    catalog.apply_items(source_id, run_id, [HarvestedItem("a", images=[ImageRef(url="http://x/1.jpg"), ImageRef(url="http://x/2.jpg")])])
+    catalog.apply_items(source_id, run_id, [HarvestedItem("a", images=[ImageRef(url="http://x/2.jpg"), ImageRef(url="http://x/3.jpg")])])
+    with catalog.engine.connect() as connection:
+        rows = dict(connection.execute(select(schema.images.c.origin, schema.images.c.status)).all())
+    assert rows == {"http://x/1.jpg": ImageStatus.WITHDRAWN, "http://x/2.jpg": ImageStatus.PENDING,
+                    "http://x/3.jpg": ImageStatus.PENDING}
+
+
+def test_same_image_twice_is_stored_once(tmp_path):
+    files = ImageFiles(tmp_path)
+    jpeg = make_jpeg(seed=3)
+    first, second = tmp_path / "one.jpg", tmp_path / "two.jpg"
+    first.write_bytes(jpeg)
+    second.write_bytes(jpeg)
+    a, b = files.copy_in(first), files.copy_in(second)
+    assert a.sha256 == b.sha256 and not a.already_stored and b.already_stored
+    assert (a.width, a.height, a.format) == (64, 48, "JPEG")
+    assert len(list((tmp_path / "images").rglob("*.jpg"))) == 1
+    assert first.exists() and second.exists()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(b"", "empty file"), (b"<html>not an image</html>", "not an image"), (make_jpeg()[:200], "corrupt"),
+     (make_jpeg(300, 300, noise=True)[:6000], "corrupt")],
+    ids=["zero-byte", "html", "cut-header", "cut-scan-data"],
+)
+def test_bad_images_are_refused_with_a_reason(tmp_path, content, message):
+    path = tmp_path / "bad.jpg"
+    path.write_bytes(content)
+    with pytest.raises(InvalidImage, match=message):
+        inspect_image(path)
+
+
+def test_pixel_cap_refuses_decompression_bombs(tmp_path):
+    path = tmp_path / "big.jpg"
+    path.write_bytes(make_jpeg(400, 400))
+    with pytest.raises(InvalidImage, match="exceeds the cap"):
+        inspect_image(path, max_pixels=100_000)
