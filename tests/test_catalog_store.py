@@ -127,3 +127,20 @@ def test_pixel_cap_refuses_decompression_bombs(tmp_path):
     path.write_bytes(make_jpeg(400, 400))
     with pytest.raises(InvalidImage, match="exceeds the cap"):
         inspect_image(path, max_pixels=100_000)
+
+
+def test_an_existing_catalogue_is_upgraded_by_new_steps(tmp_path, monkeypatch):
+    from sqlalchemy import Column, Integer, MetaData, Table, inspect
+
+    from catalog import migrations
+
+    url = default_url(tmp_path)
+    open_engine(url).dispose()
+    later = Table("later_stage", MetaData(), Column("id", Integer, primary_key=True))
+    monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, lambda connection: later.create(connection)])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", len(migrations.STEPS))
+    engine = open_engine(url)
+    with engine.connect() as connection:
+        assert current_version(connection) == migrations.LATEST_VERSION
+        assert inspect(connection).has_table("later_stage")
+        assert inspect(connection).has_table("items")
