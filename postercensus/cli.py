@@ -11,14 +11,29 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 from rich.table import Table
 
 from catalog import __version__
 from catalog.runs import latest_run
-from postercensus.context import AppContext
+from postercensus.context import AppContext, CommandError
 from postercensus.harvest_commands import harvest_app
 
+
+
+class _ReportingGroup(TyperGroup):
+    """Turns a CommandError from any subcommand into `Error: …` on stderr and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CommandError as error:
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(1) from error
+
+
 app = typer.Typer(
+    cls=_ReportingGroup,
     name="postercensus",
     help=(
         "Corpus analytics for digitized poster collections: harvest items and images into a local "

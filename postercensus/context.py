@@ -5,15 +5,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import click
-
 from catalog.database import display_url, open_engine
 from catalog.imagefiles import ImageFiles
 from catalog.store import Catalog
 from postercensus.config import HomeConfig
 
 
-class CommandError(click.ClickException):
+class CommandError(Exception):
     """A failure the CLI reports as one line ("Error: what went wrong, what to do"), exit code 1."""
 
 

@@ -137,6 +137,8 @@ def harvest_csv(
 
     Example: postercensus harvest csv posters.csv --images scans/ --image-column filename
     """
+    if not file.is_file():
+        raise CommandError(f"CSV file not found: {file}")
     columns = CsvColumns(
         id=id_column, title=title_column, date=date_column, keywords=keywords_column,
         description=description_column, image=image_column, creator=creator_column,
@@ -155,4 +157,6 @@ def harvest_folder(
 
     Example: postercensus harvest folder ~/scans/posters
     """
+    if not directory.is_dir():
+        raise CommandError(f"folder not found: {directory}")
     _run(ctx, lambda client: FolderHarvester(directory), workers, 0.0, 0, 30.0, 200)

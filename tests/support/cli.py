@@ -4,14 +4,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import Result
+from typer.testing import Result
 from typer.testing import CliRunner
 
 from postercensus.cli import app
 
 
 def run_cli(home: Path, *args: str) -> Result:
-    """`postercensus --home HOME ARGS…`; returns click's Result (exit_code, stdout, stderr)."""
+    """`postercensus --home HOME ARGS…`; returns the Result (exit_code, stdout, stderr)."""
     return CliRunner().invoke(app, ["--home", str(home), *args])
 
 
