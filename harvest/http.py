@@ -66,16 +66,17 @@ class HttpClient:
     def _with_retries(self, url, consume):
         settings = self.settings
         last_problem = "no attempt made"
+        retry_after: float | None = None
         for attempt in range(settings.retries + 1):
             if attempt:
-                time.sleep(self._backoff_seconds(attempt, last_retry_after))
-            last_retry_after = None
+                time.sleep(self._backoff_seconds(attempt, retry_after))
+            retry_after = None
             self._wait_for_host(url)
             try:
                 with self.session.get(url, timeout=settings.timeout, stream=True) as response:
                     if response.status_code in RETRY_STATUSES:
                         last_problem = f"HTTP {response.status_code}"
-                        last_retry_after = _retry_after_seconds(response)
+                        retry_after = _retry_after_seconds(response)
                         continue
                     if response.status_code >= 400:
                         raise FetchError(f"HTTP {response.status_code} for {url}")

@@ -22,3 +22,19 @@ def home(tmp_path: Path) -> Path:
     """An empty postercensus home for one test."""
     return tmp_path / "home"
 
+
+
+@pytest.fixture(scope="module")
+def running_site(shared_data: Path):
+    """The real IIIF fixtures served from 127.0.0.1 (one server per test module)."""
+    from tests.support.iiifsite import IiifSite
+
+    with IiifSite(shared_data / "iiif") as site:
+        yield site
+
+
+@pytest.fixture
+def site(running_site):
+    """`running_site`, with the previous test's injected documents and failures cleared."""
+    running_site.reset()
+    return running_site
