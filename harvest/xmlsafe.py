@@ -6,11 +6,19 @@ silently shortened document (lxml's `recover` mode would drop records without a 
 """
 from __future__ import annotations
 
+import re
+
 from lxml import etree
+
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY\s")
 
 
 class UnsafeXMLError(ValueError):
     """The document is malformed or declares entities; the message says which."""
+
+
+class XMLEntitiesError(UnsafeXMLError):
+    """The document declares entities: refused, and not worth fetching again."""
 
 
 def _parser() -> etree.XMLParser:
@@ -29,13 +37,18 @@ def parse_xml(data: bytes, where: str = "document") -> etree._Element:
     """Parse `data` or raise UnsafeXMLError naming `where` and the reason."""
     if not data.strip():
         raise UnsafeXMLError(f"{where}: empty response where XML was expected")
+    refused = XMLEntitiesError(
+        f"{where}: XML declares entities in a DOCTYPE (refused unread: entity expansion / XXE risk; "
+        "nothing was resolved or fetched)"
+    )
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as error:
+        # libxml2 rejects a billion-laughs document as malformed (amplification limit): name the cause.
+        if _ENTITY_DECLARATION.search(data):
+            raise refused from error
         raise UnsafeXMLError(f"{where}: malformed XML ({error})") from error
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise UnsafeXMLError(
-            f"{where}: XML declares entities in a DOCTYPE (refused: entity expansion / XXE)"
-        )
+        raise refused
     return root

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from harvest.http import HttpClient, HttpSettings
-from harvest.records import Harvester
+from harvest.records import Harvester, HarvestError
 from harvest.runner import HarvestReport, run_harvest
 from harvest.tabular import COLUMN_CANDIDATES, CsvColumns, CsvHarvester, FolderHarvester
 from postercensus.context import AppContext, CommandError
@@ -34,7 +34,10 @@ def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: i
     context: AppContext = ctx.obj
     settings = HttpSettings(retries=retries, timeout=timeout, per_host_delay=delay, max_bytes=max_mb * 1024 * 1024)
     client = HttpClient(settings)
-    harvester = make(client)
+    try:
+        harvester = make(client)
+    except HarvestError as error:  # options the harvester refuses (a bad --from, template …)
+        raise CommandError(str(error)) from error
     context.config.register_source(harvester.source_key(), harvester.kind, harvester.params())
     report = run_harvest(context.catalog, harvester, client, context.image_files, workers=workers)
     _print_report(context, report)
