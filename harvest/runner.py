@@ -86,11 +86,14 @@ def _progress(console: Console) -> Progress:
 def _store_items(catalog, harvester, source_id, run_id, since, report: HarvestReport, progress: Progress) -> None:
     task = progress.add_task("records", total=None)
     batch: list[HarvestedItem] = []
+    stored = 0
 
     def flush() -> None:
+        nonlocal stored
         if batch:
             report.counts.update(catalog.apply_items(source_id, run_id, batch))
             progress.advance(task, len(batch))
+            stored += len(batch)
             batch.clear()
 
     try:
@@ -107,11 +110,12 @@ def _store_items(catalog, harvester, source_id, run_id, since, report: HarvestRe
         report.errors.append(f"listing stopped: {error}")
     finally:
         flush()
-    progress.update(task, total=progress.tasks[task].completed)
+    progress.update(task, total=stored)
 
 
 def _fetch_images(catalog, source_id, client, image_files, workers, report: HarvestReport, progress: Progress) -> None:
     task = progress.add_task("images", total=None)
+    fetched = 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for batch in catalog.images_to_fetch(source_id, MAX_IMAGE_ATTEMPTS):
             outcomes = list(pool.map(lambda pending: _fetch_one(pending, client, image_files), batch))
@@ -119,7 +123,8 @@ def _fetch_images(catalog, source_id, client, image_files, workers, report: Harv
             for pending, outcome in zip(batch, outcomes):
                 _count_image(report, pending, outcome)
             progress.advance(task, len(batch))
-    progress.update(task, total=progress.tasks[task].completed)
+            fetched += len(batch)
+    progress.update(task, total=fetched)
 
 
 @dataclass(frozen=True)
