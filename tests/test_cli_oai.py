@@ -1,5 +1,5 @@
 """`postercensus harvest oai` end to end: the real FSU MODS records served by a small OAI-PMH
-server on 127.0.0.1 (FsuOaiServer in test_harvest_oai.py), with one generated JPEG per record
+server on 127.0.0.1 (FsuOaiServer in tests/support/oaiserver.py), with one generated JPEG per record
 reached through --image-url-template, harvested through the CLI into a catalogue."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from tests.support.cli import run_cli, status
 from tests.support.images import make_jpeg
 from tests.support.localserver import LocalServer, Reply, Request
-from tests.test_harvest_oai import FsuOaiServer
+from tests.support.oaiserver import FsuOaiServer
 
 NO_RETRIES = ("--retries", "0")
 DELETED_ID = "oai:fsu.digital.flvc.org:fsu_405801"
