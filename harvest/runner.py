@@ -52,14 +52,21 @@ def run_harvest(
     image_files: ImageFiles,
     *,
     workers: int = 4,
+    overrides: dict[str, Any] | None = None,
     console: Console | None = None,
 ) -> HarvestReport:
-    """Harvest `harvester` into `catalog`, then fetch the images it listed (or that are owed)."""
+    """Harvest `harvester` into `catalog`, then fetch the images it listed (or that are owed).
+
+    `overrides` are this run's one-off options (e.g. an explicit `--from`): recorded with the
+    run for provenance, but not part of the source's stored definition.
+    """
     console = console or Console(stderr=True)
     params = harvester.params()
-    source_id = catalog.ensure_source(harvester.source_key(), harvester.kind, params.get("url") or params.get("path", ""), params)
+    location = params.get("url") or params.get("path", "")
+    source_id = catalog.ensure_source(harvester.source_key(), harvester.kind, location, params)
     since = catalog.watermark(source_id)
-    run_id = start_run(catalog.engine, f"harvest.{harvester.kind}", {**params, "since": since}, source_id)
+    run_parameters = {**params, "since": since, **(overrides or {})}
+    run_id = start_run(catalog.engine, f"harvest.{harvester.kind}", run_parameters, source_id)
     report = HarvestReport(run_id, harvester.source_key())
     try:
         with _progress(console) as progress:

@@ -30,7 +30,7 @@ MaxMegabytes = Annotated[int, typer.Option("--max-mb", min=1, help="Largest down
 
 
 def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: int, delay: float,
-         retries: int, timeout: float, max_mb: int) -> None:
+         retries: int, timeout: float, max_mb: int, overrides: dict | None = None) -> None:
     context: AppContext = ctx.obj
     settings = HttpSettings(retries=retries, timeout=timeout, per_host_delay=delay, max_bytes=max_mb * 1024 * 1024)
     client = HttpClient(settings)
@@ -39,7 +39,7 @@ def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: i
     except HarvestError as error:  # options the harvester refuses (a bad --from, template …)
         raise CommandError(str(error)) from error
     context.config.register_source(harvester.source_key(), harvester.kind, harvester.params())
-    report = run_harvest(context.catalog, harvester, client, context.image_files, workers=workers)
+    report = run_harvest(context.catalog, harvester, client, context.image_files, workers=workers, overrides=overrides)
     _print_report(context, report)
     if report.listing_error:
         raise CommandError(
@@ -95,7 +95,7 @@ def harvest_oai(
         raise typer.BadParameter("choose oai_dc or mods", param_hint="--prefix")
     _run(ctx, lambda client: OaiHarvester(base_url, client, set_spec=set_spec, prefix=prefix,
                                           image_url_template=image_url_template, from_date=from_date),
-         workers, delay, retries, timeout, max_mb)
+         workers, delay, retries, timeout, max_mb, overrides={"from": from_date} if from_date else None)
 
 
 @harvest_app.command("iiif")

@@ -3,6 +3,8 @@ server on 127.0.0.1 (FsuOaiServer in tests/support/oaiserver.py), with one gener
 reached through --image-url-template, harvested through the CLI into a catalogue."""
 from __future__ import annotations
 
+import json
+import sqlite3
 import tomllib
 from pathlib import Path
 
@@ -115,6 +117,9 @@ def test_from_fetches_only_newer_records_and_is_not_stored(site, home):
     assert status(home)["items"] == 46
     [source] = tomllib.loads((home / "postercensus.toml").read_text())["sources"]
     assert "from" not in source["params"]
+    connection = sqlite3.connect(home / "catalog.sqlite")
+    [parameters] = connection.execute("SELECT parameters FROM runs").fetchone()
+    assert json.loads(parameters)["from"] == "2017-04-18"  # the override is kept as provenance
 
     server.requests.clear()
     again = run_cli(home, *harvest_args(server))
