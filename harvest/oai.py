@@ -26,7 +26,15 @@ from sickle.response import OAIResponse
 
 from harvest.dates import parse_year
 from harvest.http import FetchError, HttpClient
-from harvest.records import HarvestedItem, HarvestError, HarvestEvent, ImageRef, RecordProblem
+from harvest.records import (
+    IMAGE_SUFFIXES,
+    HarvestedItem,
+    HarvestError,
+    HarvestEvent,
+    ImageRef,
+    RecordProblem,
+    is_http_url,
+)
 from harvest.xmlsafe import UnsafeXMLError, XMLEntitiesError, parse_xml
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -37,7 +45,6 @@ XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 M = {"m": MODS_NS}
 
 PAGE_ATTEMPTS = 3
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".jp2", ".webp")
 TEMPLATE_FIELDS = frozenset({"id", "local_id"})
 # Poster credits name designers and illustrators as often as "artist"; relator codes included.
 CREATOR_ROLES = frozenset({
@@ -385,13 +392,9 @@ def _joined(values: list[str], separator: str) -> str | None:
     return separator.join(values) if values else None
 
 
-def _is_http(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
-
-
 def _is_image_url(url: str) -> bool:
     """Image files by extension; IIIF Image API URLs end in /default.jpg and so match too."""
-    return urlsplit(url).path.lower().endswith(IMAGE_EXTENSIONS)
+    return urlsplit(url).path.lower().endswith(IMAGE_SUFFIXES)
 
 
 # --- Dublin Core (oai_dc; dcterms elements are read too, for qualified DC feeds) --------------
@@ -413,7 +416,7 @@ def map_dublin_core(identifier: str, metadata: etree._Element) -> HarvestedItem:
     """
     dates = _dc(metadata, "date", "created", "issued")
     titles = _dc(metadata, "title")
-    urls = [value for value in _dc(metadata, "identifier", "relation") if _is_http(value)]
+    urls = [value for value in _dc(metadata, "identifier", "relation") if is_http_url(value)]
     date = dates[0] if dates else None
     return HarvestedItem(
         source_item_id=identifier,
@@ -547,7 +550,7 @@ def _mods_links(mods: etree._Element) -> tuple[list[ImageRef], str | None]:
     other: list[str] = []
     for element in mods.iterfind("m:location/m:url", M):
         url = _text(element)
-        if not _is_http(url):
+        if not is_http_url(url):
             continue
         access = (element.get("access") or "").lower()
         label = element.get("displayLabel")

@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol, Union
 
 
+# File-name endings taken to be images, wherever a source names files or URLs.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp", ".bmp", ".jp2")
+
+
+def is_http_url(value: str) -> bool:
+    """True for http(s) URLs: the values that are downloaded rather than read from disk."""
+    return value.startswith(("http://", "https://"))
+
+
 @dataclass(frozen=True)
 class ImageRef:
     """One image of an item: a remote URL to download, or a local file to copy in."""

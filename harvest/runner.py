@@ -21,7 +21,7 @@ from catalog.runs import RunStatus, finish_run, start_run
 from catalog.schema import ImageStatus
 from catalog.store import Catalog, PendingImage
 from harvest.http import FetchError, HttpClient
-from harvest.records import Harvester, HarvestError, HarvestedItem, RecordProblem
+from harvest.records import Harvester, HarvestError, HarvestedItem, RecordProblem, is_http_url
 
 ITEM_BATCH = 100
 MAX_IMAGE_ATTEMPTS = 3
@@ -158,7 +158,7 @@ def _fetch_one(pending: PendingImage, client: HttpClient, image_files: ImageFile
     """Fetch or copy one image and verify it."""
     origin = pending.origin
     try:
-        if origin.startswith(("http://", "https://")):
+        if is_http_url(origin):
             stored = image_files.adopt(client.download(origin, image_files.incoming))
         else:
             path = Path(origin)

@@ -13,9 +13,15 @@ from pathlib import Path
 from typing import Iterator
 
 from harvest.dates import parse_year
-from harvest.records import HarvestError, HarvestEvent, HarvestedItem, ImageRef, RecordProblem
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp", ".bmp", ".jp2"})
+from harvest.records import (
+    IMAGE_SUFFIXES,
+    HarvestError,
+    HarvestEvent,
+    HarvestedItem,
+    ImageRef,
+    RecordProblem,
+    is_http_url,
+)
 
 COLUMN_CANDIDATES: dict[str, tuple[str, ...]] = {
     "id": ("id", "identifier", "item_id"),
@@ -125,7 +131,7 @@ class CsvHarvester:
     def _image_refs(self, value: str | None, where: str) -> tuple[list[ImageRef], RecordProblem | None]:
         if value is None:
             return [], None
-        if value.startswith(("http://", "https://")):
+        if is_http_url(value):
             return [ImageRef(url=value)], None
         path = (self.images_dir / value).resolve()
         if not path.is_relative_to(self.images_dir):
