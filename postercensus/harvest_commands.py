@@ -29,10 +29,13 @@ Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wai
 MaxMegabytes = Annotated[int, typer.Option("--max-mb", min=1, help="Largest download accepted, in MB.")]
 
 
-def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: int, delay: float,
-         retries: int, timeout: float, max_mb: int, overrides: dict | None = None) -> None:
+def _http_settings(delay: float, retries: int, timeout: float, max_mb: int) -> HttpSettings:
+    return HttpSettings(retries=retries, timeout=timeout, per_host_delay=delay, max_bytes=max_mb * 1024 * 1024)
+
+
+def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: int, settings: HttpSettings,
+         overrides: dict | None = None) -> None:
     context: AppContext = ctx.obj
-    settings = HttpSettings(retries=retries, timeout=timeout, per_host_delay=delay, max_bytes=max_mb * 1024 * 1024)
     client = HttpClient(settings)
     try:
         harvester = make(client)
@@ -95,7 +98,8 @@ def harvest_oai(
         raise typer.BadParameter("choose oai_dc or mods", param_hint="--prefix")
     _run(ctx, lambda client: OaiHarvester(base_url, client, set_spec=set_spec, prefix=prefix,
                                           image_url_template=image_url_template, from_date=from_date),
-         workers, delay, retries, timeout, max_mb, overrides={"from": from_date} if from_date else None)
+         workers, _http_settings(delay, retries, timeout, max_mb),
+         overrides={"from": from_date} if from_date else None)
 
 
 @harvest_app.command("iiif")
@@ -112,7 +116,7 @@ def harvest_iiif(
     from harvest.iiif import IiifHarvester
 
     _run(ctx, lambda client: IiifHarvester(url, client, image_request=image_request),
-         workers, delay, retries, timeout, max_mb)
+         workers, _http_settings(delay, retries, timeout, max_mb))
 
 
 def _column_help(field_name: str) -> str:
@@ -147,7 +151,8 @@ def harvest_csv(
         description=description_column, image=image_column, creator=creator_column,
         rights=rights_column, url=url_column, keywords_sep=keywords_sep,
     )
-    _run(ctx, lambda client: CsvHarvester(file, images, columns), workers, delay, retries, timeout, max_mb)
+    _run(ctx, lambda client: CsvHarvester(file, images, columns), workers,
+         _http_settings(delay, retries, timeout, max_mb))
 
 
 @harvest_app.command("folder")
@@ -162,4 +167,4 @@ def harvest_folder(
     """
     if not directory.is_dir():
         raise CommandError(f"folder not found: {directory}")
-    _run(ctx, lambda client: FolderHarvester(directory), workers, 0.0, 0, 30.0, 200)
+    _run(ctx, lambda client: FolderHarvester(directory), workers, HttpSettings())  # local files: no HTTP
