@@ -134,7 +134,6 @@ class Catalog:
     def _apply_item(self, connection: Connection, source_id: int, run_id: int, item: ItemLike, row) -> str:
         now = utcnow()
         values = _item_values(item)
-        origins = [] if item.deleted else [image.location for image in item.images]
         if item.deleted:
             if row is not None and row.deleted:
                 return "unchanged"
@@ -155,6 +154,7 @@ class Catalog:
             self._record_version(connection, item_id, run_id, "deleted", content_hash, values)
             return "deleted"
 
+        origins = [image.location for image in item.images]
         content_hash = _content_hash(values, item.raw, origins, False)
         if row is None:
             item_id = self._insert_item(
