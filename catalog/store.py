@@ -10,7 +10,6 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
@@ -72,9 +71,8 @@ def _content_hash(values: dict[str, Any], raw: dict[str, Any], origins: list[str
 class Catalog:
     """The catalogue's write and read operations used by the stages and the CLI."""
 
-    def __init__(self, engine: Engine, home: Path) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.home = home
 
     # -- sources -------------------------------------------------------------------------
 

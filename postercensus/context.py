@@ -43,7 +43,7 @@ class AppContext:
             engine = open_engine(self.database_url)
         except Exception as error:  # any driver's connection error: report, don't trace
             raise CommandError(f"cannot open the catalogue at {self.database_display}: {error}") from error
-        return Catalog(engine, self.home)
+        return Catalog(engine)
 
     @cached_property
     def image_files(self) -> ImageFiles:

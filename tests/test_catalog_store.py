@@ -19,7 +19,7 @@ from tests.support.images import make_jpeg
 
 @pytest.fixture
 def catalog(tmp_path: Path) -> Catalog:
-    return Catalog(open_engine(default_url(tmp_path)), tmp_path)
+    return Catalog(open_engine(default_url(tmp_path)))
 
 
 def _source_and_run(catalog: Catalog) -> tuple[int, int]:
