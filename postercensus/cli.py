@@ -11,14 +11,14 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
 from rich.table import Table
+from typer.core import TyperGroup
 
 from catalog import __version__
 from catalog.runs import latest_run
+from postercensus.config import resolve_home
 from postercensus.context import AppContext, CommandError
 from postercensus.harvest_commands import harvest_app
-
 
 
 class _ReportingGroup(TyperGroup):
@@ -66,8 +66,6 @@ def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    from postercensus.config import resolve_home
-
     ctx.obj = AppContext(resolve_home(home), db)
 
 
