@@ -79,9 +79,6 @@ class ImageFiles:
         self.incoming = self.root / "incoming"
         self.max_pixels = max_pixels
 
-    def absolute(self, relative_path: str) -> Path:
-        return self.root.parent / relative_path
-
     def adopt(self, temp_file: Path) -> StoredImage:
         """Verify `temp_file`, move it to its content address (or drop it if already there)."""
         try:
