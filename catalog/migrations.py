@@ -27,7 +27,12 @@ def _create_spine(connection: Connection) -> None:
     schema.metadata.create_all(connection, tables=spine)
 
 
-STEPS: list[Step] = [_create_spine]
+def _create_faces(connection: Connection) -> None:
+    """Version 2: face result sets, the per-image scan log and the faces themselves."""
+    schema.metadata.create_all(connection, tables=[schema.face_sets, schema.face_scans, schema.faces])
+
+
+STEPS: list[Step] = [_create_spine, _create_faces]
 LATEST_VERSION = len(STEPS)
 
 

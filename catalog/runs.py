@@ -15,7 +15,8 @@ from sqlalchemy import Engine, select
 from catalog import schema
 
 MAX_STORED_ERRORS = 1000
-_VERSIONED_PACKAGES = ("postercensus", "sqlalchemy", "sickle", "requests", "pillow", "lxml")
+_VERSIONED_PACKAGES = ("postercensus", "sqlalchemy", "sickle", "requests", "pillow", "lxml", "numpy", "dlib-bin",
+                       "face_recognition_models", "opencv-python-headless", "distributed")
 
 
 def utcnow() -> datetime:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -117,6 +118,64 @@ images = Table(
 )
 Index("ix_images_status", images.c.status)
 Index("ix_images_sha256", images.c.sha256)
+
+
+# -- faces (schema version 2) ----------------------------------------------------------------
+# Face results are keyed by the image's content hash and a parameter hash (settings + model
+# versions), so identical bytes are processed once per setting and two settings stay comparable.
+
+face_sets = Table(
+    "face_sets",
+    metadata,
+    Column("parameter_hash", String(16), primary_key=True),
+    Column("detector", String(20), nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("model_versions", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+face_scans = Table(
+    "face_scans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("image_sha256", String(64), nullable=False),
+    Column("parameter_hash", String(16), ForeignKey("face_sets.parameter_hash"), nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("error", Text),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("face_count", Integer, nullable=False),
+    Column("scanned_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("image_sha256", "parameter_hash", name="uq_face_scans_image_set"),
+)
+
+faces = Table(
+    "faces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("image_sha256", String(64), nullable=False),
+    Column("parameter_hash", String(16), ForeignKey("face_sets.parameter_hash"), nullable=False),
+    Column("face_index", Integer, nullable=False),
+    Column("left", Integer, nullable=False),
+    Column("top", Integer, nullable=False),
+    Column("right", Integer, nullable=False),
+    Column("bottom", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("detectors", JSON, nullable=False),
+    Column("landmarks5", JSON, nullable=False),
+    Column("landmarks68", JSON, nullable=False),
+    Column("embedding", JSON, nullable=False),
+    Column("crop_path", Text, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    UniqueConstraint("image_sha256", "parameter_hash", "face_index", name="uq_faces_image_set_index"),
+)
+Index("ix_faces_set", faces.c.parameter_hash)
+
+
+class FaceScanStatus:
+    OK = "ok"
+    FAILED = "failed"  # the stored bytes could not be decoded or detection failed
 
 
 class ImageStatus:

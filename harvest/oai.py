@@ -24,10 +24,10 @@ from sickle.app import DEFAULT_CLASS_MAP
 from sickle.models import Header
 from sickle.response import OAIResponse
 
+from catalog.imagefiles import IMAGE_SUFFIXES
 from harvest.dates import parse_year
 from harvest.http import FetchError, HttpClient
 from harvest.records import (
-    IMAGE_SUFFIXES,
     HarvestedItem,
     HarvestError,
     HarvestEvent,

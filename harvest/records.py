@@ -11,7 +11,6 @@ from typing import Any, Iterator, Protocol, Union
 
 
 # File-name endings taken to be images, wherever a source names files or URLs.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp", ".bmp", ".jp2")
 
 
 def is_http_url(value: str) -> bool:

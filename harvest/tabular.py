@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
+from catalog.imagefiles import IMAGE_SUFFIXES
 from harvest.dates import parse_year
 from harvest.records import (
-    IMAGE_SUFFIXES,
     HarvestError,
     HarvestEvent,
     HarvestedItem,

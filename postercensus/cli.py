@@ -18,6 +18,7 @@ from catalog import __version__
 from catalog.runs import latest_run
 from postercensus.config import resolve_home
 from postercensus.context import AppContext, CommandError
+from postercensus.faces_commands import faces_app, faces_summary
 from postercensus.harvest_commands import harvest_app
 
 
@@ -45,6 +46,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(harvest_app, name="harvest")
+app.add_typer(faces_app, name="faces")
 
 
 def _version(value: bool) -> None:
@@ -81,6 +83,7 @@ def status(
     summary.update(
         home=str(context.home),
         catalog=context.database_display,
+        face_sets=faces_summary(context),
         last_run=None if last is None else {
             "id": last["id"], "stage": last["stage"], "status": last["status"],
             "started_at": last["started_at"].isoformat() if last["started_at"] else None,
@@ -99,6 +102,11 @@ def status(
     console = Console()
     console.print(table)
     console.print(f"catalogue: {summary['catalog']}")
+    for face_set in summary["face_sets"]:
+        console.print(
+            f"faces, result set {face_set['parameter_hash']} ({face_set['detector']}): {face_set['faces']:,} faces "
+            f"in {face_set['images_scanned']:,} images ({face_set['images_failed']:,} unreadable)"
+        )
     if last is not None:
         console.print(f"last run: #{last['id']} {last['stage']} — {last['status']}")
 

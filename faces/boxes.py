@@ -1,0 +1,96 @@
+"""Face boxes and how boxes from several detectors, scales or tiles are merged.
+
+Scores are each detector's own confidence (dlib's SVM margin for HOG, the MMOD confidence for
+the CNN, the number of merged neighbours for Haar): comparable within one detector only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Iterable, Sequence
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face box in pixels of the upright image: [left, right) × [top, bottom)."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+    score: float
+    detectors: tuple[str, ...]
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.left + self.right) / 2, (self.top + self.bottom) / 2
+
+    def scaled(self, factor: float) -> "Box":
+        """The box in an image `factor` times the size of this one's."""
+        return replace(
+            self,
+            left=round(self.left * factor),
+            top=round(self.top * factor),
+            right=round(self.right * factor),
+            bottom=round(self.bottom * factor),
+        )
+
+    def shifted(self, dx: int, dy: int) -> "Box":
+        return replace(self, left=self.left + dx, right=self.right + dx, top=self.top + dy, bottom=self.bottom + dy)
+
+    def clipped(self, width: int, height: int) -> "Box":
+        return replace(
+            self,
+            left=max(0, self.left),
+            top=max(0, self.top),
+            right=min(width, self.right),
+            bottom=min(height, self.bottom),
+        )
+
+
+def overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box's area.
+
+    Not IoU: a detector that boxes only the inner face and one that boxes the whole head find
+    the same face, and their IoU can be well under 0.5 while one box lies inside the other.
+    """
+    width = min(a.right, b.right) - max(a.left, b.left)
+    height = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min(a.area, b.area)
+    return (width * height) / smaller if smaller else 0.0
+
+
+def merge_boxes(boxes: Iterable[Box], threshold: float = 0.5, priority: Sequence[str] = ()) -> list[Box]:
+    """Non-maximum suppression that keeps, on each surviving box, every detector that found it.
+
+    Boxes are visited by detector priority (earlier names in `priority` first), then score; a
+    box overlapping a kept one by more than `threshold` adds its detectors to that box.
+    """
+    rank = {name: index for index, name in enumerate(priority)}
+
+    def order(box: Box) -> tuple[int, float]:
+        return min((rank.get(name, len(rank)) for name in box.detectors), default=len(rank)), -box.score
+
+    kept: list[Box] = []
+    for box in sorted(boxes, key=order):
+        for index, survivor in enumerate(kept):
+            if overlap(box, survivor) > threshold:
+                names = survivor.detectors + tuple(n for n in box.detectors if n not in survivor.detectors)
+                kept[index] = replace(survivor, detectors=names)
+                break
+        else:
+            kept.append(box)
+    return sorted(kept, key=lambda b: (b.top, b.left))

@@ -1,0 +1,152 @@
+"""`postercensus faces detect|scan`: find faces in the catalogue's images, or in a folder."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from faces.executors import FaceExecutor, make_executor
+from faces.models import ModelMissing
+from faces.scan import image_files, scan_folder
+from faces.settings import DETECTOR_NAMES, FaceSettings
+from faces.stage import FaceStage
+from faces.store import FaceStore
+from postercensus.context import AppContext, CommandError
+
+faces_app = typer.Typer(
+    help="Find faces: detect (with upsampling), align to 224 px crops and embed. `detect` works "
+    "on the catalogue's images and only on those not yet processed with the same settings; "
+    "`scan` writes boxes for a folder of images to a CSV.",
+    no_args_is_help=True,
+)
+
+MAX_ERRORS_SHOWN = 10
+DEFAULTS = FaceSettings()
+
+Detector = Annotated[str, typer.Option("--detector", help=f"One of {', '.join(DETECTOR_NAMES)} (ensemble: the union of --members).")]
+Upsample = Annotated[int, typer.Option("--upsample", help="Times dlib doubles the image before HOG/CNN detection (finds smaller faces, ~4x slower each).")]
+Resize = Annotated[float, typer.Option("--resize", help="Resize factor applied before detection (the seed study used 2.5).")]
+Tile = Annotated[int, typer.Option("--tile", help="Detect on overlapping tiles of this many pixels (0: off); for small faces on large scans.")]
+Threshold = Annotated[float, typer.Option("--threshold", help="HOG score threshold offset: below 0 finds more, weaker faces.")]
+Members = Annotated[str, typer.Option("--members", help="Comma-separated ensemble members from hog, cnn, haar.")]
+MinVotes = Annotated[int, typer.Option("--min-votes", help="Ensemble: keep faces found by at least this many members.")]
+Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: all cores; 1 runs in this process).", show_default=False)]
+Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT): run on that cluster instead of local processes.", show_default=False)]
+
+
+def _settings(detector: str, upsample: int, resize: float, tile: int, threshold: float, members: str,
+              min_votes: int) -> FaceSettings:
+    try:
+        return FaceSettings(
+            detector=detector, upsample=upsample, resize=resize, tile=tile, threshold=threshold,
+            members=tuple(name.strip() for name in members.split(",") if name.strip()), min_votes=min_votes,
+        )
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+
+
+@contextmanager
+def _executor(workers: int | None, scheduler: str | None) -> Iterator[FaceExecutor]:
+    try:
+        executor = make_executor(workers, scheduler)
+    except ConnectionError as error:
+        raise CommandError(str(error)) from error
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, transient=True)
+
+
+def _print_errors(console: Console, errors: list[str]) -> None:
+    if errors:
+        console.print(f"[yellow]{len(errors)} problem(s)[/yellow]; the first {min(len(errors), MAX_ERRORS_SHOWN)}:")
+        for message in errors[:MAX_ERRORS_SHOWN]:
+            console.print(f"  - {message}", markup=False, highlight=False)
+
+
+@faces_app.command()
+def detect(
+    ctx: typer.Context,
+    detector: Detector = DEFAULTS.detector,
+    upsample: Upsample = DEFAULTS.upsample,
+    resize: Resize = DEFAULTS.resize,
+    tile: Tile = DEFAULTS.tile,
+    threshold: Threshold = DEFAULTS.threshold,
+    members: Members = ",".join(DEFAULTS.members),
+    min_votes: MinVotes = DEFAULTS.min_votes,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+) -> None:
+    """Detect, align and embed faces in every stored image not yet processed with these settings.
+
+    Each setting is its own result set (named by a parameter hash), so runs with other settings
+    sit beside earlier ones. Example: postercensus faces detect --detector ensemble --members hog,haar
+    """
+    context: AppContext = ctx.obj
+    settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes)
+    console = Console(soft_wrap=True)
+    try:
+        stage = FaceStage(context.catalog.engine, context.home, settings)
+    except ModelMissing as error:
+        raise CommandError(str(error)) from error
+    pending = stage.pending_count()
+    with _executor(workers, scheduler) as executor:
+        console.print(f"result set {stage.parameter_hash}: {pending} image(s) to process on {executor.description}")
+        with _progress(console) as progress:
+            task = progress.add_task("faces", total=pending)
+            report = stage.run(executor, lambda n: progress.advance(task, n))
+    console.print(
+        f"[bold]faces[/bold]: {report.faces} found in {report.images_scanned} image(s); "
+        f"{report.images_failed} image(s) could not be read, {report.images_unreadable} stored file(s) missing"
+    )
+    console.print(f"catalogue: {context.database_display}  (run #{report.run_id}, result set {report.parameter_hash})")
+    console.print(f"aligned crops: {context.home / 'faces' / report.parameter_hash}")
+    _print_errors(console, report.errors)
+
+
+@faces_app.command()
+def scan(
+    folder: Annotated[Path, typer.Argument(help="Folder of images (searched recursively).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write: file,left,top,right,bottom,score,detector.", show_default=False)],
+    detector: Detector = DEFAULTS.detector,
+    upsample: Upsample = DEFAULTS.upsample,
+    resize: Resize = DEFAULTS.resize,
+    tile: Tile = DEFAULTS.tile,
+    threshold: Threshold = DEFAULTS.threshold,
+    members: Members = ",".join(DEFAULTS.members),
+    min_votes: MinVotes = DEFAULTS.min_votes,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+) -> None:
+    """Write one CSV row per face found in a folder of images (no catalogue needed).
+
+    Example: postercensus faces scan ./sample --out sample-faces.csv --upsample 2
+    """
+    if not folder.is_dir():
+        raise CommandError(f"folder not found: {folder}")
+    settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes)
+    console = Console(soft_wrap=True)
+    total = len(image_files(folder))
+    with _executor(workers, scheduler) as executor, _progress(console) as progress:
+        task = progress.add_task("images", total=total)
+        try:
+            report = scan_folder(folder, out, settings, executor, lambda n: progress.advance(task, n))
+        except ModelMissing as error:
+            raise CommandError(str(error)) from error
+    console.print(f"[bold]faces[/bold]: {report.faces} found in {report.images} image(s) under {folder}")
+    console.print(f"written: {out}")
+    _print_errors(console, report.errors)
+
+
+def faces_summary(context: AppContext) -> list[dict]:
+    """Per result set counts, for `postercensus status`."""
+    return FaceStore(context.catalog.engine).summary()
