@@ -57,7 +57,11 @@ def _box_from_rect(rect: Any, score: float, name: str, width: int, height: int) 
 
 
 class HogDetector:
-    """dlib's HOG + linear SVM; `upsample` doubles the image that many times (finds smaller faces)."""
+    """dlib's HOG + linear SVM; `upsample` doubles the image that many times (finds smaller faces).
+
+    Runs on the grayscale image, as the seed did: on RGB dlib takes the strongest gradient over
+    three channels, ~20 % slower for no gain on printed posters.
+    """
 
     name = "hog"
 
@@ -66,8 +70,11 @@ class HogDetector:
         self.threshold = threshold
 
     def detect(self, rgb: np.ndarray) -> list[Box]:
+        import cv2
+
         height, width = rgb.shape[:2]
-        rects, scores, _ = _hog_model().run(rgb, self.upsample, self.threshold)
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        rects, scores, _ = _hog_model().run(gray, self.upsample, self.threshold)
         return [_box_from_rect(r, s, self.name, width, height) for r, s in zip(rects, scores)]
 
 
