@@ -12,11 +12,15 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from PIL import Image, UnidentifiedImageError
 
-DEFAULT_MAX_PIXELS = 200_000_000
+# Our own cap, checked on the header before any decoding. Pillow refuses images over twice its
+# MAX_IMAGE_PIXELS (~179 M) by itself, so the cap is kept under that: one rule, one message.
+DEFAULT_MAX_PIXELS = 175_000_000
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp", ".bmp", ".jp2")
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "TIFF": "tif", "WEBP": "webp",
                "BMP": "bmp", "JPEG2000": "jp2", "MPO": "jpg"}
@@ -37,31 +41,46 @@ class StoredImage:
     already_stored: bool
 
 
+@contextmanager
+def open_capped(source: Path | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[Image.Image]:
+    """Pillow's Image.open, refusing images over `max_pixels` before decoding them.
+
+    Every failure to open becomes InvalidImage with a reason a researcher can act on.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our cap decides
+            image = Image.open(source)
+    except UnidentifiedImageError as error:
+        raise InvalidImage("not an image (Pillow cannot identify the format)") from error
+    except Image.DecompressionBombError as error:
+        raise InvalidImage(f"decompression bomb refused: {error}") from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InvalidImage(f"corrupt or truncated image: {error}") from error
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise InvalidImage(
+                f"{width}x{height} pixels exceeds the cap of {max_pixels:,} (possible decompression bomb)"
+            )
+        yield image
+
+
 def inspect_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, int, int]:
     """(format, width, height) after Pillow has verified and fully decoded the file, else InvalidImage."""
     if path.stat().st_size == 0:
         raise InvalidImage("empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise InvalidImage(
-                        f"{width}x{height} pixels exceeds the cap of {max_pixels:,} (possible decompression bomb)"
-                    )
-                image.verify()
-            with Image.open(path) as image:
-                image.load()  # verify() does not decode JPEG data: a cut-off file only fails here
-                return image.format or "unknown", width, height
-    except UnidentifiedImageError as error:
-        raise InvalidImage("not an image (Pillow cannot identify the format)") from error
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise InvalidImage(f"decompression bomb refused: {error}") from error
+        with open_capped(path, max_pixels) as image:
+            width, height = image.size
+            image.verify()
+        with open_capped(path, max_pixels) as image:
+            image.load()  # verify() does not decode JPEG data: a cut-off file only fails here
+            return image.format or "unknown", width, height
     except (OSError, SyntaxError, ValueError) as error:
         if isinstance(error, InvalidImage):
             raise
-        raise InvalidImage(f"corrupt image: {error}") from error
+        raise InvalidImage(f"corrupt or truncated image: {error}") from error
 
 
 def _sha256_of(path: Path) -> str:

@@ -8,16 +8,13 @@ RGB here, once, so every detector sees the same pixels; anything unreadable beco
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-DEFAULT_MAX_PIXELS = 200_000_000
+from catalog.imagefiles import DEFAULT_MAX_PIXELS, InvalidImage, open_capped
 
-
-class BadImage(ValueError):
-    """These bytes cannot be turned into a picture (the message says why)."""
+BadImage = InvalidImage  # the face stage's name for it: these bytes cannot be turned into a picture
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -26,7 +23,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         values = np.asarray(image, dtype=np.float64)
         low, high = float(values.min()), float(values.max())
         scale = 255.0 / (high - low) if high > low else 0.0
-        image = Image.fromarray(((values - low) * scale).astype(np.uint8), mode="L")
+        image = Image.fromarray(np.rint((values - low) * scale).astype(np.uint8), mode="L")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
@@ -38,23 +35,10 @@ def load_rgb(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode `data` into an upright H×W×3 uint8 array; raises BadImage."""
     if not data:
         raise BadImage("empty file (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise BadImage(
-                        f"{width}x{height} pixels exceeds the cap of {max_pixels:,} (possible decompression bomb)"
-                    )
-                image.load()
-                upright = ImageOps.exif_transpose(image)
-                return np.ascontiguousarray(np.asarray(_to_rgb(upright), dtype=np.uint8))
-    except UnidentifiedImageError as error:
-        raise BadImage("not an image (Pillow cannot identify the format)") from error
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise BadImage(f"decompression bomb refused: {error}") from error
-    except BadImage:
-        raise
-    except (OSError, SyntaxError, ValueError) as error:
-        raise BadImage(f"corrupt or truncated image: {error}") from error
+    with open_capped(io.BytesIO(data), max_pixels) as image:
+        try:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            return np.ascontiguousarray(np.asarray(_to_rgb(upright), dtype=np.uint8))
+        except (OSError, SyntaxError, ValueError) as error:
+            raise BadImage(f"corrupt or truncated image: {error}") from error

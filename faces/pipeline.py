@@ -18,6 +18,7 @@ from faces.boxes import Box
 from faces.detectors import Detector
 from faces.embed import face_descriptor
 from faces.imageload import BadImage, load_rgb
+from faces.models import ModelMissing
 from faces.settings import FaceSettings, build_detector
 
 CROP_QUALITY = 92
@@ -85,6 +86,8 @@ def process_image(data: bytes, settings: FaceSettings, describe: bool = True) ->
             faces = [describe_face(rgb, box, settings) for box in boxes]
         else:
             faces = [FaceRecord(box, [], [], [], b"") for box in boxes]
+    except ModelMissing:
+        raise  # not this image's fault: stop the run instead of failing every image
     except (RuntimeError, ValueError, MemoryError) as error:  # dlib/OpenCV failures on odd inputs
         return ImageFaces(width, height, error=f"face detection failed: {error}")
     return ImageFaces(width, height, faces)

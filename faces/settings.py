@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from catalog.imagefiles import DEFAULT_MAX_PIXELS
 from faces import models
 from faces.align import ALIGNED_SIZE
 from faces.detectors import (
@@ -39,7 +40,7 @@ class FaceSettings:
     members: tuple[str, ...] = ("hog", "haar")  # ensemble only
     min_votes: int = 1  # ensemble only: members that must agree on a face
     aligned_size: int = ALIGNED_SIZE
-    max_pixels: int = 200_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTOR_NAMES:

@@ -94,16 +94,16 @@ def detect(
     context: AppContext = ctx.obj
     settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes)
     console = Console(soft_wrap=True)
-    try:
-        stage = FaceStage(context.catalog.engine, context.home, settings)
-    except ModelMissing as error:
-        raise CommandError(str(error)) from error
-    pending = stage.pending_count()
     with _executor(workers, scheduler) as executor:
-        console.print(f"result set {stage.parameter_hash}: {pending} image(s) to process on {executor.description}")
-        with _progress(console) as progress:
-            task = progress.add_task("faces", total=pending)
-            report = stage.run(executor, lambda n: progress.advance(task, n))
+        try:
+            stage = FaceStage(context.catalog.engine, context.home, settings)
+            pending = stage.pending_count()
+            console.print(f"result set {stage.parameter_hash}: {pending} image(s) to process on {executor.description}")
+            with _progress(console) as progress:
+                task = progress.add_task("faces", total=pending)
+                report = stage.run(executor, lambda n: progress.advance(task, n))
+        except ModelMissing as error:
+            raise CommandError(f"{error} (nothing was recorded for the remaining images)") from error
     console.print(
         f"[bold]faces[/bold]: {report.faces} found in {report.images_scanned} image(s); "
         f"{report.images_failed} image(s) could not be read, {report.images_unreadable} stored file(s) missing"

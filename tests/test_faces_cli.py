@@ -221,6 +221,9 @@ def test_second_identical_run_does_nothing_and_other_settings_add_a_second_resul
     assert (listed[second_hash]["images_scanned"], listed[second_hash]["faces"]) == (3, len(second_faces))
     assert listed[first_hash]["images_failed"] == listed[second_hash]["images_failed"] == 0
     assert listed[first_hash]["parameters"]["upsample"] == 1
+    plain = _ok(run_cli(home, "status"))
+    assert f"faces, result set {first_hash} (hog): {len(first_faces)} faces in 3 images" in plain
+    assert f"faces, result set {second_hash} (haar): {len(second_faces)} faces in 3 images" in plain
 
 
 def test_upsample_zero_is_its_own_result_set(detected, tmp_path):
@@ -338,3 +341,47 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
         assert "leave out --scheduler" in result.stderr
         assert "Traceback" not in result.output
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_the_same_bytes_under_two_names_are_processed_once(shared_data, tmp_path):
+    folder = tmp_path / "twice"
+    poster = small_poster(shared_data, 9)
+    poster.save(folder / "original.jpg")
+    (folder / "copies").mkdir()
+    shutil.copyfile(folder / "original.jpg", folder / "copies" / "duplicate.jpg")
+    home = tmp_path / "home"
+    _ok(run_cli(home, "harvest", "folder", str(folder)))
+    assert len({image.sha256 for image in facedb.stored_images(home).values()}) == 1
+
+    stdout = _ok(run_cli(home, "faces", "detect", *INLINE))
+
+    assert "1 image(s) to process" in stdout
+    assert len(facedb.face_scans(home)) == 1
+    assert_finds_faces([facedb.box_of(row) for row in facedb.faces(home)], poster.placements)
+
+
+def test_a_missing_model_stops_the_run_instead_of_failing_every_image(harvested, tmp_path, monkeypatch):
+    """Without the landmark model no image can be described; that is the installation's fault,
+    not the images'. The run must stop with `Error:` (the CLI has an `except ModelMissing` for
+    this) instead of storing a permanent `failed` scan for every image, which a later run with
+    the model installed would never retry."""
+    from faces import align, models
+
+    def missing(file_name: str):
+        raise models.ModelMissing(f"{file_name} is missing; reinstall face_recognition_models")
+
+    monkeypatch.setattr(models, "dlib_model", missing)
+    align._predictor.cache_clear()  # the predictors are cached per process; load them again
+    home = copy_home(harvested, tmp_path / "home")
+    try:
+        result = run_cli(home, "faces", "detect", *INLINE)
+    finally:
+        align._predictor.cache_clear()
+
+    failed = [scan for scan in facedb.face_scans(home) if scan["status"] == "failed"]
+    assert failed == [], (
+        f"{len(failed)} image(s) permanently marked failed because a model file is missing "
+        f"(first error: {failed[0]['error'] if failed else ''}); exit code {result.exit_code}"
+    )
+    assert result.exit_code == 1, result.output
+    assert "Error:" in result.stderr and "is missing" in result.stderr

@@ -49,7 +49,7 @@ def _key(row: dict) -> tuple:
     return row["image_sha256"], row["face_index"], facedb.box_of(row), tuple(row["detectors"]), row["crop_path"]
 
 
-def test_detect_on_a_dask_cluster_matches_the_local_pool(cluster, harvested, posters_folder, tmp_path):
+def test_detect_on_a_dask_cluster_matches_the_local_pool(posters_folder, harvested, cluster, tmp_path):
     pool_home = shutil.copytree(harvested, tmp_path / "pool")
     dask_home = shutil.copytree(harvested, tmp_path / "dask")
 
@@ -80,7 +80,7 @@ def test_detect_on_a_dask_cluster_matches_the_local_pool(cluster, harvested, pos
     assert facedb.faces(dask_home) == dask_faces
 
 
-def test_scan_on_a_dask_cluster_matches_one_process(cluster, posters_folder, tmp_path):
+def test_scan_on_a_dask_cluster_matches_one_process(posters_folder, cluster, tmp_path):
     folder = posters_folder[0]
     on_dask, inline = tmp_path / "dask.csv", tmp_path / "inline.csv"
 

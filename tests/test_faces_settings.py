@@ -1,0 +1,86 @@
+"""FaceSettings: validation, the parameter hash that names a result set, and the detector chain."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from faces import models
+from faces.detectors import CnnDetector, EnsembleDetector, HaarDetector, HogDetector, Resized, Tiled
+from faces.settings import FaceSettings, build_detector
+
+
+def test_parameter_hash_is_16_hex_digits_and_stable():
+    first, second = FaceSettings().parameter_hash(), FaceSettings().parameter_hash()
+
+    assert re.fullmatch(r"[0-9a-f]{16}", first)
+    assert first == second
+
+
+@pytest.mark.parametrize("changed", [
+    {"upsample": 0}, {"resize": 2.5}, {"tile": 1024}, {"threshold": -0.5}, {"detector": "cnn"},
+    {"detector": "haar"}, {"detector": "ensemble"}, {"aligned_size": 160},
+])
+def test_every_setting_that_shapes_results_changes_the_hash(changed):
+    assert FaceSettings(**changed).parameter_hash() != FaceSettings().parameter_hash()
+
+
+@pytest.mark.parametrize("same_a,same_b", [
+    ({"detector": "haar", "upsample": 0}, {"detector": "haar", "upsample": 2}),  # Haar has no upsampling
+    ({"detector": "haar", "threshold": -1.0}, {"detector": "haar"}),  # nor a HOG threshold
+    ({"detector": "cnn", "threshold": -1.0}, {"detector": "cnn"}),
+    ({"detector": "hog", "members": ("haar",)}, {"detector": "hog"}),  # members: ensemble only
+    ({"detector": "hog", "min_votes": 1}, {"detector": "hog"}),
+])
+def test_settings_a_detector_does_not_use_leave_the_hash_alone(same_a, same_b):
+    assert FaceSettings(**same_a).parameter_hash() == FaceSettings(**same_b).parameter_hash()
+
+
+def test_ensemble_members_and_votes_are_part_of_its_hash():
+    base = FaceSettings(detector="ensemble", members=("hog", "haar"))
+
+    assert FaceSettings(detector="ensemble", members=("hog", "cnn")).parameter_hash() != base.parameter_hash()
+    assert FaceSettings(detector="ensemble", members=("hog", "haar"), min_votes=2).parameter_hash() != base.parameter_hash()
+    assert FaceSettings(detector="ensemble", members=("hog", "haar"), threshold=-0.3).parameter_hash() != base.parameter_hash()
+
+
+def test_model_versions_are_part_of_the_hash(monkeypatch):
+    before = FaceSettings().parameter_hash()
+    upgraded = {**models.model_versions(), "dlib": "99.0"}
+    monkeypatch.setattr(models, "model_versions", lambda: upgraded)
+
+    assert FaceSettings().parameter_hash() != before
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"detector": "yolo"}, "unknown detector 'yolo'; choose one of hog, cnn, haar, ensemble"),
+    ({"members": ("hog", "mtcnn")}, "unknown ensemble member(s) mtcnn"),
+    ({"upsample": -1}, "--upsample must be between 0 and 4"),
+    ({"upsample": 5}, "--upsample must be between 0 and 4"),
+    ({"resize": 0.05}, "--resize must be between 0.1 and 8"),
+    ({"resize": 9}, "--resize must be between 0.1 and 8"),
+    ({"tile": 100}, "--tile must be 0 (off) or at least 128"),
+    ({"min_votes": 0}, "--min-votes"),
+    ({"detector": "ensemble", "members": ("hog", "haar"), "min_votes": 3}, "--min-votes"),
+])
+def test_invalid_settings_are_refused_with_the_option_named(bad, message):
+    with pytest.raises(ValueError) as refused:
+        FaceSettings(**bad)
+    assert message in str(refused.value)
+
+
+def test_build_detector_chains_member_ensemble_resize_and_tiles():
+    assert isinstance(build_detector(FaceSettings()), HogDetector)
+    assert build_detector(FaceSettings(upsample=2, threshold=-0.2)).upsample == 2
+    assert isinstance(build_detector(FaceSettings(detector="cnn")), CnnDetector)
+    assert isinstance(build_detector(FaceSettings(detector="haar")), HaarDetector)
+
+    chain = build_detector(FaceSettings(detector="ensemble", members=("hog", "cnn", "haar"), min_votes=2,
+                                        resize=2.5, tile=512))
+
+    assert isinstance(chain, Tiled) and chain.tile == 512
+    assert isinstance(chain.inner, Resized) and chain.inner.factor == 2.5
+    ensemble = chain.inner.inner
+    assert isinstance(ensemble, EnsembleDetector) and ensemble.min_votes == 2
+    assert [type(m) for m in ensemble.members] == [HogDetector, CnnDetector, HaarDetector]
+    assert chain.name == "ensemble"
