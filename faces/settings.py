@@ -32,13 +32,15 @@ MEMBER_NAMES = ("hog", "cnn", "haar")
 class FaceSettings:
     """What decides which faces are found and how they are cropped (defaults: see README, by measurement)."""
 
-    detector: str = "hog"
+    # The default is the People-Art winner (benchmarks/faces_peopleart.py, README Methodology):
+    # weak HOG boxes (threshold -0.6) kept only where a Haar cascade agrees.
+    detector: str = "ensemble"
     upsample: int = 1
     resize: float = 1.0
     tile: int = 0  # 0: no tiling; else the tile edge in pixels
-    threshold: float = 0.0  # HOG's adjust_threshold: below 0 finds more, weaker faces
+    threshold: float = -0.6  # HOG's adjust_threshold: below 0 finds more, weaker faces
     members: tuple[str, ...] = ("hog", "haar")  # ensemble only
-    min_votes: int = 1  # ensemble only: members that must agree on a face
+    min_votes: int = 2  # ensemble only: members that must agree on a face
     aligned_size: int = ALIGNED_SIZE
     max_pixels: int = DEFAULT_MAX_PIXELS
 

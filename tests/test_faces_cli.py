@@ -71,7 +71,7 @@ def test_scan_writes_one_row_per_face_relative_to_the_folder_and_reports_bad_fil
     for name, poster in posters.items():
         boxes = [tuple(int(v) for v in row[1:5]) for row in body if row[0] == name]
         assert_finds_faces(boxes, poster.placements, max_stray=0)
-    assert all(row[6] == "hog" and float(row[5]) > 0 for row in body)
+    assert all(row[6] == "hog+haar" for row in body), "the default ensemble names both detectors"
     assert body == sorted(body, key=lambda row: (row[0], int(row[2]), int(row[1])))
     assert f"{len(body)} found in 6 image(s)" in stdout, "4 bad files and 2 posters were read; README.txt was not"
     assert f"written: {out}" in stdout
@@ -155,8 +155,9 @@ def test_detect_stores_every_face_with_crop_embedding_and_detectors(detected, po
 
     assert f"result set {parameter_hash}: 3 image(s) to process on 1 process" in stdout
     assert f"{len(rows)} found in 3 image(s)" in stdout
-    assert face_set["detector"] == "hog"
+    assert face_set["detector"] == "ensemble"
     assert json.loads(face_set["parameters"])["upsample"] == 1
+    assert json.loads(face_set["parameters"])["members"] == ["hog", "haar"]
     assert set(json.loads(face_set["model_versions"])) >= {"dlib", "opencv", "face_recognition_models"}
     for name, poster in posters.items():
         mine = [row for row in rows if row["image_sha256"] == images[name].sha256]
@@ -164,7 +165,7 @@ def test_detect_stores_every_face_with_crop_embedding_and_detectors(detected, po
         assert [row["face_index"] for row in mine] == list(range(len(mine)))
     for row in rows:
         assert row["parameter_hash"] == parameter_hash
-        assert row["detectors"] == ["hog"]
+        assert row["detectors"] == ["hog", "haar"]
         assert len(row["embedding"]) == 128 and all(isinstance(v, float) for v in row["embedding"])
         assert len(row["landmarks5"]) == 5 and len(row["landmarks68"]) == 68
         crop = home / row["crop_path"]
@@ -216,13 +217,13 @@ def test_second_identical_run_does_nothing_and_other_settings_add_a_second_resul
 
     listed = {s["parameter_hash"]: s for s in status(home)["face_sets"]}
     assert set(listed) == {first_hash, second_hash}
-    assert listed[first_hash]["detector"] == "hog" and listed[second_hash]["detector"] == "haar"
+    assert listed[first_hash]["detector"] == "ensemble" and listed[second_hash]["detector"] == "haar"
     assert (listed[first_hash]["images_scanned"], listed[first_hash]["faces"]) == (3, len(first_faces))
     assert (listed[second_hash]["images_scanned"], listed[second_hash]["faces"]) == (3, len(second_faces))
     assert listed[first_hash]["images_failed"] == listed[second_hash]["images_failed"] == 0
     assert listed[first_hash]["parameters"]["upsample"] == 1
     plain = _ok(run_cli(home, "status"))
-    assert f"faces, result set {first_hash} (hog): {len(first_faces)} faces in 3 images" in plain
+    assert f"faces, result set {first_hash} (ensemble): {len(first_faces)} faces in 3 images" in plain
     assert f"faces, result set {second_hash} (haar): {len(second_faces)} faces in 3 images" in plain
 
 

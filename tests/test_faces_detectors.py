@@ -100,7 +100,7 @@ def test_ensemble_min_votes_two_keeps_only_faces_both_members_found(shared_data)
     agreed = Placement(VERIFIED_FACES[0], 100, 150, 180)
     hog_only = Placement(HOG_ONLY_FACE, 500, 600, 160)
     rgb = make_poster(shared_data, [agreed, hog_only], size=(800, 900), seed=1).rgb()
-    members = [HogDetector(1), HaarDetector()]
+    members = [HogDetector(1), HaarDetector(min_neighbors=5)]  # the face was checked to be HOG-only at 5
 
     union = EnsembleDetector(members, min_votes=1).detect(rgb)
     both = EnsembleDetector(members, min_votes=2).detect(rgb)
@@ -332,8 +332,23 @@ def test_ensemble_min_votes_counts_distinct_members_with_stub_detectors():
     elsewhere = Box(400, 400, 450, 450, 1.0, ("a",))
     a = _Recorder("a", [face, elsewhere])
     b = _Recorder("b", [Box(105, 95, 205, 195, 5.0, ("b",))])
+    c = _Recorder("c", [])
     rgb = np.zeros((500, 500, 3), dtype=np.uint8)
 
-    assert len(EnsembleDetector([a, b], min_votes=1).detect(rgb)) == 2
-    [agreed] = EnsembleDetector([a, b], min_votes=2).detect(rgb)
+    assert len(EnsembleDetector([a, b, c], min_votes=1).detect(rgb)) == 2
+    [agreed] = EnsembleDetector([a, b, c], min_votes=2).detect(rgb)
     assert (agreed.left, agreed.top, agreed.detectors) == (100, 100, ("a", "b"))
+
+
+def test_unanimous_ensemble_asks_later_members_only_around_the_first_members_boxes():
+    face = Box(100, 100, 200, 200, 1.0, ("a",))
+    a = _Recorder("a", [face, Box(400, 400, 450, 450, 1.0, ("a",))])
+    b = _WhiteSquareFinder()
+    rgb = np.zeros((500, 500, 3), dtype=np.uint8)
+    rgb[100:200, 100:200] = 255  # b finds this square wherever its window lies
+
+    [agreed] = EnsembleDetector([a, b], min_votes=2).detect(rgb)
+
+    assert (agreed.left, agreed.top, agreed.right, agreed.bottom) == (100, 100, 200, 200)
+    assert agreed.detectors == ("a", "marker")
+    assert b.windows and all(max(window) < 500 for window in b.windows), "b only saw windows, never the whole image"

@@ -19,7 +19,7 @@ def test_parameter_hash_is_16_hex_digits_and_stable():
 
 @pytest.mark.parametrize("changed", [
     {"upsample": 0}, {"resize": 2.5}, {"tile": 1024}, {"threshold": -0.5}, {"detector": "cnn"},
-    {"detector": "haar"}, {"detector": "ensemble"}, {"aligned_size": 160},
+    {"detector": "haar"}, {"detector": "hog"}, {"min_votes": 1}, {"members": ("hog", "cnn")}, {"aligned_size": 160},
 ])
 def test_every_setting_that_shapes_results_changes_the_hash(changed):
     assert FaceSettings(**changed).parameter_hash() != FaceSettings().parameter_hash()
@@ -37,7 +37,7 @@ def test_settings_a_detector_does_not_use_leave_the_hash_alone(same_a, same_b):
 
 
 def test_ensemble_members_and_votes_are_part_of_its_hash():
-    base = FaceSettings(detector="ensemble", members=("hog", "haar"))
+    base = FaceSettings(detector="ensemble", members=("hog", "haar"), min_votes=1)
 
     assert FaceSettings(detector="ensemble", members=("hog", "cnn")).parameter_hash() != base.parameter_hash()
     assert FaceSettings(detector="ensemble", members=("hog", "haar"), min_votes=2).parameter_hash() != base.parameter_hash()
@@ -70,8 +70,11 @@ def test_invalid_settings_are_refused_with_the_option_named(bad, message):
 
 
 def test_build_detector_chains_member_ensemble_resize_and_tiles():
-    assert isinstance(build_detector(FaceSettings()), HogDetector)
-    assert build_detector(FaceSettings(upsample=2, threshold=-0.2)).upsample == 2
+    default = build_detector(FaceSettings())
+    assert isinstance(default, EnsembleDetector) and default.min_votes == 2
+    assert [type(member) for member in default.members] == [HogDetector, HaarDetector]
+    assert isinstance(build_detector(FaceSettings(detector="hog")), HogDetector)
+    assert build_detector(FaceSettings(detector="hog", upsample=2, threshold=-0.2)).upsample == 2
     assert isinstance(build_detector(FaceSettings(detector="cnn")), CnnDetector)
     assert isinstance(build_detector(FaceSettings(detector="haar")), HaarDetector)
 
