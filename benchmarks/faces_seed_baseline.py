@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_support import DATA, per_minute, print_table, progress, ratio, require_data, timed  # noqa: E402
+from bench_support import DATA, cpu_count, per_minute, print_table, progress, ratio, require_data, timed  # noqa: E402
 from peopleart import DATA as PEOPLEART, load_images  # noqa: E402
 
 WPA_IMAGES = DATA / "wpa-posters" / "images"
@@ -157,7 +157,7 @@ def main() -> None:
     print_table(
         ["set", "pipeline", "images", "faces", "posters/min incl. start-up", "posters/min warm"],
         rows,
-        title="Seed pipeline vs postercensus default face stage (detect + describe)",
+        title=f"Seed pipeline vs postercensus default face stage (detect + describe), {cpu_count()} CPU cores",
     )
     print(f"target postercensus / seed ≥ {TARGET_RATIO:.0f}×: " + "; ".join(verdicts))
 

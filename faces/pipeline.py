@@ -45,6 +45,14 @@ class ImageFaces:
 
 @lru_cache(maxsize=8)
 def _detector_for(settings: FaceSettings) -> Detector:
+    """The detector for these settings, built once per process.
+
+    OpenCV is held to one thread: parallelism comes from worker processes, and OpenCV's own
+    threads would oversubscribe the cores they share (and make one worker look like two).
+    """
+    import cv2
+
+    cv2.setNumThreads(1)
     return build_detector(settings)
 
 

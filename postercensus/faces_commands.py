@@ -1,6 +1,7 @@
 """`postercensus faces detect|scan`: find faces in the catalogue's images, or in a folder."""
 from __future__ import annotations
 
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
@@ -104,6 +105,11 @@ def detect(
                 report = stage.run(executor, lambda n: progress.advance(task, n))
         except ModelMissing as error:
             raise CommandError(f"{error} (nothing was recorded for the remaining images)") from error
+        except (BrokenProcessPool, OSError) as error:  # a worker killed (memory?) or a cluster lost
+            raise CommandError(
+                f"the face run stopped: {type(error).__name__}: {error} — every image finished so far is "
+                "stored; run the same command again to continue (try fewer --workers if memory ran out)"
+            ) from error
     console.print(
         f"[bold]faces[/bold]: {report.faces} found in {report.images_scanned} image(s); "
         f"{report.images_failed} image(s) could not be read, {report.images_unreadable} stored file(s) missing"
