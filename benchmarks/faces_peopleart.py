@@ -25,23 +25,21 @@ from faces.settings import FaceSettings  # noqa: E402
 SEED_LABEL = "seed"
 # label → settings; -uN upsample, -tX HOG threshold, -rF pre-resize, -vN ensemble min_votes.
 SETTINGS: dict[str, FaceSettings] = {
-    "hog-u0": FaceSettings(detector="hog", upsample=0),
-    "hog-u1": FaceSettings(detector="hog", upsample=1),
-    "hog-u2": FaceSettings(detector="hog", upsample=2),
+    "hog-u0": FaceSettings(detector="hog", upsample=0, threshold=0.0),
+    "hog-u1": FaceSettings(detector="hog", upsample=1, threshold=0.0),
+    "hog-u2": FaceSettings(detector="hog", upsample=2, threshold=0.0),
     "hog-u1-t-0.3": FaceSettings(detector="hog", upsample=1, threshold=-0.3),
     "hog-u1-t-0.5": FaceSettings(detector="hog", upsample=1, threshold=-0.5),
-    "hog-u1-r1.25": FaceSettings(detector="hog", upsample=1, resize=1.25),
+    "hog-u1-r1.25": FaceSettings(detector="hog", upsample=1, resize=1.25, threshold=0.0),
     "cnn-u0": FaceSettings(detector="cnn", upsample=0),
     "haar": FaceSettings(detector="haar"),
-    "hog+haar-v1": FaceSettings(detector="ensemble", members=("hog", "haar"), min_votes=1),
-    "hog+haar-t-0.4-v2": FaceSettings(
-        detector="ensemble", members=("hog", "haar"), threshold=-0.4, min_votes=2
-    ),
-    "hog+haar-t-0.3-v2": FaceSettings(
-        detector="ensemble", members=("hog", "haar"), threshold=-0.3, min_votes=2
-    ),
-    "hog+cnn-v1": FaceSettings(detector="ensemble", members=("hog", "cnn"), min_votes=1),
-    "default": FaceSettings(),
+    "hog+haar-v1": FaceSettings(detector="ensemble", members=("hog", "haar"), threshold=0.0, min_votes=1),
+    "hog+haar-t-0.3-v2": FaceSettings(detector="ensemble", members=("hog", "haar"), threshold=-0.3, min_votes=2),
+    "hog+haar-t-0.4-v2": FaceSettings(detector="ensemble", members=("hog", "haar"), threshold=-0.4, min_votes=2),
+    "hog+haar-t-0.5-v2": FaceSettings(detector="ensemble", members=("hog", "haar"), threshold=-0.5, min_votes=2),
+    "hog+haar-t-0.7-v2": FaceSettings(detector="ensemble", members=("hog", "haar"), threshold=-0.7, min_votes=2),
+    "hog+cnn-v1": FaceSettings(detector="ensemble", members=("hog", "cnn"), threshold=0.0, min_votes=1),
+    "default": FaceSettings(),  # = hog+haar-t-0.6-v2
 }
 Centres = list[tuple[float, float]]
 

@@ -131,7 +131,7 @@ class EnsembleDetector:
     a weak HOG box that a Haar cascade also finds is far more often a face than either alone.
     When every member must agree, the later members only look at the neighbourhood of the
     first member's boxes (a face they would find elsewhere could not win all votes), which
-    makes the agreement almost free.
+    costs far less than searching the whole image with each.
     """
 
     name = "ensemble"
