@@ -6,12 +6,12 @@ detectors in another project. Boxes only: no landmarks, crops or embeddings.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.atomicwrite import write_atomically
 from catalog.imagefiles import IMAGE_SUFFIXES
 from faces.executors import FaceExecutor, Job
 from faces.settings import FaceSettings
@@ -39,12 +39,15 @@ def _jobs(folder: Path, files: list[Path], report: ScanReport) -> Iterator[Job]:
             report.errors.append(f"{relative}: cannot read ({error.strerror or error})")
 
 
-def scan_folder(folder: Path, out: Path, settings: FaceSettings, executor: FaceExecutor,
+def scan_folder(folder: Path, files: list[Path], out: Path, settings: FaceSettings, executor: FaceExecutor,
                 progress: Callable[[int], None] | None = None) -> ScanReport:
-    """Write one row per face found under `folder` to `out` (rows sorted by file, then position)."""
+    """Write one row per face found in `files` (from `image_files(folder)`) to `out`.
+
+    Rows are sorted by file, then position; `file` is relative to `folder`.
+    """
     report = ScanReport()
     rows: list[tuple] = []
-    for relative, result in executor.run(_jobs(folder, image_files(folder), report), settings, describe=False):
+    for relative, result in executor.run(_jobs(folder, files, report), settings, describe=False):
         report.images += 1
         if result.error:
             report.errors.append(f"{relative}: {result.error}")
@@ -55,11 +58,9 @@ def scan_folder(folder: Path, out: Path, settings: FaceSettings, executor: FaceE
         if progress:
             progress(1)
     rows.sort(key=lambda row: (row[0], row[2], row[1]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=out.parent, suffix=".part")
-    with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
-    os.replace(temp, out)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(rows)
+    write_atomically(out, text.getvalue().encode("utf-8"))
     return report

@@ -6,14 +6,13 @@ bytes lazily and hands them to the executor; it alone writes crops and catalogue
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from catalog.atomicwrite import write_atomically
 from catalog.runs import RunStatus, finish_run, start_run
 from faces.executors import FaceExecutor, Job
 from faces.pipeline import ImageFaces
@@ -40,14 +39,6 @@ def crop_relative_path(parameter_hash: str, sha256: str, index: int) -> str:
     return f"faces/{parameter_hash}/{sha256[:2]}/{sha256}_{index}.jpg"
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(data)
-    os.replace(temp, target)
-
-
 class FaceStage:
     def __init__(self, engine: Engine, home: Path, settings: FaceSettings) -> None:
         self.engine = engine
@@ -72,7 +63,7 @@ class FaceStage:
     def _save(self, image: StoredImageRef, result: ImageFaces, run_id: int, report: FaceStageReport) -> None:
         crop_paths = [crop_relative_path(self.parameter_hash, image.sha256, i) for i in range(len(result.faces))]
         for face, relative in zip(result.faces, crop_paths):
-            _write_atomically(self.home / relative, face.crop_jpeg)
+            write_atomically(self.home / relative, face.crop_jpeg)
         self.store.record(image, self.parameter_hash, run_id, result, crop_paths)
         report.images_scanned += 1
         report.faces += len(result.faces)

@@ -13,6 +13,7 @@ from typing import Any
 
 import tomli_w
 
+from catalog.atomicwrite import write_atomically
 from catalog.database import default_url
 
 CONFIG_FILENAME = "postercensus.toml"
@@ -58,7 +59,4 @@ class HomeConfig:
         sources = [source for source in self.sources if source.get("key") != key]
         sources.append(entry)
         self.data["sources"] = sources
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_suffix(".toml.tmp")
-        temp.write_text(tomli_w.dumps(self.data), encoding="utf-8")
-        os.replace(temp, self.path)
+        write_atomically(self.path, tomli_w.dumps(self.data).encode("utf-8"))

@@ -141,11 +141,11 @@ def scan(
         raise CommandError(f"folder not found: {folder}")
     settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes)
     console = Console(soft_wrap=True)
-    total = len(image_files(folder))
+    files = image_files(folder)
     with _executor(workers, scheduler) as executor, _progress(console) as progress:
-        task = progress.add_task("images", total=total)
+        task = progress.add_task("images", total=len(files))
         try:
-            report = scan_folder(folder, out, settings, executor, lambda n: progress.advance(task, n))
+            report = scan_folder(folder, files, out, settings, executor, lambda n: progress.advance(task, n))
         except ModelMissing as error:
             raise CommandError(str(error)) from error
     console.print(f"[bold]faces[/bold]: {report.faces} found in {report.images} image(s) under {folder}")
