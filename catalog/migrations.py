@@ -32,7 +32,13 @@ def _create_faces(connection: Connection) -> None:
     schema.metadata.create_all(connection, tables=[schema.face_sets, schema.face_scans, schema.faces])
 
 
-STEPS: list[Step] = [_create_spine, _create_faces]
+def _create_classify(connection: Connection) -> None:
+    """Version 3: registered classifiers, their predictions and people's labels of faces."""
+    tables = [schema.classifier_models, schema.predictions, schema.face_labels]
+    schema.metadata.create_all(connection, tables=tables)
+
+
+STEPS: list[Step] = [_create_spine, _create_faces, _create_classify]
 LATEST_VERSION = len(STEPS)
 
 

@@ -173,6 +173,54 @@ faces = Table(
 Index("ix_faces_set", faces.c.parameter_hash)
 
 
+# -- classify (schema version 3) --------------------------------------------------------------
+# A classifier is registered with its evaluation (the confusion matrix every corrected share is
+# computed from), so analysis reads everything it needs from the catalogue alone.
+
+classifier_models = Table(
+    "classifier_models",
+    metadata,
+    Column("model_id", String(200), primary_key=True),
+    Column("model_version", String(64), primary_key=True),
+    Column("backbone", String(40), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("card", JSON, nullable=False),  # model.json as loaded: training data, evaluation, confusion
+    Column("location", Text, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("face_id", Integer, ForeignKey("faces.id"), nullable=False),
+    Column("model_id", String(200), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("label", String(200), nullable=False),  # top label, or "uncertain" below the threshold
+    Column("top_label", String(200), nullable=False),  # the argmax, whatever the threshold
+    Column("probability", Float, nullable=False),  # of the top label
+    Column("margin", Float, nullable=False),  # top minus second probability
+    Column("probabilities", JSON, nullable=False),  # {label: probability}
+    Column("threshold", Float, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("predicted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("face_id", "model_id", "model_version", name="uq_predictions_face_model"),
+)
+Index("ix_predictions_model", predictions.c.model_id, predictions.c.model_version)
+
+face_labels = Table(
+    "face_labels",
+    metadata,
+    Column("face_id", Integer, ForeignKey("faces.id"), primary_key=True),
+    Column("label", String(200), nullable=False),  # a class label, or OTHER_LABEL (not a face)
+    Column("labelled_by", String(200), nullable=False),
+    Column("labelled_at", DateTime(timezone=True), nullable=False),
+)
+
+OTHER_LABEL = "other"  # a person said: not a face / none of the labels; left out of every count
+UNCERTAIN_LABEL = "uncertain"  # the classifier's top probability was below the threshold
+
+
 class FaceScanStatus:
     OK = "ok"
     FAILED = "failed"  # the stored bytes could not be decoded or detection failed
