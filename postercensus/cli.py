@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from catalog import __version__
 from catalog.runs import latest_run
+from postercensus.classify_commands import classify_app
 from postercensus.config import resolve_home
 from postercensus.context import AppContext, CommandError
 from postercensus.faces_commands import faces_app, faces_summary
@@ -47,6 +48,7 @@ app = typer.Typer(
 )
 app.add_typer(harvest_app, name="harvest")
 app.add_typer(faces_app, name="faces")
+app.add_typer(classify_app, name="classify")
 
 
 def _version(value: bool) -> None:

@@ -2,21 +2,19 @@
 from __future__ import annotations
 
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from faces.executors import FaceExecutor, make_executor
 from faces.models import ModelMissing
 from faces.scan import image_files, scan_folder
 from faces.settings import DETECTOR_NAMES, FaceSettings
 from faces.stage import FaceStage
 from faces.store import FaceStore
 from postercensus.context import AppContext, CommandError
+from postercensus.terminal import face_executor, print_errors, progress_bar
 
 faces_app = typer.Typer(
     help="Find faces: detect (with upsampling), align to 224 px crops and embed. `detect` works "
@@ -25,7 +23,6 @@ faces_app = typer.Typer(
     no_args_is_help=True,
 )
 
-MAX_ERRORS_SHOWN = 10
 DEFAULTS = FaceSettings()
 
 Detector = Annotated[str, typer.Option("--detector", help=f"One of {', '.join(DETECTOR_NAMES)} (ensemble: the union of --members).")]
@@ -50,30 +47,6 @@ def _settings(detector: str, upsample: int, resize: float, tile: int, threshold:
         raise CommandError(str(error)) from error
 
 
-@contextmanager
-def _executor(workers: int | None, scheduler: str | None) -> Iterator[FaceExecutor]:
-    try:
-        executor = make_executor(workers, scheduler)
-    except ConnectionError as error:
-        raise CommandError(str(error)) from error
-    try:
-        yield executor
-    finally:
-        executor.close()
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=True)
-
-
-def _print_errors(console: Console, errors: list[str]) -> None:
-    if errors:
-        console.print(f"[yellow]{len(errors)} problem(s)[/yellow]; the first {min(len(errors), MAX_ERRORS_SHOWN)}:")
-        for message in errors[:MAX_ERRORS_SHOWN]:
-            console.print(f"  - {message}", markup=False, highlight=False)
-
-
 @faces_app.command()
 def detect(
     ctx: typer.Context,
@@ -95,12 +68,12 @@ def detect(
     context: AppContext = ctx.obj
     settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes)
     console = Console(soft_wrap=True)
-    with _executor(workers, scheduler) as executor:
+    with face_executor(workers, scheduler) as executor:
         try:
             stage = FaceStage(context.catalog.engine, context.home, settings)
             pending = stage.pending_count()
             console.print(f"result set {stage.parameter_hash}: {pending} image(s) to process on {executor.description}")
-            with _progress(console) as progress:
+            with progress_bar(console) as progress:
                 task = progress.add_task("faces", total=pending)
                 report = stage.run(executor, lambda n: progress.advance(task, n))
         except ModelMissing as error:
@@ -116,7 +89,7 @@ def detect(
     )
     console.print(f"catalogue: {context.database_display}  (run #{report.run_id}, result set {report.parameter_hash})")
     console.print(f"aligned crops: {context.home / 'faces' / report.parameter_hash}")
-    _print_errors(console, report.errors)
+    print_errors(console, report.errors)
 
 
 @faces_app.command()
@@ -142,7 +115,7 @@ def scan(
     settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes)
     console = Console(soft_wrap=True)
     files = image_files(folder)
-    with _executor(workers, scheduler) as executor, _progress(console) as progress:
+    with face_executor(workers, scheduler) as executor, progress_bar(console) as progress:
         task = progress.add_task("images", total=len(files))
         try:
             report = scan_folder(folder, files, out, settings, executor, lambda n: progress.advance(task, n))
@@ -150,7 +123,7 @@ def scan(
             raise CommandError(str(error)) from error
     console.print(f"[bold]faces[/bold]: {report.faces} found in {report.images} image(s) under {folder}")
     console.print(f"written: {out}")
-    _print_errors(console, report.errors)
+    print_errors(console, report.errors)
 
 
 def faces_summary(context: AppContext) -> list[dict]:

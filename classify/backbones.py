@@ -1,0 +1,109 @@
+"""Feature extractors behind one interface: `features(samples) -> (n, d)` floats.
+
+`dlib` (the default, offline) is dlib's 128-d face ResNet descriptor, already computed by the
+face stage for every catalogue face, so predicting costs no image work at all. `vggface-vgg16`
+and `vggface-resnet50` are the seed study's VGGFace networks, rebuilt in Keras 3 and loaded from
+rcmalli's published weights when the user has them (they cannot ship here).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from classify.facesamples import FaceSample
+
+BACKBONE_NAMES = ("dlib", "vggface-vgg16", "vggface-resnet50")
+VGGFACE_INPUT = 224
+_BATCH = 32
+
+
+class Backbone(Protocol):
+    name: str
+
+    def describe(self) -> dict[str, Any]:
+        """What a model card records to say exactly which features the head was trained on."""
+        ...
+
+    def features(self, samples: Sequence[FaceSample]) -> np.ndarray: ...
+
+
+class DlibBackbone:
+    name = "dlib"
+
+    def describe(self) -> dict[str, Any]:
+        from faces.models import model_versions
+
+        return {"name": self.name, "dimensions": 128, "versions": model_versions()}
+
+    def features(self, samples: Sequence[FaceSample]) -> np.ndarray:
+        if not samples:
+            return np.zeros((0, 128), dtype=np.float32)
+        return np.stack([sample.descriptor for sample in samples]).astype(np.float32)
+
+
+@dataclass
+class VggFaceBackbone:
+    """A VGGFace network without its top, average-pooled; `weights` is rcmalli's notop .h5 file."""
+
+    architecture: str  # "vgg16" or "resnet50"
+    weights: Path
+    weights_sha256: str
+    _network: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"vggface-{self.architecture}"
+
+    @property
+    def network(self):
+        """The Keras model, built and loaded on first use (seconds, and a few hundred MB)."""
+        if self._network is None:
+            from classify.h5weights import load_weights_by_name
+            from classify.vggface import build_vggface
+
+            self._network = build_vggface(self.architecture)
+            load_weights_by_name(self._network, self.weights)
+        return self._network
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "architecture": self.architecture,
+            "weights_file": self.weights.name,
+            "weights_sha256": self.weights_sha256,
+            "dimensions": int(self.network.output_shape[-1]),
+        }
+
+    def pixels(self, samples: Sequence[FaceSample]) -> np.ndarray:
+        """The network's input for these faces: aligned crops at 224 px, VGGFace-preprocessed."""
+        from classify.vggface import preprocess
+
+        crops = np.stack([sample.crop_rgb(VGGFACE_INPUT) for sample in samples])
+        return preprocess(crops, self.architecture)
+
+    def features(self, samples: Sequence[FaceSample]) -> np.ndarray:
+        parts = [
+            self.network.predict(self.pixels(samples[start:start + _BATCH]), verbose=0)
+            for start in range(0, len(samples), _BATCH)
+        ]
+        dimensions = int(self.network.output_shape[-1])
+        return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dimensions), np.float32)
+
+
+def make_backbone(name: str, weights: Path | None = None, search_dirs: Sequence[Path] = (),
+                  expected_sha256: str | None = None) -> Backbone:
+    """The backbone called `name`; VGGFace weights are located, and checked against a model's hash."""
+    if name == "dlib":
+        return DlibBackbone()
+    if name not in BACKBONE_NAMES:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONE_NAMES)}")
+    from classify.h5weights import check_sha256, locate_weights, sha256_of
+
+    architecture = name.removeprefix("vggface-")
+    path = locate_weights(architecture, weights, list(search_dirs))
+    check_sha256(path, expected_sha256)
+    return VggFaceBackbone(architecture, path, expected_sha256 or sha256_of(path))

@@ -1,0 +1,143 @@
+"""The catalogue side of classify: labelled faces to train on, faces to predict, predictions to store.
+
+Predictions are keyed by (face, model id, model version): a new model predicts beside the old
+one instead of overwriting it, and rerunning the same model only touches faces it has not seen.
+A changed threshold relabels stored predictions without running the model again.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, and_, exists, func, select
+
+from catalog import schema
+from catalog.runs import utcnow
+from catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
+from classify.facesamples import FaceSample
+from classify.training import TrainingSet
+
+PAGE = 256
+
+
+@dataclass
+class CatalogFace:
+    face_id: int
+    sample: FaceSample
+
+
+def _sample(row: Any, home: Path) -> FaceSample:
+    return FaceSample(np.asarray(row.embedding, dtype=np.float32), crop_path=home / row.crop_path)
+
+
+def _item_of_face():
+    """face id → one item holding its image (the lowest id when several items share the bytes)."""
+    images = schema.images
+    return (
+        select(schema.faces.c.id.label("face_id"), func.min(images.c.item_id).label("item_id"))
+        .join(images, images.c.sha256 == schema.faces.c.image_sha256)
+        .group_by(schema.faces.c.id)
+        .subquery()
+    )
+
+
+def labelled_training_set(engine: Engine, home: Path) -> TrainingSet:
+    """Faces people labelled (other / not a face left out), grouped by item so splits never leak a poster."""
+    faces, labels = schema.faces, schema.face_labels
+    item_of = _item_of_face()
+    query = (
+        select(faces.c.id, faces.c.embedding, faces.c.crop_path, labels.c.label, item_of.c.item_id)
+        .join(labels, labels.c.face_id == faces.c.id)
+        .join(item_of, item_of.c.face_id == faces.c.id)
+        .where(labels.c.label != OTHER_LABEL)
+        .order_by(faces.c.id)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return TrainingSet(
+        samples=[_sample(row, home) for row in rows],
+        labels=[row.label for row in rows],
+        groups=[f"item {row.item_id}" for row in rows],
+        names=[f"face {row.id}" for row in rows],
+        source={"data": "catalogue labels", "faces_labelled": len(rows)},
+    )
+
+
+class PredictionStore:
+    def __init__(self, engine: Engine, home: Path) -> None:
+        self.engine = engine
+        self.home = home
+
+    def register(self, model_id: str, version: str, card: dict[str, Any], location: str) -> None:
+        """Record the model and its card once per version (analysis corrects shares with its confusion matrix)."""
+        table = schema.classifier_models
+        with self.engine.begin() as connection:
+            known = connection.execute(select(table.c.model_id).where(
+                table.c.model_id == model_id, table.c.model_version == version)).first()
+            if known is None:
+                connection.execute(table.insert().values(
+                    model_id=model_id, model_version=version, backbone=card["backbone"]["name"],
+                    labels=card["labels"], card=card, location=location, registered_at=utcnow()))
+
+    def _pending(self, model_id: str, version: str):
+        predictions = schema.predictions
+        return ~exists().where(and_(predictions.c.face_id == schema.faces.c.id, predictions.c.model_id == model_id,
+                                    predictions.c.model_version == version))
+
+    def count_pending(self, model_id: str, version: str) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(schema.faces)
+                                      .where(self._pending(model_id, version))).scalar_one()
+
+    def pending(self, model_id: str, version: str) -> Iterator[list[CatalogFace]]:
+        """Pages of faces this model version has not predicted, by face id (restartable after a kill)."""
+        faces = schema.faces
+        after = 0
+        while True:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(faces.c.id, faces.c.embedding, faces.c.crop_path)
+                    .where(self._pending(model_id, version), faces.c.id > after)
+                    .order_by(faces.c.id).limit(PAGE)).all()
+            if not rows:
+                return
+            after = rows[-1].id
+            yield [CatalogFace(row.id, _sample(row, self.home)) for row in rows]
+
+    def insert(self, rows: list[dict[str, Any]]) -> None:
+        """One page of predictions in one transaction: a killed run loses at most the page in flight."""
+        if rows:
+            with self.engine.begin() as connection:
+                connection.execute(schema.predictions.insert(), rows)
+
+    def label_counts(self, model_id: str, version: str) -> dict[str, int]:
+        """Faces per stored label for this model version, faces people marked `other` left out."""
+        predictions, labels = schema.predictions, schema.face_labels
+        query = (
+            select(predictions.c.label, func.count())
+            .outerjoin(labels, labels.c.face_id == predictions.c.face_id)
+            .where(predictions.c.model_id == model_id, predictions.c.model_version == version,
+                   (labels.c.label.is_(None)) | (labels.c.label != OTHER_LABEL))
+            .group_by(predictions.c.label)
+        )
+        with self.engine.connect() as connection:
+            return {label: count for label, count in connection.execute(query).all()}
+
+    def apply_threshold(self, model_id: str, version: str, threshold: float) -> int:
+        """Relabel this model's stored predictions for a new threshold; returns how many changed."""
+        predictions = schema.predictions
+        changed = 0
+        with self.engine.begin() as connection:
+            rows = connection.execute(select(predictions.c.id, predictions.c.top_label, predictions.c.probability,
+                                             predictions.c.label)
+                                      .where(predictions.c.model_id == model_id, predictions.c.model_version == version,
+                                             predictions.c.threshold != threshold)).all()
+            for row in rows:
+                label = row.top_label if row.probability >= threshold else UNCERTAIN_LABEL
+                changed += label != row.label
+                connection.execute(predictions.update().where(predictions.c.id == row.id)
+                                   .values(label=label, threshold=threshold))
+        return changed

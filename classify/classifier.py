@@ -1,0 +1,77 @@
+"""A loaded classifier: backbone + head (or the fine-tuned whole), its card and its version.
+
+Loading checks what the card promises: the label set, and for VGGFace the SHA-256 of the very
+weights file the head was trained on, so a head is never silently run on different features.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classify import modelfolder
+from classify.backbones import Backbone, VggFaceBackbone, make_backbone
+from classify.facesamples import FaceSample
+from classify.fisherfaces import Fisherfaces, pixels_of
+
+_BATCH = 32
+
+
+@dataclass
+class Classifier:
+    folder: Path
+    card: dict[str, Any]
+    version: str
+    backbone: Backbone
+    head: Any  # keras.Model on features
+    fine_tuned: Any | None = None  # keras.Model on pixels (VGGFace + --fine-tune)
+    fisherfaces: Fisherfaces | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.card["model_id"]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.card["labels"])
+
+    def probabilities(self, samples: Sequence[FaceSample]) -> np.ndarray:
+        """(n, labels) softmax probabilities."""
+        if not samples:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        if self.fine_tuned is not None:
+            assert isinstance(self.backbone, VggFaceBackbone)
+            parts = [self.fine_tuned.predict(self.backbone.pixels(samples[i:i + _BATCH]), verbose=0)
+                     for i in range(0, len(samples), _BATCH)]
+            return np.concatenate(parts)
+        return self.head.predict(self.backbone.features(samples), batch_size=256, verbose=0)
+
+    def baseline_labels(self, samples: Sequence[FaceSample]) -> list[str] | None:
+        """The Fisherfaces baseline's labels, when the model folder has one."""
+        if self.fisherfaces is None:
+            return None
+        return [self.labels[k] for k in self.fisherfaces.predict(pixels_of(samples))]
+
+
+def load_classifier(model: str | Path, weights: Path | None = None, search_dirs: Sequence[Path] = ()) -> Classifier:
+    """The classifier in a model folder (or `default`); VGGFace weights come from `weights` or the search dirs."""
+    import keras
+
+    folder = modelfolder.resolve(model)
+    card = modelfolder.read_card(folder)
+    spec = card["backbone"]
+    backbone = make_backbone(spec["name"], weights, search_dirs, spec.get("weights_sha256"))
+    head = keras.models.load_model(folder / modelfolder.HEAD_FILE)
+    fine_tuned = None
+    if card.get("fine_tuned"):
+        from classify.head import HeadSettings, fine_tune_model
+
+        assert isinstance(backbone, VggFaceBackbone)
+        fine_tuned = fine_tune_model(backbone.network, head, backbone.architecture, HeadSettings())
+        fine_tuned.load_weights(folder / modelfolder.FINE_TUNED_FILE)
+    fisher_path = folder / modelfolder.FISHERFACES_FILE
+    fisherfaces = Fisherfaces.load(fisher_path) if fisher_path.is_file() else None
+    return Classifier(folder, card, modelfolder.model_version(folder), backbone, head, fine_tuned, fisherfaces)

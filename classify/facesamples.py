@@ -1,0 +1,90 @@
+"""Faces as a classifier sees them: the dlib descriptor and the aligned 224 px crop.
+
+Both come from the face stage's own code, so a face from a labelled folder and a face from the
+catalogue are described identically (same landmarks, same alignment, same JPEG crop): a model
+trained on folders predicts on catalogue faces without a domain gap of our own making.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from faces.boxes import Box
+from faces.executors import FaceExecutor
+from faces.imageload import BadImage, load_rgb
+from faces.pipeline import ImageFaces, describe_face
+from faces.settings import FaceSettings
+
+# Labelled folders hold face crops or whole images; HOG at one upsampling finds a face in a
+# 112 px crop, and anything it misses is taken whole ("the whole image is the face").
+FOLDER_FACE_SETTINGS = FaceSettings(detector="hog", upsample=1, threshold=0.0)
+WHOLE_IMAGE = "whole image"
+
+
+@dataclass
+class FaceSample:
+    """One face: `descriptor` (128 floats) and its aligned crop, as JPEG bytes or a file to read."""
+
+    descriptor: np.ndarray
+    crop_jpeg: bytes | None = None
+    crop_path: Path | None = None
+    detected: bool = True  # False: no face was found and the whole image stands for it
+
+    def crop_bytes(self) -> bytes:
+        if self.crop_jpeg is None:
+            if self.crop_path is None:
+                raise ValueError("this face has no crop")
+            self.crop_jpeg = self.crop_path.read_bytes()
+        return self.crop_jpeg
+
+    def crop_rgb(self, size: int | None = None) -> np.ndarray:
+        """The aligned crop as RGB uint8, resized to size×size when given."""
+        with Image.open(io.BytesIO(self.crop_bytes())) as image:
+            image = image.convert("RGB")
+            if size is not None and image.size != (size, size):
+                image = image.resize((size, size), Image.BILINEAR)
+            return np.asarray(image)
+
+
+def sample_from_result(data: bytes, result: ImageFaces, settings: FaceSettings = FOLDER_FACE_SETTINGS) -> FaceSample:
+    """The largest detected face, or the whole image described as one face; BadImage if unreadable."""
+    if result.error:
+        raise BadImage(result.error)
+    if result.faces:
+        face = max(result.faces, key=lambda f: f.box.width * f.box.height)
+        return FaceSample(np.asarray(face.embedding, dtype=np.float32), crop_jpeg=face.crop_jpeg)
+    rgb = load_rgb(data, settings.max_pixels)
+    height, width = rgb.shape[:2]
+    face = describe_face(rgb, Box(0, 0, width, height, 0.0, (WHOLE_IMAGE,)), settings)
+    return FaceSample(np.asarray(face.embedding, dtype=np.float32), crop_jpeg=face.crop_jpeg, detected=False)
+
+
+def samples_from_files(
+    paths: Iterable[Path],
+    executor: FaceExecutor,
+    on_error: Callable[[Path, str], None],
+    settings: FaceSettings = FOLDER_FACE_SETTINGS,
+) -> Iterator[tuple[Path, FaceSample]]:
+    """(path, sample) for every readable image, in completion order; unreadable ones go to `on_error`."""
+    data_of: dict[Path, bytes] = {}  # bytes of the images in flight, for the whole-image fallback
+
+    def jobs() -> Iterator[tuple[Path, bytes]]:
+        for path in paths:
+            try:
+                data_of[path] = path.read_bytes()
+            except OSError as error:
+                on_error(path, f"cannot read: {error.strerror or error}")
+                continue
+            yield path, data_of[path]
+
+    for path, result in executor.run(jobs(), settings):
+        data = data_of.pop(path)
+        try:
+            yield path, sample_from_result(data, result, settings)
+        except BadImage as error:
+            on_error(path, str(error))

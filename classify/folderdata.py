@@ -1,0 +1,36 @@
+"""A labelled folder → a TrainingSet: every file's face found (or taken whole) and described."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from classify.facesamples import samples_from_files
+from classify.labelled import LabelledDataError, LabelledFile
+from classify.training import TrainingSet
+from faces.executors import FaceExecutor
+
+
+def load_labelled_folder(folder: Path, files: list[LabelledFile], executor: FaceExecutor,
+                         advance: Callable[[int], None], errors: list[str]) -> TrainingSet:
+    """Faces of `files` (from `list_labelled_files(folder)`), in file order; unreadable ones go to `errors`."""
+    by_path = {row.path: row for row in files}
+
+    def failed(path: Path, message: str) -> None:
+        errors.append(f"{path}: {message}")
+        advance(1)
+
+    found = {}
+    for path, sample in samples_from_files([row.path for row in files], executor, failed):
+        found[path] = sample
+        advance(1)
+    rows = [row for row in files if row.path in found]
+    if not rows:
+        raise LabelledDataError(f"no readable images under {folder}")
+    return TrainingSet(
+        samples=[found[row.path] for row in rows],
+        labels=[row.label for row in rows],
+        groups=[row.group for row in rows],
+        names=[str(row.path.relative_to(folder)) for row in rows],
+        source={"data": str(folder), "files": len(by_path), "unreadable": len(by_path) - len(rows)},
+    )
+

@@ -1,0 +1,88 @@
+"""The Keras 3 head on bottleneck features: normalise → Dense → Dropout → softmax.
+
+Small on purpose: a few hundred labelled poster faces cannot support more. Class weights keep a
+70/30 label mix from becoming "always male"; early stopping on a grouped validation split picks
+the epoch, so the model never sees the faces it is judged on.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402  (after the log level, so TensorFlow starts quietly)
+from keras import layers  # noqa: E402
+
+
+@dataclass(frozen=True)
+class HeadSettings:
+    hidden: int = 64
+    dropout: float = 0.3
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    max_epochs: int = 300
+    patience: int = 20  # epochs without a better validation loss before stopping
+    fine_tune_learning_rate: float = 1e-5
+    fine_tune_epochs: int = 20
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def balanced_class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
+    """n / (classes × count): each label weighs the same in the loss, whatever its share."""
+    counts = np.bincount(y, minlength=n_classes)
+    return {k: float(len(y) / (n_classes * counts[k])) for k in range(n_classes) if counts[k]}
+
+
+def build_head(x_train: np.ndarray, n_classes: int, settings: HeadSettings) -> keras.Model:
+    """The head, with its input normalisation fitted to the training features."""
+    keras.utils.set_random_seed(settings.seed)
+    normalise = layers.Normalization(name="head_normalise")
+    normalise.adapt(x_train)
+    inputs = keras.Input((x_train.shape[1],), name="features")
+    hidden = layers.Dense(settings.hidden, activation="relu", name="head_dense")(normalise(inputs))
+    hidden = layers.Dropout(settings.dropout, name="head_dropout")(hidden)
+    outputs = layers.Dense(n_classes, activation="softmax", name="head_softmax")(hidden)
+    model = keras.Model(inputs, outputs, name="head")
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def fit(model: keras.Model, train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray],
+        settings: HeadSettings, n_classes: int, epochs: int) -> dict[str, Any]:
+    """Train with class weights and early stopping (best weights restored); returns what happened."""
+    keras.utils.set_random_seed(settings.seed)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True)
+    history = model.fit(
+        train[0], train[1],
+        validation_data=validation,
+        epochs=epochs,
+        batch_size=settings.batch_size,
+        class_weight=balanced_class_weights(train[1], n_classes),
+        callbacks=[stopper],
+        shuffle=True,
+        verbose=0,
+    )
+    losses = history.history["val_loss"]
+    best = int(np.argmin(losses))
+    return {"epochs_run": len(losses), "best_epoch": best + 1, "best_validation_loss": round(float(losses[best]), 4),
+            "best_validation_accuracy": round(float(history.history["val_accuracy"][best]), 4)}
+
+
+def fine_tune_model(network: keras.Model, head: keras.Model, architecture: str, settings: HeadSettings) -> keras.Model:
+    """Backbone + trained head as one model, with only the backbone's last block left trainable."""
+    from classify.vggface import freeze_all_but_last_block
+
+    freeze_all_but_last_block(network, architecture)
+    head.trainable = True
+    model = keras.Model(network.input, head(network.output), name="fine_tuned")
+    model.compile(optimizer=keras.optimizers.Adam(settings.fine_tune_learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model

@@ -1,0 +1,73 @@
+"""A trained classifier on disk: `model.json` (its card) beside the Keras head and the baseline.
+
+MODEL_DIR/
+  model.json             labels, backbone (and its weights' SHA-256), training data, held-out evaluation
+  head.keras             the head on the backbone's features
+  fine_tuned.weights.h5  only after --fine-tune: backbone + head weights together
+  fisherfaces.npz        the PCA+LDA baseline, evaluated beside the head
+  evaluation.html        the held-out evaluation report
+
+The version is a hash of those files' bytes, so predictions name the exact model that made them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from catalog.atomicwrite import write_atomically
+
+CARD_FILE = "model.json"
+HEAD_FILE = "head.keras"
+FINE_TUNED_FILE = "fine_tuned.weights.h5"
+FISHERFACES_FILE = "fisherfaces.npz"
+EVALUATION_PAGE = "evaluation.html"
+DEFAULT_MODEL = "default"
+_VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE)
+
+
+class ModelFolderError(ValueError):
+    """A model folder is missing or incomplete; the message says what to do."""
+
+
+def default_model_folder() -> Path:
+    """The perceived-gender head shipped inside the package (classify/default_model/)."""
+    return Path(str(files("classify") / "default_model"))
+
+
+def resolve(model: str | Path) -> Path:
+    """`default` → the shipped model; anything else → that folder, which must hold a model.json."""
+    folder = default_model_folder() if str(model) == DEFAULT_MODEL else Path(model)
+    if not (folder / CARD_FILE).is_file():
+        if str(model) == DEFAULT_MODEL:
+            raise ModelFolderError(f"the default model is missing from this install ({folder}); reinstall postercensus")
+        raise ModelFolderError(
+            f"{folder} is not a model folder (no {CARD_FILE}); train one with "
+            "`postercensus classify train FOLDER --out MODEL_DIR` or use `default`"
+        )
+    if not (folder / HEAD_FILE).is_file():
+        raise ModelFolderError(f"{folder} lacks {HEAD_FILE}; the model folder is incomplete: retrain it")
+    return folder
+
+
+def model_version(folder: Path) -> str:
+    """16 hex digits over the model's files: changes whenever the model does."""
+    digest = hashlib.sha256()
+    for name in _VERSIONED_FILES:
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def read_card(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ModelFolderError(f"cannot read {folder / CARD_FILE}: {error}") from error
+
+
+def write_card(folder: Path, card: dict[str, Any]) -> None:
+    write_atomically(folder / CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False).encode("utf-8"))

@@ -1,0 +1,103 @@
+"""The predict stage run: catalogue faces not yet seen by this model version → `predictions`.
+
+Each prediction stores the full probability vector, the top label and the margin (top minus
+second), and its label under the run's threshold (`uncertain` below it). The model and its
+evaluation are registered first, so every stored prediction can be traced and corrected.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import Engine
+
+from catalog.runs import RunStatus, finish_run, start_run, utcnow
+from classify.catalogfaces import CatalogFace, PredictionStore
+from classify.classifier import Classifier
+from classify.metrics import decide
+
+STAGE = "classify"
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass
+class PredictReport:
+    run_id: int
+    model_id: str
+    model_version: str
+    status: str = RunStatus.OK
+    predicted: int = 0
+    relabelled: int = 0  # stored predictions whose label changed with the threshold
+    labels: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _rows(page: list[CatalogFace], probabilities: np.ndarray, classifier: Classifier, threshold: float,
+          run_id: int) -> list[dict]:
+    labels = classifier.labels
+    decided = decide(probabilities, labels, threshold)
+    ordered = np.sort(probabilities, axis=1)
+    now = utcnow()
+    return [
+        {
+            "face_id": face.face_id,
+            "model_id": classifier.model_id,
+            "model_version": classifier.version,
+            "label": label,
+            "top_label": labels[int(p.argmax())],
+            "probability": round(float(p.max()), 6),
+            "margin": round(float(top[-1] - top[-2]), 6),
+            "probabilities": {name: round(float(v), 6) for name, v in zip(labels, p)},
+            "threshold": threshold,
+            "run_id": run_id,
+            "predicted_at": now,
+        }
+        for face, p, top, label in zip(page, probabilities, ordered, decided)
+    ]
+
+
+def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifier, threshold: float,
+                    progress: ProgressCallback | None = None) -> PredictReport:
+    """Predict every pending face page by page; a face whose crop cannot be read is reported and retried later."""
+    parameters = {"model_id": classifier.model_id, "model_version": classifier.version, "threshold": threshold,
+                  "model_location": str(classifier.folder)}
+    run_id = start_run(engine, STAGE, parameters)
+    report = PredictReport(run_id, classifier.model_id, classifier.version)
+    try:
+        store.register(classifier.model_id, classifier.version, classifier.card, str(classifier.folder))
+        report.relabelled = store.apply_threshold(classifier.model_id, classifier.version, threshold)
+        for page in store.pending(classifier.model_id, classifier.version):
+            readable = _readable(page, classifier, report)
+            rows = _rows(readable, classifier.probabilities([f.sample for f in readable]), classifier, threshold, run_id)
+            store.insert(rows)
+            report.predicted += len(rows)
+            for row in rows:
+                report.labels[row["label"]] = report.labels.get(row["label"], 0) + 1
+            if progress:
+                progress(len(page))
+    except BaseException as error:
+        report.status = RunStatus.FAILED
+        report.errors.append(f"run stopped: {type(error).__name__}: {error}")
+        raise
+    else:
+        report.status = RunStatus.PARTIAL if report.errors else RunStatus.OK
+    finally:
+        counts = {"predicted": report.predicted, "relabelled": report.relabelled, **report.labels}
+        finish_run(engine, run_id, report.status, counts, report.errors)
+    return report
+
+
+def _readable(page: list[CatalogFace], classifier: Classifier, report: PredictReport) -> list[CatalogFace]:
+    """Faces whose inputs the backbone can use (the dlib backbone needs no crop at all)."""
+    if classifier.backbone.name == "dlib" and classifier.fine_tuned is None:
+        return page
+    readable = []
+    for face in page:
+        try:
+            face.sample.crop_bytes()
+        except OSError as error:
+            report.errors.append(f"face {face.face_id}: cannot read its crop ({error.strerror or error})")
+            continue
+        readable.append(face)
+    return readable

@@ -1,0 +1,100 @@
+"""The evaluation report: contact sheets of the model's best and worst calls, and a self-contained page.
+
+Numbers alone do not show *which* faces fail; the seed study looked at its top false positives
+and negatives per label, and so can the researcher here (thumbnails inlined, no external files).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from classify.facesamples import FaceSample
+
+SHEET_SIZE = 8  # faces per contact sheet
+THUMBNAIL = 96
+
+
+def contact_sheets(true: Sequence[str], probabilities: np.ndarray, labels: Sequence[str],
+                   names: Sequence[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per label: the most confident true positives, false positives and false negatives."""
+    predicted = probabilities.argmax(axis=1)
+    sheets: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for k, label in enumerate(labels):
+        is_true = np.array([t == label for t in true])
+        kinds = {
+            "true_positives": np.flatnonzero(is_true & (predicted == k)),
+            "false_positives": np.flatnonzero(~is_true & (predicted == k)),
+            "false_negatives": np.flatnonzero(is_true & (predicted != k)),
+        }
+        sheets[label] = {}
+        for kind, indices in kinds.items():
+            # Most confident mistakes first: the ones a threshold would not catch.
+            order = indices[np.argsort(-probabilities[indices].max(axis=1))][:SHEET_SIZE]
+            sheets[label][kind] = [
+                {"index": int(i), "name": names[i], "true": true[i], "predicted": labels[int(predicted[i])],
+                 "probability": round(float(probabilities[i].max()), 4)}
+                for i in order
+            ]
+    return sheets
+
+
+def _thumbnail(sample: FaceSample) -> str:
+    image = Image.fromarray(sample.crop_rgb(THUMBNAIL))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _metrics_section(title: str, report: dict[str, Any]) -> str:
+    labels = report["confusion"]["labels"]
+    parts = [f"<h2>{html.escape(title)}</h2>",
+             _table(["faces", "accuracy", "balanced accuracy"], [[report["n"], report["accuracy"], report["balanced_accuracy"]]]),
+             _table(["label", "precision", "recall", "F1", "support"],
+                    [[label, s["precision"], s["recall"], s["f1"], s["support"]] for label, s in report["per_class"].items()]),
+             "<p>Confusion matrix (rows: true label, columns: predicted)</p>",
+             _table(["true \\ predicted", *labels], [[label, *row] for label, row in zip(labels, report["confusion"]["matrix"])])]
+    return "".join(parts)
+
+
+def render_html(report: dict[str, Any], samples: Sequence[FaceSample], title: str) -> str:
+    """One offline page: metrics, distribution, calibration, baseline and the contact sheets."""
+    sections = [_metrics_section("Classifier", report)]
+    distribution = report["distribution"]
+    sections.append("<h2>Real vs predicted labels</h2>" + _table(
+        ["label", "real", "predicted"],
+        [[label, distribution["true"][label], distribution["predicted"][label]] for label in distribution["true"]]))
+    sections.append(f"<h2>Calibration (ECE {report['ece']})</h2>" + _table(
+        ["top probability", "faces", "mean probability", "accuracy"],
+        [[f"{row['low']:.1f}–{row['high']:.1f}", row["n"], row["mean_confidence"], row["accuracy"]]
+         for row in report["reliability"]]))
+    if report.get("baseline_fisherfaces"):
+        sections.append(_metrics_section("Baseline: Fisherfaces (PCA + LDA on grey pixels)", report["baseline_fisherfaces"]))
+    sections.append("<h2>Contact sheets</h2>")
+    for label, kinds in report["contact_sheets"].items():
+        for kind, faces in kinds.items():
+            cells = "".join(
+                f'<figure><img src="{_thumbnail(samples[face["index"]])}" alt="{html.escape(face["name"])}">'
+                f'<figcaption>{html.escape(face["name"])}<br>{html.escape(face["predicted"])} {face["probability"]:.2f}'
+                f"</figcaption></figure>"
+                for face in faces
+            ) or "<p>none</p>"
+            sections.append(f"<h3>{html.escape(label)}: {kind.replace('_', ' ')}</h3><div class='sheet'>{cells}</div>")
+    style = ("body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}"
+             "td,th{border:1px solid #bbb;padding:.2em .6em;text-align:right}.sheet{display:flex;flex-wrap:wrap}"
+             "figure{margin:.3em;width:110px;font-size:.75em;text-align:center}figure img{width:96px;height:96px}")
+    note = ("<p>Perceived gender is an annotation of how a face is depicted, not a person's identity. "
+            "Accuracy differs between groups and between photographs and drawings: read the contact sheets.</p>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>{note}{''.join(sections)}</body></html>")

@@ -1,0 +1,162 @@
+"""Train a classifier on labelled faces and write its model folder, evaluation included.
+
+The faces are split by group (poster or item) three ways: a held-out test share that only the
+final evaluation sees (its confusion matrix is what corrected shares are computed from), a
+validation share for early stopping, and the rest to fit. The Fisherfaces baseline is fitted on
+the same training faces and judged on the same held-out ones.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from catalog import __version__
+from classify import modelfolder
+from classify.backbones import Backbone, VggFaceBackbone
+from classify.facesamples import FaceSample
+from classify.fisherfaces import Fisherfaces, pixels_of
+from classify.head import HeadSettings, build_head, fine_tune_model, fit
+from classify.labelled import LabelledDataError, check_label_set
+from classify.metrics import evaluate_predictions
+from classify.splits import grouped_holdout
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TrainingSet:
+    """Faces with their label, group (never split) and a name to show in reports."""
+
+    samples: list[FaceSample]
+    labels: list[str]
+    groups: list[str]
+    names: list[str]
+    source: dict[str, Any] = field(default_factory=dict)  # what the card says the data were
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    head: HeadSettings = HeadSettings()
+    test_share: float = 0.2
+    validation_share: float = 0.15
+    fine_tune: bool = False
+
+
+@dataclass
+class TrainedModel:
+    card: dict[str, Any]
+    head: Any
+    fine_tuned: Any | None
+    fisherfaces: Fisherfaces
+    held_out: np.ndarray  # indices of the evaluation faces
+    probabilities: np.ndarray  # on the held-out faces
+
+
+def _require_every_label(labels: list[str], indices: np.ndarray, label_set: tuple[str, ...], part: str) -> None:
+    present = {labels[i] for i in indices}
+    missing = [label for label in label_set if label not in present]
+    if missing:
+        raise LabelledDataError(
+            f"too few posters labelled {', '.join(missing)} to keep some for {part}; "
+            "label faces from more posters (each label needs faces from at least 5)"
+        )
+
+
+def fisher_report(fisher: Fisherfaces, samples: list[FaceSample], true: list[str], labels: tuple[str, ...]) -> dict[str, Any]:
+    """The baseline's figures on these faces (no probabilities, so no calibration)."""
+    one_hot = np.eye(len(labels))[fisher.predict(pixels_of(samples))]
+    report = evaluate_predictions(true, one_hot, labels)
+    return {key: report[key] for key in ("n", "accuracy", "balanced_accuracy", "per_class", "confusion")}
+
+
+def held_out_predictions(true: list[str], probabilities: np.ndarray) -> dict[str, Any]:
+    return {"true": list(true), "probabilities": np.round(probabilities, 5).tolist()}
+
+
+def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id: str,
+          progress: Progress = lambda message: None) -> TrainedModel:
+    """Fit head (+ optional fine-tune) and baseline; evaluate both on the held-out groups."""
+    label_set = check_label_set(data.labels, "the labelled data")
+    y = np.array([label_set.index(label) for label in data.labels])
+    seed = options.head.seed
+    try:
+        rest, held_out = grouped_holdout(data.labels, data.groups, options.test_share, seed)
+        rest_labels = [data.labels[i] for i in rest]
+        fit_part, validation_part = grouped_holdout(rest_labels, [data.groups[i] for i in rest], options.validation_share, seed + 1)
+    except ValueError as error:
+        raise LabelledDataError(f"cannot split the labelled faces by poster: {error}") from error
+    fit_idx, validation_idx = rest[fit_part], rest[validation_part]
+    _require_every_label(data.labels, held_out, label_set, "evaluation")
+    _require_every_label(data.labels, validation_idx, label_set, "validation")
+
+    progress(f"features for {len(data.samples)} faces ({backbone.name})")
+    features = backbone.features(data.samples)
+    head = build_head(features[fit_idx], len(label_set), options.head)
+    progress(f"training the head on {len(fit_idx)} faces, validating on {len(validation_idx)}")
+    history = fit(head, (features[fit_idx], y[fit_idx]), (features[validation_idx], y[validation_idx]),
+                  options.head, len(label_set), options.head.max_epochs)
+    fine_tuned = None
+    if options.fine_tune:
+        if not isinstance(backbone, VggFaceBackbone):
+            raise LabelledDataError("--fine-tune needs a VGGFace backbone (vggface-vgg16 or vggface-resnet50)")
+        progress("fine-tuning the backbone's last block")
+        fine_tuned = fine_tune_model(backbone.network, head, backbone.architecture, options.head)
+        pixels = {name: backbone.pixels([data.samples[i] for i in idx])
+                  for name, idx in (("fit", fit_idx), ("validation", validation_idx))}
+        history["fine_tune"] = fit(fine_tuned, (pixels["fit"], y[fit_idx]), (pixels["validation"], y[validation_idx]),
+                                   options.head, len(label_set), options.head.fine_tune_epochs)
+        held_out_samples = [data.samples[i] for i in held_out]
+        probabilities = np.concatenate([fine_tuned.predict(backbone.pixels(held_out_samples[i:i + 32]), verbose=0)
+                                        for i in range(0, len(held_out_samples), 32)])
+    else:
+        probabilities = head.predict(features[held_out], verbose=0)
+    true_held_out = [data.labels[i] for i in held_out]
+    evaluation = evaluate_predictions(true_held_out, probabilities, label_set)
+
+    progress("fitting the Fisherfaces baseline")
+    train_idx = np.concatenate([fit_idx, validation_idx])
+    fisher = Fisherfaces.fit(pixels_of([data.samples[i] for i in train_idx]), y[train_idx], label_set)
+    baseline = fisher_report(fisher, [data.samples[i] for i in held_out], true_held_out, label_set)
+
+    def described(indices: np.ndarray) -> dict[str, Any]:
+        return {"faces": len(indices), "groups": len({data.groups[i] for i in indices}),
+                "per_label": dict(sorted(Counter(data.labels[i] for i in indices).items()))}
+
+    card = {
+        "format": 1,
+        "model_id": model_id,
+        "labels": list(label_set),
+        "backbone": backbone.describe(),
+        "fine_tuned": bool(options.fine_tune),
+        "head": options.head.to_dict(),
+        "training": {**data.source, "fit": described(fit_idx), "validation": described(validation_idx),
+                     "held_out": described(held_out), "faces_taken_whole": sum(not s.detected for s in data.samples),
+                     "history": history},
+        "evaluation": evaluation,
+        # Kept whole so corrected shares can rebuild the confusion matrix at any threshold.
+        "held_out_predictions": held_out_predictions(true_held_out, probabilities),
+        "baseline_fisherfaces": baseline,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "postercensus_version": __version__,
+    }
+    return TrainedModel(card, head, fine_tuned, fisher, held_out, probabilities)
+
+
+def save(trained: TrainedModel, folder: Path) -> str:
+    """Write the model folder; returns the model's version."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = folder / modelfolder.FINE_TUNED_FILE
+    if stale.exists() and trained.fine_tuned is None:
+        stale.unlink()
+    trained.head.save(folder / modelfolder.HEAD_FILE)
+    if trained.fine_tuned is not None:
+        trained.fine_tuned.save_weights(folder / modelfolder.FINE_TUNED_FILE)
+    trained.fisherfaces.save(folder / modelfolder.FISHERFACES_FILE)
+    modelfolder.write_card(folder, trained.card)
+    return modelfolder.model_version(folder)

@@ -1,0 +1,234 @@
+"""`postercensus classify train|evaluate|predict|label`: perceived-gender (or any label set) classifiers.
+
+TensorFlow is imported only inside these commands: it takes seconds to load, and the other
+stages never need it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from postercensus.context import AppContext, CommandError
+from postercensus.terminal import face_executor, print_errors, progress_bar
+
+classify_app = typer.Typer(
+    help="Label faces with a perceived gender (or any label set): train a head on labelled faces, "
+    "evaluate it, predict over the catalogue's faces, and label faces by hand in a local page. "
+    "Perceived gender is an annotation of a depiction, not a person's identity.",
+    no_args_is_help=True,
+)
+
+Weights = Annotated[Optional[Path], typer.Option(
+    "--weights", help="rcmalli's VGGFace notop .h5 (only for the vggface backbones); else looked up in "
+    "$POSTERCENSUS_WEIGHTS, <home>/weights and ~/.keras/models/vggface.", show_default=False)]
+Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Processes for finding faces in image files (default: all cores).", show_default=False)]
+
+
+def _classify_errors():
+    """The errors of the classify package that mean 'fix your input', reported without a traceback."""
+    from classify.h5weights import WeightsError
+    from classify.labelled import LabelledDataError
+    from classify.modelfolder import ModelFolderError
+
+    return WeightsError, LabelledDataError, ModelFolderError
+
+
+def _weights_dirs(context: AppContext) -> list[Path]:
+    return [context.home / "weights"]
+
+
+def _folder_set(folder: Path, workers: int | None, console: Console, errors: list[str]):
+    from classify.folderdata import load_labelled_folder
+    from classify.labelled import list_labelled_files
+
+    files = list_labelled_files(folder)
+    with face_executor(workers, None) as executor, progress_bar(console) as progress:
+        task = progress.add_task("faces", total=len(files))
+        return load_labelled_folder(folder, files, executor, lambda n: progress.advance(task, n), errors)
+
+
+def _write_report_page(path: Path, report: dict[str, Any], samples, title: str) -> None:
+    from catalog.atomicwrite import write_atomically
+    from classify.report import render_html
+
+    write_atomically(path, render_html(report, samples, title).encode("utf-8"))
+
+
+@classify_app.command()
+def train(
+    ctx: typer.Context,
+    folder: Annotated[Optional[Path], typer.Argument(help="FOLDER/<label>/*.jpg: face crops or whole images (the whole image is the face when none is found).", show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", help="Model folder to write.", show_default=False)] = ...,
+    from_catalog: Annotated[bool, typer.Option("--from-catalog", help="Train on the faces labelled in the catalogue (`classify label`) instead of a folder.")] = False,
+    backbone: Annotated[str, typer.Option("--backbone", help="dlib (offline default), vggface-vgg16 or vggface-resnet50.")] = "dlib",
+    weights: Weights = None,
+    fine_tune: Annotated[bool, typer.Option("--fine-tune", help="VGGFace only: also train the backbone's last block.")] = False,
+    model_id: Annotated[Optional[str], typer.Option("--model-id", help="Name stored with every prediction (default: the --out folder's name).", show_default=False)] = None,
+    test_share: Annotated[float, typer.Option("--test-share", help="Share of posters held out for the evaluation.")] = 0.2,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the splits and the training.")] = 0,
+    workers: Workers = None,
+) -> None:
+    """Train a classifier head on labelled faces, evaluate it on held-out posters, write MODEL_DIR.
+
+    Faces of one poster (file names <poster id>_<n>.jpg; in the catalogue, one item) never sit on
+    both sides of a split. Examples:
+    postercensus classify train ./faces-labelled --out models/gender;
+    postercensus --home H classify train --from-catalog --out models/gender-v2
+    """
+    from classify.backbones import make_backbone
+    from classify.head import HeadSettings
+    from classify.training import TrainOptions, save
+    from classify.training import train as train_model
+
+    if (folder is None) == (not from_catalog):
+        raise CommandError("give either a labelled FOLDER or --from-catalog (one of the two)")
+    context: AppContext = ctx.obj
+    console = Console(soft_wrap=True)
+    errors: list[str] = []
+    try:
+        if from_catalog:
+            from classify.catalogfaces import labelled_training_set
+
+            data = labelled_training_set(context.catalog.engine, context.home)
+            if not data.samples:
+                raise CommandError("no labelled faces in the catalogue yet; label some with `postercensus classify label`")
+        else:
+            data = _folder_set(folder, workers, console, errors)
+        chosen = make_backbone(backbone, weights, _weights_dirs(context))
+        options = TrainOptions(head=HeadSettings(seed=seed), test_share=test_share, fine_tune=fine_tune)
+        trained = train_model(data, chosen, options, model_id or out.resolve().name, lambda m: console.print(m))
+        version = save(trained, out)
+    except _classify_errors() as error:
+        raise CommandError(str(error)) from error
+    from classify.modelfolder import EVALUATION_PAGE
+    from classify.report import contact_sheets
+
+    held_out = [int(i) for i in trained.held_out]
+    report = {**trained.card["evaluation"], "baseline_fisherfaces": trained.card["baseline_fisherfaces"],
+              "contact_sheets": contact_sheets([data.labels[i] for i in held_out], trained.probabilities,
+                                               trained.card["labels"], [data.names[i] for i in held_out])}
+    _write_report_page(out / EVALUATION_PAGE, report, [data.samples[i] for i in held_out],
+                       f"{trained.card['model_id']}: held-out evaluation")
+    evaluation, baseline = trained.card["evaluation"], trained.card["baseline_fisherfaces"]
+    console.print(f"[bold]model[/bold] {trained.card['model_id']} version {version}: labels {', '.join(trained.card['labels'])}")
+    console.print(f"held-out posters ({evaluation['n']} faces): accuracy {evaluation['accuracy']:.3f}, "
+                  f"balanced accuracy {evaluation['balanced_accuracy']:.3f}; Fisherfaces baseline "
+                  f"{baseline['accuracy']:.3f} / {baseline['balanced_accuracy']:.3f}")
+    console.print(f"written: {out} (evaluation page: {out / EVALUATION_PAGE})")
+    print_errors(console, errors)
+
+
+@classify_app.command()
+def evaluate(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="A model folder, or `default` (the shipped perceived-gender model).", show_default=False)],
+    folder: Annotated[Path, typer.Argument(help="FOLDER/<label>/*.jpg with the model's labels.", show_default=False)],
+    json_out: Annotated[Path, typer.Option("--json", help="Report to write (JSON).", show_default=False)],
+    html_out: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page with contact sheets.", show_default=False)] = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="Also report the confusion matrix with `uncertain` below this probability (0: argmax only).")] = 0.0,
+    weights: Weights = None,
+    workers: Workers = None,
+) -> None:
+    """Evaluate a model on a labelled folder: accuracy, balanced accuracy, per-label scores, confusion, calibration.
+
+    Example: postercensus classify evaluate default ./nk-faces --json report.json --html report.html
+    """
+    from catalog.atomicwrite import write_atomically
+    from classify.classifier import load_classifier
+    from classify.metrics import evaluate_predictions
+    from classify.report import contact_sheets
+    from classify.training import fisher_report
+
+    context: AppContext = ctx.obj
+    console = Console(soft_wrap=True)
+    errors: list[str] = []
+    try:
+        classifier = load_classifier(model, weights, _weights_dirs(context))
+        data = _folder_set(folder, workers, console, errors)
+        unknown = sorted(set(data.labels) - set(classifier.labels))
+        if unknown:
+            raise CommandError(f"{folder} has label folder(s) {', '.join(unknown)} that the model does not know "
+                               f"(its labels: {', '.join(classifier.labels)})")
+        probabilities = classifier.probabilities(data.samples)
+    except _classify_errors() as error:
+        raise CommandError(str(error)) from error
+    report = evaluate_predictions(data.labels, probabilities, classifier.labels, threshold or None)
+    report.update(model_id=classifier.model_id, model_version=classifier.version, folder=str(folder),
+                  faces_taken_whole=sum(not s.detected for s in data.samples))
+    if classifier.fisherfaces is not None:
+        report["baseline_fisherfaces"] = fisher_report(classifier.fisherfaces, data.samples, data.labels, classifier.labels)
+    report["contact_sheets"] = contact_sheets(data.labels, probabilities, classifier.labels, data.names)
+    write_atomically(json_out, json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8"))
+    if html_out:
+        _write_report_page(html_out, report, data.samples, f"{classifier.model_id} on {folder}")
+    console.print(f"[bold]{classifier.model_id}[/bold] on {report['n']} faces: accuracy {report['accuracy']:.3f}, "
+                  f"balanced accuracy {report['balanced_accuracy']:.3f}, ECE {report['ece']:.3f}")
+    console.print(f"written: {json_out}" + (f" and {html_out}" if html_out else ""))
+    print_errors(console, errors)
+
+
+@classify_app.command()
+def predict(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Option("--model", help="A model folder, or `default`.")] = "default",
+    threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Faces whose top probability is below this get the label `uncertain` (0: always the top label).")] = 0.0,
+    weights: Weights = None,
+) -> None:
+    """Label every catalogue face this model version has not labelled yet (a changed threshold relabels).
+
+    Example: postercensus --home H classify predict --threshold 0.7
+    """
+    from classify.catalogfaces import PredictionStore
+    from classify.classifier import load_classifier
+    from classify.correction import corrected_shares
+    from classify.predictstage import run_predictions
+
+    context: AppContext = ctx.obj
+    console = Console(soft_wrap=True)
+    try:
+        classifier = load_classifier(model, weights, _weights_dirs(context))
+    except _classify_errors() as error:
+        raise CommandError(str(error)) from error
+    engine = context.catalog.engine
+    store = PredictionStore(engine, context.home)
+    pending = store.count_pending(classifier.model_id, classifier.version)
+    console.print(f"model {classifier.model_id} version {classifier.version}: {pending} face(s) to label")
+    with progress_bar(console) as progress:
+        task = progress.add_task("faces", total=pending)
+        report = run_predictions(engine, store, classifier, threshold, lambda n: progress.advance(task, n))
+    console.print(f"[bold]predictions[/bold]: {report.predicted} new, {report.relabelled} relabelled for threshold {threshold}")
+    totals = store.label_counts(classifier.model_id, classifier.version)
+    if "held_out_predictions" in classifier.card and sum(totals.values()):
+        estimate = corrected_shares(classifier.card, totals, threshold)
+        for label in classifier.labels:
+            console.print(f"  {label}: {totals.get(label, 0)} faces, corrected share {estimate.corrected_share[label]:.3f} "
+                          f"(95 % interval {estimate.ci_low[label]:.3f}–{estimate.ci_high[label]:.3f})")
+    console.print(f"catalogue: {context.database_display}  (run #{report.run_id})")
+    print_errors(console, report.errors)
+
+
+@classify_app.command()
+def label(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+) -> None:
+    """Serve a local page to label faces by key: f female, m male, o other / not a face, s skip, u undo.
+
+    Faces are shown most uncertain first; labels go to the catalogue, and
+    `classify train --from-catalog` trains on them. Stop with Ctrl-C.
+    """
+    from classify.labelserver import LabellingServer
+
+    context: AppContext = ctx.obj
+    server = LabellingServer(context.catalog.engine, context.home, port=port)
+    Console().print(f"labelling page: {server.url}  (Ctrl-C to stop; labels are saved as you go)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
