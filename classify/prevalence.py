@@ -24,7 +24,8 @@ from itertools import combinations
 
 import numpy as np
 
-UNCERTAIN = "uncertain"  # the extra predicted category of the threshold rule
+from catalog.schema import UNCERTAIN_LABEL as UNCERTAIN  # the threshold rule's extra category
+
 ROGAN_GLADEN = "rogan-gladen"
 LEAST_SQUARES = "constrained-least-squares"
 METHODS = (ROGAN_GLADEN, LEAST_SQUARES)
@@ -37,7 +38,7 @@ class ConfusionMatrix:
 
     The predicted categories are the labels, possibly plus others such as UNCERTAIN; every label
     must be one of them, since a classifier that cannot predict a label is a caller's mistake.
-    Counts (not rates) are kept because the interval resamples each row from its own size.
+    Counts (not rates) are kept because how uncertain a row's rates are depends on its size.
     """
 
     labels: tuple[str, ...]
@@ -226,13 +227,14 @@ def estimate_prevalence(
     percentile interval, inside [0, 1] because every replicate is. The rows are not resampled
     multinomially because a rate observed as 0 would then never vary (no false positive among 20
     labelled faces does not make the false-positive rate surely 0): in simulation that held the
-    coverage of a 95 % interval at 91 % with 20 labelled faces per label, the posterior draw at 95 %
+    coverage of a 95 % interval at 91 % with 20 labelled faces per label, the posterior draw near 95 %
     (benchmarks/classify_prevalence_coverage.py). A replicate whose rates cannot separate the
-    labels identifies nothing, so it counts as 0 for the lower bound and 1 for the upper one:
-    dropping it would narrow the interval exactly when the labelled set is too small to trust.
-    Finally the interval is widened to contain the point estimate where it does not: clipping piles
-    replicates on 0 or 1 and the ratio in Rogan–Gladen skews them, and an interval that excludes the
-    best estimate would be incoherent.
+    labels (possible only through rounding, as the rates are drawn from a continuous posterior)
+    identifies nothing, so it counts as 0 for the lower bound and 1 for the upper one rather than
+    being dropped, which would narrow the interval. Finally the interval is widened to contain the
+    point estimate should it not: clipping piles replicates on 0 or 1 and the ratio in Rogan–Gladen
+    skews them, and an interval that excludes the best estimate would be incoherent. This is a
+    guarantee, not a routine repair: simulations down to 3 labelled faces per label never needed it.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
@@ -245,8 +247,8 @@ def estimate_prevalence(
     labels = confusion.labels
     n = int(observed.sum())
     if n == 0:
-        nan = {label: math.nan for label in labels}
-        return PrevalenceEstimate(labels, 0, nan, nan, nan, nan, method, n_boot, level)
+        nan = [dict.fromkeys(labels, math.nan) for _ in range(4)]  # four dicts: callers may edit one
+        return PrevalenceEstimate(labels, 0, *nan, method=method, n_boot=n_boot, level=level)
 
     q = observed / n
     point = _solve(rates[None], q[None], method)[0][0]

@@ -79,6 +79,22 @@ def held_out_predictions(true: list[str], probabilities: np.ndarray) -> dict[str
     return {"true": list(true), "probabilities": np.round(probabilities, 5).tolist()}
 
 
+def validation_split(labels: list[str], groups: list[str], rest: np.ndarray, share: float,
+                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fit, validation) indices within `rest`, split by group for early stopping."""
+    fit_part, validation_part = grouped_holdout([labels[i] for i in rest], [groups[i] for i in rest], share, seed)
+    return rest[fit_part], rest[validation_part]
+
+
+def train_head(features: np.ndarray, y: np.ndarray, n_classes: int, fit_idx: np.ndarray,
+               validation_idx: np.ndarray, settings: HeadSettings) -> tuple[Any, dict[str, Any]]:
+    """A head fitted on `fit_idx`, stopped early on `validation_idx`; (model, training history)."""
+    head = build_head(features[fit_idx], n_classes, settings)
+    history = fit(head, (features[fit_idx], y[fit_idx]), (features[validation_idx], y[validation_idx]),
+                  settings, n_classes, settings.max_epochs)
+    return head, history
+
+
 def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id: str,
           progress: Progress = lambda message: None) -> TrainedModel:
     """Fit head (+ optional fine-tune) and baseline; evaluate both on the held-out groups."""
@@ -87,20 +103,16 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
     seed = options.head.seed
     try:
         rest, held_out = grouped_holdout(data.labels, data.groups, options.test_share, seed)
-        rest_labels = [data.labels[i] for i in rest]
-        fit_part, validation_part = grouped_holdout(rest_labels, [data.groups[i] for i in rest], options.validation_share, seed + 1)
+        fit_idx, validation_idx = validation_split(data.labels, data.groups, rest, options.validation_share, seed + 1)
     except ValueError as error:
         raise LabelledDataError(f"cannot split the labelled faces by poster: {error}") from error
-    fit_idx, validation_idx = rest[fit_part], rest[validation_part]
     _require_every_label(data.labels, held_out, label_set, "evaluation")
     _require_every_label(data.labels, validation_idx, label_set, "validation")
 
     progress(f"features for {len(data.samples)} faces ({backbone.name})")
     features = backbone.features(data.samples)
-    head = build_head(features[fit_idx], len(label_set), options.head)
     progress(f"training the head on {len(fit_idx)} faces, validating on {len(validation_idx)}")
-    history = fit(head, (features[fit_idx], y[fit_idx]), (features[validation_idx], y[validation_idx]),
-                  options.head, len(label_set), options.head.max_epochs)
+    head, history = train_head(features, y, len(label_set), fit_idx, validation_idx, options.head)
     fine_tuned = None
     if options.fine_tune:
         if not isinstance(backbone, VggFaceBackbone):

@@ -1,0 +1,150 @@
+"""Train the shipped perceived-gender model (classify/default_model/) from ../shared/data, reproducibly.
+
+Recipe (the same in `classify_nk_cv.py`'s "default recipe" row):
+- features: dlib's 128-d descriptor of the face found by HOG (or the whole crop) in each image;
+- data: UTKFace photographs (80 % for training, 20 % held out, never seen) plus the NK poster faces;
+- the head is fitted on the training photographs and NK posters, stopped early on a validation
+  part of both (10 % of the photographs, 15 % of the NK posters, split by poster);
+- the confusion matrix used for corrected shares is the out-of-fold one from a grouped 5-fold
+  cross-validation of this recipe on the NK posters: posters are the domain the model is used on,
+  and 220 out-of-fold faces estimate its error rates better than one small held-out split.
+
+    python benchmarks/train_default_model.py [--out classify/default_model]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from bench_support import DATA, progress, require_data  # noqa: E402
+from classify_data import LabelledFaces, load_faces, nk_files, utk_files  # noqa: E402
+from catalog import __version__  # noqa: E402
+from classify import modelfolder  # noqa: E402
+from classify.backbones import DlibBackbone  # noqa: E402
+from classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
+from classify.head import HeadSettings  # noqa: E402
+from classify.metrics import evaluate_predictions  # noqa: E402
+from classify.splits import grouped_folds, grouped_holdout  # noqa: E402
+from classify.training import held_out_predictions, train_head, validation_split  # noqa: E402
+
+LABELS = ("female", "male")
+MODEL_ID = "perceived-gender-dlib"
+REPO = Path(__file__).resolve().parents[1]
+UTK_TEST_SHARE = 0.2
+UTK_VALIDATION_SHARE = 0.1
+NK_VALIDATION_SHARE = 0.15
+SEED = 0
+
+
+def indices(labels: list[str]) -> np.ndarray:
+    return np.array([LABELS.index(label) for label in labels])
+
+
+class Recipe:
+    """Fits the default head on UTKFace training photos + chosen NK faces (validation from both)."""
+
+    def __init__(self, utk: LabelledFaces, nk: LabelledFaces) -> None:
+        backbone = DlibBackbone()
+        self.utk_x, self.nk_x = backbone.features(utk.samples), backbone.features(nk.samples)
+        self.utk_y, self.nk_y = indices(utk.labels), indices(nk.labels)
+        self.nk = nk
+        utk_rest, self.utk_test = grouped_holdout(utk.labels, utk.groups, UTK_TEST_SHARE, SEED)
+        self.utk_fit, self.utk_validation = validation_split(utk.labels, utk.groups, utk_rest, UTK_VALIDATION_SHARE, SEED + 1)
+
+    def fit(self, nk_train: np.ndarray, seed: int = SEED):
+        nk_fit, nk_validation = validation_split(self.nk.labels, self.nk.groups, nk_train, NK_VALIDATION_SHARE, seed + 2)
+        x = np.concatenate([self.utk_x, self.nk_x])
+        y = np.concatenate([self.utk_y, self.nk_y])
+        offset = len(self.utk_y)
+        fit_idx = np.concatenate([self.utk_fit, nk_fit + offset])
+        validation_idx = np.concatenate([self.utk_validation, nk_validation + offset])
+        return train_head(x, y, len(LABELS), fit_idx, validation_idx, HeadSettings(seed=seed))
+
+
+def by_race(utk: LabelledFaces, test: np.ndarray, probabilities: np.ndarray) -> dict[str, dict]:
+    """Accuracy per UTKFace race group on the held-out photos: where the model errs more."""
+    groups: dict[str, dict] = {}
+    for race in sorted({utk.extra[i] for i in test}):
+        members = np.array([k for k, i in enumerate(test) if utk.extra[i] == race])
+        report = evaluate_predictions([utk.labels[test[k]] for k in members], probabilities[members], LABELS)
+        groups[race] = {"n": report["n"], "accuracy": report["accuracy"], "balanced_accuracy": report["balanced_accuracy"]}
+    return groups
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "classify" / "default_model")
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    require_data(DATA / "nk-poster-faces", DATA / "utkface")
+    nk, utk = load_faces("nk", nk_files(DATA)), load_faces("utk", utk_files(DATA))
+    recipe = Recipe(utk, nk)
+
+    progress(f"cross-validating the recipe on {len(nk.labels)} NK faces ({args.folds} folds by poster)")
+    out_of_fold = np.zeros((len(nk.labels), len(LABELS)), dtype=np.float32)
+    for test in grouped_folds(nk.labels, nk.groups, args.folds, SEED):
+        head, _ = recipe.fit(np.setdiff1d(np.arange(len(nk.labels)), test))
+        out_of_fold[test] = head.predict(recipe.nk_x[test], verbose=0)
+    nk_evaluation = evaluate_predictions(nk.labels, out_of_fold, LABELS)
+
+    progress("training the shipped head on UTKFace training photos + all NK faces")
+    head, history = recipe.fit(np.arange(len(nk.labels)))
+    utk_probabilities = head.predict(recipe.utk_x[recipe.utk_test], verbose=0)
+    utk_true = [utk.labels[i] for i in recipe.utk_test]
+    utk_evaluation = evaluate_predictions(utk_true, utk_probabilities, LABELS)
+    fisher = Fisherfaces.fit(pixels_of(nk.samples), recipe.nk_y, LABELS)
+
+    card = {
+        "format": 1,
+        "model_id": MODEL_ID,
+        "labels": list(LABELS),
+        "backbone": DlibBackbone().describe(),
+        "fine_tuned": False,
+        "head": HeadSettings(seed=SEED).to_dict(),
+        "training": {
+            "data": "UTKFace (photographs) + NK poster faces (Leiden University collection, hand-labelled)",
+            "utkface": {"fit": len(recipe.utk_fit), "validation": len(recipe.utk_validation),
+                        "held_out": len(recipe.utk_test)},
+            "nk_poster_faces": {"faces": len(nk.labels), "posters": len(set(nk.groups)),
+                                "per_label": dict(sorted(Counter(nk.labels).items())),
+                                "faces_taken_whole": sum(not s.detected for s in nk.samples)},
+            "history": history,
+            "recipe": "benchmarks/train_default_model.py",
+        },
+        "evaluation": nk_evaluation,
+        "evaluation_note": f"NK poster faces, out-of-fold predictions of a grouped {args.folds}-fold "
+                           "cross-validation of this recipe (folds by poster)",
+        "held_out_predictions": held_out_predictions(nk.labels, out_of_fold),
+        "evaluation_photographs": {**utk_evaluation, "by_race": by_race(utk, recipe.utk_test, utk_probabilities),
+                                   "note": "UTKFace held-out 20 %, never used in training"},
+        "baseline_fisherfaces": {"note": "fitted on all NK faces; see classify_nk_cv.py for its cross-validated figures"},
+        "licence": "UTKFace is for non-commercial research only; this model is trained on it and inherits "
+                   "that restriction. NK poster faces: research use.",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "postercensus_version": __version__,
+    }
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    args.out.mkdir(parents=True)
+    head.save(args.out / modelfolder.HEAD_FILE)
+    fisher.save(args.out / modelfolder.FISHERFACES_FILE)
+    modelfolder.write_card(args.out, card)
+    print(f"NK posters (out-of-fold, {nk_evaluation['n']} faces): accuracy {nk_evaluation['accuracy']:.1%}, "
+          f"balanced {nk_evaluation['balanced_accuracy']:.1%}, ECE {nk_evaluation['ece']:.3f}")
+    print(f"UTKFace held-out ({utk_evaluation['n']} photos): accuracy {utk_evaluation['accuracy']:.1%}, "
+          f"balanced {utk_evaluation['balanced_accuracy']:.1%}, ECE {utk_evaluation['ece']:.3f}")
+    for race, figures in card["evaluation_photographs"]["by_race"].items():
+        print(f"  {race:8} n={figures['n']:5}  accuracy {figures['accuracy']:.1%}")
+    print(f"written: {args.out} (version {modelfolder.model_version(args.out)})")
+
+
+if __name__ == "__main__":
+    main()
