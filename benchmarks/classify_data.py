@@ -27,23 +27,26 @@ class LabelledFaces:
     paths: list[Path]
     labels: list[str]
     groups: list[str]
-    extra: list[str]  # e.g. UTKFace's race column ("" for NK)
+    extra: list[dict[str, str]]  # UTKFace's race and age columns ({} for NK)
     samples: list[FaceSample]
 
 
-def nk_files(data: Path) -> list[tuple[Path, str, str, str]]:
-    """(path, label, group = poster id, extra) for the NK poster face crops."""
+FileRow = tuple[Path, str, str, dict[str, str]]  # path, label, group, extra columns
+
+
+def nk_files(data: Path) -> list[FileRow]:
+    """(path, label, group = poster id, {}) for the NK poster face crops."""
     folder = data / "nk-poster-faces" / "train"
-    return [(path, label, group_of(path), "") for label in ("female", "male")
+    return [(path, label, group_of(path), {}) for label in ("female", "male")
             for path in sorted((folder / label).glob("*.jpg"))]
 
 
-def utk_files(data: Path) -> list[tuple[Path, str, str, str]]:
-    """(path, label, group = file, race) for UTKFace (one face per photo: its own group)."""
+def utk_files(data: Path) -> list[FileRow]:
+    """(path, label, group = file, race and age) for UTKFace (one face per photo: its own group)."""
     folder = data / "utkface"
     with (folder / "labels.csv").open(newline="", encoding="utf-8") as handle:
         rows = sorted(csv.DictReader(handle), key=lambda row: row["file"])
-    return [(folder / "images" / row["file"], row["gender"], row["file"], row["race"]) for row in rows
+    return [(folder / "images" / row["file"], row["gender"], row["file"], {"race": row["race"], "age": row["age"]}) for row in rows
             if (folder / "images" / row["file"]).is_file() and row["gender"] in ("female", "male")]
 
 
@@ -52,7 +55,7 @@ def _cache_file(cache: Path, name: str, paths: list[Path]) -> Path:
     return cache / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
 
 
-def load_faces(name: str, files: list[tuple[Path, str, str, str]], cache: Path = DEFAULT_CACHE,
+def load_faces(name: str, files: list[FileRow], cache: Path = DEFAULT_CACHE,
                workers: int | None = None) -> LabelledFaces:
     """Samples for every readable file, from the cache when it has them."""
     paths = [row[0] for row in files]

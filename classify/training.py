@@ -64,7 +64,7 @@ def _require_every_label(labels: list[str], indices: np.ndarray, label_set: tupl
     if missing:
         raise LabelledDataError(
             f"too few posters labelled {', '.join(missing)} to keep some for {part}; "
-            "label faces from more posters (each label needs faces from at least 5)"
+            "label faces of that label from more posters"
         )
 
 
@@ -87,17 +87,21 @@ def validation_split(labels: list[str], groups: list[str], rest: np.ndarray, sha
 
 
 def train_head(features: np.ndarray, y: np.ndarray, n_classes: int, fit_idx: np.ndarray,
-               validation_idx: np.ndarray, settings: HeadSettings) -> tuple[Any, dict[str, Any]]:
-    """A head fitted on `fit_idx`, stopped early on `validation_idx`; (model, training history)."""
+               validation_idx: np.ndarray, settings: HeadSettings,
+               weights: np.ndarray | None = None) -> tuple[Any, dict[str, Any]]:
+    """A head fitted on `fit_idx` (each face weighted by `weights`, default 1), stopped early on
+    `validation_idx`; (model, training history)."""
     head = build_head(features[fit_idx], n_classes, settings)
     history = fit(head, (features[fit_idx], y[fit_idx]), (features[validation_idx], y[validation_idx]),
-                  settings, n_classes, settings.max_epochs)
+                  settings, n_classes, settings.max_epochs, None if weights is None else weights[fit_idx])
     return head, history
 
 
 def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id: str,
           progress: Progress = lambda message: None) -> TrainedModel:
     """Fit head (+ optional fine-tune) and baseline; evaluate both on the held-out groups."""
+    if options.fine_tune and not isinstance(backbone, VggFaceBackbone):
+        raise LabelledDataError("--fine-tune needs a VGGFace backbone (vggface-vgg16 or vggface-resnet50)")
     label_set = check_label_set(data.labels, "the labelled data")
     y = np.array([label_set.index(label) for label in data.labels])
     seed = options.head.seed
@@ -115,8 +119,6 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
     head, history = train_head(features, y, len(label_set), fit_idx, validation_idx, options.head)
     fine_tuned = None
     if options.fine_tune:
-        if not isinstance(backbone, VggFaceBackbone):
-            raise LabelledDataError("--fine-tune needs a VGGFace backbone (vggface-vgg16 or vggface-resnet50)")
         progress("fine-tuning the backbone's last block")
         fine_tuned = fine_tune_model(backbone.network, head, backbone.architecture, options.head)
         pixels = {name: backbone.pixels([data.samples[i] for i in idx])

@@ -90,6 +90,9 @@ def train(
     console = Console(soft_wrap=True)
     errors: list[str] = []
     try:
+        if fine_tune and backbone == "dlib":
+            raise CommandError("--fine-tune needs a VGGFace backbone (--backbone vggface-vgg16 or vggface-resnet50)")
+        chosen = make_backbone(backbone, weights, _weights_dirs(context))  # a missing weights file fails first
         if from_catalog:
             from classify.catalogfaces import labelled_training_set
 
@@ -98,7 +101,6 @@ def train(
                 raise CommandError("no labelled faces in the catalogue yet; label some with `postercensus classify label`")
         else:
             data = _folder_set(folder, workers, console, errors)
-        chosen = make_backbone(backbone, weights, _weights_dirs(context))
         options = TrainOptions(head=HeadSettings(seed=seed), test_share=test_share, fine_tune=fine_tune)
         trained = train_model(data, chosen, options, model_id or out.resolve().name, lambda m: console.print(m))
         version = save(trained, out)
@@ -224,7 +226,11 @@ def label(
     from classify.labelserver import LabellingServer
 
     context: AppContext = ctx.obj
-    server = LabellingServer(context.catalog.engine, context.home, port=port)
+    try:
+        server = LabellingServer(context.catalog.engine, context.home, port=port)
+    except OSError as error:
+        raise CommandError(f"cannot listen on 127.0.0.1:{port} ({error.strerror or error}); "
+                           "choose another --port, or --port 0 for any free one") from error
     Console().print(f"labelling page: {server.url}  (Ctrl-C to stop; labels are saved as you go)")
     try:
         server.serve_forever()

@@ -23,7 +23,7 @@ def write_posters(folder: Path, shared_data: Path, names: dict[str, int]) -> dic
     return posters
 
 
-def _query(home: Path, sql: str, *args) -> list[sqlite3.Row]:
+def query(home: Path, sql: str, *args) -> list[sqlite3.Row]:
     connection = sqlite3.connect(home / "catalog.sqlite")
     connection.row_factory = sqlite3.Row
     try:
@@ -41,19 +41,19 @@ class StoredImage:
 
 def stored_images(home: Path) -> dict[str, StoredImage]:
     """Stored (status ok) images by item id, e.g. {"poster0.jpg": StoredImage(...)}."""
-    rows = _query(home, "SELECT items.source_item_id AS item, images.sha256, images.path FROM images "
+    rows = query(home, "SELECT items.source_item_id AS item, images.sha256, images.path FROM images "
                         "JOIN items ON items.id = images.item_id WHERE images.status = 'ok'")
     return {row["item"]: StoredImage(row["item"], row["sha256"], row["path"]) for row in rows}
 
 
 def face_sets(home: Path) -> list[dict]:
-    return [dict(row) for row in _query(home, "SELECT * FROM face_sets ORDER BY created_at")]
+    return [dict(row) for row in query(home, "SELECT * FROM face_sets ORDER BY created_at")]
 
 
 def face_scans(home: Path, parameter_hash: str | None = None) -> list[dict]:
     sql = "SELECT * FROM face_scans"
-    rows = _query(home, sql + " WHERE parameter_hash = ? ORDER BY id", parameter_hash) if parameter_hash \
-        else _query(home, sql + " ORDER BY id")
+    rows = query(home, sql + " WHERE parameter_hash = ? ORDER BY id", parameter_hash) if parameter_hash \
+        else query(home, sql + " ORDER BY id")
     return [dict(row) for row in rows]
 
 
@@ -61,8 +61,8 @@ def faces(home: Path, parameter_hash: str | None = None) -> list[dict]:
     """Face rows with their JSON columns decoded, ordered by (image, set, index)."""
     sql = "SELECT * FROM faces"
     order = " ORDER BY image_sha256, parameter_hash, face_index"
-    rows = _query(home, sql + " WHERE parameter_hash = ?" + order, parameter_hash) if parameter_hash \
-        else _query(home, sql + order)
+    rows = query(home, sql + " WHERE parameter_hash = ?" + order, parameter_hash) if parameter_hash \
+        else query(home, sql + order)
     decoded = []
     for row in rows:
         record = dict(row)
@@ -77,6 +77,6 @@ def box_of(face: dict) -> tuple[int, int, int, int]:
 
 
 def runs(home: Path, stage: str) -> list[dict]:
-    rows = _query(home, "SELECT * FROM runs WHERE stage = ? ORDER BY id", stage)
+    rows = query(home, "SELECT * FROM runs WHERE stage = ? ORDER BY id", stage)
     return [dict(row) | {"counts": json.loads(row["counts"] or "null"), "parameters": json.loads(row["parameters"])}
             for row in rows]
