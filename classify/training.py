@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from catalog import __version__
+from catalog.atomicwrite import write_atomically
 from classify import modelfolder
 from classify.backbones import Backbone, VggFaceBackbone
 from classify.facesamples import FaceSample
@@ -24,6 +25,7 @@ from classify.fisherfaces import Fisherfaces, pixels_of
 from classify.head import HeadSettings, build_head, fine_tune_model, fit
 from classify.labelled import LabelledDataError, check_label_set
 from classify.metrics import evaluate_predictions
+from classify.report import contact_sheets, render_html
 from classify.splits import grouped_holdout
 
 Progress = Callable[[str], None]
@@ -162,8 +164,8 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
     return TrainedModel(card, head, fine_tuned, fisher, held_out, probabilities)
 
 
-def save(trained: TrainedModel, folder: Path) -> str:
-    """Write the model folder; returns the model's version."""
+def save(trained: TrainedModel, folder: Path, data: TrainingSet) -> str:
+    """Write the model folder (with the held-out evaluation page); returns the model's version."""
     folder.mkdir(parents=True, exist_ok=True)
     stale = folder / modelfolder.FINE_TUNED_FILE
     if stale.exists() and trained.fine_tuned is None:
@@ -173,4 +175,10 @@ def save(trained: TrainedModel, folder: Path) -> str:
         trained.fine_tuned.save_weights(folder / modelfolder.FINE_TUNED_FILE)
     trained.fisherfaces.save(folder / modelfolder.FISHERFACES_FILE)
     modelfolder.write_card(folder, trained.card)
+    held_out = [int(i) for i in trained.held_out]
+    report = {**trained.card["evaluation"], "baseline_fisherfaces": trained.card["baseline_fisherfaces"],
+              "contact_sheets": contact_sheets([data.labels[i] for i in held_out], trained.probabilities,
+                                               trained.card["labels"], [data.names[i] for i in held_out])}
+    page = render_html(report, [data.samples[i] for i in held_out], f"{trained.card['model_id']}: held-out evaluation")
+    write_atomically(folder / modelfolder.EVALUATION_PAGE, page.encode("utf-8"))
     return modelfolder.model_version(folder)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -49,13 +49,6 @@ def _folder_set(folder: Path, workers: int | None, console: Console, errors: lis
     with face_executor(workers, None) as executor, progress_bar(console) as progress:
         task = progress.add_task("faces", total=len(files))
         return load_labelled_folder(folder, files, executor, lambda n: progress.advance(task, n), errors)
-
-
-def _write_report_page(path: Path, report: dict[str, Any], samples, title: str) -> None:
-    from catalog.atomicwrite import write_atomically
-    from classify.report import render_html
-
-    write_atomically(path, render_html(report, samples, title).encode("utf-8"))
 
 
 @classify_app.command()
@@ -103,18 +96,11 @@ def train(
             data = _folder_set(folder, workers, console, errors)
         options = TrainOptions(head=HeadSettings(seed=seed), test_share=test_share, fine_tune=fine_tune)
         trained = train_model(data, chosen, options, model_id or out.resolve().name, lambda m: console.print(m))
-        version = save(trained, out)
+        version = save(trained, out, data)
     except _classify_errors() as error:
         raise CommandError(str(error)) from error
     from classify.modelfolder import EVALUATION_PAGE
-    from classify.report import contact_sheets
 
-    held_out = [int(i) for i in trained.held_out]
-    report = {**trained.card["evaluation"], "baseline_fisherfaces": trained.card["baseline_fisherfaces"],
-              "contact_sheets": contact_sheets([data.labels[i] for i in held_out], trained.probabilities,
-                                               trained.card["labels"], [data.names[i] for i in held_out])}
-    _write_report_page(out / EVALUATION_PAGE, report, [data.samples[i] for i in held_out],
-                       f"{trained.card['model_id']}: held-out evaluation")
     evaluation, baseline = trained.card["evaluation"], trained.card["baseline_fisherfaces"]
     console.print(f"[bold]model[/bold] {trained.card['model_id']} version {version}: labels {', '.join(trained.card['labels'])}")
     console.print(f"held-out posters ({evaluation['n']} faces): accuracy {evaluation['accuracy']:.3f}, "
@@ -142,7 +128,7 @@ def evaluate(
     from catalog.atomicwrite import write_atomically
     from classify.classifier import load_classifier
     from classify.metrics import evaluate_predictions
-    from classify.report import contact_sheets
+    from classify.report import contact_sheets, render_html
     from classify.training import fisher_report
 
     context: AppContext = ctx.obj
@@ -166,7 +152,7 @@ def evaluate(
     report["contact_sheets"] = contact_sheets(data.labels, probabilities, classifier.labels, data.names)
     write_atomically(json_out, json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8"))
     if html_out:
-        _write_report_page(html_out, report, data.samples, f"{classifier.model_id} on {folder}")
+        write_atomically(html_out, render_html(report, data.samples, f"{classifier.model_id} on {folder}").encode("utf-8"))
     console.print(f"[bold]{classifier.model_id}[/bold] on {report['n']} faces: accuracy {report['accuracy']:.3f}, "
                   f"balanced accuracy {report['balanced_accuracy']:.3f}, ECE {report['ece']:.3f}")
     console.print(f"written: {json_out}" + (f" and {html_out}" if html_out else ""))

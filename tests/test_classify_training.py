@@ -251,9 +251,9 @@ def trained(generated_set):
 
 
 @pytest.fixture(scope="module")
-def saved(trained, tmp_path_factory) -> tuple[Path, str]:
+def saved(trained, generated_set, tmp_path_factory) -> tuple[Path, str]:
     folder = tmp_path_factory.mktemp("model") / "generated"
-    return folder, save(trained, folder)
+    return folder, save(trained, folder, generated_set)
 
 
 def test_training_separates_the_clusters_on_held_out_posters(trained, generated_set):

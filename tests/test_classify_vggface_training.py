@@ -119,7 +119,7 @@ def _train_and_save(data: TrainingSet, weights_path: Path, folder: Path, fine_tu
     backbone = make_backbone("vggface-vgg16", weights=weights_path)
     assert isinstance(backbone, VggFaceBackbone)
     trained = train(data, backbone, TrainOptions(head=HEAD, fine_tune=fine_tune, **SPLITS), folder.name)
-    return backbone, trained, save(trained, folder)
+    return backbone, trained, save(trained, folder, data)
 
 
 @pytest.fixture(scope="module")
