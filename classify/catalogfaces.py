@@ -18,7 +18,7 @@ from catalog import schema
 from catalog.runs import utcnow
 from catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
 from classify.facesamples import FaceSample
-from classify.training import TrainingSet
+from classify.trainingset import TrainingSet
 
 PAGE = 256
 
@@ -125,6 +125,22 @@ class PredictionStore:
         )
         with self.engine.connect() as connection:
             return {label: count for label, count in connection.execute(query).all()}
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per registered model: faces per stored label (for `status`)."""
+        models, predictions = schema.classifier_models, schema.predictions
+        with self.engine.connect() as connection:
+            registered = connection.execute(select(models.c.model_id, models.c.model_version, models.c.backbone)
+                                            .order_by(models.c.registered_at)).all()
+            counts = connection.execute(
+                select(predictions.c.model_id, predictions.c.model_version, predictions.c.label, func.count())
+                .group_by(predictions.c.model_id, predictions.c.model_version, predictions.c.label)).all()
+        return [
+            {"model_id": model.model_id, "model_version": model.model_version, "backbone": model.backbone,
+             "labels": {label: n for model_id, version, label, n in counts
+                        if (model_id, version) == (model.model_id, model.model_version)}}
+            for model in registered
+        ]
 
     def apply_threshold(self, model_id: str, version: str, threshold: float) -> int:
         """Relabel this model's stored predictions for a new threshold; returns how many changed."""

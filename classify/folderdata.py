@@ -6,7 +6,7 @@ from pathlib import Path
 
 from classify.facesamples import samples_from_files
 from classify.labelled import LabelledDataError, LabelledFile
-from classify.training import TrainingSet
+from classify.trainingset import TrainingSet
 from faces.executors import FaceExecutor
 
 

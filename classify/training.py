@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,19 +27,9 @@ from classify.labelled import LabelledDataError, check_label_set
 from classify.metrics import evaluate_predictions
 from classify.report import contact_sheets, render_html
 from classify.splits import grouped_holdout
+from classify.trainingset import TrainingSet
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class TrainingSet:
-    """Faces with their label, group (never split) and a name to show in reports."""
-
-    samples: list[FaceSample]
-    labels: list[str]
-    groups: list[str]
-    names: list[str]
-    source: dict[str, Any] = field(default_factory=dict)  # what the card says the data were
 
 
 @dataclass(frozen=True)

@@ -224,3 +224,10 @@ def label(
         pass
     finally:
         server.stop()
+
+
+def classifiers_summary(context: AppContext) -> list[dict]:
+    """Per registered model, the faces per predicted label, for `postercensus status`."""
+    from classify.catalogfaces import PredictionStore
+
+    return PredictionStore(context.catalog.engine, context.home).summary()

@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from catalog import __version__
 from catalog.runs import latest_run
-from postercensus.classify_commands import classify_app
+from postercensus.classify_commands import classifiers_summary, classify_app
 from postercensus.config import resolve_home
 from postercensus.context import AppContext, CommandError
 from postercensus.faces_commands import faces_app, faces_summary
@@ -86,6 +86,7 @@ def status(
         home=str(context.home),
         catalog=context.database_display,
         face_sets=faces_summary(context),
+        classifiers=classifiers_summary(context),
         last_run=None if last is None else {
             "id": last["id"], "stage": last["stage"], "status": last["status"],
             "started_at": last["started_at"].isoformat() if last["started_at"] else None,
@@ -109,6 +110,9 @@ def status(
             f"faces, result set {face_set['parameter_hash']} ({face_set['detector']}): {face_set['faces']:,} faces "
             f"in {face_set['images_scanned']:,} images ({face_set['images_failed']:,} unreadable)"
         )
+    for model in summary["classifiers"]:
+        counts = ", ".join(f"{label} {n:,}" for label, n in sorted(model["labels"].items())) or "no predictions"
+        console.print(f"classifier {model['model_id']} ({model['model_version']}): {counts}")
     if last is not None:
         console.print(f"last run: #{last['id']} {last['stage']} — {last['status']}")
 

@@ -23,7 +23,8 @@ from classify.head import HeadSettings
 from classify.labelled import group_of
 from classify.metrics import decide, evaluate_predictions
 from classify.splits import grouped_folds, grouped_holdout
-from classify.training import TrainingSet, TrainOptions, save, train
+from classify.training import TrainOptions, save, train
+from classify.trainingset import TrainingSet
 
 LABELS = ("female", "male")
 

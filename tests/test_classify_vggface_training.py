@@ -27,7 +27,8 @@ from classify.facesamples import FaceSample
 from classify.h5weights import WEIGHTS_FILES, WeightsError, sha256_of
 from classify.head import HeadSettings
 from classify.labelled import LabelledDataError
-from classify.training import TrainingSet, TrainOptions, save, train
+from classify.training import TrainOptions, save, train
+from classify.trainingset import TrainingSet
 
 LABELS = ("female", "male")
 HEAD = HeadSettings(max_epochs=15, patience=5, fine_tune_epochs=1)
