@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import platform
 from datetime import datetime, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata as package_metadata
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, select
 
@@ -16,7 +18,8 @@ from catalog import schema
 
 MAX_STORED_ERRORS = 1000
 _VERSIONED_PACKAGES = ("postercensus", "sqlalchemy", "sickle", "requests", "pillow", "lxml", "numpy", "dlib-bin",
-                       "face_recognition_models", "opencv-python-headless", "distributed")
+                       "face_recognition_models", "opencv-python-headless", "distributed", "tensorflow-cpu",
+                       "keras", "h5py")
 
 
 def utcnow() -> datetime:
@@ -65,6 +68,30 @@ def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int],
             .where(schema.runs.c.id == run_id)
             .values(finished_at=utcnow(), status=status, counts=counts, errors=stored_errors)
         )
+
+
+class StageReport(Protocol):
+    """What a stage's report exposes so `recorded_run` can close its run."""
+
+    status: str
+    errors: list[str]
+
+    def counts(self) -> dict[str, int]: ...
+
+
+@contextmanager
+def recorded_run(engine: Engine, run_id: int, report: StageReport) -> Iterator[None]:
+    """Close run `run_id` however the block ends: ok, partial (item errors) or failed (re-raised)."""
+    try:
+        yield
+    except BaseException as error:
+        report.status = RunStatus.FAILED
+        report.errors.append(f"run stopped: {type(error).__name__}: {error}")
+        raise
+    else:
+        report.status = RunStatus.PARTIAL if report.errors else RunStatus.OK
+    finally:
+        finish_run(engine, run_id, report.status, report.counts(), report.errors)
 
 
 def latest_run(engine: Engine) -> dict[str, Any] | None:

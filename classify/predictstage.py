@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import Engine
 
-from catalog.runs import RunStatus, finish_run, start_run, utcnow
+from catalog.runs import RunStatus, recorded_run, start_run, utcnow
 from classify.catalogfaces import CatalogFace, PredictionStore
 from classify.classifier import Classifier
 from classify.metrics import decide
@@ -31,6 +31,9 @@ class PredictReport:
     relabelled: int = 0  # stored predictions whose label changed with the threshold
     labels: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"predicted": self.predicted, "relabelled": self.relabelled, **self.labels}
 
 
 def _rows(page: list[CatalogFace], probabilities: np.ndarray, classifier: Classifier, threshold: float,
@@ -64,7 +67,7 @@ def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifi
                   "model_location": str(classifier.folder)}
     run_id = start_run(engine, STAGE, parameters)
     report = PredictReport(run_id, classifier.model_id, classifier.version)
-    try:
+    with recorded_run(engine, run_id, report):
         store.register(classifier.model_id, classifier.version, classifier.card, str(classifier.folder))
         report.relabelled = store.apply_threshold(classifier.model_id, classifier.version, threshold)
         for page in store.pending(classifier.model_id, classifier.version):
@@ -76,15 +79,6 @@ def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifi
                 report.labels[row["label"]] = report.labels.get(row["label"], 0) + 1
             if progress:
                 progress(len(page))
-    except BaseException as error:
-        report.status = RunStatus.FAILED
-        report.errors.append(f"run stopped: {type(error).__name__}: {error}")
-        raise
-    else:
-        report.status = RunStatus.PARTIAL if report.errors else RunStatus.OK
-    finally:
-        counts = {"predicted": report.predicted, "relabelled": report.relabelled, **report.labels}
-        finish_run(engine, run_id, report.status, counts, report.errors)
     return report
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from catalog.atomicwrite import write_atomically
-from catalog.runs import RunStatus, finish_run, start_run
+from catalog.runs import RunStatus, recorded_run, start_run
 from faces.executors import FaceExecutor, Job
 from faces.pipeline import ImageFaces
 from faces.settings import FaceSettings
@@ -33,6 +33,10 @@ class FaceStageReport:
     images_unreadable: int = 0  # the stored file is gone: not recorded, retried next run
     faces: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"images_scanned": self.images_scanned, "images_failed": self.images_failed,
+                "images_unreadable": self.images_unreadable, "faces": self.faces}
 
 
 def crop_relative_path(parameter_hash: str, sha256: str, index: int) -> str:
@@ -76,19 +80,9 @@ class FaceStage:
                       "executor": executor.description}
         run_id = start_run(self.engine, STAGE, parameters)
         report = FaceStageReport(self.parameter_hash, run_id)
-        try:
+        with recorded_run(self.engine, run_id, report):
             for image, result in executor.run(self._jobs(report), self.settings):
                 self._save(image, result, run_id, report)
                 if progress:
                     progress(1)
-        except BaseException as error:
-            report.status = RunStatus.FAILED
-            report.errors.append(f"run stopped: {type(error).__name__}: {error}")
-            raise
-        else:
-            report.status = RunStatus.PARTIAL if report.errors else RunStatus.OK
-        finally:
-            counts = {"images_scanned": report.images_scanned, "images_failed": report.images_failed,
-                      "images_unreadable": report.images_unreadable, "faces": report.faces}
-            finish_run(self.engine, run_id, report.status, counts, report.errors)
         return report
