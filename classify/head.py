@@ -6,16 +6,12 @@ the epoch, so the model never sees the faces it is judged on.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import keras
 import numpy as np
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402  (after the log level, so TensorFlow starts quietly)
-from keras import layers  # noqa: E402
+from keras import layers
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,11 @@ padding), so `classify.h5weights.load_weights_by_name` reproduces keras-vggface'
 """
 from __future__ import annotations
 
-import os
+import keras
+import numpy as np
+from keras import layers
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402  (after the log level, so TensorFlow's start-up stays quiet)
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
-
-from classify.h5weights import WEIGHTS_FILES, keras_layer_name, rcmalli_layer_name  # noqa: E402
+from classify.h5weights import WEIGHTS_FILES, keras_layer_name, rcmalli_layer_name
 
 ARCHITECTURES = ("vgg16", "resnet50")
 FEATURE_SIZES = {"vgg16": 512, "resnet50": 2048}

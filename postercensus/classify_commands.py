@@ -203,17 +203,25 @@ def predict(
 def label(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    keys: Annotated[str, typer.Option("--keys", help="KEY=LABEL pairs for another label set; keep o=other for 'not a face'.")] = "f=female,m=male,o=other",
 ) -> None:
     """Serve a local page to label faces by key: f female, m male, o other / not a face, s skip, u undo.
 
     Faces are shown most uncertain first; labels go to the catalogue, and
     `classify train --from-catalog` trains on them. Stop with Ctrl-C.
+    Example, another label set: postercensus --home H classify label --keys w=worker,d=soldier,o=other
     """
     from classify.labelserver import LabellingServer
 
     context: AppContext = ctx.obj
+    pairs = [pair.split("=", 1) for pair in keys.split(",") if pair.strip()]
+    if any(len(pair) != 2 or not pair[1].strip() for pair in pairs):
+        raise CommandError(f"--keys must look like f=female,m=male,o=other (got {keys!r})")
     try:
-        server = LabellingServer(context.catalog.engine, context.home, port=port)
+        server = LabellingServer(context.catalog.engine, context.home,
+                                 keys={key.strip(): label.strip() for key, label in pairs}, port=port)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
     except OSError as error:
         raise CommandError(f"cannot listen on 127.0.0.1:{port} ({error.strerror or error}); "
                            "choose another --port, or --port 0 for any free one") from error
