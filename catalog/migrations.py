@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from catalog import schema
 
@@ -38,7 +38,24 @@ def _create_classify(connection: Connection) -> None:
     schema.metadata.create_all(connection, tables=tables)
 
 
-STEPS: list[Step] = [_create_spine, _create_faces, _create_classify]
+def _create_text(connection: Connection) -> None:
+    """Version 4: text mentions and their scan log, catalogue settings, and items.source_keywords.
+
+    source_keywords keeps the keywords before the synonym map, so a changed map can be applied
+    to every stored item again. Catalogues created before version 4 start it from `keywords`
+    (the best record of what the source said); a catalogue created at version 4 already has
+    the column from step 1, which builds `items` from the current schema.
+    """
+    tables = [schema.mentions, schema.text_scans, schema.catalog_settings]
+    schema.metadata.create_all(connection, tables=tables)
+    if "source_keywords" not in {column["name"] for column in inspect(connection).get_columns("items")}:
+        column_type = schema.items.c.source_keywords.type.compile(dialect=connection.dialect)
+        connection.execute(text(f"ALTER TABLE items ADD COLUMN source_keywords {column_type}"))
+    connection.execute(schema.items.update().where(schema.items.c.source_keywords.is_(None))
+                       .values(source_keywords=schema.items.c.keywords))
+
+
+STEPS: list[Step] = [_create_spine, _create_faces, _create_classify, _create_text]
 LATEST_VERSION = len(STEPS)
 
 

@@ -66,7 +66,8 @@ items = Table(
     Column("title", Text),
     Column("date", String(200)),
     Column("year", Integer),
-    Column("keywords", JSON, nullable=False),
+    Column("keywords", JSON, nullable=False),  # source_keywords with the configured synonym map applied
+    Column("source_keywords", JSON),  # normalised as the source gave them (schema version 4)
     Column("description", Text),
     Column("creator", Text),
     Column("rights", Text),
@@ -216,6 +217,58 @@ face_labels = Table(
     Column("labelled_by", String(200), nullable=False),
     Column("labelled_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# -- text (schema version 4) ------------------------------------------------------------------
+# Mentions are keyed by item and the text pipeline's version hash (model, lexicon, categories,
+# boilerplate, code): a changed lexicon builds a second result set beside the first, as face
+# settings do. `text_scans` is the log that makes the stage incremental: it remembers which
+# description (by hash) each item was scanned with, so an edited description is scanned again.
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("text_hash", String(64), nullable=False),  # sha256 of the description as stored
+    Column("version_hash", String(64), nullable=False),
+    Column("gender", String(40), nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("role", Text),
+    Column("role_lemma", Text),
+    Column("category", String(200)),
+    Column("start", Integer, nullable=False),  # character offsets in the cleaned description
+    Column("end", Integer, nullable=False),
+    Column("sentence", Text, nullable=False),
+    Column("in_title", Boolean, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+)
+Index("ix_mentions_item_version", mentions.c.item_id, mentions.c.version_hash)
+
+text_scans = Table(
+    "text_scans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("version_hash", String(64), nullable=False),
+    Column("text_hash", String(64), nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("mention_count", Integer, nullable=False),
+    Column("warning", Text),
+    Column("scanned_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("item_id", "version_hash", name="uq_text_scans_item_version"),
+)
+
+# Small catalogue-wide settings a stage must remember between runs (e.g. the keyword synonym
+# map last applied to every item), as JSON under a name.
+catalog_settings = Table(
+    "catalog_settings",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 
 OTHER_LABEL = "other"  # a person said: not a face / none of the labels; left out of every count
 UNCERTAIN_LABEL = "uncertain"  # the classifier's top probability was below the threshold

@@ -10,12 +10,12 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from catalog import schema
-from catalog.keywords import normalise_keywords
+from catalog.keywords import apply_synonyms, normalise_keywords, normalise_synonyms
 from catalog.runs import utcnow
 from catalog.schema import ImageStatus
 
@@ -56,23 +56,34 @@ class PendingImage:
     source_item_id: str
 
 
-def _item_values(item: ItemLike) -> dict[str, Any]:
+SYNONYMS_SETTING = "keyword_synonyms"  # catalog_settings: the synonym map last applied to every item
+
+
+def _item_values(item: ItemLike, synonyms: Mapping[str, str]) -> dict[str, Any]:
     values = {name: getattr(item, name) for name in ITEM_FIELDS}
-    values["keywords"] = normalise_keywords(item.keywords)
+    values["source_keywords"] = normalise_keywords(item.keywords)
+    values["keywords"] = apply_synonyms(values["source_keywords"], synonyms)
     return values
 
 
 def _content_hash(values: dict[str, Any], raw: dict[str, Any], origins: list[str], deleted: bool) -> str:
-    comparable = {k: v for k, v in values.items() if k != "datestamp"}
+    """What the source said: the synonym map is the researcher's, so changing it is no item update."""
+    comparable = {k: v for k, v in values.items() if k not in ("datestamp", "source_keywords")}
+    comparable["keywords"] = values["source_keywords"]
     payload = json.dumps([comparable, raw, origins, deleted], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 class Catalog:
-    """The catalogue's write and read operations used by the stages and the CLI."""
+    """The catalogue's write and read operations used by the stages and the CLI.
 
-    def __init__(self, engine: Engine) -> None:
+    `keyword_synonyms` is the `[keywords] synonyms` table of postercensus.toml: applied to every
+    item written, and by `apply_keyword_synonyms` to every stored item when it changed.
+    """
+
+    def __init__(self, engine: Engine, keyword_synonyms: Mapping[str, str] | None = None) -> None:
         self.engine = engine
+        self.keyword_synonyms = normalise_synonyms(keyword_synonyms or {})
 
     # -- sources -------------------------------------------------------------------------
 
@@ -131,7 +142,7 @@ class Catalog:
 
     def _apply_item(self, connection: Connection, source_id: int, run_id: int, item: ItemLike, row) -> str:
         now = utcnow()
-        values = _item_values(item)
+        values = _item_values(item, self.keyword_synonyms)
         if item.deleted:
             if row is not None and row.deleted:
                 return "unchanged"
@@ -230,6 +241,41 @@ class Catalog:
         connection.execute(
             statement.where(schema.images.c.status != ImageStatus.WITHDRAWN).values(status=ImageStatus.WITHDRAWN)
         )
+
+    def apply_keyword_synonyms(self, page_size: int = 1000) -> int | None:
+        """Re-map every item's keywords if the synonym map changed since it was last applied.
+
+        Returns the number of items whose keywords changed, or None when the map is the one
+        already applied (the common case costs one small read). Items are rewritten from
+        `source_keywords`, a page per transaction; the map is recorded as applied only after the
+        last page, so an interrupted pass is simply repeated.
+        """
+        settings = schema.catalog_settings
+        with self.engine.connect() as connection:
+            applied = connection.execute(
+                select(settings.c.value).where(settings.c.name == SYNONYMS_SETTING)).scalar()
+        if applied == self.keyword_synonyms or (applied is None and not self.keyword_synonyms):
+            return None
+        changed, after = 0, 0
+        while True:
+            with self.engine.begin() as connection:
+                rows = connection.execute(
+                    select(schema.items.c.id, schema.items.c.keywords, schema.items.c.source_keywords)
+                    .where(schema.items.c.id > after).order_by(schema.items.c.id).limit(page_size)).all()
+                for row in rows:
+                    keywords = apply_synonyms(row.source_keywords or [], self.keyword_synonyms)
+                    if keywords != row.keywords:
+                        connection.execute(schema.items.update().where(schema.items.c.id == row.id)
+                                           .values(keywords=keywords))
+                        changed += 1
+            if not rows:
+                break
+            after = rows[-1].id
+        with self.engine.begin() as connection:
+            connection.execute(settings.delete().where(settings.c.name == SYNONYMS_SETTING))
+            connection.execute(settings.insert().values(name=SYNONYMS_SETTING, value=self.keyword_synonyms,
+                                                        updated_at=utcnow()))
+        return changed
 
     # -- images --------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from postercensus.config import resolve_home
 from postercensus.context import AppContext, CommandError
 from postercensus.faces_commands import faces_app, faces_summary
 from postercensus.harvest_commands import harvest_app
+from postercensus.text_commands import text_app, text_summary
 
 
 class _ReportingGroup(TyperGroup):
@@ -49,6 +50,7 @@ app = typer.Typer(
 app.add_typer(harvest_app, name="harvest")
 app.add_typer(faces_app, name="faces")
 app.add_typer(classify_app, name="classify")
+app.add_typer(text_app, name="text")
 
 
 def _version(value: bool) -> None:
@@ -87,6 +89,7 @@ def status(
         catalog=context.database_display,
         face_sets=faces_summary(context),
         classifiers=classifiers_summary(context),
+        text_versions=text_summary(context),
         last_run=None if last is None else {
             "id": last["id"], "stage": last["stage"], "status": last["status"],
             "started_at": last["started_at"].isoformat() if last["started_at"] else None,
@@ -113,6 +116,9 @@ def status(
     for model in summary["classifiers"]:
         counts = ", ".join(f"{label} {n:,}" for label, n in sorted(model["labels"].items())) or "no predictions"
         console.print(f"classifier {model['model_id']} ({model['model_version']}): {counts}")
+    for version in summary["text_versions"]:
+        counts = ", ".join(f"{gender} {n:,}" for gender, n in sorted(version["mentions"].items())) or "no mentions"
+        console.print(f"text, version {version['version_hash']}: {version['items_scanned']:,} items scanned; {counts}")
     if last is not None:
         console.print(f"last run: #{last['id']} {last['stage']} — {last['status']}")
 

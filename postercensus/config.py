@@ -50,6 +50,19 @@ class HomeConfig:
         return option or self.data.get("catalog", {}).get("url") or default_url(home)
 
     @property
+    def keyword_synonyms(self) -> dict[str, str]:
+        """[keywords] synonyms: variant term → preferred term, applied to every item's keywords."""
+        synonyms = self.data.get("keywords", {}).get("synonyms", {})
+        if not isinstance(synonyms, dict) or not all(isinstance(v, str) for v in synonyms.values()):
+            raise ValueError(f"{self.path}: [keywords] synonyms must be a table of \"variant\" = \"preferred\" strings")
+        return synonyms
+
+    @property
+    def text(self) -> dict[str, Any]:
+        """The [text] table: spaCy model, lexicon and category additions, boilerplate patterns."""
+        return dict(self.data.get("text", {}))
+
+    @property
     def sources(self) -> list[dict[str, Any]]:
         return list(self.data.get("sources", []))
 

@@ -43,7 +43,10 @@ class AppContext:
             engine = open_engine(self.database_url)
         except Exception as error:  # any driver's connection error: report, don't trace
             raise CommandError(f"cannot open the catalogue at {self.database_display}: {error}") from error
-        return Catalog(engine)
+        try:
+            return Catalog(engine, keyword_synonyms=self.config.keyword_synonyms)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
 
     @cached_property
     def image_files(self) -> ImageFiles:

@@ -1,0 +1,156 @@
+"""`postercensus text extract|phrases`: gendered noun phrases in descriptions (spaCy).
+
+spaCy is imported only inside these commands: loading it takes seconds the other stages never
+need. Both commands read the [text] table of <home>/postercensus.toml, so a lexicon extended
+there applies to the catalogue and to a plain CSV alike.
+"""
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from postercensus.context import AppContext, CommandError
+from postercensus.terminal import print_errors, progress_bar
+
+if TYPE_CHECKING:
+    from text.pipeline import TextPipeline
+
+text_app = typer.Typer(
+    help="Find gendered noun phrases (\"woman welder\", \"his mother\") in item descriptions: lexicon "
+    "triggers, the role they qualify, its category, and the sentence, with character offsets in the "
+    "cleaned text (catalogue boilerplate such as \"1 print : silkscreen, color.\" removed). "
+    "The lexicon, categories and boilerplate can be extended under [text] in postercensus.toml.",
+    no_args_is_help=True,
+)
+
+PHRASE_COLUMNS = ["id", "gender", "trigger", "role", "role_lemma", "category", "start", "end", "sentence"]
+
+
+def _pipeline(context: AppContext) -> TextPipeline:
+    """The pipeline the home's [text] settings describe; a missing model or bad setting is a one-line error."""
+    from text.nlp import ModelNotInstalled
+    from text.pipeline import TextPipeline, TextSettings
+
+    try:
+        return TextPipeline(TextSettings.from_config(context.config.text))
+    except ModelNotInstalled as error:
+        raise CommandError(str(error)) from error
+    except (ValueError, TypeError) as error:
+        raise CommandError(f"{context.config.path}: [text] {error}") from error
+
+
+def _gender_counts(genders: Counter) -> str:
+    return ", ".join(f"{gender} {n:,}" for gender, n in sorted(genders.items())) or "none"
+
+
+@text_app.command()
+def extract(ctx: typer.Context) -> None:
+    """Scan every item whose description is new or changed since the last run with these settings.
+
+    Mentions go to the catalogue's `mentions` table, keyed by item and the pipeline's version hash;
+    `text_scans` records which description each item was scanned with. A second run does nothing;
+    an edited description is scanned again and its mentions replaced; changed [text] settings (a new
+    version hash) scan every item into a new result set beside the old one. Deleted items are skipped.
+    If the [keywords] synonym map changed, every item's keywords are re-mapped first.
+    Example: postercensus --home H text extract
+    """
+    from text.stage import TextStage
+
+    context: AppContext = ctx.obj
+    pipeline = _pipeline(context)
+    catalog = context.catalog
+    console = Console(soft_wrap=True)
+    remapped = catalog.apply_keyword_synonyms()
+    if remapped is not None:
+        console.print(f"keywords: synonym map from {context.config.path} applied, {remapped:,} item(s) changed")
+    stage = TextStage(catalog.engine, pipeline)
+    pending = stage.pending_count()
+    console.print(f"text pipeline version {stage.version_hash}: {pending:,} item(s) to scan")
+    with progress_bar(console) as progress:
+        task = progress.add_task("descriptions", total=pending)
+        report = stage.run(lambda n: progress.advance(task, n))
+    console.print(f"[bold]mentions[/bold]: {report.mentions:,} in {report.items:,} item(s) scanned "
+                  f"({_gender_counts(report.genders)}); {report.in_title:,} inside quoted titles")
+    console.print(f"catalogue: {context.database_display}  (run #{report.run_id}; tables mentions and "
+                  f"text_scans, version_hash {stage.version_hash})")
+    print_errors(console, report.errors)
+
+
+def _check_columns(path: Path, column: str, id_column: str | None) -> None:
+    """Refuse a column the CSV lacks before any output is written."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    for name, option in ((column, "--column"), (id_column, "--id-column")):
+        if name is not None and name not in header:
+            raise CommandError(f"{path} has no column {name!r} ({option}); its columns: {', '.join(header)}")
+
+
+def _rows(path: Path, column: str, id_column: str | None) -> Iterator[tuple[str, str | None]]:
+    """(id, text) per data row; the id is the id column's value (if empty, or no --id-column: the 1-based row number)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for number, row in enumerate(csv.DictReader(handle), start=1):
+            yield (row.get(id_column) or str(number)) if id_column else str(number), row.get(column)
+
+
+@text_app.command()
+def phrases(
+    ctx: typer.Context,
+    csv_file: Annotated[Path, typer.Option("--csv", help="CSV file (UTF-8, header row) with one text per row.", show_default=False)],
+    column: Annotated[str, typer.Option("--column", help="Column holding the text to scan.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write: one row per mention.", show_default=False)],
+    id_column: Annotated[Optional[str], typer.Option("--id-column", help="Column whose value identifies a row in the output (default: the 1-based row number).", show_default=False)] = None,
+    include_titles: Annotated[bool, typer.Option("--include-titles", help="Keep mentions inside quoted titles of works (\"The Women\"), left out by default, and add an in_title column.")] = False,
+) -> None:
+    """Extract gendered phrases from a CSV column, without a catalogue.
+
+    OUT gets the columns id, gender, trigger, role, role_lemma, category, start, end, sentence;
+    start and end are character offsets of the trigger in the cleaned text (boilerplate removed).
+    Example: postercensus text phrases --csv posters.csv --column description --id-column id --out phrases.csv
+    """
+    context: AppContext = ctx.obj
+    if not csv_file.is_file():
+        raise CommandError(f"CSV file not found: {csv_file}")
+    _check_columns(csv_file, column, id_column)
+    pipeline = _pipeline(context)
+    console = Console(soft_wrap=True)
+    columns = PHRASE_COLUMNS + (["in_title"] if include_titles else [])
+    rows, warnings, genders = 0, [], Counter()
+    partial = out.with_name(out.name + ".part")  # a half-written OUT never replaces a finished one
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as handle, progress_bar(console) as progress:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            task = progress.add_task("rows", total=None)
+            texts, ids = itertools.tee(_rows(csv_file, column, id_column))
+            for (row_id, _), result in zip(ids, pipeline.process(text for _, text in texts)):
+                rows += 1
+                if result.warning:
+                    warnings.append(f"row {row_id}: {result.warning}")
+                for mention in result.mentions:
+                    if mention.in_title and not include_titles:
+                        continue
+                    genders[mention.gender] += 1
+                    writer.writerow({"id": row_id, **{name: getattr(mention, name) for name in columns[1:]}})
+                progress.advance(task)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    console.print(f"[bold]mentions[/bold]: {sum(genders.values()):,} in {rows:,} row(s) ({_gender_counts(genders)})")
+    console.print(f"written: {out}  (text pipeline version {pipeline.version_hash()})")
+    print_errors(console, warnings)
+
+
+def text_summary(context: AppContext) -> list[dict]:
+    """Per text pipeline version, items scanned and mentions per gender, for `postercensus status`."""
+    from text.store import TextStore
+
+    return TextStore(context.catalog.engine).summary()

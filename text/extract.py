@@ -1,0 +1,149 @@
+"""Gendered mentions in one parsed description: gender, trigger, role, role lemma, category.
+
+Rules (EXTRACTOR_VERSION changes whenever they do, so stored counts say which rules made them):
+
+* A mention is a token whose lower-case form is in the lexicon. Person nouns and gender adjectives
+  must be tagged noun, proper noun or adjective ("to man the guns" is no mention); role nouns
+  count whatever their tag, because the small model tags rare nouns in lists ("nursemaid",
+  "maid") as verbs. Names and pronouns are not resolved.
+* Role nouns (lexicon kind "role": "actress", "policeman") are their own role: role = the word
+  with its noun compounds ("traffic policeman"), lemma from the lexicon.
+* Kin terms (kind "kin": "wife", "mother") name a relation, not a role: "the farmer's wife",
+  "a worker and his wife" and "a father and son banquet" give their mentions with role None,
+  and their category is that of the relation (family), so family mentions can be counted; the
+  possessor is not gendered and gives nothing.
+* Person nouns and gender adjectives ("woman", "female") modifying a noun give that noun as the
+  role: "woman tractor driver" → "tractor driver", "female workers" → "workers", and in
+  "men and women workers" both words share "workers". Only noun compounds and adjectives may
+  stand between trigger and noun, so "a woman feeding chickens" has no role, and the noun must
+  not be a gerund or participle ("a boy and a girl skating", "a man and a woman dancing"). A person noun with
+  its own noun compounds is a role ("copy boy"); otherwise ("a woman", "the woman's face") None.
+* Mentions inside double-quoted spans (straight or curly) are kept with in_title=True: they name
+  works ("The Chocolate Soldier") or quote signs, not people shown.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Token
+
+from text.categories import CategoryMap
+from text.lexicon import Lexicon
+
+EXTRACTOR_VERSION = "2"  # bump whenever a rule below changes
+
+TAGS = {"NOUN", "PROPN", "ADJ"}
+MODIFIER_DEPS = {"compound", "amod", "nmod"}
+ROLE_HEAD_TAGS = {"NOUN", "PROPN"}
+BETWEEN_TAGS = {"NOUN", "PROPN", "ADJ", "PUNCT", "CCONJ", "NUM"}
+TITLE = re.compile(r'"[^"\n]{1,300}"|“[^”\n]{1,300}”')
+
+
+@dataclass(frozen=True)
+class Mention:
+    gender: str             # "female" | "male" (lexicon value)
+    trigger: str            # the gendered word as written, e.g. "women"
+    role: str | None        # the role as written, e.g. "tractor driver"; None when none
+    role_lemma: str | None  # e.g. "tractor driver", "worker"
+    category: str | None    # category of the role (kin terms: of the relation); None otherwise
+    start: int              # character offsets of the trigger in the cleaned text
+    end: int
+    sentence: str
+    in_title: bool          # inside a quoted title of a work
+
+
+def title_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of double-quoted passages (quotes included)."""
+    return [match.span() for match in TITLE.finditer(text)]
+
+
+def extract(doc: Doc, lexicon: Lexicon, categories: CategoryMap) -> list[Mention]:
+    """Every gendered mention in `doc`, in text order."""
+    titles = title_spans(doc.text)
+    mentions = []
+    for token in doc:
+        entry = lexicon.get(token.text)
+        if entry is None or (entry.kind != "role" and token.pos_ not in TAGS):
+            continue
+        role = _role(token, lexicon)
+        role_text = _text(role) if role else None
+        role_lemma = _lemma(role, lexicon) if role else None
+        start, end = token.idx, token.idx + len(token.text)
+        mentions.append(Mention(
+            gender=entry.gender,
+            trigger=token.text,
+            role=role_text,
+            role_lemma=role_lemma,
+            category=categories.category(role_lemma or (entry.lemma if entry.kind == "kin" else None)),
+            start=start,
+            end=end,
+            sentence=token.sent.text.strip(),
+            in_title=any(left <= start < right for left, right in titles),
+        ))
+    return mentions
+
+
+def _role(token: Token, lexicon: Lexicon) -> list[Token] | None:
+    """The tokens of the role `token` names or modifies, in text order; None when it has none."""
+    kind = lexicon.get(token.text).kind
+    if kind == "role":
+        return _compounds(token, lexicon) + [token]
+    if kind == "kin":
+        return None  # a relation, whatever it modifies: "a father and son banquet" has no role
+    anchor = token
+    while anchor.dep_ == "conj" and lexicon.get(anchor.head.text) and anchor.head.i < anchor.i:
+        anchor = anchor.head  # "men and women workers": "women" hangs off "men"
+    head = anchor.head
+    if anchor.dep_ in MODIFIER_DEPS and anchor.i < head.i and head.pos_ in ROLE_HEAD_TAGS and not _is_gerund(head) \
+            and head.dep_ != "compound":  # "a girl roller skating": "roller" is no role
+        head_entry = lexicon.get(head.text)
+        if head_entry and head_entry.kind != "role":
+            return None  # "female woman": nothing more than the person
+        if all(_may_stand_between(other, anchor, head) for other in head.doc[anchor.i + 1:head.i]):
+            return _compounds(head, lexicon) + [head]
+        return None
+    if kind == "person":
+        compounds = _compounds(token, lexicon)
+        return compounds + [token] if compounds else None
+    return None
+
+
+def _is_gerund(token: Token) -> bool:
+    """"-ing" words: the small model tags "skating" in "a girl skating" as a noun, yet no role
+    noun ends in "-ing" after a gender word."""
+    return token.tag_ == "VBG" or token.lower_.endswith("ing")
+
+
+def _may_stand_between(other: Token, anchor: Token, head: Token) -> bool:
+    """Whether `other` may sit between a gender modifier and its role noun ("woman tractor driver")."""
+    if other in anchor.subtree:
+        return other.pos_ in BETWEEN_TAGS  # the conjoined gender words: "men and women"
+    return (other.head == head and other.dep_ in {"compound", "amod", "punct"}
+            and other.pos_ in BETWEEN_TAGS and not _is_gerund(other))  # "a man drinking water"
+
+
+def _compounds(head: Token, lexicon: Lexicon) -> list[Token]:
+    """Common-noun compounds of `head` that are not gendered, with their subtrees ("tractor").
+
+    Proper nouns are left out: "WPA women painters" and "New Trier girls' club" name an
+    organisation, not a kind of role.
+    """
+    tokens: list[Token] = []
+    for child in head.lefts:
+        if (child.dep_ == "compound" and child.pos_ == "NOUN" and not lexicon.get(child.text)
+                and not any(_is_gerund(t) for t in child.subtree)):  # "dancing girls", "working class men"
+            tokens.extend(t for t in child.subtree if not lexicon.get(t.text))
+    return sorted(tokens, key=lambda t: t.i)
+
+
+def _text(tokens: list[Token]) -> str:
+    return "".join(t.text_with_ws for t in tokens[:-1]) + tokens[-1].text
+
+
+def _lemma(tokens: list[Token], lexicon: Lexicon) -> str:
+    """Lower-case role lemma, the head lemmatised: "tractor drivers" → "tractor driver"."""
+    head = tokens[-1]
+    entry = lexicon.get(head.text)
+    head_lemma = entry.lemma if entry else head.lemma_.lower()
+    return ("".join(t.text_with_ws for t in tokens[:-1]).lower() + head_lemma).strip()
