@@ -78,7 +78,8 @@ def extract(ctx: typer.Context) -> None:
         task = progress.add_task("descriptions", total=pending)
         report = stage.run(lambda n: progress.advance(task, n))
     console.print(f"[bold]mentions[/bold]: {report.mentions:,} in {report.items:,} item(s) scanned "
-                  f"({_gender_counts(report.genders)}); {report.in_title:,} inside quoted titles")
+                  f"({_gender_counts(report.genders)} outside titles); {report.in_title:,} inside quoted titles, "
+                  "not counted")
     console.print(f"catalogue: {context.database_display}  (run #{report.run_id}; tables mentions and "
                   f"text_scans, version_hash {stage.version_hash})")
     print_errors(console, report.errors)

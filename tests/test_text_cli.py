@@ -129,7 +129,7 @@ def test_extract_is_incremental_and_follows_the_config(tmp_path, home):
 
     first = run_cli(home, "text", "extract")
     assert first.exit_code == 0, first.output
-    assert "2 item(s) to scan" in first.stdout and "1 in 2 item(s) scanned (female 1)" in first.stdout
+    assert "2 item(s) to scan" in first.stdout and "1 in 2 item(s) scanned (female 1 outside titles)" in first.stdout
     assert "tables mentions and text_scans" in first.stdout
     assert "0 item(s) to scan" in run_cli(home, "text", "extract").stdout
 

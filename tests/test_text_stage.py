@@ -179,3 +179,15 @@ def test_v3_catalogue_migrates_to_v4_keeping_its_items(tmp_path):
         item = connection.execute(select(schema.items)).mappings().one()
     assert (item["source_item_id"], item["keywords"], item["source_keywords"]) == ("old", ["war posters"], ["war posters"])
     assert item["description"] == WELDER
+
+
+def test_mentions_inside_quoted_titles_are_stored_but_not_counted(catalog, pipeline):
+    _harvest(catalog, [HarvestedItem("play", description='Poster for "The Women" showing a man reading.')])
+    report = TextStage(catalog.engine, pipeline).run()
+    assert (report.mentions, report.in_title) == (2, 1)
+    assert report.genders == {"male": 1}  # "Women" names the play, not a person shown
+    assert [m[:2] for m in _mentions(catalog)] == [("play", "Women"), ("play", "man")]
+    from text.store import TextStore
+
+    (version,) = TextStore(catalog.engine).summary()
+    assert version["mentions"] == {"male": 1}

@@ -33,7 +33,7 @@ class TextStageReport:
     mentions: int = 0
     in_title: int = 0  # mentions inside a quoted title of a work ("The Women")
     warnings: int = 0  # e.g. a description truncated to max_chars; each is also in `errors`
-    genders: Counter = field(default_factory=Counter)
+    genders: Counter = field(default_factory=Counter)  # mentions outside quoted titles, per gender
     errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -65,7 +65,7 @@ class TextStage:
         for item, result in zip(page, results):
             report.mentions += len(result.mentions)
             report.in_title += sum(m.in_title for m in result.mentions)
-            report.genders.update(m.gender for m in result.mentions)
+            report.genders.update(m.gender for m in result.mentions if not m.in_title)  # titles are no people
             if result.warning:
                 report.warnings += 1
                 report.errors.append(f"item {item.source_item_id}: {result.warning}")

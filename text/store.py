@@ -88,7 +88,7 @@ class TextStore:
                 connection.execute(insert(schema.mentions), rows)
 
     def summary(self) -> list[dict[str, Any]]:
-        """Per pipeline version: items scanned and mentions per gender (for `postercensus status`)."""
+        """Per pipeline version: items scanned and mentions per gender outside quoted titles (for `status`)."""
         scans, mentions = schema.text_scans, schema.mentions
         with self.engine.connect() as connection:
             scanned = connection.execute(
@@ -96,6 +96,7 @@ class TextStore:
                 .group_by(scans.c.version_hash).order_by(func.max(scans.c.scanned_at))).all()
             found = connection.execute(
                 select(mentions.c.version_hash, mentions.c.gender, func.count())
+                .where(mentions.c.in_title.is_(False))
                 .group_by(mentions.c.version_hash, mentions.c.gender)).all()
         return [
             {"version_hash": version, "items_scanned": count,
