@@ -275,6 +275,33 @@ def estimate_prevalence(
     )
 
 
+def bootstrap_draws(
+    observed: Sequence[Mapping[str, int]],
+    confusion: ConfusionMatrix,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> np.ndarray:
+    """Bootstrap replicates of the corrected shares of several collections counted by one classifier.
+
+    Returns an array (collections, n_boot, labels). Each replicate draws the confusion rates once,
+    as estimate_prevalence does, and uses them for every collection, while each collection's
+    counts are resampled on their own: a comparison between collections (a subset's share over the
+    whole collection's) then keeps the rate error they share instead of counting it twice, which is
+    what makes a ratio's percentile interval honest. NaN for an empty collection, and in a
+    replicate whose rates cannot separate the labels.
+    """
+    vectors = [_observed_vector(counts, confusion.predicted) for counts in observed]
+    method = choose_method(*confusion.counts.shape)
+    rng = np.random.default_rng(seed)
+    boot_rates = np.stack([rng.dirichlet(row + 0.5, size=n_boot) for row in confusion.counts], axis=1)
+    draws = np.full((len(vectors), n_boot, len(confusion.labels)), np.nan)
+    for index, counts in enumerate(vectors):
+        n = int(counts.sum())
+        if n:
+            draws[index] = _solve(boot_rates, rng.multinomial(n, counts / n, size=n_boot) / n, method)[0]
+    return draws
+
+
 def _require_unique(values: tuple[str, ...], what: str) -> None:
     if len(set(values)) != len(values):
         raise ValueError(f"{what} repeat a value: {list(values)}")

@@ -16,9 +16,11 @@ from typer.core import TyperGroup
 
 from catalog import __version__
 from catalog.runs import latest_run
+from postercensus.analysis_commands import analyze_command, export_command
 from postercensus.classify_commands import classifiers_summary, classify_app
 from postercensus.config import resolve_home
 from postercensus.context import AppContext, CommandError
+from postercensus.dashboard_commands import dashboard_app
 from postercensus.faces_commands import faces_app, faces_summary
 from postercensus.harvest_commands import harvest_app
 from postercensus.text_commands import text_app, text_summary
@@ -51,6 +53,9 @@ app.add_typer(harvest_app, name="harvest")
 app.add_typer(faces_app, name="faces")
 app.add_typer(classify_app, name="classify")
 app.add_typer(text_app, name="text")
+app.add_typer(dashboard_app, name="dashboard")
+app.command("analyze")(analyze_command)
+app.command("export")(export_command)
 
 
 def _version(value: bool) -> None:

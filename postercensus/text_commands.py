@@ -27,7 +27,7 @@ text_app = typer.Typer(
     help="Find gendered noun phrases (\"woman welder\", \"his mother\") in item descriptions: lexicon "
     "triggers, the role they qualify, its category, and the sentence, with character offsets in the "
     "cleaned text (catalogue boilerplate such as \"1 print : silkscreen, color.\" removed). "
-    "The lexicon, categories and boilerplate can be extended under [text] in postercensus.toml.",
+    "The lexicon, categories and boilerplate can be extended in the text table of postercensus.toml.",
     no_args_is_help=True,
 )
 
@@ -57,9 +57,9 @@ def extract(ctx: typer.Context) -> None:
 
     Mentions go to the catalogue's `mentions` table, keyed by item and the pipeline's version hash;
     `text_scans` records which description each item was scanned with. A second run does nothing;
-    an edited description is scanned again and its mentions replaced; changed [text] settings (a new
+    an edited description is scanned again and its mentions replaced; changed text settings (a new
     version hash) scan every item into a new result set beside the old one. Deleted items are skipped.
-    If the [keywords] synonym map changed, every item's keywords are re-mapped first.
+    If the keywords synonym map changed, every item's keywords are re-mapped first.
     Example: postercensus --home H text extract
     """
     from text.stage import TextStage

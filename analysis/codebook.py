@@ -1,0 +1,117 @@
+"""What every column of every exported CSV means, kept in code so the export can refuse an
+undocumented column instead of publishing a table nobody can read correctly."""
+from __future__ import annotations
+
+SHARES = {
+    "label": "The model's label (e.g. female, male), or `uncertain`: faces whose top probability is below the "
+             "min_probability threshold (only present when a threshold is set).",
+    "faces": "Faces decided as this label (faces a person labelled `other`, i.e. not a face, are left out).",
+    "raw_share": "faces ÷ all decided faces of the row's group (uncertain ones included): classify-and-count, "
+                 "biased by the classifier's errors. Empty when the group has no faces.",
+    "corrected_share": "Share of the label among the group's faces corrected for the classifier's known errors "
+                       "(Rogan–Gladen / constrained least squares on the held-out confusion matrix at the same "
+                       "threshold). Sums to 1 over the labels. Empty for `uncertain` and for groups without faces.",
+    "ci_low": "Lower bound of the 95 % bootstrap interval of corrected_share (labelled-set and sampling error).",
+    "ci_high": "Upper bound of the 95 % bootstrap interval of corrected_share.",
+    "model_id": "The classifier whose predictions were counted (its version and evaluation: provenance.json).",
+}
+PERIOD = {
+    "items": "Items (posters) in the group after filters; 0 for a year without items, whose shares are empty "
+             "(no data), never 0.",
+    "items_with_faces": "Items of the group with at least one counted face.",
+}
+YEAR = {"year": "Year of the item's date as parsed from the source.",
+        "decade": "First year of the decade (1930 = 1930–1939)."}
+
+COLUMNS: dict[str, dict[str, str]] = {
+    "items.csv": {
+        "item_id": "The catalogue's item id (join key of every other file).",
+        "source": "Key of the source the item was harvested from (URLs/locations: provenance.json).",
+        "source_item_id": "The item's identifier at its source.",
+        "title": "Title as the source gives it.",
+        "date": "Date as the source gives it (free text; see year).",
+        **YEAR,
+        "keywords": "Normalised keywords (synonym map applied), joined with \"; \".",
+        "landing_url": "The item's page at its source.",
+        "image_path": "Path of its first stored image, relative to the postercensus home (empty: no image).",
+    },
+    "faces.csv": {
+        "face_id": "The catalogue's face id.",
+        "item_id": "Item showing the face (identical image bytes in two items give the face to both).",
+        "image_path": "Image the box refers to, relative to the postercensus home.",
+        "left": "Box left edge, pixels.", "top": "Box top edge, pixels.",
+        "right": "Box right edge, pixels.", "bottom": "Box bottom edge, pixels.",
+        "parameter_hash": "Face set (detector settings; provenance.json) the face was found with.",
+        "model_id": "Classifier that predicted the face (empty: not predicted yet).",
+        "model_version": "Version of that classifier.",
+        "label": "Decision counted in the tables: top_label, or `uncertain` below min_probability.",
+        "top_label": "The classifier's most probable label.",
+        "probability": "Probability of top_label.",
+        "margin": "top_label's probability minus the second label's.",
+        "human_label": "A person's label for the face, if any (faces labelled `other` are left out of this file).",
+    },
+    "mentions.csv": {
+        "item_id": "Item whose description holds the mention.",
+        "gender": "Gender of the lexicon trigger (female, male).",
+        "trigger": "The gendered word as written (e.g. woman, his).",
+        "role": "The role or noun it qualifies, as written (empty when none was found).",
+        "role_lemma": "Lemma of the role.",
+        "category": "Category of the role (e.g. labour, military; empty when uncategorised).",
+        "sentence": "The sentence of the cleaned description holding the mention.",
+        "in_title": "True when inside a quoted title of a work: such mentions are left out of every table.",
+        "version_hash": "Text pipeline version (lexicon, model, categories) that found it.",
+    },
+    "by_gender.csv": SHARES,
+    "composition.csv": {
+        "composition": "no_face; only_<label> (faces show one label; uncertain faces beside it allowed); mixed "
+                       "(two or more labels); only_uncertain (faces, none decided).",
+        "items": "Items of this composition.",
+        "share": "items ÷ all items after filters.",
+    },
+    "by_year.csv": {**YEAR, **PERIOD, **SHARES},
+    "by_decade.csv": {"decade": YEAR["decade"], **PERIOD, **SHARES},
+    "by_keyword.csv": {
+        "keyword": "One of the top keywords by items.",
+        **PERIOD, **SHARES,
+        "ratio": "The keyword's corrected_share ÷ the whole filtered collection's (1: as common as overall).",
+        "ratio_low": "Lower bound of the 95 % interval of ratio: percentile of bootstrap replicates sharing the "
+                     "classifier-error draws between keyword and collection.",
+        "ratio_high": "Upper bound of that interval (inf: unbounded, the collection's share reached 0 in a replicate).",
+    },
+    "mentions_by_gender.csv": {"gender": "Gender of the mentions.", "mentions": "Mentions outside titles.",
+                               "items": "Items with at least one such mention."},
+    "mentions_by_role.csv": {"gender": "Gender of the mentions.", "role_lemma": "Role lemma (empty: none found).",
+                             "category": "Category of the role (empty: uncategorised).",
+                             "mentions": "Mentions outside titles."},
+    "mentions_by_year.csv": {"year": YEAR["year"], "gender": "Gender of the mentions.",
+                             "mentions": "Mentions outside titles; empty for a year without items (no data)."},
+    "mentions_by_keyword.csv": {"keyword": "One of the top keywords by items.", "gender": "Gender of the mentions.",
+                                "mentions": "Mentions outside titles in items with the keyword."},
+    "agreement.csv": {
+        "item_id": "Item with counted faces or mentions.",
+        "text_female": "Female mentions outside titles.", "text_male": "Male mentions outside titles.",
+        "faces_female": "Faces decided female.", "faces_male": "Faces decided male.",
+        "agreement": "Which genders each source shows (≥ 1 mention / decided face): agree (the same), disagree "
+                     "(both show some, not the same), text_only, faces_only, neither (e.g. only uncertain faces).",
+    },
+    "agreement_summary.csv": {"agreement": "Agreement kind (see agreement.csv).", "items": "Items of this kind.",
+                              "share": "items ÷ items in agreement.csv."},
+}
+
+
+def undocumented(name: str, columns: list[str]) -> list[str]:
+    """The columns of file `name` the codebook does not describe."""
+    described = COLUMNS.get(name, {})
+    return [column for column in columns if column not in described]
+
+
+def codebook_markdown(written: dict[str, list[str]]) -> str:
+    """codebook.md: per written file, each of its columns and what it means."""
+    lines = ["# Codebook", "",
+             "Tidy UTF-8 CSV, one row per observation; empty cells are missing values (no data), never zeros. "
+             "How the tables were made (runs, detector settings, model and its evaluation): provenance.json.", ""]
+    for name, columns in written.items():
+        lines += [f"## {name}", "", "| column | meaning |", "|---|---|"]
+        lines += [f"| {column} | {COLUMNS[name][column].replace('|', '/')} |" for column in columns]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""The published form of the analysis: tidy CSVs, the codebook naming every column, and provenance.
+
+A CSV without its codebook and its provenance (which runs, which detector settings, which model and
+how good it was) cannot be cited, so the three are always written together, each file atomically.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis import face_tables, text_tables
+from analysis.codebook import codebook_markdown, undocumented
+from analysis.filters import Filters, select_items
+from analysis.load import MENTION_COLUMNS, Tables
+from analysis.selection import select
+from catalog import __version__
+from catalog.atomicwrite import write_atomically
+
+FACE_EXPORT_COLUMNS = ["face_id", "item_id", "image_path", "left", "top", "right", "bottom", "parameter_hash",
+                       "model_id", "model_version", "label", "top_label", "probability", "margin", "human_label"]
+TABLES: dict[str, Callable[[Tables, Filters], pd.DataFrame]] = {
+    "by_gender.csv": face_tables.by_gender,
+    "composition.csv": face_tables.composition,
+    "by_year.csv": face_tables.by_year,
+    "by_decade.csv": face_tables.by_decade,
+    "by_keyword.csv": face_tables.by_keyword,
+    "mentions_by_gender.csv": text_tables.mentions_by_gender,
+    "mentions_by_role.csv": text_tables.mentions_by_role,
+    "mentions_by_year.csv": text_tables.mentions_by_year,
+    "mentions_by_keyword.csv": text_tables.mentions_by_keyword,
+    "agreement.csv": text_tables.agreement,
+    "agreement_summary.csv": text_tables.agreement_summary,
+}
+
+
+def frames(tables: Tables, filters: Filters = Filters()) -> dict[str, pd.DataFrame]:
+    """Every exported file's frame by file name: the filtered records, then the tables."""
+    items = select_items(tables.items, filters)
+    records = {
+        "items.csv": items,
+        "faces.csv": select(tables, filters).faces[FACE_EXPORT_COLUMNS],
+        "mentions.csv": tables.mentions.loc[tables.mentions["item_id"].isin(items["item_id"]), MENTION_COLUMNS],
+    }
+    return records | {name: table(tables, filters) for name, table in TABLES.items()}
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    """Tidy UTF-8 CSV: lists joined with "; ", missing values as empty cells."""
+    lists = [column for column in frame.columns if frame[column].map(lambda value: isinstance(value, list)).any()]
+    frame = frame.assign(**{column: frame[column].map("; ".join) for column in lists})
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def provenance(tables: Tables, filters: Filters, exported_at: datetime) -> dict[str, Any]:
+    """provenance.json: the version, filters and decision threshold, and the catalogue's record of
+    the runs, face set, models (with their evaluation), text version and sources behind the tables."""
+    model_id = select(tables, filters).model_id
+    return {
+        "postercensus_version": __version__,
+        "exported_at": exported_at.isoformat(timespec="seconds"),
+        "filters": asdict(filters),
+        "model_id": model_id,
+        "min_probability": filters.min_probability,
+        **tables.provenance,
+    }
+
+
+def export(tables: Tables, outdir: Path, filters: Filters = Filters()) -> list[Path]:
+    """Write every table as CSV, codebook.md and provenance.json into `outdir`; returns the paths."""
+    outdir = Path(outdir)
+    written: dict[str, list[str]] = {}
+    paths = []
+    for name, frame in frames(tables, filters).items():
+        missing = undocumented(name, list(frame.columns))
+        if missing:
+            raise KeyError(f"{name}: the codebook does not describe {missing}")
+        write_atomically(outdir / name, _csv(frame))
+        written[name] = list(frame.columns)
+        paths.append(outdir / name)
+    write_atomically(outdir / "codebook.md", codebook_markdown(written).encode("utf-8"))
+    record = provenance(tables, filters, datetime.now(timezone.utc))
+    write_atomically(outdir / "provenance.json", json.dumps(record, indent=2, default=str).encode("utf-8"))
+    return [*paths, outdir / "codebook.md", outdir / "provenance.json"]

@@ -1,0 +1,149 @@
+"""Tables of faces: perceived-gender shares overall, by item composition, by period and by keyword.
+
+Every share is a corrected share with its interval (`analysis.shares`); raw counts stay beside it
+so a reader can see what the correction did. Faces the model has not predicted yet count as faces
+of their item (composition, items_with_faces) but not in any share, which needs a decided label.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from analysis.filters import Filters
+from analysis.load import Tables
+from analysis.selection import Selection, items_with, select, top_keywords
+from analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS, ratio_rows, share_rows
+
+BY_GENDER_COLUMNS = ["label", *SHARE_COLUMNS, "model_id"]
+COMPOSITION_COLUMNS = ["composition", "items", "share"]
+PERIOD_COLUMNS = ["label", "items", "items_with_faces", *SHARE_COLUMNS, "model_id"]
+BY_YEAR_COLUMNS = ["year", "decade", *PERIOD_COLUMNS]
+BY_DECADE_COLUMNS = ["decade", *PERIOD_COLUMNS]
+BY_KEYWORD_COLUMNS = ["keyword", *PERIOD_COLUMNS[:-1], *RATIO_COLUMNS, "model_id"]
+ITEMS_FOR_COLUMNS = ["item_id", "title", "year", "landing_url", "image_path", "faces"]
+NO_FACE, MIXED, ONLY_UNCERTAIN = "no_face", "mixed", "only_uncertain"
+
+
+def _counts(faces: pd.DataFrame) -> dict[str, int]:
+    return faces["label"].value_counts().to_dict()
+
+
+def by_gender(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
+    """Faces per label among the filtered items, with raw and corrected shares (one row per label)."""
+    selection = select(tables, filters)
+    rows = share_rows(selection.card, _counts(selection.faces), filters.min_probability)
+    return rows.assign(model_id=selection.model_id)[BY_GENDER_COLUMNS]
+
+
+def item_compositions(selection: Selection) -> pd.Series:
+    """item_id → no_face, only_<label>, mixed or only_uncertain (faces but none decided as a label).
+
+    Uncertain faces beside decided ones do not make an item mixed: mixed means two labels were seen.
+    """
+    kinds = pd.Series(NO_FACE, index=selection.items["item_id"].to_numpy(), dtype=object)
+    kinds[kinds.index.isin(selection.faces["item_id"])] = ONLY_UNCERTAIN
+    decided = selection.faces[selection.faces["label"].isin(selection.labels)]
+    shown = decided.groupby("item_id")["label"].agg(lambda labels: sorted(set(labels)))
+    for item_id, labels in shown.items():
+        kinds[item_id] = f"only_{labels[0]}" if len(labels) == 1 else MIXED
+    return kinds
+
+
+def composition(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
+    """Items by which labels their faces show; share is of all filtered items."""
+    selection = select(tables, filters)
+    kinds = item_compositions(selection)
+    order = [NO_FACE, *(f"only_{label}" for label in selection.labels), MIXED, ONLY_UNCERTAIN]
+    counts = kinds.value_counts()
+    total = len(kinds)
+    return pd.DataFrame([{"composition": kind, "items": int(counts.get(kind, 0)),
+                          "share": counts.get(kind, 0) / total if total else math.nan} for kind in order],
+                        columns=COMPOSITION_COLUMNS)
+
+
+def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
+    """One row per period × label from the first to the last period with items; periods without
+    items are kept with items = 0 and NaN shares (no data), never zero shares."""
+    selection = select(tables, filters)
+    dated = selection.items.dropna(subset=[period])
+    columns = BY_YEAR_COLUMNS if period == "year" else BY_DECADE_COLUMNS
+    if dated.empty or selection.card is None:
+        return pd.DataFrame(columns=columns)
+    step = 1 if period == "year" else 10
+    item_period = dated.set_index("item_id")[period]
+    faces = selection.faces.assign(period=selection.faces["item_id"].map(item_period)).dropna(subset=["period"])
+    items_per = dated.groupby(period).size()
+    faces_by_period = dict(list(faces.groupby("period")))
+    frames = []
+    for value in range(int(dated[period].min()), int(dated[period].max()) + 1, step):
+        in_period = faces_by_period.get(value, faces.iloc[0:0])
+        rows = share_rows(selection.card, _counts(in_period), filters.min_probability)
+        rows.insert(0, period, value)
+        if period == "year":
+            rows.insert(1, "decade", value // 10 * 10)
+        frames.append(rows.assign(items=int(items_per.get(value, 0)),
+                                  items_with_faces=in_period["item_id"].nunique(), model_id=selection.model_id))
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def by_year(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per year × label: items, items with faces, faces and shares; gap years kept with NaN shares."""
+    return _by_period(tables, filters, "year")
+
+
+def by_decade(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
+    """by_year per decade (1930 = 1930–1939)."""
+    return _by_period(tables, filters, "decade")
+
+
+def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) -> pd.DataFrame:
+    """Per top-N keyword × label: the shares, and the ratio of the keyword's corrected share to the
+    whole filtered collection's (1: as in the collection), with its bootstrap interval."""
+    selection = select(tables, filters)
+    if selection.card is None:
+        return pd.DataFrame(columns=BY_KEYWORD_COLUMNS)
+    top = top_keywords(selection.items, top_n)
+    subsets = [selection.faces[selection.faces["item_id"].isin(items_with(selection.items, keyword))]
+               for keyword in top.index]
+    ratios = ratio_rows(selection.card, [_counts(faces) for faces in subsets], _counts(selection.faces),
+                        filters.min_probability)
+    frames = []
+    for (keyword, items), faces, ratio in zip(top.items(), subsets, ratios):
+        rows = share_rows(selection.card, _counts(faces), filters.min_probability)
+        for column in RATIO_COLUMNS:
+            rows[column] = rows["label"].map(lambda label: ratio.get(label, {}).get(column, math.nan))
+        frames.append(rows.assign(keyword=keyword, items=int(items), items_with_faces=faces["item_id"].nunique(),
+                                  model_id=selection.model_id))
+    if not frames:
+        return pd.DataFrame(columns=BY_KEYWORD_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[BY_KEYWORD_COLUMNS]
+
+
+def _face_boxes(faces: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{"left": int(face.left), "top": int(face.top), "right": int(face.right), "bottom": int(face.bottom),
+             "label": face.label, "probability": None if pd.isna(face.probability) else float(face.probability),
+             "image_path": face.image_path}
+            for face in faces.itertuples()]
+
+
+def items_for(tables: Tables, filters: Filters = Filters(), year: int | None = None, keyword: str | None = None,
+              label: str | None = None) -> pd.DataFrame:
+    """The filtered items of a year, keyword and/or face label, with their faces, for drill-down.
+
+    Each face is {left, top, right, bottom, label, probability, image_path}: boxes are in pixels of
+    the face's own image, which is the item's image_path unless the item has several images.
+    """
+    selection = select(tables, filters)
+    items = selection.items
+    if year is not None:
+        items = items[items["year"].eq(year).fillna(False).astype(bool)]
+    if keyword is not None:
+        items = items[items["item_id"].isin(items_with(items, keyword))]
+    if label is not None:
+        items = items[items["item_id"].isin(selection.faces.loc[selection.faces["label"] == label, "item_id"])]
+    faces = dict(list(selection.faces.groupby("item_id")))
+    empty = selection.faces.iloc[0:0]
+    items = items.assign(faces=[_face_boxes(faces.get(item_id, empty)) for item_id in items["item_id"]])
+    return items[ITEMS_FOR_COLUMNS].reset_index(drop=True)

@@ -1,0 +1,215 @@
+"""The catalogue read once into tidy pandas frames: the one place analysis touches the database.
+
+Everything later (tables, export, dashboards) works on these frames, so a dashboard's callbacks
+never query while a stage writes, and a notebook gets the same frames the published tables use.
+Which result sets are read is decided here, once: the face set of the latest faces run, each
+model's latest registered version that has predictions, and the text version of the latest text run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, Select, select
+
+from catalog import schema
+from catalog.database import open_engine
+from catalog.schema import ImageStatus
+from postercensus.config import HomeConfig
+
+ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "date", "year", "decade", "keywords",
+                "landing_url", "image_path"]
+FACE_COLUMNS = ["face_id", "item_id", "image_path", "left", "top", "right", "bottom", "parameter_hash"]
+PREDICTION_COLUMNS = ["model_id", "model_version", "label", "top_label", "probability", "margin"]
+MENTION_COLUMNS = ["item_id", "gender", "trigger", "role", "role_lemma", "category", "sentence", "in_title",
+                   "version_hash"]
+
+
+@dataclass
+class Tables:
+    """Tidy frames loaded once from the catalogue (read-only).
+
+    items: one row per item not deleted. faces: one row per face of the default face set × item
+    showing it (identical image bytes in two items give the face to both) × model that predicted
+    it; a face no model has predicted yet has one row with empty prediction columns. mentions:
+    the latest text version only. models: model_id → card of the version used, in registration
+    order (the last is the default model). provenance: what export cites (runs, face set, models,
+    text version, sources).
+    """
+
+    items: pd.DataFrame
+    faces: pd.DataFrame
+    mentions: pd.DataFrame
+    models: dict[str, dict]
+    home: Path
+    face_set: str | None = None
+    text_version: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tables:
+    """Read the catalogue of a home (its configured database) or of an open engine.
+
+    `home` resolves the home-relative image paths when an engine is given (default: the current
+    folder); with a home path it is that path.
+    """
+    if isinstance(home_or_engine, Engine):
+        engine, home = home_or_engine, Path(home) if home is not None else Path.cwd()
+    else:
+        home = Path(home_or_engine)
+        engine = open_engine(HomeConfig.load(home).database_url(None, home))
+    with engine.connect() as connection:
+        def frame(query: Select) -> pd.DataFrame:
+            return pd.DataFrame.from_records([dict(row) for row in connection.execute(query).mappings()])
+
+        runs = frame(select(schema.runs).order_by(schema.runs.c.id))
+        items = _items(frame)
+        face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
+        models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
+        faces, used = _faces(frame, items, face_set, models)
+        text_version = _latest_text_version(runs, frame)
+        mentions = _mentions(frame, items, text_version)
+        sources = frame(select(schema.sources.c.key, schema.sources.c.kind, schema.sources.c.location))
+        face_sets = frame(select(schema.face_sets).where(schema.face_sets.c.parameter_hash == face_set))
+    cards = {row.model_id: row.card for row in used.itertuples()}
+    provenance = _provenance(runs, face_sets, used, faces, text_version, sources)
+    return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance)
+
+
+def _items(frame) -> pd.DataFrame:
+    items, sources, images = schema.items, schema.sources, schema.images
+    rows = frame(
+        select(items.c.id.label("item_id"), sources.c.key.label("source"), items.c.source_item_id, items.c.title,
+               items.c.date, items.c.year, items.c.keywords, items.c.landing_url)
+        .join(sources, sources.c.id == items.c.source_id)
+        .where(items.c.deleted.is_(False)).order_by(items.c.id))
+    if rows.empty:
+        return pd.DataFrame(columns=ITEM_COLUMNS)
+    first_images = frame(
+        select(images.c.item_id, images.c.path.label("image_path"))
+        .where(images.c.status == ImageStatus.OK).order_by(images.c.item_id, images.c.position))
+    if first_images.empty:
+        rows["image_path"] = None
+    else:
+        rows = rows.merge(first_images.drop_duplicates("item_id"), on="item_id", how="left")
+    rows["year"] = rows["year"].astype("Int64")
+    rows["decade"] = rows["year"] // 10 * 10
+    rows["keywords"] = rows["keywords"].map(lambda keywords: list(keywords or []))
+    rows["image_path"] = rows["image_path"].astype(object).where(rows["image_path"].notna(), None)
+    return rows[ITEM_COLUMNS]
+
+
+def _default_face_set(runs: pd.DataFrame, face_sets: pd.DataFrame) -> str | None:
+    """The face set of the latest faces run; else the only (or newest) set; None without faces."""
+    known = list(face_sets["parameter_hash"]) if not face_sets.empty else []
+    if not runs.empty:
+        for parameters in reversed(list(runs.loc[runs["stage"] == "faces", "parameters"])):
+            if parameters.get("parameter_hash") in known:
+                return parameters["parameter_hash"]
+    return known[-1] if known else None
+
+
+def _faces(frame, items: pd.DataFrame, face_set: str | None,
+           models: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Faces × items × model predictions, and the model versions used (one per model id)."""
+    columns = FACE_COLUMNS + PREDICTION_COLUMNS + ["human_label"]
+    no_models = models.iloc[0:0] if not models.empty else pd.DataFrame(columns=["model_id", "model_version", "card"])
+    if face_set is None or items.empty:
+        return pd.DataFrame(columns=columns), no_models
+    faces, images, predictions, labels = schema.faces, schema.images, schema.predictions, schema.face_labels
+    located = frame(
+        select(faces.c.id.label("face_id"), images.c.item_id, images.c.path.label("image_path"), faces.c.left,
+               faces.c.top, faces.c.right, faces.c.bottom, faces.c.parameter_hash, labels.c.label.label("human_label"))
+        .join(images, (images.c.sha256 == faces.c.image_sha256) & (images.c.status == ImageStatus.OK))
+        .outerjoin(labels, labels.c.face_id == faces.c.id)
+        .where(faces.c.parameter_hash == face_set).order_by(faces.c.id, images.c.item_id))
+    if located.empty:
+        return pd.DataFrame(columns=columns), no_models
+    located = located[located["item_id"].isin(items["item_id"])].drop_duplicates(["face_id", "item_id"])
+    predicted = frame(
+        select(predictions.c.face_id, predictions.c.threshold, *(predictions.c[name] for name in PREDICTION_COLUMNS))
+        .join(faces, faces.c.id == predictions.c.face_id).where(faces.c.parameter_hash == face_set))
+    used = _used_versions(models, predicted)
+    if not predicted.empty:
+        predicted = predicted.merge(used[["model_id", "model_version"]], on=["model_id", "model_version"])
+        thresholds = predicted.groupby("model_id")["threshold"].agg(lambda values: sorted(set(values)))
+        used["stored_thresholds"] = used["model_id"].map(thresholds)
+        located = located.merge(predicted, on="face_id", how="left")
+    else:
+        located = located.assign(**dict.fromkeys(PREDICTION_COLUMNS))
+    return located[columns].reset_index(drop=True), used
+
+
+def _used_versions(models: pd.DataFrame, predicted: pd.DataFrame) -> pd.DataFrame:
+    """Per model id, its latest registered version with predictions, oldest model first."""
+    if models.empty or predicted.empty:
+        return models.iloc[0:0]
+    with_predictions = predicted[["model_id", "model_version"]].drop_duplicates()
+    used = models.merge(with_predictions, on=["model_id", "model_version"])
+    return used.sort_values("registered_at").drop_duplicates("model_id", keep="last").reset_index(drop=True)
+
+
+def _latest_text_version(runs: pd.DataFrame, frame) -> str | None:
+    """The version hash of the latest text run; else the one scanned last; None before any text run."""
+    if not runs.empty:
+        for parameters in reversed(list(runs.loc[runs["stage"] == "text", "parameters"])):
+            if parameters.get("version_hash"):
+                return parameters["version_hash"]
+    scans = frame(select(schema.text_scans.c.version_hash).order_by(schema.text_scans.c.scanned_at.desc()).limit(1))
+    return None if scans.empty else scans["version_hash"].iloc[0]
+
+
+def _mentions(frame, items: pd.DataFrame, text_version: str | None) -> pd.DataFrame:
+    if text_version is None:
+        return pd.DataFrame(columns=MENTION_COLUMNS)
+    mentions = schema.mentions
+    rows = frame(select(*(mentions.c[name] for name in MENTION_COLUMNS))
+                 .where(mentions.c.version_hash == text_version).order_by(mentions.c.item_id, mentions.c.start))
+    if rows.empty:
+        return pd.DataFrame(columns=MENTION_COLUMNS)
+    rows["in_title"] = rows["in_title"].astype(bool)
+    return rows[rows["item_id"].isin(items["item_id"])].reset_index(drop=True)
+
+
+def _iso(value: Any) -> str | None:
+    """ISO 8601 in UTC; SQLite returns the stages' UTC times without their zone, so it is put back."""
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).isoformat()
+
+
+def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame, faces: pd.DataFrame,
+                text_version: str | None, sources: pd.DataFrame) -> dict[str, Any]:
+    """What a reader needs to cite the tables: the runs behind them and the settings of each result set."""
+    by_stage: dict[str, list[dict[str, Any]]] = {}
+    for run in runs.itertuples():
+        by_stage.setdefault(run.stage, []).append({
+            "id": int(run.id), "status": run.status, "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at)})
+    face_set = None if face_sets.empty else {
+        "parameter_hash": face_sets["parameter_hash"].iloc[0], "detector": face_sets["detector"].iloc[0],
+        "parameters": face_sets["parameters"].iloc[0], "model_versions": face_sets["model_versions"].iloc[0]}
+    models = {}
+    for model in used.itertuples():
+        evaluation = model.card.get("evaluation", {})
+        models[model.model_id] = {
+            "model_version": model.model_version, "registered_at": _iso(model.registered_at),
+            "location": model.location, "labels": list(model.card.get("labels", [])),
+            "faces_predicted": int(faces.loc[faces["model_id"] == model.model_id, "face_id"].nunique()),
+            "stored_thresholds": model.stored_thresholds,  # the classify stage's; analysis re-decides
+            "evaluation": {key: evaluation.get(key) for key in
+                           ("n", "accuracy", "balanced_accuracy", "confusion", "decision_confusion", "threshold")},
+        }
+    text_runs = [] if runs.empty else [
+        run for run in runs[runs["stage"] == "text"].itertuples() if run.parameters.get("version_hash") == text_version]
+    return {
+        "runs": by_stage,
+        "face_set": face_set,
+        "models": models,
+        "text_version": {"version_hash": text_version,
+                         "parameters": text_runs[-1].parameters if text_runs else None},
+        "sources": sources.to_dict("records"),
+    }

@@ -1,0 +1,73 @@
+"""The filtered items and their faces as the chosen model decides them: the input of every table.
+
+Decisions are re-made here from each prediction's top label and probability with the filters'
+min_probability, not taken from the stored label (decided with the classify stage's own threshold),
+so that the counts always follow the rule whose confusion matrix corrects them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from analysis.filters import Filters, select_items
+from analysis.load import PREDICTION_COLUMNS, Tables
+from catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
+
+
+@dataclass(frozen=True)
+class Selection:
+    """items: the filtered items. faces: one row per face × item of those items, `other` faces left
+    out, `label` the decision at min_probability (NaN for a face the model has not predicted yet)."""
+
+    items: pd.DataFrame
+    faces: pd.DataFrame
+    model_id: str | None
+    card: dict[str, Any] | None
+    min_probability: float
+
+    @property
+    def labels(self) -> list[str]:
+        """The model's labels (none without a model)."""
+        return [] if self.card is None else list(self.card["labels"])
+
+
+def chosen_model(tables: Tables, filters: Filters) -> str | None:
+    """The filters' model, else the most recently registered one with predictions (None: no model)."""
+    if filters.model_id is None:
+        return next(reversed(tables.models), None)
+    if filters.model_id not in tables.models:
+        raise ValueError(f"model {filters.model_id!r} has no predictions in this face set; "
+                         f"models with predictions: {', '.join(tables.models) or 'none'}")
+    return filters.model_id
+
+
+def select(tables: Tables, filters: Filters) -> Selection:
+    """Apply the filters and decide every face of the chosen model at min_probability."""
+    model_id = chosen_model(tables, filters)
+    items = select_items(tables.items, filters)
+    faces = tables.faces[tables.faces["item_id"].isin(items["item_id"])
+                         & tables.faces["human_label"].ne(OTHER_LABEL)]
+    located = faces.drop(columns=PREDICTION_COLUMNS).drop_duplicates(["face_id", "item_id"])
+    predicted = faces.loc[faces["model_id"].eq(model_id), ["face_id", "item_id", *PREDICTION_COLUMNS]]
+    decided = located.merge(predicted, on=["face_id", "item_id"], how="left")
+    confident = decided["probability"].astype(float).ge(filters.min_probability)
+    decided["label"] = (decided["top_label"].astype(object).where(confident, UNCERTAIN_LABEL)
+                        .where(decided["top_label"].notna(), None))
+    card = None if model_id is None else tables.models[model_id]
+    return Selection(items, decided, model_id, card, filters.min_probability)
+
+
+def top_keywords(items: pd.DataFrame, top_n: int) -> pd.Series:
+    """keyword → items, the top_n by items (ties alphabetically, so the choice is stable)."""
+    keywords = items["keywords"].explode().dropna()
+    counts = keywords.value_counts().rename("items").reset_index()
+    counts.columns = ["keyword", "items"]
+    counts = counts.sort_values(["items", "keyword"], ascending=[False, True]).head(top_n)
+    return counts.set_index("keyword")["items"]
+
+
+def items_with(items: pd.DataFrame, keyword: str) -> pd.Series:
+    """The ids of the items that carry `keyword`."""
+    return items.loc[items["keywords"].map(lambda keywords: keyword in keywords), "item_id"]

@@ -1,0 +1,114 @@
+"""Tables of gendered mentions in descriptions, and how they agree with the faces on the same item.
+
+Mentions inside quoted titles of works ("The Women") are left out everywhere: they name a work,
+not a person on or behind the poster. Counts are exact (the text stage is rule-based, not a
+classifier with an error rate to correct), so these tables carry counts, not corrected shares.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.filters import Filters
+from analysis.load import Tables
+from analysis.selection import items_with, select, top_keywords
+from catalog.schema import UNCERTAIN_LABEL
+
+GENDERS = ("female", "male")  # what text and faces can both show; agreement compares these
+AGREEMENTS = ("agree", "text_only", "faces_only", "disagree", "neither")
+AGREEMENT_COLUMNS = ["item_id", *(f"text_{g}" for g in GENDERS), *(f"faces_{g}" for g in GENDERS), "agreement"]
+
+
+def _mentions(tables: Tables, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(filtered items, their mentions outside titles)."""
+    items = select(tables, filters).items
+    mentions = tables.mentions
+    return items, mentions[mentions["item_id"].isin(items["item_id"]) & ~mentions["in_title"].astype(bool)]
+
+
+def mentions_by_gender(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per gender: mentions, and items with at least one."""
+    _, mentions = _mentions(tables, filters)
+    grouped = mentions.groupby("gender")["item_id"].agg(["size", "nunique"])
+    return pd.DataFrame({"gender": grouped.index, "mentions": grouped["size"].to_numpy(),
+                         "items": grouped["nunique"].to_numpy()}, columns=["gender", "mentions", "items"])
+
+
+def mentions_by_role(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per gender × role lemma × category: mentions, most frequent first (a missing role stays empty)."""
+    _, mentions = _mentions(tables, filters)
+    counts = mentions.groupby(["gender", "role_lemma", "category"], dropna=False).size().rename("mentions")
+    return (counts.reset_index().sort_values(["mentions", "gender", "role_lemma"], ascending=[False, True, True])
+            .reset_index(drop=True))
+
+
+def mentions_by_year(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per year × gender from the first to the last year with items: mentions, NaN for a year without
+    items (no data), 0 for a year whose items mention no one of that gender."""
+    items, mentions = _mentions(tables, filters)
+    dated = items.dropna(subset=["year"])
+    genders = sorted(mentions["gender"].unique())
+    if dated.empty or not genders:
+        return pd.DataFrame(columns=["year", "gender", "mentions"])
+    years = dated.set_index("item_id")["year"]
+    counts = mentions.assign(year=mentions["item_id"].map(years)).groupby(["year", "gender"]).size()
+    with_items = set(dated["year"].astype(int))
+    rows = [{"year": year, "gender": gender,
+             "mentions": float(counts.get((year, gender), 0)) if year in with_items else math.nan}
+            for year in range(int(dated["year"].min()), int(dated["year"].max()) + 1) for gender in genders]
+    return pd.DataFrame(rows, columns=["year", "gender", "mentions"]).astype({"mentions": "Int64"})
+
+
+def mentions_by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) -> pd.DataFrame:
+    """Per top-N keyword (by items, as in by_keyword) × gender: mentions."""
+    items, mentions = _mentions(tables, filters)
+    genders = sorted(mentions["gender"].unique())
+    rows = []
+    for keyword in top_keywords(items, top_n).index:
+        genders_here = mentions.loc[mentions["item_id"].isin(items_with(items, keyword)), "gender"].value_counts()
+        rows.extend({"keyword": keyword, "gender": gender, "mentions": int(genders_here.get(gender, 0))}
+                    for gender in genders)
+    return pd.DataFrame(rows, columns=["keyword", "gender", "mentions"])
+
+
+def _agreement(text: set[str], faces: set[str]) -> str:
+    """agree: both show the same genders; disagree: both show some, not the same; text_only /
+    faces_only: one shows a gender, the other none; neither: e.g. only uncertain faces."""
+    if text and faces:
+        return "agree" if text == faces else "disagree"
+    if text:
+        return "text_only"
+    return "faces_only" if faces else "neither"
+
+
+def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per item with faces or mentions: female/male mentions and faces, and whether they agree.
+
+    A source "shows" a gender when it has at least one mention / decided face of it; uncertain
+    and not-yet-predicted faces show none, so at a high min_probability more items become text_only.
+    """
+    selection = select(tables, filters)
+    _, mentions = _mentions(tables, filters)
+    decided = selection.faces[selection.faces["label"].ne(UNCERTAIN_LABEL)]
+    text = mentions.groupby(["item_id", "gender"]).size().unstack(fill_value=0)
+    faces = decided.groupby(["item_id", "label"]).size().unstack(fill_value=0)
+    item_ids = sorted(set(mentions["item_id"]) | set(selection.faces["item_id"]))
+    table = pd.DataFrame({"item_id": item_ids})
+    for prefix, counts in (("text", text), ("faces", faces)):
+        for gender in GENDERS:
+            column = counts[gender] if gender in counts.columns else pd.Series(dtype=int)
+            table[f"{prefix}_{gender}"] = table["item_id"].map(column).fillna(0).astype(int)
+    table["agreement"] = [
+        _agreement({g for g in GENDERS if row[f"text_{g}"]}, {g for g in GENDERS if row[f"faces_{g}"]})
+        for _, row in table.iterrows()]
+    return table[AGREEMENT_COLUMNS]
+
+
+def agreement_summary(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
+    """Items per agreement kind, with the share of the items in `agreement`."""
+    kinds = agreement(tables, filters)["agreement"].value_counts()
+    total = int(kinds.sum())
+    return pd.DataFrame([{"agreement": kind, "items": int(kinds.get(kind, 0)),
+                          "share": kinds.get(kind, 0) / total if total else math.nan} for kind in AGREEMENTS],
+                        columns=["agreement", "items", "share"])

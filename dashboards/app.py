@@ -1,0 +1,163 @@
+"""The interactive dashboard: the page's panels under filters, and a drill-down to the posters.
+
+It only reads: the catalogue is loaded into frames by `analysis.load.load_tables` (one short
+connection) and reloaded when older than `max_age` seconds, so a refresh writing at the same
+time neither blocks the app nor sees "database is locked" from it. Everything the browser
+needs (Dash's JS, plotly.js, images) comes from this server; it listens on 127.0.0.1 only.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dash
+from dash import Input, Output, State, dcc, html
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from analysis.filters import Filters
+from analysis.load import Tables, load_tables
+from analysis.tables import by_keyword, items_for
+from dashboards.drilldown import drilldown, register_image_route
+from dashboards.panels import FACES_BY_YEAR, KEYWORDS, PANELS, SHARE_OVER_TIME, build_figures, methods
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8050
+TABLES_MAX_AGE_S = 30.0
+KEYWORD_OPTIONS = 500
+GRAPH_CONFIG = {"displaylogo": False}
+CLICKABLE = (SHARE_OVER_TIME, FACES_BY_YEAR, KEYWORDS)
+
+
+def reader_engine(url: str) -> Engine:
+    """An engine for reading `url` without migrating it; SQLite waits for a writer instead of failing."""
+    engine = create_engine(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        event.listen(engine, "connect", lambda connection, _record: connection.execute("PRAGMA busy_timeout=30000"))
+    return engine
+
+
+class TablesCache:
+    """The loaded tables, reloaded when older than `max_age` seconds (one loader at a time)."""
+
+    def __init__(self, engine: Engine, home: Path, max_age: float) -> None:
+        self.engine, self.home, self.max_age = engine, home, max_age
+        self._lock = threading.Lock()
+        self._tables: Tables | None = None
+        self._loaded_at = 0.0
+
+    def get(self) -> Tables:
+        with self._lock:
+            if self._tables is None or time.monotonic() - self._loaded_at > self.max_age:
+                self._tables = load_tables(self.engine, home=self.home)
+                self._loaded_at = time.monotonic()
+            return self._tables
+
+
+def _filter_controls(tables: Tables) -> html.Div:
+    years = tables.items["year"].dropna().astype(int)
+    low, high = (int(years.min()), int(years.max())) if not years.empty else (0, 0)
+    keywords = by_keyword(tables, Filters(), top_n=KEYWORD_OPTIONS)["keyword"] if not tables.items.empty else []
+    sources = sorted(tables.items["source"].dropna().unique())
+    return html.Div(className="filters", style={"display": "grid", "gap": "0.8rem 2rem",
+                                                "gridTemplateColumns": "1fr 1fr"}, children=[
+        html.Label(["Years", dcc.RangeSlider(id="filter-years", min=low, max=high, step=1, value=[low, high],
+                                             disabled=years.empty, tooltip={"placement": "bottom"},
+                                             marks=None)]),
+        html.Label(["Keywords", dcc.Dropdown(id="filter-keywords", options=list(dict.fromkeys(keywords)),
+                                             multi=True, placeholder="any keyword")]),
+        html.Label(["Source", dcc.Dropdown(id="filter-source", options=sources, placeholder="all sources")]),
+        html.Label(["Faces below this probability count as uncertain",
+                    dcc.Slider(id="filter-probability", min=0, max=1, step=0.05, value=0,
+                               marks={0: "0", 0.5: "0.5", 1: "1"}, tooltip={"placement": "bottom"})]),
+    ])
+
+
+def _filters(years: list[int] | None, keywords: list[str] | None, source: str | None, probability: float | None,
+             full_range: tuple[int, int]) -> Filters:
+    """The controls' values as Filters; the full year range means no year bound (keeps undated items)."""
+    low, high = years or full_range
+    bounded = (low, high) != full_range
+    return Filters(year_from=low if bounded else None, year_to=high if bounded else None,
+                   keywords=tuple(keywords or ()), source=source or None, min_probability=float(probability or 0))
+
+
+def _clicked(trigger: str, click: dict) -> tuple[dict, str]:
+    """The items_for arguments a click names, and the same in words."""
+    point = click["points"][0]
+    data = point.get("customdata") or [point.get("x")]
+    if trigger == KEYWORDS:
+        keyword, label = data
+        return {"keyword": keyword, "label": label}, f"keyword “{keyword}”, {label} faces"
+    year = int(data[0])
+    if trigger == FACES_BY_YEAR:
+        return {"year": year, "label": data[1]}, f"{year}, {data[1]} faces"
+    return {"year": year}, str(year)
+
+
+def make_app(home: Path, engine: Engine | str, max_age: float = TABLES_MAX_AGE_S) -> dash.Dash:
+    """The Dash app for the catalogue behind `engine` (an Engine or URL); images come from `home`."""
+    home = Path(home)
+    cache = TablesCache(engine if isinstance(engine, Engine) else reader_engine(engine), home, max_age)
+    tables = cache.get()
+    years = tables.items["year"].dropna().astype(int)
+    full_range = (int(years.min()), int(years.max())) if not years.empty else (0, 0)
+    app = dash.Dash(__name__, title="postercensus", serve_locally=True, external_stylesheets=[],
+                    external_scripts=[], update_title=None)
+    register_image_route(app.server, home)
+    app.layout = html.Div(style={"fontFamily": "system-ui, sans-serif", "maxWidth": "1200px", "margin": "0 auto",
+                                 "padding": "1rem 2rem"}, children=[
+        html.H1("postercensus"),
+        html.P(f"Catalogue {home}. Click a point or bar in the first, second or keyword figure to see its posters."),
+        _filter_controls(tables),
+        *(html.Section([dcc.Graph(id=panel.id, config=GRAPH_CONFIG), html.P(panel.caption)]) for panel in PANELS),
+        html.Section(id="drilldown"),
+        html.Section(id="methods", style={"background": "#f6f6f6", "padding": "0.5rem 1.5rem"}),
+    ])
+    controls = [Input("filter-years", "value"), Input("filter-keywords", "value"),
+                Input("filter-source", "value"), Input("filter-probability", "value")]
+
+    @app.callback([Output(panel.id, "figure") for panel in PANELS] + [Output("methods", "children")], controls)
+    def update_figures(years, keywords, source, probability):
+        filters = _filters(years, keywords, source, probability, full_range)
+        current = cache.get()
+        notes = [html.H2("Methods")]
+        for heading, text in methods(current, filters):
+            notes += [html.H3(heading), html.P(text)]
+        return [*build_figures(current, filters).values(), notes]
+
+    @app.callback(Output("drilldown", "children"), [Input(panel, "clickData") for panel in CLICKABLE],
+                  [State(control.component_id, control.component_property) for control in controls],
+                  prevent_initial_call=True)
+    def show_posters(*values):
+        trigger = dash.ctx.triggered_id
+        click = values[CLICKABLE.index(trigger)]
+        if not click:
+            return []
+        selection, what = _clicked(trigger, click)
+        filters = _filters(*values[len(CLICKABLE):], full_range)
+        items = items_for(cache.get(), filters, **selection)
+        return drilldown(home, items.to_dict("records"), what)
+
+    return app
+
+
+def make_local_server(app: dash.Dash, port: int = DEFAULT_PORT) -> BaseWSGIServer:
+    """A threaded WSGI server for the app on 127.0.0.1 (port 0: any free port, see `.server_port`)."""
+    return make_server(HOST, port, app.server, threaded=True)
+
+
+def serve(home: Path, engine: Engine | str, port: int = DEFAULT_PORT,
+          announce: Callable[[str], None] = print) -> None:
+    """Serve the dashboard until interrupted; `announce` gets the URL once it listens."""
+    server = make_local_server(make_app(home, engine), port)
+    announce(f"http://{HOST}:{server.server_port}/")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

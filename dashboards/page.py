@@ -1,0 +1,68 @@
+"""One self-contained HTML page of every panel, readable offline and archivable with a paper.
+
+plotly.js is inlined once (in the first figure) and MathJax is never referenced, so the file
+opens without a network and never asks a CDN for anything. It is written atomically: a page
+being rebuilt while someone has it open is either the old one or the new one.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import plotly.io as pio
+
+from analysis.filters import Filters
+from analysis.load import Tables
+from catalog.atomicwrite import write_atomically
+from dashboards.panels import PANELS, build_figures, methods
+
+PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1rem 2rem; color: #222; }
+.panel { margin: 1.5rem 0; }
+.panel p.caption { color: #555; font-size: 0.9rem; margin: 0.2rem 0 0 0; }
+#methods { background: #f6f6f6; padding: 0.5rem 1.5rem; border-radius: 6px; }
+#methods h3 { margin-bottom: 0.2rem; font-size: 1rem; }
+"""
+
+
+def _describe(filters: Filters) -> str:
+    """The filters in words, so a saved page says which slice of the catalogue it shows."""
+    parts = []
+    if filters.year_from is not None or filters.year_to is not None:
+        parts.append(f"years {filters.year_from or '…'}–{filters.year_to or '…'}")
+    if filters.keywords:
+        parts.append("keywords " + ", ".join(filters.keywords))
+    if filters.source:
+        parts.append(f"source {filters.source}")
+    if filters.min_probability:
+        parts.append(f"probability ≥ {filters.min_probability:.2f}")
+    if filters.model_id:
+        parts.append(f"model {filters.model_id}")
+    return "; ".join(parts) or "whole catalogue"
+
+
+def render_page(tables: Tables, filters: Filters = Filters()) -> str:
+    """The page's HTML text."""
+    figures = build_figures(tables, filters)
+    sections = []
+    for index, panel in enumerate(PANELS):
+        figure_html = pio.to_html(figures[panel.id], full_html=False, include_plotlyjs=index == 0,
+                                  include_mathjax=False, div_id=panel.id, config=PLOT_CONFIG)
+        sections.append(f'<section class="panel">{figure_html}<p class="caption">{html.escape(panel.caption)}</p>'
+                        "</section>")
+    notes = "".join(f"<h3>{html.escape(heading)}</h3><p>{html.escape(text)}</p>"
+                    for heading, text in methods(tables, filters))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>postercensus dashboard</title>"
+        f"<style>{STYLE}</style></head><body>"
+        f"<h1>postercensus</h1><p>Catalogue {html.escape(str(tables.home))} — {html.escape(_describe(filters))}</p>"
+        f'{"".join(sections)}<section id="methods"><h2>Methods</h2>{notes}</section></body></html>\n'
+    )
+
+
+def build_page(tables: Tables, out: Path, filters: Filters = Filters()) -> Path:
+    """Write the page to `out` (atomically) and return its path."""
+    write_atomically(out, render_page(tables, filters).encode("utf-8"))
+    return out

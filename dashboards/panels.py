@@ -1,0 +1,65 @@
+"""Which panels a dashboard shows, in what order, under which element ids, computed from the tables.
+
+The offline page and the Dash app both call `build_figures`, so they show the same figures
+under the same ids (tests and readers' bookmarks rely on them), and each analysis table is
+computed once per view even when two panels draw from it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from analysis import tables as analysis
+from analysis.filters import Filters
+from analysis.load import Tables
+from dashboards import figures
+
+
+@dataclass(frozen=True)
+class Panel:
+    id: str
+    caption: str  # one line under the figure: how to read it
+
+
+SHARE_OVER_TIME = "fig-share-over-time"
+FACES_BY_YEAR = "fig-faces-by-year"
+COMPOSITION = "fig-composition"
+KEYWORDS = "fig-keywords"
+TEXT_ROLES = "fig-text-roles"
+AGREEMENT = "fig-agreement"
+
+PANELS = (
+    Panel(SHARE_OVER_TIME, "Line: share corrected for classifier errors; band: its 95 % interval; dotted: raw share."),
+    Panel(FACES_BY_YEAR, "How many faces each year's share rests on."),
+    Panel(COMPOSITION, "Each poster counted once, by the perceived genders of all its faces."),
+    Panel(KEYWORDS, "Keywords with the most posters; error bars are 95 % intervals."),
+    Panel(TEXT_ROLES, "Gendered phrases in descriptions (\"woman welder\"), by the role they qualify."),
+    Panel(AGREEMENT, "Does the text mention the same gender the faces show?"),
+)
+
+
+def build_figures(tables: Tables, filters: Filters) -> dict[str, go.Figure]:
+    """Every panel's figure for these filters, keyed by panel id in PANELS order."""
+    by_year = analysis.by_year(tables, filters)
+    return {
+        SHARE_OVER_TIME: figures.share_over_time(by_year),
+        FACES_BY_YEAR: figures.faces_by_year(by_year),
+        COMPOSITION: figures.composition(analysis.composition(tables, filters)),
+        KEYWORDS: figures.keywords_by_gender(analysis.by_keyword(tables, filters)),
+        TEXT_ROLES: figures.text_roles(analysis.mentions_by_role(tables, filters)),
+        AGREEMENT: figures.agreement(analysis.agreement_summary(tables, filters)),
+    }
+
+
+def model_id(tables: Tables, filters: Filters) -> str | None:
+    """The model the figures use: the filter's choice, else the last registered (analysis's default)."""
+    return filters.model_id or next(reversed(tables.models), None)
+
+
+def methods(tables: Tables, filters: Filters) -> list[tuple[str, str]]:
+    """The methods panel for this view (see `figures.methods_text`)."""
+    chosen = model_id(tables, filters)
+    stored = (tables.provenance.get("models", {}).get(chosen) or {}).get("stored_thresholds")
+    return figures.methods_text(tables.models.get(chosen), filters.min_probability,
+                                stored if isinstance(stored, list) else [])
