@@ -108,10 +108,14 @@ def faces_by_year(by_year: pd.DataFrame) -> go.Figure:
 
 def composition(frame: pd.DataFrame) -> go.Figure:
     """Posters by who they show (no face, only female, only male, mixed, only uncertain)."""
-    title = "Poster composition by perceived gender of the faces shown"
+    return _poster_counts(frame, "composition", "Poster composition by perceived gender of the faces shown")
+
+
+def _poster_counts(frame: pd.DataFrame, category: str, title: str) -> go.Figure:
+    """Posters per category, each bar labelled with its share of all posters."""
     if _is_empty(frame, "items"):
         return no_data(title)
-    figure = go.Figure(go.Bar(x=frame["composition"], y=frame["items"], text=[f"{s:.0%}" for s in frame["share"]],
+    figure = go.Figure(go.Bar(x=frame[category], y=frame["items"], text=[f"{s:.0%}" for s in frame["share"]],
                               textposition="auto", marker_color=FALLBACK_COLOUR))
     return _layout(figure, title, yaxis={"title": "posters"})
 
@@ -158,12 +162,7 @@ def text_roles(frame: pd.DataFrame, top_n: int = TOP_ROLES) -> go.Figure:
 
 def agreement(frame: pd.DataFrame) -> go.Figure:
     """Whether a poster's text and its faces point to the same perceived gender."""
-    title = "Text mentions vs. faces: agreement per poster"
-    if _is_empty(frame, "items"):
-        return no_data(title)
-    figure = go.Figure(go.Bar(x=frame["agreement"], y=frame["items"], text=[f"{s:.0%}" for s in frame["share"]],
-                              textposition="auto", marker_color=FALLBACK_COLOUR))
-    return _layout(figure, title, yaxis={"title": "posters"})
+    return _poster_counts(frame, "agreement", "Text mentions vs. faces: agreement per poster")
 
 
 def _percent(value: object) -> str:
