@@ -1,6 +1,6 @@
 """`analyze`: the tables recomputed into <home>/analysis/ only when the catalogue has changed.
 
-The catalogue's fingerprint (the last run of any other stage, the row counts of everything a table
+The catalogue's fingerprint (the last run of any other stage that did some work, the row counts of everything a table
 reads, and the latest human label and item change, which no run records) is stored beside the
 CSVs; an unchanged fingerprint means the cached tables are still exactly what a fresh run would
 write, so nothing is done. The fingerprint is written last: a killed run leaves no false claim.
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from analysis.export import export
 from analysis.load import load_tables
@@ -22,14 +22,26 @@ from catalog.runs import recorded_run, start_run
 
 STAGE = "analyze"
 FINGERPRINT_FILE = "fingerprint.json"
+_NOT_WORK = {"unchanged", "images_reused"}  # harvest counts of records and images seen again, unchanged
 _COUNTED = (schema.items, schema.images, schema.faces, schema.classifier_models, schema.predictions,
             schema.face_labels, schema.mentions)
+
+
+def _last_run_with_work(connection: Connection) -> int | None:
+    """The newest run of another stage that counted anything: a scheduled refresh that found
+    nothing new records runs with all-zero counts, and those must not invalidate the tables."""
+    runs = schema.runs
+    rows = connection.execute(select(runs.c.id, runs.c.counts).where(runs.c.stage != STAGE).order_by(runs.c.id.desc()))
+    for run_id, counts in rows:
+        if any(value for key, value in (counts or {}).items() if key not in _NOT_WORK):
+            return run_id
+    return None
 
 
 def catalogue_fingerprint(engine: Engine) -> dict[str, Any]:
     """What the tables depend on, cheap to compute: equal fingerprints give equal tables."""
     with engine.connect() as connection:
-        last_run = connection.execute(select(func.max(schema.runs.c.id)).where(schema.runs.c.stage != STAGE)).scalar()
+        last_run = _last_run_with_work(connection)
         counts = {table.name: connection.execute(select(func.count()).select_from(table)).scalar()
                   for table in _COUNTED}
         labelled = connection.execute(select(func.max(schema.face_labels.c.labelled_at))).scalar()

@@ -23,6 +23,8 @@ from postercensus.context import AppContext, CommandError
 from postercensus.dashboard_commands import dashboard_app
 from postercensus.faces_commands import faces_app, faces_summary
 from postercensus.harvest_commands import harvest_app
+from postercensus.refresh_commands import refresh_command
+from postercensus.schedule_commands import schedule_app
 from postercensus.text_commands import text_app, text_summary
 
 
@@ -56,6 +58,8 @@ app.add_typer(text_app, name="text")
 app.add_typer(dashboard_app, name="dashboard")
 app.command("analyze")(analyze_command)
 app.command("export")(export_command)
+app.command("refresh")(refresh_command)
+app.add_typer(schedule_app, name="schedule")
 
 
 def _version(value: bool) -> None:

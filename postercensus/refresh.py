@@ -1,0 +1,202 @@
+"""`refresh`: every registered harvest, then every later stage, each on what changed only.
+
+The stages are incremental on their own; this module only runs them in order under the home's
+refresh lock and decides what a failure means. Harvests of different sources are independent,
+and a failed harvest keeps what it read (the next refresh retries it), so it does not hold back
+the stages after it: they work on what the catalogue holds. A failed processing stage skips the
+stages that read its results (see DEPENDS) and leaves everything earlier in place, so the next
+refresh simply continues. Each stage records its own run in the catalogue, as when run by hand.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from catalog.runs import RunStatus
+from postercensus.context import AppContext
+from postercensus.runlock import refresh_lock
+from postercensus.terminal import face_executor
+
+EXPORT_DIRNAME = "export"
+DASHBOARD_FILENAME = "dashboard.html"
+HARVEST_DOWNLOADS = 4  # parallel image downloads per source, the `harvest` commands' default
+SKIPPED = "skipped"
+
+EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_RUNNING = 0, 1, 2, 3
+
+FACES, CLASSIFY, TEXT, ANALYZE, EXPORT, DASHBOARD = (
+    "faces detect", "classify predict", "text extract", "analyze", "export", "dashboard build")
+# stage → the stages whose results it reads: it is skipped when one of them failed or was skipped
+DEPENDS: dict[str, tuple[str, ...]] = {
+    FACES: (), CLASSIFY: (FACES,), TEXT: (), ANALYZE: (FACES, CLASSIFY, TEXT), EXPORT: (ANALYZE,),
+    DASHBOARD: (ANALYZE,),
+}
+
+
+@dataclass
+class StageResult:
+    """One line of the summary: a stage's status (a RunStatus value or `skipped`), counts and a note."""
+
+    stage: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class RefreshReport:
+    stages: list[StageResult]
+    export_dir: Path
+    dashboard: Path
+
+    @property
+    def exit_code(self) -> int:
+        """0 all ok, 1 a stage failed (others may be skipped), 2 finished with item errors."""
+        statuses = {result.status for result in self.stages}
+        if RunStatus.FAILED in statuses:
+            return EXIT_FAILED
+        return EXIT_PARTIAL if RunStatus.PARTIAL in statuses else EXIT_OK
+
+
+def run_refresh(context: AppContext, scheduler: str | None = None, workers: int | None = None,
+                console: Console | None = None) -> RefreshReport:
+    """Harvest every source in postercensus.toml, then faces → classify → text → analyze → export → dashboard.
+
+    Raises runlock.RefreshRunning, having done nothing, when another refresh holds this home.
+    """
+    console = console or Console(stderr=True)
+    home = context.home
+    report = RefreshReport([], home / EXPORT_DIRNAME, home / DASHBOARD_FILENAME)
+    with refresh_lock(home):
+        for source in context.config.sources:
+            name = f"harvest {source.get('key', source.get('kind', '?'))}"
+            report.stages.append(_attempt(name, lambda: _harvest(context, source, console), console))
+        steps: dict[str, Callable[[], StageResult]] = {
+            FACES: lambda: _faces(context, scheduler, workers),
+            CLASSIFY: lambda: _classify(context),
+            TEXT: lambda: _text(context),
+            ANALYZE: lambda: _analyze(context),
+            EXPORT: lambda: _export(context, report.export_dir),
+            DASHBOARD: lambda: _dashboard(context, report.dashboard),
+        }
+        finished: dict[str, str] = {}
+        for name, step in steps.items():
+            blocked = [needed for needed in DEPENDS[name] if finished[needed] in (RunStatus.FAILED, SKIPPED)]
+            if blocked:
+                result = StageResult(name, SKIPPED, note=f"{blocked[0]} did not finish; runs next refresh")
+            else:
+                result = _attempt(name, step, console)
+            finished[name] = result.status
+            report.stages.append(result)
+    return report
+
+
+def _attempt(name: str, step: Callable[[], StageResult], console: Console) -> StageResult:
+    """Run one stage; an exception becomes a failed result so the refresh can go on with what does not need it."""
+    console.print(f"[bold]{name}[/bold] …", highlight=False)
+    try:
+        result = step()
+    except Exception as error:  # any stage's failure: reported and retried next time, never fatal here
+        console.print(f"[red]{name} failed[/red]: {type(error).__name__}: {error}", highlight=False)
+        return StageResult(name, RunStatus.FAILED, note=f"{type(error).__name__}: {error}")
+    return replace(result, stage=name)
+
+
+def _problems(errors: list[str], run_id: int | None) -> str:
+    return f"{len(errors)} problem(s), stored with run #{run_id}" if errors else ""
+
+
+def _harvest(context: AppContext, source: Mapping[str, Any], console: Console) -> StageResult:
+    from harvest.http import HttpClient, HttpSettings
+    from harvest.runner import run_harvest
+    from harvest.sources import harvester_from_params
+
+    client = HttpClient(HttpSettings())
+    harvester = harvester_from_params(source.get("kind", ""), source.get("params", {}), client)
+    harvested = run_harvest(context.catalog, harvester, client, context.image_files,
+                            workers=HARVEST_DOWNLOADS, console=console)
+    keys = ("new", "updated", "deleted", "problems", "images_stored", "images_failed", "images_missing")
+    note = harvested.listing_error or _problems(harvested.errors, harvested.run_id)
+    return StageResult("", harvested.status, {key: harvested.counts.get(key, 0) for key in keys}, note)
+
+
+def _faces(context: AppContext, scheduler: str | None, workers: int | None) -> StageResult:
+    from faces.settings import FaceSettings
+    from faces.stage import FaceStage
+
+    with face_executor(workers, scheduler) as executor:
+        done = FaceStage(context.catalog.engine, context.home, FaceSettings()).run(executor)
+    return StageResult("", done.status, done.counts(), _problems(done.errors, done.run_id))
+
+
+def _classify(context: AppContext) -> StageResult:
+    """The model and threshold of `[classify]` in postercensus.toml (default: the shipped model, threshold 0)."""
+    from classify.catalogfaces import PredictionStore
+    from classify.classifier import load_classifier
+    from classify.predictstage import run_predictions
+
+    section = context.config.data.get("classify", {})
+    threshold = float(section.get("threshold", 0.0))
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"{context.config.path}: [classify] threshold must lie between 0 and 1 (got {threshold})")
+    classifier = load_classifier(section.get("model", "default"), None, [context.home / "weights"])
+    engine = context.catalog.engine
+    done = run_predictions(engine, PredictionStore(engine, context.home), classifier, threshold)
+    counts = {"predicted": done.predicted, "relabelled": done.relabelled}
+    return StageResult("", done.status, counts, _problems(done.errors, done.run_id))
+
+
+def _text(context: AppContext) -> StageResult:
+    from text.pipeline import TextPipeline, TextSettings
+    from text.stage import TextStage
+
+    pipeline = TextPipeline(TextSettings.from_config(context.config.text))
+    context.catalog.apply_keyword_synonyms()
+    done = TextStage(context.catalog.engine, pipeline).run()
+    counts = {"items": done.items, "mentions": done.mentions}
+    return StageResult("", done.status, counts, _problems(done.errors, done.run_id))
+
+
+def _analyze(context: AppContext) -> StageResult:
+    from analysis.cache import analyze
+
+    done = analyze(context.catalog.engine, context.home)
+    if done.unchanged:
+        return StageResult("", RunStatus.OK, {"files": 0}, f"catalogue unchanged: {done.outdir} is current")
+    return StageResult("", done.status, done.counts(), str(done.outdir))
+
+
+def _tables_written(context: AppContext) -> Path:
+    """The file analyze writes last: outputs older than it were made from older tables."""
+    from analysis.cache import FINGERPRINT_FILE
+
+    return context.home / "analysis" / FINGERPRINT_FILE
+
+
+def _current(output: Path, context: AppContext) -> bool:
+    tables = _tables_written(context)
+    return output.exists() and tables.exists() and output.stat().st_mtime_ns >= tables.stat().st_mtime_ns
+
+
+def _export(context: AppContext, outdir: Path) -> StageResult:
+    from analysis.export import export
+    from analysis.load import load_tables
+
+    if _current(outdir / "provenance.json", context):  # export writes provenance.json last
+        return StageResult("", RunStatus.OK, {"files": 0}, f"{outdir} is current")
+    paths = export(load_tables(context.catalog.engine, context.home), outdir)
+    return StageResult("", RunStatus.OK, {"files": len(paths)}, str(outdir))
+
+
+def _dashboard(context: AppContext, out: Path) -> StageResult:
+    from analysis.load import load_tables
+    from dashboards.page import build_page
+
+    if _current(out, context):
+        return StageResult("", RunStatus.OK, {"pages": 0}, f"{out} is current")
+    build_page(load_tables(context.catalog.engine, home=context.home), out)
+    return StageResult("", RunStatus.OK, {"pages": 1}, str(out))

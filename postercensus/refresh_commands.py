@@ -1,0 +1,56 @@
+"""`postercensus refresh`: the unattended run that cron or a systemd timer starts.
+
+Exit codes, for schedulers and scripts: 0 every stage ok; 1 a stage failed (earlier results
+stay, later dependent stages skipped, all retried next time); 2 finished, but some items or
+images had errors (stored with their runs); 3 another refresh of this home is running.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from postercensus.context import AppContext
+from postercensus.refresh import EXIT_RUNNING, RefreshReport, run_refresh
+from postercensus.runlock import RefreshRunning
+
+LOG_WIDTH = 1000  # wider than any row: the table is only as wide as its content
+
+
+def refresh_command(
+    ctx: typer.Context,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) for face detection.", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local processes for face detection (default: all cores; 1 runs in this process).", show_default=False)] = None,
+) -> None:
+    """Repeat every registered harvest, then faces → classify → text → analyze → export → dashboard.
+
+    Only what changed is processed. Writes <home>/export/ and <home>/dashboard.html. Exit codes:
+    0 ok, 1 a stage failed, 2 ok with item errors, 3 another refresh is running.
+    Example: postercensus --home H refresh --workers 4
+    """
+    context: AppContext = ctx.obj
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:  # a log file (cron, systemd): one table row per line, never folded
+        console = Console(soft_wrap=True, width=LOG_WIDTH)
+    try:
+        report = run_refresh(context, scheduler, workers, Console(stderr=True, soft_wrap=True))
+    except RefreshRunning as running:
+        typer.echo(f"Error: {running}", err=True)
+        raise typer.Exit(EXIT_RUNNING) from running
+    _print_summary(console, context, report)
+    raise typer.Exit(report.exit_code)
+
+
+def _print_summary(console: Console, context: AppContext, report: RefreshReport) -> None:
+    table = Table(title=f"refresh — {context.home}")
+    for column in ("stage", "status", "counts", "note"):
+        table.add_column(column, overflow="fold")
+    for result in report.stages:
+        counts = ", ".join(f"{key} {value:,}" for key, value in result.counts.items())
+        table.add_row(result.stage, result.status, counts, result.note)
+    console.print(table)
+    console.print(f"export: {report.export_dir}", highlight=False)
+    console.print(f"dashboard: {report.dashboard}", highlight=False)
+    console.print(f"catalogue: {context.database_display}", highlight=False)
