@@ -6,13 +6,14 @@ and each has exactly one "new" version, however many partial runs read it before
 """
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import run_cli
-from tests.support.faultserver import FaultyServer
+from tests.support.facedb import rows
+from tests.support.faultserver import FaultInjector
+from tests.support.localserver import LocalServer
 from tests.support.oaiserver import FsuOaiServer
 
 RECORDS = 93  # the FSU dump: 5 pages of 20 (the last has 13)
@@ -26,17 +27,10 @@ def fsu_dump(shared_data: Path) -> bytes:
     return (shared_data / "oai-pmh" / "fsu_mods_dump" / "fsu_admiral.mods.xml").read_bytes()
 
 
-def _query(home: Path, sql: str) -> list[tuple]:
-    connection = sqlite3.connect(home / "catalog.sqlite")
-    try:
-        return connection.execute(sql).fetchall()
-    finally:
-        connection.close()
-
-
 def test_repeated_harvests_through_a_flaky_server_store_every_record_once(fsu_dump, home):
     oai = FsuOaiServer(fsu_dump)
-    with FaultyServer(oai, rate=FAULT_RATE, seed=SEED, stall=1.6) as server:
+    faults = FaultInjector(oai, rate=FAULT_RATE, seed=SEED, stall=1.6)
+    with LocalServer(faults) as server:
         args = ["harvest", "oai", server.url("/oai"), "--prefix", "mods", "--retries", "0", "--timeout", "1"]
         outcomes = []
         for _ in range(MAX_RUNS):
@@ -45,7 +39,7 @@ def test_repeated_harvests_through_a_flaky_server_store_every_record_once(fsu_du
             assert result.exit_code in (0, 1), (result.output, result.exception)
             if result.exit_code == 0:
                 break
-        injected = dict(server.injected)
+        injected = dict(faults.injected)
         requests = len(server.requests)
 
     runs = len(outcomes)
@@ -57,10 +51,10 @@ def test_repeated_harvests_through_a_flaky_server_store_every_record_once(fsu_du
     assert set(injected) == {"http500", "timeout", "truncated", "reset"}, "the seed must inject a real mix of faults"
     assert runs == sum(injected.values()) + 1, "with --retries 0 every fault stops the run it hits"
 
-    assert _query(home, "SELECT count(*), count(DISTINCT source_item_id) FROM items") == [(RECORDS, RECORDS)]
-    assert _query(home, "SELECT change, count(*), count(DISTINCT item_id) FROM item_versions GROUP BY change") \
+    assert rows(home, "SELECT count(*), count(DISTINCT source_item_id) FROM items") == [(RECORDS, RECORDS)]
+    assert rows(home, "SELECT change, count(*), count(DISTINCT item_id) FROM item_versions GROUP BY change") \
         == [("new", RECORDS, RECORDS)]
-    statuses = [status for (status,) in _query(home, "SELECT status FROM runs WHERE stage = 'harvest.oai' ORDER BY id")]
+    statuses = [status for (status,) in rows(home, "SELECT status FROM runs WHERE stage = 'harvest.oai' ORDER BY id")]
     assert statuses == ["failed"] * (runs - 1) + ["ok"]
-    [(watermark_set,)] = _query(home, "SELECT count(*) FROM sources WHERE watermark IS NOT NULL")
+    [(watermark_set,)] = rows(home, "SELECT count(*) FROM sources WHERE watermark IS NOT NULL")
     assert watermark_set == 1, "only the complete run advances the watermark"

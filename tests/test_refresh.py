@@ -8,7 +8,6 @@ with plain sqlite3, not through the code under test.
 from __future__ import annotations
 
 import fcntl
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -21,22 +20,15 @@ from harvest.sources import harvester_from_params
 from harvest.tabular import CsvColumns, CsvHarvester, FolderHarvester
 from postercensus import refresh
 from tests.support.cli import run_cli
+from tests.support.facedb import rows
 from tests.support.posters import small_poster
 
 INLINE = ("--workers", "1")
 PROCESSING = ["faces detect", "classify predict", "text extract", "analyze", "export", "dashboard build"]
 
 
-def _query(home: Path, sql: str) -> list[tuple]:
-    connection = sqlite3.connect(home / "catalog.sqlite")
-    try:
-        return connection.execute(sql).fetchall()
-    finally:
-        connection.close()
-
-
 def _stages(home: Path) -> list[str]:
-    return [stage for (stage,) in _query(home, "SELECT stage FROM runs ORDER BY id")]
+    return [stage for (stage,) in rows(home, "SELECT stage FROM runs ORDER BY id")]
 
 
 def _row(stdout: str, stage: str) -> str:
@@ -72,7 +64,7 @@ def test_refresh_runs_every_stage_and_writes_export_and_dashboard(refreshed):
     for stage in PROCESSING:
         assert " ok " in _row(result.stdout, stage)
     assert _stages(home)[-4:] == ["faces", "classify", "text", "analyze"], "each stage records its run"
-    assert _query(home, "SELECT count(*) FROM predictions") == [(4,)]
+    assert rows(home, "SELECT count(*) FROM predictions") == [(4,)]
     assert (home / "export" / "provenance.json").is_file() and (home / "export" / "codebook.md").is_file()
     page = (home / "dashboard.html").read_text(encoding="utf-8")
     assert "<html" in page.lower()
@@ -81,7 +73,7 @@ def test_refresh_runs_every_stage_and_writes_export_and_dashboard(refreshed):
 
 def test_a_second_refresh_finds_no_new_work(refreshed):
     home, _ = refreshed
-    faces_before = _query(home, "SELECT count(*) FROM faces")
+    faces_before = rows(home, "SELECT count(*) FROM faces")
 
     result = run_cli(home, "refresh", *INLINE)
 
@@ -92,7 +84,7 @@ def test_a_second_refresh_finds_no_new_work(refreshed):
     assert "predicted 0, relabelled 0" in _row(result.stdout, "classify predict")
     assert "items 0" in _row(result.stdout, "text extract")
     assert "unchanged" in _row(result.stdout, "analyze")  # runs that found nothing new do not stale the tables
-    assert _query(home, "SELECT count(*) FROM faces") == faces_before
+    assert rows(home, "SELECT count(*) FROM faces") == faces_before
     assert (home / "export" / "provenance.json").is_file() and (home / "dashboard.html").is_file()
 
 
@@ -124,8 +116,8 @@ def test_a_failing_stage_skips_what_depends_on_it_and_the_next_refresh_completes
     assert " ok " in _row(failed.stdout, "faces detect") and " ok " in _row(failed.stdout, "classify predict")
     for stage in ("analyze", "export", "dashboard build"):
         assert "skipped" in _row(failed.stdout, stage)
-    faces = _query(home, "SELECT count(*) FROM faces")
-    assert faces == [(4,)] and _query(home, "SELECT count(*) FROM predictions") == faces, "earlier stages' rows stay"
+    faces = rows(home, "SELECT count(*) FROM faces")
+    assert faces == [(4,)] and rows(home, "SELECT count(*) FROM predictions") == faces, "earlier stages' rows stay"
     assert not (home / "dashboard.html").exists()
 
     retried = run_cli(home, "refresh", *INLINE)
@@ -133,7 +125,7 @@ def test_a_failing_stage_skips_what_depends_on_it_and_the_next_refresh_completes
     assert retried.exit_code == 0, (retried.output, retried.exception)
     assert "items 2" in _row(retried.stdout, "text extract"), "the failed stage's work is done next time"
     assert "images_scanned 0" in _row(retried.stdout, "faces detect")
-    assert _query(home, "SELECT count(*) FROM faces") == faces
+    assert rows(home, "SELECT count(*) FROM faces") == faces
     assert (home / "export" / "provenance.json").is_file() and (home / "dashboard.html").is_file()
 
 

@@ -23,6 +23,11 @@ def write_posters(folder: Path, shared_data: Path, names: dict[str, int]) -> dic
     return posters
 
 
+def rows(home: Path, sql: str, *args) -> list[tuple]:
+    """`query` as plain tuples, to compare with literal expectations such as [(4,)]."""
+    return [tuple(row) for row in query(home, sql, *args)]
+
+
 def query(home: Path, sql: str, *args) -> list[sqlite3.Row]:
     connection = sqlite3.connect(home / "catalog.sqlite")
     connection.row_factory = sqlite3.Row

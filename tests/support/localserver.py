@@ -5,6 +5,8 @@ Tests replay real captures through it, so the harvesters run their real HTTP cod
 """
 from __future__ import annotations
 
+import socket
+import struct
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,12 +16,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 @dataclass
 class Reply:
-    """What the server sends back; `drop_after` cuts the connection after that many body bytes."""
+    """What the server sends back; `drop_after` cuts the connection after that many body bytes,
+    `reset` drops it with a TCP reset before sending anything."""
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop_after: int | None = None
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,20 +50,32 @@ class LocalServer:
                 request = Request(parts.path, dict(parse_qsl(parts.query)), dict(self.headers.items()))
                 outer.requests.append(request)
                 reply = outer.handler(request)
+                if reply.reset:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 self.send_response(reply.status)
                 headers = {"Content-Length": str(len(reply.body)), **reply.headers}
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 body = reply.body if reply.drop_after is None else reply.body[: reply.drop_after]
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except OSError:  # the client gave up (e.g. after a stall past its timeout)
+                    self.close_connection = True
                 if reply.drop_after is not None:
                     self.close_connection = True
 
             def log_message(self, *args) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _RequestHandler)
+        class _Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address) -> None:  # resets and stalls end noisily
+                return
+
+        self._server = _Server(("127.0.0.1", 0), _RequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
