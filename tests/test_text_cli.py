@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from tests.support import facedb
 from tests.support.cli import run_cli, status
 from text.pipeline import TextPipeline, TextSettings
 
@@ -116,9 +116,8 @@ def test_phrases_on_the_wpa_export(shared_data, home, tmp_path, pipeline):
 
 
 def _mention_rows(home: Path) -> list[tuple]:
-    connection = sqlite3.connect(home / "catalog.sqlite")
-    return connection.execute("SELECT items.source_item_id, trigger, version_hash FROM mentions "
-                              "JOIN items ON items.id = mentions.item_id ORDER BY mentions.id").fetchall()
+    return facedb.rows(home, "SELECT items.source_item_id, trigger, version_hash FROM mentions "
+                      "JOIN items ON items.id = mentions.item_id ORDER BY mentions.id")
 
 
 def test_extract_is_incremental_and_follows_the_config(tmp_path, home):
@@ -145,6 +144,6 @@ def test_extract_is_incremental_and_follows_the_config(tmp_path, home):
     changed = run_cli(home, "text", "extract")
     assert "2 item(s) to scan" in changed.stdout and "1 item(s) changed" in changed.stdout
     assert len({row[2] for row in _mention_rows(home)}) == 2  # the old version's mentions stay
-    item = sqlite3.connect(home / "catalog.sqlite").execute("SELECT keywords FROM items WHERE source_item_id = '1'").fetchone()
+    [item] = facedb.rows(home, "SELECT keywords FROM items WHERE source_item_id = '1'")
     assert json.loads(item[0]) == ["theatrical posters", "color"]
     assert [v["items_scanned"] for v in status(home)["text_versions"]] == [2, 2]
