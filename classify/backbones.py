@@ -85,13 +85,15 @@ class VggFaceBackbone:
         crops = np.stack([sample.crop_rgb(VGGFACE_INPUT) for sample in samples])
         return preprocess(crops, self.architecture)
 
+    def run(self, model, samples: Sequence[FaceSample]) -> np.ndarray:
+        """`model` (this network, or it with a head) over the faces' pixels, a batch at a time so
+        memory holds one batch of 224 px crops, never the whole set."""
+        parts = [model.predict(self.pixels(samples[start:start + _BATCH]), verbose=0)
+                 for start in range(0, len(samples), _BATCH)]
+        return np.concatenate(parts) if parts else np.zeros((0, int(model.output_shape[-1])), np.float32)
+
     def features(self, samples: Sequence[FaceSample]) -> np.ndarray:
-        parts = [
-            self.network.predict(self.pixels(samples[start:start + _BATCH]), verbose=0)
-            for start in range(0, len(samples), _BATCH)
-        ]
-        dimensions = int(self.network.output_shape[-1])
-        return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dimensions), np.float32)
+        return self.run(self.network, samples).astype(np.float32)
 
 
 def make_backbone(name: str, weights: Path | None = None, search_dirs: Sequence[Path] = (),

@@ -17,8 +17,6 @@ from classify.backbones import Backbone, VggFaceBackbone, make_backbone
 from classify.facesamples import FaceSample
 from classify.fisherfaces import Fisherfaces, pixels_of
 
-_BATCH = 32
-
 
 @dataclass
 class Classifier:
@@ -44,9 +42,7 @@ class Classifier:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         if self.fine_tuned is not None:
             assert isinstance(self.backbone, VggFaceBackbone)
-            parts = [self.fine_tuned.predict(self.backbone.pixels(samples[i:i + _BATCH]), verbose=0)
-                     for i in range(0, len(samples), _BATCH)]
-            return np.concatenate(parts)
+            return self.backbone.run(self.fine_tuned, samples)
         return self.head.predict(self.backbone.features(samples), batch_size=256, verbose=0)
 
     def baseline_labels(self, samples: Sequence[FaceSample]) -> list[str] | None:

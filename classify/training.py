@@ -117,9 +117,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
                   for name, idx in (("fit", fit_idx), ("validation", validation_idx))}
         history["fine_tune"] = fit(fine_tuned, (pixels["fit"], y[fit_idx]), (pixels["validation"], y[validation_idx]),
                                    options.head, len(label_set), options.head.fine_tune_epochs)
-        held_out_samples = [data.samples[i] for i in held_out]
-        probabilities = np.concatenate([fine_tuned.predict(backbone.pixels(held_out_samples[i:i + 32]), verbose=0)
-                                        for i in range(0, len(held_out_samples), 32)])
+        probabilities = backbone.run(fine_tuned, [data.samples[i] for i in held_out])
     else:
         probabilities = head.predict(features[held_out], verbose=0)
     true_held_out = [data.labels[i] for i in held_out]
