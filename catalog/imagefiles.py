@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from PIL import Image, UnidentifiedImageError
+
+from catalog.tempfiles import make_temp
 
 # Our own cap, checked on the header before any decoding. Pillow refuses images over twice its
 # MAX_IMAGE_PIXELS (~179 M) by itself, so the cap is kept under that: one rule, one message.
@@ -118,8 +119,11 @@ class ImageFiles:
 
     def copy_in(self, source: Path) -> StoredImage:
         """Store a local file (the user's original stays untouched)."""
-        self.incoming.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=self.incoming, suffix=".part")
+        handle, temp = make_temp(self.incoming)
         os.close(handle)
-        shutil.copyfile(source, name)
-        return self.adopt(Path(name))
+        try:
+            shutil.copyfile(source, temp)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return self.adopt(temp)

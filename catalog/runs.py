@@ -1,7 +1,8 @@
 """Run records: every stage run is stored with its parameters, versions, counts and errors.
 
 This is the provenance a researcher cites: which code, which settings, when, and what failed.
-A run killed mid-way stays `running` in the table, which `status` reports as interrupted.
+A run killed mid-way cannot close its own record; it stays `running` until the next refresh
+marks it `interrupted` (`close_interrupted_runs`), so no reader takes it for a finished run.
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class RunStatus:
     OK = "ok"
     PARTIAL = "partial"  # finished, but some items/images failed
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its process ended without closing it (kill -9, power cut); never finished
 
 
 def start_run(engine: Engine, stage: str, parameters: dict[str, Any], source_id: int | None = None) -> int:
@@ -68,6 +70,26 @@ def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int],
             .where(schema.runs.c.id == run_id)
             .values(finished_at=utcnow(), status=status, counts=counts, errors=stored_errors)
         )
+
+
+def close_interrupted_runs(engine: Engine, found_by: str) -> list[int]:
+    """Mark every run still `running` as interrupted; returns their ids.
+
+    Call only while holding the home's refresh lock, before starting any run: then no refresh
+    owns an open run, so each one is left by a process that died. A stage started by hand beside
+    the refresh would be marked too, but its own `finish_run` overwrites the mark when it ends.
+    `finished_at` stays empty: when the process died is not known.
+    """
+    runs = schema.runs
+    note = {"total": 1, "messages": [f"interrupted: its process ended before closing the run (found by {found_by}"
+                                     f" at {utcnow().isoformat(timespec='seconds')})"]}
+    with engine.begin() as connection:
+        open_runs = list(connection.execute(
+            select(runs.c.id).where(runs.c.status == RunStatus.RUNNING).order_by(runs.c.id)).scalars())
+        if open_runs:
+            connection.execute(runs.update().where(runs.c.id.in_(open_runs), runs.c.status == RunStatus.RUNNING)
+                               .values(status=RunStatus.INTERRUPTED, errors=note))
+    return open_runs
 
 
 class StageReport(Protocol):

@@ -59,8 +59,20 @@ class PendingImage:
 SYNONYMS_SETTING = "keyword_synonyms"  # catalog_settings: the synonym map last applied to every item
 
 
+def _storable(value: Any, length: int | None = None) -> Any:
+    """A source's text as every database stores it. PostgreSQL refuses NUL characters and text
+    longer than its column's declared `length` where SQLite keeps both: NULs are dropped and an
+    over-long value (say, a malformed OAI datestamp) is left out, on every database, so both hold
+    the same and one bad field cannot fail a whole batch. `raw` keeps the source's own text."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "")
+    return None if length is not None and len(value) > length else value
+
+
 def _item_values(item: ItemLike, synonyms: Mapping[str, str]) -> dict[str, Any]:
-    values = {name: getattr(item, name) for name in ITEM_FIELDS}
+    values = {name: _storable(getattr(item, name), getattr(schema.items.c[name].type, "length", None))
+              for name in ITEM_FIELDS}
     values["source_keywords"] = normalise_keywords(item.keywords)
     values["keywords"] = apply_synonyms(values["source_keywords"], synonyms)
     return values
@@ -149,7 +161,7 @@ class Catalog:
             if row is not None:
                 connection.execute(
                     schema.items.update().where(schema.items.c.id == row.id).values(
-                        deleted=True, deleted_at=now, datestamp=item.datestamp,
+                        deleted=True, deleted_at=now, datestamp=values["datestamp"],
                         changed_run_id=run_id, updated_at=now,
                     )
                 )
@@ -214,12 +226,13 @@ class Catalog:
                 .where(schema.images.c.item_id == item_id)
             )
         }
-        for position, image in enumerate(images):
-            row = rows.get(image.location)
+        origins = [_storable(image.location) for image in images]
+        for position, (image, origin) in enumerate(zip(images, origins)):
+            row = rows.get(origin)
             if row is None:
                 connection.execute(
                     schema.images.insert().values(
-                        item_id=item_id, position=position, origin=image.location, label=image.label,
+                        item_id=item_id, position=position, origin=origin, label=_storable(image.label),
                         status=ImageStatus.PENDING, attempts=0,
                     )
                 )
@@ -229,9 +242,9 @@ class Catalog:
                 status = ImageStatus.OK if row.sha256 else ImageStatus.PENDING
             connection.execute(
                 schema.images.update().where(schema.images.c.id == row.id)
-                .values(position=position, label=image.label, status=status)
+                .values(position=position, label=_storable(image.label), status=status)
             )
-        self._withdraw_images(connection, item_id, keep=[image.location for image in images])
+        self._withdraw_images(connection, item_id, keep=origins)
 
     @staticmethod
     def _withdraw_images(connection: Connection, item_id: int, keep: list[str]) -> None:
@@ -348,5 +361,5 @@ class Catalog:
             "images_withdrawn": image_counts.get(ImageStatus.WITHDRAWN, 0),
             "sources": sources,
             "runs": sum(runs_by_status.values()),
-            "runs_interrupted_or_running": runs_by_status.get("running", 0),
+            "runs_interrupted_or_running": runs_by_status.get("running", 0) + runs_by_status.get("interrupted", 0),
         }

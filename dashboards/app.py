@@ -21,6 +21,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from analysis.filters import Filters
 from analysis.load import Tables, load_tables
 from analysis.tables import by_keyword, items_for
+from catalog.database import engine_url
 from dashboards.drilldown import drilldown, register_image_route
 from dashboards.panels import FACES_BY_YEAR, KEYWORDS, PANELS, SHARE_OVER_TIME, build_figures, methods
 
@@ -34,7 +35,7 @@ CLICKABLE = (SHARE_OVER_TIME, FACES_BY_YEAR, KEYWORDS)
 
 def reader_engine(url: str) -> Engine:
     """An engine for reading `url` without migrating it; SQLite waits for a writer instead of failing."""
-    engine = create_engine(url)
+    engine = create_engine(engine_url(url))
     if make_url(url).get_backend_name() == "sqlite":
         event.listen(engine, "connect", lambda connection, _record: connection.execute("PRAGMA busy_timeout=30000"))
     return engine

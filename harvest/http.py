@@ -7,7 +7,6 @@ the server (per-host delay, Retry-After) and without filling the disk (size cap)
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from catalog import __version__
+from catalog.tempfiles import make_temp
 
 USER_AGENT = f"postercensus/{__version__} (corpus analytics for poster collections)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -111,7 +111,8 @@ class HttpClient:
         if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
             raise FetchError(
                 f"{url}: declared size {int(declared):,} bytes exceeds the cap of "
-                f"{self.settings.max_bytes:,} bytes (raise it with --max-bytes)"
+                f"{self.settings.max_bytes:,} bytes; not downloaded (if the file is genuine, raise the cap "
+                "with --max-mb)"
             )
 
     def _chunks(self, response: requests.Response, url: str):
@@ -119,23 +120,23 @@ class HttpClient:
         for chunk in response.iter_content(chunk_size=64 * 1024):
             received += len(chunk)
             if received > self.settings.max_bytes:
-                raise FetchError(f"{url}: body exceeds the cap of {self.settings.max_bytes:,} bytes")
+                raise FetchError(f"{url}: body exceeds the cap of {self.settings.max_bytes:,} bytes; download "
+                                 "stopped (if the file is genuine, raise the cap with --max-mb)")
             yield chunk
 
     def _read_body(self, response: requests.Response) -> bytes:
         return b"".join(self._chunks(response, response.url))
 
     def _stream_to_file(self, response: requests.Response, url: str, directory: Path) -> Path:
-        directory.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=directory, suffix=".part")
+        handle, temp = make_temp(directory)
         try:
             with os.fdopen(handle, "wb") as out:
                 for chunk in self._chunks(response, url):
                     out.write(chunk)
         except BaseException:
-            os.unlink(name)
+            temp.unlink(missing_ok=True)
             raise
-        return Path(name)
+        return temp
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from .dates import parse_year
 from .http import FetchError, HttpClient
-from .records import HarvestedItem, HarvestError, HarvestEvent, ImageRef, RecordProblem
+from .records import HarvestedItem, HarvestError, HarvestEvent, ImageRef, RecordProblem, is_http_url
 
 DEFAULT_IMAGE_REQUEST = "full/!2000,2000/0/default.jpg"
 # Real hierarchies are a handful of levels deep; anything deeper is a generator bug or a trap.
@@ -101,7 +101,9 @@ class IiifHarvester:
     ) -> Iterator[HarvestEvent]:
         kind = _resource_kind(document)
         if kind == "manifest":
-            yield self._item(url, document, size)
+            item = self._item(url, document, size)
+            yield from _refuse_local_images(url, item)
+            yield item
         elif kind == "collection":
             yield from self._collection_events(url, document, depth)
         else:
@@ -206,6 +208,16 @@ class IiifHarvester:
         if picture.service is None:
             return picture.url
         return f"{picture.service}/{_with_selection(self.image_request, picture)}"
+
+
+def _refuse_local_images(url: str, item: HarvestedItem) -> Iterator[RecordProblem]:
+    """Keep only http(s) images: any other "URL" would be read as a path on this computer."""
+    for image in item.images:
+        if not is_http_url(image.location):
+            yield RecordProblem(url, f"image {image.location[:200]!r} is not an http(s) URL; left out, the "
+                                     "item is stored without it (a remote manifest may not name local files)",
+                                skipped=False)
+    item.images = [image for image in item.images if is_http_url(image.location)]
 
 
 # --- documents: kind, version, ids, links ------------------------------------------------

@@ -57,10 +57,14 @@ class HarvestedItem:
 
 @dataclass(frozen=True)
 class RecordProblem:
-    """A record or sub-resource that could not be read; reported, and the harvest goes on."""
+    """A record or sub-resource that could not be read; reported, and the harvest goes on.
+
+    `skipped` is False when only a part was left out and the record itself is still stored.
+    """
 
     where: str
     message: str
+    skipped: bool = True
 
 
 HarvestEvent = Union[HarvestedItem, RecordProblem]

@@ -20,6 +20,7 @@ from catalog.imagefiles import ImageFiles, InvalidImage
 from catalog.runs import RunStatus, finish_run, start_run
 from catalog.schema import ImageStatus
 from catalog.store import Catalog, PendingImage
+from harvest.checks import date_warning, identifier_problem
 from harvest.http import FetchError, HttpClient
 from harvest.records import Harvester, HarvestError, HarvestedItem, RecordProblem, is_http_url
 
@@ -105,10 +106,16 @@ def _store_items(catalog, harvester, source_id, run_id, since, report: HarvestRe
 
     try:
         for event in harvester.events(since):
+            if isinstance(event, HarvestedItem):
+                event = identifier_problem(event) or event
             if isinstance(event, RecordProblem):
-                report.counts["problems"] += 1
+                report.counts["problems" if event.skipped else "warnings"] += 1
                 report.errors.append(f"{event.where}: {event.message}")
                 continue
+            warning = date_warning(event)
+            if warning:
+                report.counts["warnings"] += 1
+                report.errors.append(warning)
             batch.append(event)
             if len(batch) >= ITEM_BATCH:
                 flush()

@@ -7,6 +7,7 @@ not given, the first common name present in the header is used (listed in `--hel
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from harvest.records import (
     is_http_url,
 )
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
 COLUMN_CANDIDATES: dict[str, tuple[str, ...]] = {
     "id": ("id", "identifier", "item_id"),
     "title": ("title", "name"),
@@ -97,9 +99,15 @@ class CsvHarvester:
         if not self.csv_path.is_file():
             raise HarvestError(f"CSV file not found: {self.csv_path}")
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-        with self.csv_path.open(newline="", encoding="utf-8-sig") as handle:
+        # Undecodable bytes are kept as surrogates so that one badly encoded row is reported and
+        # skipped (see `_row_event`) instead of stopping the whole file.
+        with self.csv_path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
             reader = csv.DictReader(handle)
-            columns = resolve_columns(list(reader.fieldnames or []), self.columns)
+            header = list(reader.fieldnames or [])
+            if any(_SURROGATE.search(name) for name in header):
+                raise HarvestError(f"the header row of {self.csv_path} is not valid UTF-8; save the CSV as UTF-8 "
+                                   "and harvest again")
+            columns = resolve_columns(header, self.columns)
             seen: set[str] = set()
             for line_number, row in enumerate(reader, start=2):
                 yield self._row_event(row, columns, f"{self.csv_path.name}:{line_number}", seen)
@@ -110,6 +118,10 @@ class CsvHarvester:
             value = (row.get(column) or "").strip() if column else ""
             return value or None
 
+        undecodable = _undecodable_column(row)
+        if undecodable is not None:
+            return RecordProblem(where, f"column {undecodable!r} is not valid UTF-8; row skipped "
+                                        "(save the CSV as UTF-8 and harvest again)")
         item_id = cell("id")
         if item_id is None:
             return RecordProblem(where, f"empty id (column {columns['id']!r}); row skipped")
@@ -137,6 +149,15 @@ class CsvHarvester:
         if not path.is_relative_to(self.images_dir):
             return [], RecordProblem(where, f"image path {value!r} points outside {self.images_dir}; row skipped")
         return [ImageRef(path=path)], None
+
+
+def _undecodable_column(row: dict) -> str | None:
+    """The first column whose cell held bytes that are not UTF-8 (decoded as lone surrogates)."""
+    for column, value in row.items():
+        cells = value if isinstance(value, list) else [value]  # extra cells gather under the None key
+        if any(isinstance(cell, str) and _SURROGATE.search(cell) for cell in cells):
+            return column if column is not None else "(beyond the header)"
+    return None
 
 
 class FolderHarvester:

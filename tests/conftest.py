@@ -1,9 +1,15 @@
-"""Shared fixtures: the real data under ../shared/data (skipped with a reason when absent)."""
+"""Shared fixtures: the real data under ../shared/data (skipped with a reason when absent), and
+catalogue URLs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+
+from catalog.database import default_url
+from tests.support import postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -21,6 +27,20 @@ def shared_data() -> Path:
 def home(tmp_path: Path) -> Path:
     """An empty postercensus home for one test."""
     return tmp_path / "home"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def catalog_urls(request) -> Iterator[Callable[[Path], str]]:
+    """Makes the catalogue URL for a home, once per database kind: the default SQLite file in the
+    home, or a fresh PostgreSQL database (dropped after the module; skipped without a server)."""
+    if request.param == "sqlite":
+        yield default_url
+        return
+    server = postgres.server_url()
+    if server is None:
+        pytest.skip(postgres.SKIP_REASON)
+    with ExitStack() as databases:
+        yield lambda _home: databases.enter_context(postgres.fresh_database(server))
 
 
 

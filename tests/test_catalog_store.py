@@ -1,4 +1,6 @@
-"""The store's rules: idempotent upserts, history, deletion flags, image rows, migrations."""
+"""The store's rules: idempotent upserts, history, deletion flags, image rows, migrations.
+
+The catalogue tests run on SQLite and on PostgreSQL (`catalog_urls` in conftest.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from catalog import schema
-from catalog.database import default_url, open_engine
+from catalog.database import default_url, engine_url, open_engine
 from catalog.imagefiles import ImageFiles, InvalidImage, inspect_image
 from catalog.migrations import LATEST_VERSION, current_version
 from catalog.runs import start_run
@@ -18,8 +20,14 @@ from tests.support.images import make_jpeg
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Catalog:
-    return Catalog(open_engine(default_url(tmp_path)))
+def catalog_url(catalog_urls, tmp_path: Path) -> str:
+    """A new catalogue's URL: SQLite in tmp_path, or a fresh PostgreSQL database."""
+    return catalog_urls(tmp_path)
+
+
+@pytest.fixture
+def catalog(catalog_url: str) -> Catalog:
+    return Catalog(open_engine(catalog_url))
 
 
 def _source_and_run(catalog: Catalog) -> tuple[int, int]:
@@ -32,15 +40,15 @@ def _count(catalog: Catalog, table, *where) -> int:
         return connection.execute(select(func.count()).select_from(table).where(*where)).scalar()
 
 
-def test_sqlite_catalogue_uses_wal_and_is_at_latest_schema(catalog):
-    with catalog.engine.connect() as connection:
+def test_sqlite_catalogue_uses_wal_and_is_at_latest_schema(tmp_path):
+    with open_engine(default_url(tmp_path)).connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert current_version(connection) == LATEST_VERSION
 
 
-def test_reopening_does_not_migrate_twice(tmp_path):
-    open_engine(default_url(tmp_path)).dispose()
-    engine = open_engine(default_url(tmp_path))
+def test_reopening_does_not_migrate_twice(catalog_url):
+    open_engine(catalog_url).dispose()
+    engine = open_engine(catalog_url)
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(schema.schema_version)).scalar() == 1
 
@@ -96,6 +104,28 @@ def test_image_list_changes_withdraw_and_add_rows(catalog):
                     "http://x/3.jpg": ImageStatus.PENDING}
 
 
+def test_nul_characters_and_over_long_values_are_left_out_on_every_database(catalog):
+    """PostgreSQL refuses NUL and text over a column's length where SQLite keeps both: both store the same."""
+    source_id, run_id = _source_and_run(catalog)
+    item = HarvestedItem("a", title="Pos\x00ter", description="x\x00", raw={"title": "Pos\x00ter"},
+                         datestamp="2024-01-01T00:00:00Z" * 3,
+                         images=[ImageRef(url="http://x/1.jpg", label="front\x00")])
+    assert catalog.apply_items(source_id, run_id, [item]) == {"new": 1}
+    assert catalog.apply_items(source_id, run_id, [item]) == {"unchanged": 1}
+    with catalog.engine.connect() as connection:
+        row = connection.execute(select(schema.items)).mappings().one()
+        label = connection.execute(select(schema.images.c.label)).scalar()
+    assert (row["title"], row["description"], row["datestamp"], label) == ("Poster", "x", None, "front")
+    assert row["raw"] == {"title": "Pos\x00ter"}, "the source's own metadata is kept as it came"
+    assert catalog.apply_items(source_id, run_id, [HarvestedItem("a", deleted=True, datestamp="9" * 41)]) == \
+        {"deleted": 1}
+
+
+def test_a_bare_postgresql_url_opens_with_psycopg_3():
+    assert engine_url("postgresql://me@db.example.org/census").drivername == "postgresql+psycopg"
+    assert engine_url("postgresql+psycopg2://me@db/census").drivername == "postgresql+psycopg2"
+
+
 def test_same_image_twice_is_stored_once(tmp_path):
     files = ImageFiles(tmp_path)
     jpeg = make_jpeg(seed=3)
@@ -129,17 +159,16 @@ def test_pixel_cap_refuses_decompression_bombs(tmp_path):
         inspect_image(path, max_pixels=100_000)
 
 
-def test_an_existing_catalogue_is_upgraded_by_new_steps(tmp_path, monkeypatch):
+def test_an_existing_catalogue_is_upgraded_by_new_steps(catalog_url, monkeypatch):
     from sqlalchemy import Column, Integer, MetaData, Table, inspect
 
     from catalog import migrations
 
-    url = default_url(tmp_path)
-    open_engine(url).dispose()
+    open_engine(catalog_url).dispose()
     later = Table("later_stage", MetaData(), Column("id", Integer, primary_key=True))
     monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, lambda connection: later.create(connection)])
     monkeypatch.setattr(migrations, "LATEST_VERSION", len(migrations.STEPS))
-    engine = open_engine(url)
+    engine = open_engine(catalog_url)
     with engine.connect() as connection:
         assert current_version(connection) == migrations.LATEST_VERSION
         assert inspect(connection).has_table("later_stage")

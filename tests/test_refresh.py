@@ -2,12 +2,14 @@
 
 A home is made as a user makes one (`harvest folder`), then refreshed: every stage runs and the
 export and dashboard appear; a second refresh finds no new work; a held lock, a failing stage and
-the scheduler entries are checked as a scheduled run would meet them. Stored rows are read back
-with plain sqlite3, not through the code under test.
+the scheduler entries are checked as a scheduled run would meet them, on SQLite and on PostgreSQL
+(named under `[catalog] url`). Stored rows are read back with plain sqlite3 or psycopg, not through
+the code under test.
 """
 from __future__ import annotations
 
 import fcntl
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from harvest.records import HarvestError
 from harvest.sources import harvester_from_params
 from harvest.tabular import CsvColumns, CsvHarvester, FolderHarvester
 from postercensus import refresh
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, use_catalog
 from tests.support.facedb import rows
 from tests.support.posters import small_poster
 
@@ -38,8 +40,10 @@ def _row(stdout: str, stage: str) -> str:
     return lines[0]
 
 
-def _harvested_home(shared_data: Path, root: Path, posters: int) -> tuple[Path, Path]:
+def _harvested_home(shared_data: Path, root: Path, posters: int,
+                    catalog_urls: Callable[[Path], str]) -> tuple[Path, Path]:
     folder, home = root / "posters", root / "home"
+    use_catalog(home, catalog_urls(home))
     for index in range(posters):
         small_poster(shared_data, index).save(folder / f"poster{index}.jpg")
     result = run_cli(home, "harvest", "folder", str(folder), *INLINE)
@@ -48,9 +52,9 @@ def _harvested_home(shared_data: Path, root: Path, posters: int) -> tuple[Path, 
 
 
 @pytest.fixture(scope="module")
-def refreshed(shared_data, tmp_path_factory):
+def refreshed(shared_data, tmp_path_factory, catalog_urls):
     """(home, result of the first refresh) on two harvested posters."""
-    _, home = _harvested_home(shared_data, tmp_path_factory.mktemp("refresh"), 2)
+    _, home = _harvested_home(shared_data, tmp_path_factory.mktemp("refresh"), 2, catalog_urls)
     return home, run_cli(home, "refresh", *INLINE)
 
 
@@ -100,8 +104,9 @@ def test_a_held_lock_stops_a_second_refresh_at_once(refreshed):
     assert _stages(home) == runs_before, "a refused refresh records nothing"
 
 
-def test_a_failing_stage_skips_what_depends_on_it_and_the_next_refresh_completes(shared_data, tmp_path, monkeypatch):
-    folder, home = _harvested_home(shared_data, tmp_path, 1)
+def test_a_failing_stage_skips_what_depends_on_it_and_the_next_refresh_completes(shared_data, tmp_path, monkeypatch,
+                                                                                  catalog_urls):
+    folder, home = _harvested_home(shared_data, tmp_path, 1, catalog_urls)
     small_poster(shared_data, 3).save(folder / "later.jpg")  # new work for the failing refresh
 
     def broken(context):

@@ -4,15 +4,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import tomli_w
 from typer.testing import Result
 from typer.testing import CliRunner
 
+from catalog.database import default_url
 from postercensus.cli import app
+from postercensus.config import CONFIG_FILENAME
 
 
 def run_cli(home: Path, *args: str) -> Result:
     """`postercensus --home HOME ARGS…`; returns the Result (exit_code, stdout, stderr)."""
     return CliRunner().invoke(app, ["--home", str(home), *args])
+
+
+def use_catalog(home: Path, url: str) -> None:
+    """Point the home at `url` under `[catalog] url` in its postercensus.toml, as a user does for
+    scheduled refreshes; the default SQLite URL is left to the default, as a user leaves it."""
+    if url != default_url(home):
+        home.mkdir(parents=True, exist_ok=True)
+        (home / CONFIG_FILENAME).write_text(tomli_w.dumps({"catalog": {"url": url}}), encoding="utf-8")
 
 
 def status(home: Path) -> dict:

@@ -1,4 +1,4 @@
-"""Reading the face stage's results back from a home's SQLite catalogue, and poster folders.
+"""Reading the stages' results back from a home's catalogue (SQLite or PostgreSQL), and poster folders.
 
 Tests read the tables directly (as a researcher's notebook would) rather than through the
 code under test, so a wrong write is not hidden by a matching wrong read.
@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+from tests.support import postgres
 from tests.support.posters import Poster, small_poster
 
 
@@ -28,13 +32,25 @@ def rows(home: Path, sql: str, *args) -> list[tuple]:
     return [tuple(row) for row in query(home, sql, *args)]
 
 
-def query(home: Path, sql: str, *args) -> list[sqlite3.Row]:
-    connection = sqlite3.connect(home / "catalog.sqlite")
+def query(home: Path, sql: str, *args) -> list[sqlite3.Row | postgres.Row]:
+    """`sql` (with `?` placeholders) on the catalogue the home's postercensus.toml names under
+    `[catalog] url` (read here, not through the code under test), else on <home>/catalog.sqlite."""
+    url = _configured_url(home)
+    if url is not None and make_url(url).get_backend_name() == "postgresql":
+        return postgres.query(url, sql, args)
+    connection = sqlite3.connect(make_url(url).database if url else home / "catalog.sqlite")
     connection.row_factory = sqlite3.Row
     try:
         return connection.execute(sql, args).fetchall()
     finally:
         connection.close()
+
+
+def _configured_url(home: Path) -> str | None:
+    config = home / "postercensus.toml"
+    if not config.exists():
+        return None
+    return tomllib.loads(config.read_text(encoding="utf-8")).get("catalog", {}).get("url")
 
 
 @dataclass(frozen=True)
