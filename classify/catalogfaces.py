@@ -92,6 +92,20 @@ class PredictionStore:
             return connection.execute(select(func.count()).select_from(schema.faces)
                                       .where(self._pending(model_id, version))).scalar_one()
 
+    def up_to_date(self, model_id: str, version: str, threshold: float) -> bool:
+        """True when this model version is registered, has predicted every face, all at `threshold`.
+
+        Lets a scheduled refresh skip loading the model (TensorFlow) when there is nothing to do.
+        """
+        predictions, models = schema.predictions, schema.classifier_models
+        with self.engine.connect() as connection:
+            registered = connection.execute(select(models.c.model_id).where(
+                models.c.model_id == model_id, models.c.model_version == version)).first()
+            relabel = connection.execute(select(predictions.c.id).where(
+                predictions.c.model_id == model_id, predictions.c.model_version == version,
+                predictions.c.threshold != threshold).limit(1)).first()
+        return registered is not None and relabel is None and self.count_pending(model_id, version) == 0
+
     def pending(self, model_id: str, version: str) -> Iterator[list[CatalogFace]]:
         """Pages of faces this model version has not predicted, by face id (restartable after a kill)."""
         faces = schema.faces

@@ -21,6 +21,7 @@ from postercensus.classify_commands import classifiers_summary, classify_app
 from postercensus.config import resolve_home
 from postercensus.context import AppContext, CommandError
 from postercensus.dashboard_commands import dashboard_app
+from postercensus.demo_commands import demo_command
 from postercensus.faces_commands import faces_app, faces_summary
 from postercensus.harvest_commands import harvest_app
 from postercensus.refresh_commands import refresh_command
@@ -59,6 +60,7 @@ app.add_typer(dashboard_app, name="dashboard")
 app.command("analyze")(analyze_command)
 app.command("export")(export_command)
 app.command("refresh")(refresh_command)
+app.command("demo")(demo_command)
 app.add_typer(schedule_app, name="schedule")
 
 

@@ -57,6 +57,7 @@ def _print_report(context: AppContext, report: HarvestReport) -> None:
     console.print(
         f"[bold]{report.source_key}[/bold]: {counts['new']} new, {counts['updated']} updated, "
         f"{counts['deleted']} deleted, {counts['unchanged']} unchanged, {counts['problems']} records skipped"
+        + (f", {counts['warnings']} stored with a warning" if counts["warnings"] else "")
     )
     console.print(
         f"images: {counts['images_stored']} stored, {counts['images_reused']} already stored, "
@@ -71,9 +72,11 @@ def _print_report(context: AppContext, report: HarvestReport) -> None:
             f"(e.g. {report.missing_files[0]}); if they live elsewhere, pass --images DIR",
             highlight=False,
         )
-    if report.errors:
-        console.print(f"[yellow]{len(report.errors)} problem(s)[/yellow]; the first {min(len(report.errors), MAX_ERRORS_SHOWN)}:")
-        for message in report.errors[:MAX_ERRORS_SHOWN]:
+    # A stopped listing is said once, by the closing `Error:` line; it stays in the run's errors.
+    errors = [message for message in report.errors if message != f"listing stopped: {report.listing_error}"]
+    if errors:
+        console.print(f"[yellow]{len(errors)} problem(s)[/yellow]; the first {min(len(errors), MAX_ERRORS_SHOWN)}:")
+        for message in errors[:MAX_ERRORS_SHOWN]:
             console.print(f"  - {message}", markup=False, highlight=False)
         console.print("(all are stored with the run: `postercensus status --json` shows the last run)")
 

@@ -6,17 +6,21 @@ and a failed harvest keeps what it read (the next refresh retries it), so it doe
 the stages after it: they work on what the catalogue holds. A failed processing stage skips the
 stages that read its results (see DEPENDS) and leaves everything earlier in place, so the next
 refresh simply continues. Each stage records its own run in the catalogue, as when run by hand.
+A refresh killed outright (kill -9, power cut) is repaired by the next one: under the lock it
+marks the killed process's open runs interrupted and removes its temp files before any stage.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from catalog.runs import RunStatus
+from catalog.runs import RunStatus, close_interrupted_runs
+from catalog.tempfiles import sweep_orphans
 from postercensus.context import AppContext
 from postercensus.runlock import refresh_lock
 from postercensus.terminal import face_executor
@@ -72,6 +76,7 @@ def run_refresh(context: AppContext, scheduler: str | None = None, workers: int 
     home = context.home
     report = RefreshReport([], home / EXPORT_DIRNAME, home / DASHBOARD_FILENAME)
     with refresh_lock(home):
+        _clear_interrupted(context, console)
         for source in context.config.sources:
             name = f"harvest {source.get('key', source.get('kind', '?'))}"
             report.stages.append(_attempt(name, lambda: _harvest(context, source, console), console))
@@ -93,6 +98,24 @@ def run_refresh(context: AppContext, scheduler: str | None = None, workers: int 
             finished[name] = result.status
             report.stages.append(result)
     return report
+
+
+def _written_folders(home: Path) -> Iterator[Path]:
+    """Where the stages write files: the home, incoming images, the tables, the export and the crops."""
+    yield from (home, home / "images" / "incoming", home / "analysis", home / EXPORT_DIRNAME)
+    for folder, _, _ in os.walk(home / "faces"):
+        yield Path(folder)
+
+
+def _clear_interrupted(context: AppContext, console: Console) -> None:
+    """Close the run records and remove the temp files of a process killed before it could."""
+    closed = close_interrupted_runs(context.catalog.engine, "refresh")
+    if closed:
+        console.print(f"marked {len(closed)} run(s) left open by a killed process as interrupted: "
+                      + ", ".join(f"#{run_id}" for run_id in closed), highlight=False)
+    removed = sweep_orphans(_written_folders(context.home))
+    if removed:
+        console.print(f"removed {len(removed)} temp file(s) left by a killed process", highlight=False)
 
 
 def _attempt(name: str, step: Callable[[], StageResult], console: Console) -> StageResult:
@@ -135,6 +158,7 @@ def _faces(context: AppContext, scheduler: str | None, workers: int | None) -> S
 
 def _classify(context: AppContext) -> StageResult:
     """The model and threshold of `[classify]` in postercensus.toml (default: the shipped model, threshold 0)."""
+    from classify import modelfolder
     from classify.catalogfaces import PredictionStore
     from classify.classifier import load_classifier
     from classify.predictstage import run_predictions
@@ -143,9 +167,16 @@ def _classify(context: AppContext) -> StageResult:
     threshold = float(section.get("threshold", 0.0))
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"{context.config.path}: [classify] threshold must lie between 0 and 1 (got {threshold})")
-    classifier = load_classifier(section.get("model", "default"), None, [context.home / "weights"])
+    model = section.get("model", "default")
     engine = context.catalog.engine
-    done = run_predictions(engine, PredictionStore(engine, context.home), classifier, threshold)
+    store = PredictionStore(engine, context.home)
+    folder = modelfolder.resolve(model)
+    model_id, version = modelfolder.read_card(folder)["model_id"], modelfolder.model_version(folder)
+    if store.up_to_date(model_id, version, threshold):  # no model load, no run: nothing to record
+        return StageResult("", RunStatus.OK, {"predicted": 0, "relabelled": 0},
+                           f"every face has a {model_id} prediction")
+    classifier = load_classifier(model, None, [context.home / "weights"])
+    done = run_predictions(engine, store, classifier, threshold)
     counts = {"predicted": done.predicted, "relabelled": done.relabelled}
     return StageResult("", done.status, counts, _problems(done.errors, done.run_id))
 

@@ -31,19 +31,24 @@ def refresh_command(
     Example: postercensus --home H refresh --workers 4
     """
     context: AppContext = ctx.obj
-    console = Console(soft_wrap=True)
-    if not console.is_terminal:  # a log file (cron, systemd): one table row per line, never folded
-        console = Console(soft_wrap=True, width=LOG_WIDTH)
+    console = summary_console()
     try:
         report = run_refresh(context, scheduler, workers, Console(stderr=True, soft_wrap=True))
     except RefreshRunning as running:
         typer.echo(f"Error: {running}", err=True)
         raise typer.Exit(EXIT_RUNNING) from running
-    _print_summary(console, context, report)
+    print_refresh_summary(console, context, report)
     raise typer.Exit(report.exit_code)
 
 
-def _print_summary(console: Console, context: AppContext, report: RefreshReport) -> None:
+def summary_console() -> Console:
+    """Standard output; in a log file (cron, systemd) one table row per line, never folded."""
+    console = Console(soft_wrap=True)
+    return console if console.is_terminal else Console(soft_wrap=True, width=LOG_WIDTH)
+
+
+def print_refresh_summary(console: Console, context: AppContext, report: RefreshReport) -> None:
+    """The stage table and where the results went (also printed by `demo`)."""
     table = Table(title=f"refresh — {context.home}")
     for column in ("stage", "status", "counts", "note"):
         table.add_column(column, overflow="fold")
