@@ -2,7 +2,9 @@
 
 Archives rate-limit and fail transiently; a researcher's overnight harvest must ride that out
 (retries with exponential backoff on 429/5xx, timeouts and cut-off bodies) without hammering
-the server (per-host delay, Retry-After) and without filling the disk (size cap).
+the server (per-host delay, Retry-After), without filling the disk (size cap) and without
+hanging on a server that trickles a body byte by byte (a time cap per response: the socket
+timeout alone only bounds the gap between bytes, and a hung harvest holds the refresh lock).
 """
 from __future__ import annotations
 
@@ -15,12 +17,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from catalog import __version__
 from catalog.tempfiles import make_temp
 
 USER_AGENT = f"postercensus/{__version__} (corpus analytics for poster collections)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+READ_SIZE = 64 * 1024
 TRANSIENT_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
@@ -43,6 +47,7 @@ class HttpSettings:
     per_host_delay: float = 0.0
     max_bytes: int = 200 * 1024 * 1024
     max_retry_after: float = 60.0
+    max_body_seconds: float = 600.0  # however steadily its bytes arrive, no body may take longer
 
 
 class HttpClient:
@@ -116,12 +121,17 @@ class HttpClient:
             )
 
     def _chunks(self, response: requests.Response, url: str):
+        """The body as it arrives, one socket read at a time, so both caps are checked after every read."""
         received = 0
-        for chunk in response.iter_content(chunk_size=64 * 1024):
+        deadline = time.monotonic() + self.settings.max_body_seconds
+        while chunk := _read_some(response):
             received += len(chunk)
             if received > self.settings.max_bytes:
                 raise FetchError(f"{url}: body exceeds the cap of {self.settings.max_bytes:,} bytes; download "
                                  "stopped (if the file is genuine, raise the cap with --max-mb)")
+            if time.monotonic() > deadline:
+                raise FetchError(f"{url}: body still arriving after {self.settings.max_body_seconds:g} s "
+                                 f"({received:,} bytes so far); stopped, the server sends too slowly (try later)")
             yield chunk
 
     def _read_body(self, response: requests.Response) -> bytes:
@@ -137,6 +147,19 @@ class HttpClient:
             temp.unlink(missing_ok=True)
             raise
         return temp
+
+
+def _read_some(response: requests.Response) -> bytes:
+    """Up to 64 KiB of the decoded body, returning after a single socket read (b"" at the end).
+
+    requests' iter_content waits for a whole chunk, which a trickling server never completes.
+    urllib3's errors are raised as the requests errors iter_content would raise, so cut-off
+    bodies and read timeouts stay transient (retried).
+    """
+    try:
+        return response.raw.read1(READ_SIZE, decode_content=True)
+    except urllib3.exceptions.HTTPError as error:
+        raise requests.exceptions.ConnectionError(error) from error
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:

@@ -12,6 +12,7 @@ from harvest.records import Harvester, HarvestError
 from harvest.runner import HarvestReport, run_harvest
 from harvest.tabular import COLUMN_CANDIDATES, CsvColumns, CsvHarvester, FolderHarvester
 from postercensus.context import AppContext, CommandError
+from postercensus.terminal import print_errors
 
 harvest_app = typer.Typer(
     help="Bring a collection's items and images into the catalogue. Re-running a harvest only "
@@ -19,8 +20,6 @@ harvest_app = typer.Typer(
     "`postercensus refresh`.",
     no_args_is_help=True,
 )
-
-MAX_ERRORS_SHOWN = 10
 
 Workers = Annotated[int, typer.Option("--workers", min=1, help="Parallel image downloads.")]
 Delay = Annotated[float, typer.Option("--delay", min=0, help="Seconds between requests to the same host (be polite to small archives).")]
@@ -74,10 +73,8 @@ def _print_report(context: AppContext, report: HarvestReport) -> None:
         )
     # A stopped listing is said once, by the closing `Error:` line; it stays in the run's errors.
     errors = [message for message in report.errors if message != f"listing stopped: {report.listing_error}"]
+    print_errors(console, errors)
     if errors:
-        console.print(f"[yellow]{len(errors)} problem(s)[/yellow]; the first {min(len(errors), MAX_ERRORS_SHOWN)}:")
-        for message in errors[:MAX_ERRORS_SHOWN]:
-            console.print(f"  - {message}", markup=False, highlight=False)
         console.print("(all are stored with the run: `postercensus status --json` shows the last run)")
 
 

@@ -1,6 +1,9 @@
 """The shared HTTP client: retries with backoff, Retry-After, size caps, cut-off bodies."""
 from __future__ import annotations
 
+import gzip
+import time
+
 import pytest
 
 from harvest.http import FetchError, HttpClient, HttpSettings
@@ -67,3 +70,20 @@ def test_requests_name_the_tool():
     with LocalServer(lambda request: Reply(body=b"ok")) as server:
         HttpClient(FAST).get_bytes(server.url("/"))
     assert server.requests[0].headers["User-Agent"].startswith("postercensus/")
+
+
+def test_a_body_trickling_in_is_stopped_at_the_time_cap_and_not_retried():
+    """Each byte arrives well within the socket timeout, so only the time cap can stop it."""
+    settings = HttpSettings(backoff=0.01, retries=3, timeout=5, max_body_seconds=0.5)
+    with LocalServer(lambda request: Reply(body=b"x" * 10_000, trickle=0.02)) as server:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="still arriving after 0.5 s"):
+            HttpClient(settings).get_bytes(server.url("/slow"))
+        assert time.monotonic() - started < 3
+        assert len(server.requests) == 1
+
+
+def test_a_gzip_encoded_body_arrives_decoded():
+    page = b"<OAI-PMH>" + b"record " * 20_000 + b"</OAI-PMH>"
+    with LocalServer(lambda request: Reply(body=gzip.compress(page), headers={"Content-Encoding": "gzip"})) as server:
+        assert HttpClient(FAST).get_bytes(server.url("/gz")) == page

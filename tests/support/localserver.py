@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -17,13 +18,15 @@ from urllib.parse import parse_qsl, urlsplit
 @dataclass
 class Reply:
     """What the server sends back; `drop_after` cuts the connection after that many body bytes,
-    `reset` drops it with a TCP reset before sending anything."""
+    `reset` drops it with a TCP reset before sending anything, `trickle` sends the body one byte
+    per that many seconds."""
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop_after: int | None = None
     reset: bool = False
+    trickle: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,13 @@ class LocalServer:
                 self.end_headers()
                 body = reply.body if reply.drop_after is None else reply.body[: reply.drop_after]
                 try:
-                    self.wfile.write(body)
+                    if reply.trickle is None:
+                        self.wfile.write(body)
+                    else:
+                        for byte in body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(reply.trickle)
                 except OSError:  # the client gave up (e.g. after a stall past its timeout)
                     self.close_connection = True
                 if reply.drop_after is not None:
