@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine
@@ -63,9 +64,7 @@ def _rows(page: list[CatalogFace], probabilities: np.ndarray, classifier: Classi
 def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifier, threshold: float,
                     progress: ProgressCallback | None = None) -> PredictReport:
     """Predict every pending face page by page; a face whose crop cannot be read is reported and retried later."""
-    parameters = {"model_id": classifier.model_id, "model_version": classifier.version, "threshold": threshold,
-                  "model_location": str(classifier.folder)}
-    run_id = start_run(engine, STAGE, parameters)
+    run_id = start_run(engine, STAGE, _parameters(classifier.model_id, classifier.version, threshold, classifier.folder))
     report = PredictReport(run_id, classifier.model_id, classifier.version)
     with recorded_run(engine, run_id, report):
         store.register(classifier.model_id, classifier.version, classifier.card, str(classifier.folder))
@@ -80,6 +79,22 @@ def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifi
             if progress:
                 progress(len(page))
     return report
+
+
+def record_nothing_new(engine: Engine, model_id: str, version: str, folder: Path, threshold: float) -> PredictReport:
+    """The run of a refresh that found every face labelled by this version at this threshold.
+
+    Provenance without the cost: the model (TensorFlow) is never loaded for it.
+    """
+    run_id = start_run(engine, STAGE, _parameters(model_id, version, threshold, folder))
+    report = PredictReport(run_id, model_id, version)
+    with recorded_run(engine, run_id, report):
+        pass
+    return report
+
+
+def _parameters(model_id: str, version: str, threshold: float, folder: Path) -> dict[str, object]:
+    return {"model_id": model_id, "model_version": version, "threshold": threshold, "model_location": str(folder)}
 
 
 def _readable(page: list[CatalogFace], classifier: Classifier, report: PredictReport) -> list[CatalogFace]:

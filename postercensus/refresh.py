@@ -161,7 +161,7 @@ def _classify(context: AppContext) -> StageResult:
     from classify import modelfolder
     from classify.catalogfaces import PredictionStore
     from classify.classifier import load_classifier
-    from classify.predictstage import run_predictions
+    from classify.predictstage import record_nothing_new, run_predictions
 
     section = context.config.data.get("classify", {})
     threshold = float(section.get("threshold", 0.0))
@@ -172,13 +172,13 @@ def _classify(context: AppContext) -> StageResult:
     store = PredictionStore(engine, context.home)
     folder = modelfolder.resolve(model)
     model_id, version = modelfolder.read_card(folder)["model_id"], modelfolder.model_version(folder)
-    if store.up_to_date(model_id, version, threshold):  # no model load, no run: nothing to record
-        return StageResult("", RunStatus.OK, {"predicted": 0, "relabelled": 0},
-                           f"every face has a {model_id} prediction")
-    classifier = load_classifier(model, None, [context.home / "weights"])
-    done = run_predictions(engine, store, classifier, threshold)
-    counts = {"predicted": done.predicted, "relabelled": done.relabelled}
-    return StageResult("", done.status, counts, _problems(done.errors, done.run_id))
+    if store.up_to_date(model_id, version, threshold):
+        done = record_nothing_new(engine, model_id, version, folder, threshold)
+        note = f"every face has a {model_id} prediction (model not loaded)"
+    else:
+        done = run_predictions(engine, store, load_classifier(model, None, [context.home / "weights"]), threshold)
+        note = _problems(done.errors, done.run_id)
+    return StageResult("", done.status, {"predicted": done.predicted, "relabelled": done.relabelled}, note)
 
 
 def _text(context: AppContext) -> StageResult:

@@ -7,17 +7,22 @@ as on a machine with no internet.
 """
 from __future__ import annotations
 
+import json
 import socket
+import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
 from typer.testing import CliRunner, Result
 
 from catalog.database import default_url
+from classify import classifier
 from postercensus.cli import app
+from postercensus.config import CONFIG_FILENAME
 from postercensus.demo_collection import FEMALE, MALE, demo_posters, write_demo_collection
 from tests.support.cli import run_cli
-from tests.support.facedb import rows
+from tests.support.facedb import query, rows
 
 INLINE = ("--workers", "1")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -102,18 +107,22 @@ def test_demo_prints_the_drawn_figures_beside_the_labels_they_got(demo):
     assert "not found" in result.stdout
 
 
-def test_a_second_demo_finds_nothing_new(demo):
+def test_a_second_demo_finds_nothing_new_without_loading_the_model(demo, monkeypatch):
     home, _ = demo
     faces_before = rows(home, "SELECT count(*) FROM faces")
-    classify_runs = rows(home, "SELECT count(*) FROM runs WHERE stage = 'classify'")
 
+    def no_model(*args, **kwargs):
+        raise AssertionError("the classifier was loaded with nothing to classify")
+
+    monkeypatch.setattr(classifier, "load_classifier", no_model)
     again = _demo(home)
 
     assert again.exit_code == 0, again.output
     assert "new 0, updated 0" in again.stdout
     assert rows(home, "SELECT count(*) FROM faces") == faces_before
-    assert "prediction" in again.stdout and "every face has a" in again.stdout, "the model is not even loaded"
-    assert rows(home, "SELECT count(*) FROM runs WHERE stage = 'classify'") == classify_runs
+    assert "(model not loaded)" in again.stdout
+    last = query(home, "SELECT status, counts FROM runs WHERE stage = 'classify' ORDER BY id DESC LIMIT 1")[0]
+    assert last["status"] == "ok" and json.loads(last["counts"])["predicted"] == 0, "the run is still recorded"
 
 
 def test_the_demo_keeps_out_of_a_home_with_other_sources(tmp_path):
@@ -144,3 +153,27 @@ def test_the_generated_collection_is_the_same_every_time(tmp_path):
     assert len(files) == len(demo_posters()) + 1
     for name in files:
         assert (first.parent / name).read_bytes() == (second.parent / name).read_bytes(), name
+
+
+def _set_threshold(home: Path, threshold: float) -> None:
+    config = home / CONFIG_FILENAME
+    settings = tomllib.loads(config.read_text(encoding="utf-8"))
+    settings["classify"] = {"threshold": threshold}
+    config.write_text(tomli_w.dumps(settings), encoding="utf-8")
+
+
+def test_a_new_threshold_in_the_config_relabels_at_the_next_refresh(demo):
+    home, _ = demo
+    unsure = rows(home, "SELECT count(*) FROM predictions WHERE probability < 0.9")[0][0]
+    assert unsure > 0, "some demo faces must fall below the threshold for this test to mean anything"
+    try:
+        _set_threshold(home, 0.9)
+        result = run_cli(home, "refresh", *INLINE)
+
+        assert result.exit_code == 0, result.output
+        assert f"predicted 0, relabelled {unsure}" in result.stdout
+        assert rows(home, "SELECT count(*) FROM predictions WHERE label = 'uncertain'") == [(unsure,)]
+    finally:
+        _set_threshold(home, 0.0)
+        assert run_cli(home, "refresh", *INLINE).exit_code == 0
+    assert rows(home, "SELECT count(*) FROM predictions WHERE label = 'uncertain'") == [(0,)]
