@@ -25,12 +25,13 @@ def test_parse_year(text, year):
     assert parse_year(text) == year
 
 
-@pytest.mark.parametrize("text", ["", "n.d.", "[n.d.]", "undated", "Unknown", "s.d.", "o. J."])
-def test_a_no_date_marker_is_not_a_date_problem(text):
+@pytest.mark.parametrize("text", ["", "n.d.", "[n.d.]", "undated", "s.d.", "o. J.", "circa ?", "Spring",
+                                  "[19--]", "194-?", "19xx", "ca. 194u"])
+def test_no_date_or_only_a_century_or_decade_is_no_year_and_no_problem(text):
     assert date_problem(text) is None and parse_year(text) is None
 
 
-@pytest.mark.parametrize("text", ["2050-13-45", "Spring", "undated 12345", "1941-04-31"])
+@pytest.mark.parametrize("text", ["2050-13-45", "19455", "undated 12345", "1941-04-31", "20XX", "2999"])
 def test_a_text_that_cannot_be_a_date_is_a_date_problem(text):
     assert date_problem(text) is not None and parse_year(text) is None
 
