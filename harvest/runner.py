@@ -40,10 +40,19 @@ class HarvestReport:
     listing_error: str | None = None
 
     @property
+    def item_errors(self) -> list[str]:
+        """The errors about single records and images; a stopped listing is `listing_error`, said on its own."""
+        return [message for message in self.errors if message != _listing_stopped(self.listing_error)]
+
+    @property
     def status(self) -> str:
         if self.listing_error:
             return RunStatus.FAILED
         return RunStatus.PARTIAL if self.errors or self.missing_files else RunStatus.OK
+
+
+def _listing_stopped(listing_error: str | None) -> str:
+    return f"listing stopped: {listing_error}"
 
 
 def run_harvest(
@@ -121,7 +130,7 @@ def _store_items(catalog, harvester, source_id, run_id, since, report: HarvestRe
                 flush()
     except HarvestError as error:
         report.listing_error = str(error)
-        report.errors.append(f"listing stopped: {error}")
+        report.errors.append(_listing_stopped(report.listing_error))
     finally:
         flush()
     progress.update(task, total=stored)

@@ -71,8 +71,7 @@ def _print_report(context: AppContext, report: HarvestReport) -> None:
             f"(e.g. {report.missing_files[0]}); if they live elsewhere, pass --images DIR",
             highlight=False,
         )
-    # A stopped listing is said once, by the closing `Error:` line; it stays in the run's errors.
-    errors = [message for message in report.errors if message != f"listing stopped: {report.listing_error}"]
+    errors = report.item_errors  # a stopped listing is said once, by the closing `Error:` line
     print_errors(console, errors)
     if errors:
         console.print("(all are stored with the run: `postercensus status --json` shows the last run)")
