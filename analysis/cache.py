@@ -22,6 +22,7 @@ from catalog.runs import recorded_run, start_run
 
 STAGE = "analyze"
 FINGERPRINT_FILE = "fingerprint.json"
+TABLES_DIRNAME = "analysis"  # <home>/analysis: the default place of the cached tables
 _NOT_WORK = {"unchanged", "images_reused"}  # harvest counts of records and images seen again, unchanged
 _COUNTED = (schema.items, schema.images, schema.faces, schema.classifier_models, schema.predictions,
             schema.face_labels, schema.mentions)
@@ -76,7 +77,7 @@ def _cached(outdir: Path) -> dict[str, Any] | None:
 
 def analyze(engine: Engine, home: Path, outdir: Path | None = None) -> AnalyzeReport:
     """Recompute every table into `outdir` (default <home>/analysis) unless the catalogue is unchanged."""
-    outdir = Path(outdir) if outdir is not None else Path(home) / "analysis"
+    outdir = Path(outdir) if outdir is not None else Path(home) / TABLES_DIRNAME
     report = AnalyzeReport(outdir, catalogue_fingerprint(engine))
     if _cached(outdir) == report.fingerprint:
         report.unchanged = True

@@ -20,6 +20,7 @@ from faces.settings import FaceSettings
 from faces.store import FaceStore, StoredImageRef
 
 STAGE = "faces"
+CROPS_DIRNAME = "faces"  # <home>/faces/<parameter hash>/…: the crops of each result set
 ProgressCallback = Callable[[int], None]
 
 
@@ -40,7 +41,7 @@ class FaceStageReport:
 
 
 def crop_relative_path(parameter_hash: str, sha256: str, index: int) -> str:
-    return f"faces/{parameter_hash}/{sha256[:2]}/{sha256}_{index}.jpg"
+    return f"{CROPS_DIRNAME}/{parameter_hash}/{sha256[:2]}/{sha256}_{index}.jpg"
 
 
 class FaceStage:

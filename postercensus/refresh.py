@@ -100,10 +100,14 @@ def run_refresh(context: AppContext, scheduler: str | None = None, workers: int 
     return report
 
 
-def _written_folders(home: Path) -> Iterator[Path]:
+def _written_folders(context: AppContext) -> Iterator[Path]:
     """Where the stages write files: the home, incoming images, the tables, the export and the crops."""
-    yield from (home, home / "images" / "incoming", home / "analysis", home / EXPORT_DIRNAME)
-    for folder, _, _ in os.walk(home / "faces"):
+    from analysis.cache import TABLES_DIRNAME
+    from faces.stage import CROPS_DIRNAME
+
+    home = context.home
+    yield from (home, context.image_files.incoming, home / TABLES_DIRNAME, home / EXPORT_DIRNAME)
+    for folder, _, _ in os.walk(home / CROPS_DIRNAME):
         yield Path(folder)
 
 
@@ -113,7 +117,7 @@ def _clear_interrupted(context: AppContext, console: Console) -> None:
     if closed:
         console.print(f"marked {len(closed)} run(s) left open by a killed process as interrupted: "
                       + ", ".join(f"#{run_id}" for run_id in closed), highlight=False)
-    removed = sweep_orphans(_written_folders(context.home))
+    removed = sweep_orphans(_written_folders(context))
     if removed:
         console.print(f"removed {len(removed)} temp file(s) left by a killed process", highlight=False)
 
@@ -203,9 +207,9 @@ def _analyze(context: AppContext) -> StageResult:
 
 def _tables_written(context: AppContext) -> Path:
     """The file analyze writes last: outputs older than it were made from older tables."""
-    from analysis.cache import FINGERPRINT_FILE
+    from analysis.cache import FINGERPRINT_FILE, TABLES_DIRNAME
 
-    return context.home / "analysis" / FINGERPRINT_FILE
+    return context.home / TABLES_DIRNAME / FINGERPRINT_FILE
 
 
 def _current(output: Path, context: AppContext) -> bool:
