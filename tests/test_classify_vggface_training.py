@@ -154,6 +154,20 @@ def _assert_same_probabilities(actual: np.ndarray, expected: np.ndarray) -> None
     np.testing.assert_allclose(actual, expected, rtol=1e-2, atol=1e-10)
 
 
+def _assert_loaded_predicts_as_trained(classifier, trained, data, new_samples, expected_new: np.ndarray) -> np.ndarray:
+    """One batch through the loaded model: the held-out faces as at training (and as its card
+    stores them), then faces neither model has seen as `expected_new`; returns the latter."""
+    held_out = [data.samples[i] for i in trained.held_out]
+    probabilities = classifier.probabilities(held_out + new_samples)
+    _assert_same_probabilities(probabilities[:len(held_out)], trained.probabilities)
+    np.testing.assert_allclose(probabilities[:len(held_out)], trained.card["held_out_predictions"]["probabilities"],
+                               atol=1e-5)
+    _assert_same_probabilities(probabilities[len(held_out):], expected_new)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert _some_unsaturated(probabilities)
+    return probabilities[len(held_out):]
+
+
 # -- tests -------------------------------------------------------------------------------------
 
 def test_training_on_vggface_features_saves_a_model_that_loads_with_the_same_probabilities(
@@ -184,16 +198,9 @@ def test_training_on_vggface_features_saves_a_model_that_loads_with_the_same_pro
     assert classifier.card == card and classifier.version == version
     assert classifier.fine_tuned is None and isinstance(classifier.backbone, VggFaceBackbone)
     assert classifier.backbone.weights_sha256 == card["backbone"]["weights_sha256"]
-    held_out = [data.samples[i] for i in trained.held_out]
-    # one batch through the loaded backbone: the held-out faces, then faces neither model has seen
-    probabilities = classifier.probabilities(held_out + new_samples)
     expected_new = trained.head.predict(backbone.features(new_samples), verbose=0)
-    _assert_same_probabilities(probabilities[:len(held_out)], trained.probabilities)
-    np.testing.assert_allclose(probabilities[:len(held_out)], card["held_out_predictions"]["probabilities"], atol=1e-5)
-    _assert_same_probabilities(probabilities[len(held_out):], expected_new)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
-    assert _some_unsaturated(probabilities)
-    assert [LABELS[k] for k in probabilities[len(held_out):].argmax(axis=1)] == NEW_LABELS
+    new_probabilities = _assert_loaded_predicts_as_trained(classifier, trained, data, new_samples, expected_new)
+    assert [LABELS[k] for k in new_probabilities.argmax(axis=1)] == NEW_LABELS
 
 
 def test_fine_tuning_changes_only_the_last_block_and_the_head_and_loads_back(
@@ -229,14 +236,8 @@ def test_fine_tuning_changes_only_the_last_block_and_the_head_and_loads_back(
     for mine, theirs in zip(classifier.fine_tuned.get_layer("head").get_weights(), trained.head.get_weights(),
                             strict=True):
         np.testing.assert_array_equal(mine, theirs)
-    held_out = [data.samples[i] for i in trained.held_out]
-    probabilities = classifier.probabilities(held_out + new_samples)
     expected_new = trained.fine_tuned.predict(backbone.pixels(new_samples), verbose=0)
-    _assert_same_probabilities(probabilities[:len(held_out)], trained.probabilities)
-    np.testing.assert_allclose(probabilities[:len(held_out)], card["held_out_predictions"]["probabilities"], atol=1e-5)
-    _assert_same_probabilities(probabilities[len(held_out):], expected_new)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
-    assert _some_unsaturated(probabilities)
+    _assert_loaded_predicts_as_trained(classifier, trained, data, new_samples, expected_new)
 
 
 def test_a_different_weights_file_is_refused_by_its_sha256(plain, weights, tmp_path):
