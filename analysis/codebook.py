@@ -18,7 +18,10 @@ SHARES = {
 PERIOD = {
     "items": "Items (posters) in the group after filters; 0 for a year without items, whose shares are empty "
              "(no data), never 0.",
-    "items_with_faces": "Items of the group with at least one counted face.",
+    "items_scanned": "Items of the group with a scanned image (face_status scanned in items.csv): the only items "
+                     "whose faces are counted; items − items_scanned have no image, none scanned yet, or only "
+                     "unreadable ones.",
+    "items_with_faces": "Items of the group with at least one counted face (of items_scanned).",
 }
 YEAR = {"year": "Year of the item's date as parsed from the source.",
         "decade": "First year of the decade (1930 = 1930–1939)."}
@@ -34,6 +37,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "keywords": "Normalised keywords (synonym map applied), joined with \"; \".",
         "landing_url": "The item's page at its source.",
         "image_path": "Path of its first stored image, relative to the postercensus home (empty: no image).",
+        "face_status": "Whether its faces were looked for, in the face set of provenance.json: scanned (at least "
+                       "one stored image scanned), no_image (no stored image), not_scanned (images stored, none "
+                       "scanned yet), failed (every stored image failed to decode). Only scanned items enter face "
+                       "counts and shares; an item that is not scanned is not an item without faces.",
     },
     "faces.csv": {
         "face_id": "The catalogue's face id.",
@@ -63,10 +70,12 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
     "by_gender.csv": SHARES,
     "composition.csv": {
-        "composition": "no_face; only_<label> (faces show one label; uncertain faces beside it allowed); mixed "
-                       "(two or more labels); only_uncertain (faces, none decided).",
+        "composition": "Items with a scanned image: no_face; only_<label> (faces show one label; uncertain faces "
+                       "beside it allowed); mixed (two or more labels); only_uncertain (faces, none decided). Then "
+                       "the items without one, by face_status: not_scanned, failed, no_image.",
         "items": "Items of this composition.",
-        "share": "items ÷ all items after filters.",
+        "share": "items ÷ items after filters with a scanned image; empty for not_scanned, failed and no_image, "
+                 "which are in no share.",
     },
     "by_year.csv": {**YEAR, **PERIOD, **SHARES},
     "by_decade.csv": {"decade": YEAR["decade"], **PERIOD, **SHARES},
@@ -90,12 +99,16 @@ COLUMNS: dict[str, dict[str, str]] = {
     "agreement.csv": {
         "item_id": "Item with counted faces or mentions.",
         "text_female": "Female mentions outside titles.", "text_male": "Male mentions outside titles.",
-        "faces_female": "Faces decided female.", "faces_male": "Faces decided male.",
+        "faces_female": "Faces decided female (empty: the item has no scanned image).",
+        "faces_male": "Faces decided male (empty: the item has no scanned image).",
         "agreement": "Which genders each source shows (≥ 1 mention / decided face): agree (the same), disagree "
-                     "(both show some, not the same), text_only, faces_only, neither (e.g. only uncertain faces).",
+                     "(both show some, not the same), text_only, faces_only, neither (e.g. only uncertain faces). "
+                     "An item without a scanned image is not compared: its face_status (no_image, not_scanned, "
+                     "failed) stands here instead.",
     },
     "agreement_summary.csv": {"agreement": "Agreement kind (see agreement.csv).", "items": "Items of this kind.",
-                              "share": "items ÷ items in agreement.csv."},
+                              "share": "items ÷ items in agreement.csv with a scanned image; empty for no_image, "
+                                       "not_scanned and failed, which are in no share."},
 }
 
 

@@ -3,14 +3,18 @@
 Every share is a corrected share with its interval (`analysis.shares`); raw counts stay beside it
 so a reader can see what the correction did. Faces the model has not predicted yet count as faces
 of their item (composition, items_with_faces) but not in any share, which needs a decided label.
+Only items whose image was scanned (`analysis.face_status`) can show "no face"; the others are
+counted in their own composition rows and `items_scanned` columns, and in no share.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from analysis.face_status import SCANNED, UNSCANNED
 from analysis.filters import Filters
 from analysis.load import Tables
 from analysis.selection import Selection, items_with, select, top_keywords
@@ -18,7 +22,7 @@ from analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS, ratio_rows, share_rows
 
 BY_GENDER_COLUMNS = ["label", *SHARE_COLUMNS, "model_id"]
 COMPOSITION_COLUMNS = ["composition", "items", "share"]
-PERIOD_COLUMNS = ["label", "items", "items_with_faces", *SHARE_COLUMNS, "model_id"]
+PERIOD_COLUMNS = ["label", "items", "items_scanned", "items_with_faces", *SHARE_COLUMNS, "model_id"]
 BY_YEAR_COLUMNS = ["year", "decade", *PERIOD_COLUMNS]
 BY_DECADE_COLUMNS = ["decade", *PERIOD_COLUMNS]
 BY_KEYWORD_COLUMNS = ["keyword", *PERIOD_COLUMNS[:-1], *RATIO_COLUMNS, "model_id"]
@@ -37,12 +41,18 @@ def by_gender(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     return rows.assign(model_id=selection.model_id)[BY_GENDER_COLUMNS]
 
 
+def scanned_items(items: pd.DataFrame) -> pd.DataFrame:
+    """The items with a scanned image: the only ones whose lack of faces means anything."""
+    return items[items["face_status"].eq(SCANNED)]
+
+
 def item_compositions(selection: Selection) -> pd.Series:
-    """item_id → no_face, only_<label>, mixed or only_uncertain (faces but none decided as a label).
+    """item_id → no_face, only_<label>, mixed or only_uncertain (faces but none decided as a label),
+    for the selection's scanned items only.
 
     Uncertain faces beside decided ones do not make an item mixed: mixed means two labels were seen.
     """
-    kinds = pd.Series(NO_FACE, index=selection.items["item_id"].to_numpy(), dtype=object)
+    kinds = pd.Series(NO_FACE, index=scanned_items(selection.items)["item_id"].to_numpy(), dtype=object)
     kinds[kinds.index.isin(selection.faces["item_id"])] = ONLY_UNCERTAIN
     decided = selection.faces[selection.faces["label"].isin(selection.labels)]
     shown = decided.groupby("item_id")["label"].agg(lambda labels: sorted(set(labels)))
@@ -52,15 +62,38 @@ def item_compositions(selection: Selection) -> pd.Series:
 
 
 def composition(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
-    """Items by which labels their faces show; share is of all filtered items."""
+    """Scanned items by which labels their faces show, share of the scanned items; then the items
+    not scanned, failed and without an image, each in its own row with no share."""
     selection = select(tables, filters)
     kinds = item_compositions(selection)
     order = [NO_FACE, *(f"only_{label}" for label in selection.labels), MIXED, ONLY_UNCERTAIN]
     counts = kinds.value_counts()
     total = len(kinds)
-    return pd.DataFrame([{"composition": kind, "items": int(counts.get(kind, 0)),
-                          "share": counts.get(kind, 0) / total if total else math.nan} for kind in order],
+    statuses = selection.items["face_status"].value_counts()
+    return pd.DataFrame([*({"composition": kind, "items": int(counts.get(kind, 0)),
+                            "share": counts.get(kind, 0) / total if total else math.nan} for kind in order),
+                         *({"composition": status, "items": int(statuses.get(status, 0)), "share": math.nan}
+                           for status in UNSCANNED)],
                         columns=COMPOSITION_COLUMNS)
+
+
+@dataclass(frozen=True)
+class FaceBase:
+    """How many items a face figure or table rests on: the base a reader needs beside any share."""
+
+    items: int  # every item of the view
+    scanned: int  # with a scanned image: the only items in face counts and shares
+    with_faces: int  # of the scanned items, those with at least one counted face
+    unscanned: dict[str, int]  # not_scanned / failed / no_image → items
+
+
+def face_base(composition_table: pd.DataFrame) -> FaceBase:
+    """The base of a `composition` table, read from its scanned and unscanned rows."""
+    counts = dict(zip(composition_table["composition"], composition_table["items"].astype(int)))
+    unscanned = {status: counts.pop(status, 0) for status in UNSCANNED}
+    scanned = sum(counts.values())
+    return FaceBase(items=scanned + sum(unscanned.values()), scanned=scanned,
+                    with_faces=scanned - counts.get(NO_FACE, 0), unscanned=unscanned)
 
 
 def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
@@ -75,6 +108,7 @@ def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
     item_period = dated.set_index("item_id")[period]
     faces = selection.faces.assign(period=selection.faces["item_id"].map(item_period)).dropna(subset=["period"])
     items_per = dated.groupby(period).size()
+    scanned_per = scanned_items(dated).groupby(period).size()
     faces_by_period = dict(list(faces.groupby("period")))
     frames = []
     for value in range(int(dated[period].min()), int(dated[period].max()) + 1, step):
@@ -83,13 +117,14 @@ def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
         rows.insert(0, period, value)
         if period == "year":
             rows.insert(1, "decade", value // 10 * 10)
-        frames.append(rows.assign(items=int(items_per.get(value, 0)),
+        frames.append(rows.assign(items=int(items_per.get(value, 0)), items_scanned=int(scanned_per.get(value, 0)),
                                   items_with_faces=in_period["item_id"].nunique(), model_id=selection.model_id))
     return pd.concat(frames, ignore_index=True)[columns]
 
 
 def by_year(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
-    """Per year × label: items, items with faces, faces and shares; gap years kept with NaN shares."""
+    """Per year × label: items, items scanned, items with faces, faces and shares; gap years kept
+    with NaN shares."""
     return _by_period(tables, filters, "year")
 
 
@@ -109,13 +144,15 @@ def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) ->
                for keyword in top.index]
     ratios = ratio_rows(selection.card, [_counts(faces) for faces in subsets], _counts(selection.faces),
                         filters.min_probability)
+    scanned = scanned_items(selection.items)
     frames = []
     for (keyword, items), faces, ratio in zip(top.items(), subsets, ratios):
         rows = share_rows(selection.card, _counts(faces), filters.min_probability)
         for column in RATIO_COLUMNS:
             rows[column] = rows["label"].map(lambda label: ratio.get(label, {}).get(column, math.nan))
-        frames.append(rows.assign(keyword=keyword, items=int(items), items_with_faces=faces["item_id"].nunique(),
-                                  model_id=selection.model_id))
+        with_keyword = scanned["item_id"].isin(items_with(selection.items, keyword)).sum()
+        frames.append(rows.assign(keyword=keyword, items=int(items), items_scanned=int(with_keyword),
+                                  items_with_faces=faces["item_id"].nunique(), model_id=selection.model_id))
     if not frames:
         return pd.DataFrame(columns=BY_KEYWORD_COLUMNS)
     return pd.concat(frames, ignore_index=True)[BY_KEYWORD_COLUMNS]

@@ -14,13 +14,14 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Select, select
 
+from analysis.face_status import item_face_statuses
 from catalog import schema
 from catalog.database import open_engine
 from catalog.schema import ImageStatus
 from postercensus.config import HomeConfig
 
 ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "date", "year", "decade", "keywords",
-                "landing_url", "image_path"]
+                "landing_url", "image_path", "face_status"]
 FACE_COLUMNS = ["face_id", "item_id", "image_path", "left", "top", "right", "bottom", "parameter_hash"]
 PREDICTION_COLUMNS = ["model_id", "model_version", "label", "top_label", "probability", "margin"]
 MENTION_COLUMNS = ["item_id", "gender", "trigger", "role", "role_lemma", "category", "sentence", "in_title",
@@ -31,12 +32,13 @@ MENTION_COLUMNS = ["item_id", "gender", "trigger", "role", "role_lemma", "catego
 class Tables:
     """Tidy frames loaded once from the catalogue (read-only).
 
-    items: one row per item not deleted. faces: one row per face of the default face set × item
-    showing it (identical image bytes in two items give the face to both) × model that predicted
-    it; a face no model has predicted yet has one row with empty prediction columns. mentions:
-    the latest text version only. models: model_id → card of the version used, in registration
-    order (the last is the default model). provenance: what export cites (runs, face set, models,
-    text version, sources).
+    items: one row per item not deleted, with its face_status in the default face set
+    (`analysis.face_status`: only `scanned` items enter face counts and shares). faces: one row
+    per face of the default face set × item showing it (identical image bytes in two items give
+    the face to both) × model that predicted it; a face no model has predicted yet has one row
+    with empty prediction columns. mentions: the latest text version only. models: model_id →
+    card of the version used, in registration order (the last is the default model). provenance:
+    what export cites (runs, face set, models, text version, sources).
     """
 
     items: pd.DataFrame
@@ -65,8 +67,8 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
             return pd.DataFrame.from_records([dict(row) for row in connection.execute(query).mappings()])
 
         runs = frame(select(schema.runs).order_by(schema.runs.c.id))
-        items = _items(frame)
         face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
+        items = _items(frame, face_set)
         models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
         faces, used = _faces(frame, items, face_set, models)
         text_version = _latest_text_version(runs, frame)
@@ -78,7 +80,7 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
     return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance)
 
 
-def _items(frame) -> pd.DataFrame:
+def _items(frame, face_set: str | None) -> pd.DataFrame:
     items, sources, images = schema.items, schema.sources, schema.images
     rows = frame(
         select(items.c.id.label("item_id"), sources.c.key.label("source"), items.c.source_item_id, items.c.title,
@@ -98,7 +100,18 @@ def _items(frame) -> pd.DataFrame:
     rows["decade"] = rows["year"] // 10 * 10
     rows["keywords"] = rows["keywords"].map(lambda keywords: list(keywords or []))
     rows["image_path"] = rows["image_path"].astype(object).where(rows["image_path"].notna(), None)
+    rows["face_status"] = rows["item_id"].map(_face_statuses(frame, rows["item_id"], face_set))
     return rows[ITEM_COLUMNS]
+
+
+def _face_statuses(frame, item_ids: pd.Series, face_set: str | None) -> pd.Series:
+    """item_id → face status in `face_set`, from the stored images and the set's scans of them."""
+    images, scans = schema.images, schema.face_scans
+    stored = frame(select(images.c.item_id, images.c.sha256)
+                   .where(images.c.status == ImageStatus.OK, images.c.sha256.is_not(None)))
+    scanned = pd.DataFrame() if face_set is None else frame(
+        select(scans.c.image_sha256.label("sha256"), scans.c.status).where(scans.c.parameter_hash == face_set))
+    return item_face_statuses(item_ids, stored, scanned)
 
 
 def _default_face_set(runs: pd.DataFrame, face_sets: pd.DataFrame) -> str | None:

@@ -9,7 +9,16 @@ the dashboards depend on one stable module.
 """
 from __future__ import annotations
 
-from analysis.face_tables import by_decade, by_gender, by_keyword, by_year, composition, items_for
+from analysis.face_tables import (
+    FaceBase,
+    by_decade,
+    by_gender,
+    by_keyword,
+    by_year,
+    composition,
+    face_base,
+    items_for,
+)
 from analysis.filters import Filters
 from analysis.load import Tables, load_tables
 from analysis.text_tables import (
@@ -23,6 +32,6 @@ from analysis.text_tables import (
 
 __all__ = [
     "Filters", "Tables", "load_tables", "by_gender", "composition", "by_year", "by_decade", "by_keyword",
-    "items_for", "mentions_by_gender", "mentions_by_role", "mentions_by_year", "mentions_by_keyword",
-    "agreement", "agreement_summary",
+    "items_for", "FaceBase", "face_base", "mentions_by_gender", "mentions_by_role", "mentions_by_year",
+    "mentions_by_keyword", "agreement", "agreement_summary",
 ]

@@ -3,6 +3,8 @@
 Mentions inside quoted titles of works ("The Women") are left out everywhere: they name a work,
 not a person on or behind the poster. Counts are exact (the text stage is rule-based, not a
 classifier with an error rate to correct), so these tables carry counts, not corrected shares.
+Faces are compared only on items whose image was scanned: an item with mentions and no scanned
+image is counted under its face status (no_image, not_scanned, failed), never as text_only.
 """
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ import math
 
 import pandas as pd
 
+from analysis.face_status import SCANNED, UNSCANNED
 from analysis.filters import Filters
 from analysis.load import Tables
 from analysis.selection import items_with, select, top_keywords
 from catalog.schema import UNCERTAIN_LABEL
 
 GENDERS = ("female", "male")  # what text and faces can both show; agreement compares these
-AGREEMENTS = ("agree", "text_only", "faces_only", "disagree", "neither")
+COMPARED = ("agree", "text_only", "faces_only", "disagree", "neither")  # items whose image was scanned
+AGREEMENTS = (*COMPARED, *UNSCANNED)
 AGREEMENT_COLUMNS = ["item_id", *(f"text_{g}" for g in GENDERS), *(f"faces_{g}" for g in GENDERS), "agreement"]
 
 
@@ -87,6 +91,7 @@ def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
 
     A source "shows" a gender when it has at least one mention / decided face of it; uncertain
     and not-yet-predicted faces show none, so at a high min_probability more items become text_only.
+    An item without a scanned image has no face counts (empty, not 0) and its face status as agreement.
     """
     selection = select(tables, filters)
     _, mentions = _mentions(tables, filters)
@@ -102,13 +107,20 @@ def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     table["agreement"] = [
         _agreement({g for g in GENDERS if row[f"text_{g}"]}, {g for g in GENDERS if row[f"faces_{g}"]})
         for _, row in table.iterrows()]
+    status = table["item_id"].map(selection.items.set_index("item_id")["face_status"])
+    unscanned = status.ne(SCANNED)
+    for gender in GENDERS:
+        table[f"faces_{gender}"] = table[f"faces_{gender}"].astype("Int64").mask(unscanned)
+    table["agreement"] = table["agreement"].mask(unscanned, status)
     return table[AGREEMENT_COLUMNS]
 
 
 def agreement_summary(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
-    """Items per agreement kind, with the share of the items in `agreement`."""
+    """Items per agreement kind; share is of the compared items (those with a scanned image), and
+    the items without one are counted per face status with no share."""
     kinds = agreement(tables, filters)["agreement"].value_counts()
-    total = int(kinds.sum())
+    total = int(sum(kinds.get(kind, 0) for kind in COMPARED))
     return pd.DataFrame([{"agreement": kind, "items": int(kinds.get(kind, 0)),
-                          "share": kinds.get(kind, 0) / total if total else math.nan} for kind in AGREEMENTS],
+                          "share": kinds.get(kind, 0) / total if total and kind in COMPARED else math.nan}
+                         for kind in AGREEMENTS],
                         columns=["agreement", "items", "share"])

@@ -6,10 +6,11 @@ The catalogue (built with plain inserts, no stage code, so a stage bug cannot hi
     1     1936  war, women      f1 female .95, f2 male .90                          female, male
     2     1936  war             f3 female .95                                       female (+ one in a title)
     3     1937  health          f4 male .60, f5 female .99 but a person said other  —
-    4     1937  war             (no image)                                          male
+    4     1937  war             (no image: face_status no_image)                    male
     5     1939  women           f6 female .80, f7 female .85                        female
     6     —     —               f8 male .90                                         female
     1938 has no items (a gap year). An older face set "set0" and text version "v0" must be ignored.
+    Every stored image (a–e) was scanned with set1, so items 1–3, 5, 6 are `scanned`.
 
 The model's held-out faces: 10 true female (8 decided female, 2 male), 10 true male (1 female,
 9 male), so at argmax tpr = P(female | female) = 0.8, fpr = P(female | male) = 0.1 and Rogan–Gladen
@@ -107,6 +108,12 @@ def build_catalogue(home: Path) -> Path:
             c.execute(schema.face_sets.insert().values(parameter_hash=key, detector=detector,
                                                        parameters={"detector": detector}, model_versions={},
                                                        created_at=T0))
+        for sha in ("a", "b", "c", "d", "e"):
+            c.execute(schema.face_scans.insert().values(
+                image_sha256=sha, parameter_hash="set1", run_id=3, status="ok",
+                face_count=sum(face_sha == sha for face_sha, _, _ in FACES.values()), scanned_at=T0))
+        c.execute(schema.face_scans.insert().values(image_sha256="a", parameter_hash="set0", run_id=2, status="ok",
+                                                    face_count=1, scanned_at=T0))
         faces = [(face_id, sha, "set1") for face_id, (sha, _, _) in FACES.items()] + [(9, "a", "set0")]
         for face_id, sha, face_set in faces:
             c.execute(schema.faces.insert().values(
@@ -160,6 +167,8 @@ def test_load_reads_the_default_face_set_model_and_text_version(tables):
     assert (item["year"], item["decade"], item["keywords"], item["image_path"]) == (1936, 1930, ["war", "women"],
                                                                                     "images/a.jpg")
     assert one(tables.items, item_id=4)["image_path"] is None
+    assert tables.items.set_index("item_id")["face_status"].to_dict() == {1: "scanned", 2: "scanned", 3: "scanned",
+                                                                          4: "no_image", 5: "scanned", 6: "scanned"}
 
 
 def test_by_gender_is_the_hand_computed_correction_and_leaves_out_the_other_face(tables):
@@ -195,12 +204,14 @@ def test_min_probability_relabels_faces_as_uncertain_and_corrects_at_that_thresh
 
 def test_composition_counts_items_and_sums_to_the_items_with_faces(tables):
     table = composition(tables).set_index("composition")
-    # 1 mixed (f1 f, f2 m); 2 and 5 only female; 3 (f4; f5 is other) and 6 only male; 4 no face
-    assert table["items"].to_dict() == {"no_face": 1, "only_female": 2, "only_male": 2, "mixed": 1,
-                                        "only_uncertain": 0}
+    # 1 mixed (f1 f, f2 m); 2 and 5 only female; 3 (f4; f5 is other) and 6 only male; 4 has no image,
+    # so it is no evidence of "no face": its own row, in no share
+    assert table["items"].to_dict() == {"no_face": 0, "only_female": 2, "only_male": 2, "mixed": 1,
+                                        "only_uncertain": 0, "not_scanned": 0, "failed": 0, "no_image": 1}
     assert table["share"].sum() == pytest.approx(1.0)
-    assert table["share"]["only_female"] == pytest.approx(2 / 6)
-    with_faces = table["items"].drop("no_face").sum()
+    assert table["share"]["only_female"] == pytest.approx(2 / 5)  # of the 5 scanned items
+    assert table["share"][["not_scanned", "failed", "no_image"]].isna().all()
+    with_faces = table["items"].drop(["no_face", "not_scanned", "failed", "no_image"]).sum()
     assert with_faces == tables.faces["item_id"].nunique() == 5
     # at 0.7, item 3's only counted face f4 (0.60) is uncertain
     assert composition(tables, Filters(min_probability=0.7)).set_index("composition")["items"]["only_uncertain"] == 1
@@ -208,8 +219,8 @@ def test_composition_counts_items_and_sums_to_the_items_with_faces(tables):
 
 def test_by_year_keeps_the_gap_year_as_nan_and_matches_hand_computed_shares(tables):
     table = by_year(tables)
-    assert list(table.columns) == ["year", "decade", "label", "items", "items_with_faces", "faces", "raw_share",
-                                   "corrected_share", "ci_low", "ci_high", "model_id"]
+    assert list(table.columns) == ["year", "decade", "label", "items", "items_scanned", "items_with_faces", "faces",
+                                   "raw_share", "corrected_share", "ci_low", "ci_high", "model_id"]
     assert sorted(set(table["year"])) == [1936, 1937, 1938, 1939]
     gap = rows(table, year=1938)
     assert list(gap["items"]) == [0, 0]
@@ -220,7 +231,8 @@ def test_by_year_keeps_the_gap_year_as_nan_and_matches_hand_computed_shares(tabl
     assert female_1936["corrected_share"] == pytest.approx(17 / 21)
     # 1937: items 3 and 4, only f4 (male) counts → q = 0, (0 − 0.1)/0.7 < 0 is clipped to 0
     female_1937 = one(table, year=1937, label="female")
-    assert (female_1937["items"], female_1937["items_with_faces"], female_1937["raw_share"]) == (2, 1, 0.0)
+    assert (female_1937["items"], female_1937["items_scanned"], female_1937["items_with_faces"],
+            female_1937["raw_share"]) == (2, 1, 1, 0.0)  # item 4 has no image
     assert female_1937["corrected_share"] == 0.0
     # 1939: f6 f7 female → q = 1, (1 − 0.1)/0.7 > 1 is clipped to 1
     assert one(table, year=1939, label="female")["corrected_share"] == 1.0
@@ -242,7 +254,7 @@ def test_by_keyword_ranks_keywords_and_gives_ratios_with_intervals(tables):
     assert list(dict.fromkeys(table["keyword"])) == ["war", "women"]  # 3 items, 2 items (health: 1, cut)
     war = one(table, keyword="war", label="female")
     # war: items 1 2 4; faces f1 f3 female, f2 male → 17/21, the collection 33/49: ratio (17/21)(49/33) = 833/693
-    assert (war["items"], war["items_with_faces"], war["faces"]) == (3, 2, 2)
+    assert (war["items"], war["items_scanned"], war["items_with_faces"], war["faces"]) == (3, 2, 2, 2)
     assert war["ratio"] == pytest.approx(833 / 693)
     assert one(table, keyword="war", label="male")["ratio"] == pytest.approx((4 / 21) / (16 / 49))
     for row in table.itertuples():
@@ -297,11 +309,14 @@ def test_mentions_tables_leave_out_titles_and_old_versions(tables):
 
 def test_agreement_compares_the_genders_each_source_shows(tables):
     table = agreement(tables).set_index("item_id")
-    # 1: text f m, faces f m → agree; 2: f / f → agree; 3: — / m → faces_only; 4: m / — → text_only;
-    # 5: f / f → agree; 6: f / m → disagree
-    assert table["agreement"].to_dict() == {1: "agree", 2: "agree", 3: "faces_only", 4: "text_only",
+    # 1: text f m, faces f m → agree; 2: f / f → agree; 3: — / m → faces_only; 4: m / no image → no_image
+    # (not text_only: its faces were never looked for); 5: f / f → agree; 6: f / m → disagree
+    assert table["agreement"].to_dict() == {1: "agree", 2: "agree", 3: "faces_only", 4: "no_image",
                                             5: "agree", 6: "disagree"}
     assert table.loc[1, ["text_female", "text_male", "faces_female", "faces_male"]].tolist() == [1, 1, 1, 1]
+    assert table.loc[4, ["faces_female", "faces_male"]].isna().all()  # no data, not 0 faces
     summary = agreement_summary(tables).set_index("agreement")
-    assert summary["items"].to_dict() == {"agree": 3, "text_only": 1, "faces_only": 1, "disagree": 1, "neither": 0}
-    assert summary["share"]["agree"] == pytest.approx(3 / 6)
+    assert summary["items"].to_dict() == {"agree": 3, "text_only": 0, "faces_only": 1, "disagree": 1, "neither": 0,
+                                          "not_scanned": 0, "failed": 0, "no_image": 1}
+    assert summary["share"]["agree"] == pytest.approx(3 / 5)  # of the 5 compared items
+    assert math.isnan(summary["share"]["no_image"])
