@@ -18,6 +18,10 @@ FEMALE = "female"
 NO_DATA = "no data"
 LABEL_COLOURS = {"female": "#c2185b", "male": "#1e6bb8", "uncertain": "#8c8c8c", "other": "#b0853c"}
 FALLBACK_COLOUR = "#555555"
+# Posters without a scanned image (analysis.face_status), shown beside the composition and
+# agreement bars but in no share: their names for readers, and a paler bar.
+STATUS_NAMES = {"not_scanned": "not scanned yet", "failed": "image unreadable", "no_image": "no image"}
+NOT_IN_SHARES_COLOUR = "#bdbdbd"
 BAND_FILL = "rgba(194, 24, 91, 0.18)"
 TOP_ROLES = 15
 
@@ -112,11 +116,16 @@ def composition(frame: pd.DataFrame) -> go.Figure:
 
 
 def _poster_counts(frame: pd.DataFrame, category: str, title: str) -> go.Figure:
-    """Posters per category, each bar labelled with its share of all posters."""
+    """Posters per category, each bar labelled with its share; posters without a scanned image
+    (STATUS_NAMES) are counted in paler bars labelled as being in no share."""
     if _is_empty(frame, "items"):
         return no_data(title)
-    figure = go.Figure(go.Bar(x=frame[category], y=frame["items"], text=[f"{s:.0%}" for s in frame["share"]],
-                              textposition="auto", marker_color=FALLBACK_COLOUR))
+    apart = frame[category].isin(list(STATUS_NAMES))
+    text = ["not in shares" if away else f"{share:.0%}" if pd.notna(share) else ""
+            for away, share in zip(apart, frame["share"])]
+    figure = go.Figure(go.Bar(x=frame[category].map(lambda name: STATUS_NAMES.get(name, name)), y=frame["items"],
+                              text=text, textposition="auto",
+                              marker_color=[NOT_IN_SHARES_COLOUR if away else FALLBACK_COLOUR for away in apart]))
     return _layout(figure, title, yaxis={"title": "posters"})
 
 

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from analysis import tables as analysis
 from analysis.filters import Filters
 from analysis.load import Tables
-from dashboards import figures
+from dashboards import facebase, figures
 
 
 @dataclass(frozen=True)
@@ -37,19 +37,23 @@ PANELS = (
     Panel(TEXT_ROLES, "Gendered phrases in descriptions (\"woman welder\"), by the role they qualify."),
     Panel(AGREEMENT, "Does the text mention the same gender the faces show?"),
 )
+FACE_PANELS = (SHARE_OVER_TIME, FACES_BY_YEAR, COMPOSITION, KEYWORDS)  # each states its base (facebase)
 
 
 def build_figures(tables: Tables, filters: Filters) -> dict[str, go.Figure]:
     """Every panel's figure for these filters, keyed by panel id in PANELS order."""
     by_year = analysis.by_year(tables, filters)
-    return {
+    composition = analysis.composition(tables, filters)
+    agreement = analysis.agreement_summary(tables, filters)
+    panels = {
         SHARE_OVER_TIME: figures.share_over_time(by_year),
         FACES_BY_YEAR: figures.faces_by_year(by_year),
-        COMPOSITION: figures.composition(analysis.composition(tables, filters)),
+        COMPOSITION: figures.composition(composition),
         KEYWORDS: figures.keywords_by_gender(analysis.by_keyword(tables, filters)),
         TEXT_ROLES: figures.text_roles(analysis.mentions_by_role(tables, filters)),
-        AGREEMENT: figures.agreement(analysis.agreement_summary(tables, filters)),
+        AGREEMENT: facebase.with_base(figures.agreement(agreement), facebase.agreement_base_text(agreement)),
     }
+    return facebase.state_bases(panels, FACE_PANELS, analysis.face_base(composition))
 
 
 def model_id(tables: Tables, filters: Filters) -> str | None:

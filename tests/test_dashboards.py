@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 from analysis.filters import Filters
 from analysis.load import Tables, load_tables
 from dashboards import figures
-from dashboards.panels import KEYWORDS, PANELS, SHARE_OVER_TIME
+from dashboards.panels import AGREEMENT, FACE_PANELS, KEYWORDS, PANELS, SHARE_OVER_TIME, build_figures
 from postercensus.context import AppContext
 from postercensus.dashboard_commands import dashboard_app
 from tests.support.browser import chromium_page
@@ -141,12 +142,11 @@ def test_page_renders_every_figure_in_chromium(page_path):
     assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
 
 
-@pytest.fixture
-def served(catalogue) -> Iterator[str]:
-    """The Dash app on a free 127.0.0.1 port, in a background thread, stopped after the test."""
+@contextmanager
+def _serving(home: Path, engine) -> Iterator[str]:
+    """The Dash app on a free 127.0.0.1 port, in a background thread, stopped on leaving."""
     from dashboards.app import make_app, make_local_server
 
-    home, engine = catalogue
     server = make_local_server(make_app(home, engine), port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -156,6 +156,13 @@ def served(catalogue) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def served(catalogue) -> Iterator[str]:
+    """The Dash app of the test catalogue, stopped after the test."""
+    with _serving(*catalogue) as url:
+        yield url
 
 
 def _trace_x(page, panel_id: str, trace: int) -> list:
@@ -228,3 +235,64 @@ def test_filtered_page_shows_no_data_for_an_empty_selection(tables):
 
     html = render_page(tables, Filters(year_from=1990))
     assert html.count(figures.NO_DATA) >= 4
+
+
+BASE = "Faces found on 4 of 5 posters with a scanned image (5 posters in this view)"  # poster 5 shows none
+UNSCANNED = "No poster in this view has a scanned image (5 posters: 5 not scanned yet)"
+
+
+@pytest.fixture(scope="module")
+def unscanned_catalogue(tmp_path_factory) -> tuple[Path, object]:
+    """The same posters, images stored but not scanned by the faces stage yet."""
+    home = tmp_path_factory.mktemp("unscanned") / "home"
+    return home, build_catalogue(home, scanned=False)
+
+
+def test_every_face_figure_states_its_base(tables):
+    figures_ = build_figures(tables, Filters())
+    assert {panel: figures_[panel].layout.title.subtitle.text for panel in FACE_PANELS} == dict.fromkeys(FACE_PANELS,
+                                                                                                         BASE)
+    assert figures_[AGREEMENT].layout.title.subtitle.text == "Text and faces compared on 4 posters with a scanned image"
+    one_year = build_figures(tables, Filters(year_from=1945, year_to=1945))  # posters 4 (a face) and 5 (none)
+    assert one_year[SHARE_OVER_TIME].layout.title.subtitle.text == \
+        "Faces found on 1 of 2 posters with a scanned image (2 posters in this view)"
+
+
+def test_a_collection_without_a_scanned_image_says_so_instead_of_empty_axes(unscanned_catalogue):
+    from dashboards.page import render_page
+
+    home, engine = unscanned_catalogue
+    tables = load_tables(engine, home=home)
+    assert set(tables.items["face_status"]) == {"not_scanned"}
+    figures_ = build_figures(tables, Filters())
+    for panel in FACE_PANELS:
+        assert [annotation.text for annotation in figures_[panel].layout.annotations] == [UNSCANNED], panel
+        assert not figures_[panel].data and not figures_[panel].layout.xaxis.visible
+    assert render_page(tables).count(UNSCANNED) == len(FACE_PANELS)
+    # the agreement figure still counts the posters whose text mentions someone, apart from any share
+    agreement = figures_[AGREEMENT]
+    assert agreement.layout.title.subtitle.text == ("Text and faces compared on 0 posters with a scanned image; with "
+                                                    "mentions but no scanned image, counted apart: 4 not scanned yet")
+    bars = dict(zip(agreement.data[0].x, agreement.data[0].text))
+    assert bars["not scanned yet"] == "not in shares" and "text_only" in bars
+
+
+def _subtitle(page, panel_id: str) -> str:
+    return page.evaluate(f"document.querySelector('#{panel_id} .js-plotly-plot').layout.title.subtitle.text")
+
+
+def test_app_states_the_base_and_says_when_nothing_was_scanned(catalogue, unscanned_catalogue):
+    with chromium_page() as browser, _serving(*catalogue) as scanned, _serving(*unscanned_catalogue) as unscanned:
+        page = browser.page
+        page.goto(scanned + "/")
+        for panel in FACE_PANELS:
+            page.wait_for_selector(f"#{panel} .main-svg", timeout=20000)
+            assert _subtitle(page, panel) == BASE
+        page.goto(unscanned + "/")
+        for panel in FACE_PANELS:
+            page.wait_for_selector(f"#{panel} .main-svg", timeout=20000)
+        page.wait_for_function(f"document.getElementById('{FACE_PANELS[0]}').textContent"
+                               f".includes('No poster in this view')", timeout=15000)
+        for panel in FACE_PANELS:
+            assert UNSCANNED in page.locator(f"#{panel}").text_content()
+        assert browser.errors == []

@@ -61,8 +61,12 @@ def _poster_image(path: Path, faces: int) -> list[tuple[int, int, int, int]]:
     return boxes
 
 
-def build_catalogue(home: Path) -> Engine:
-    """Create `home` with a migrated SQLite catalogue holding POSTERS; returns its engine."""
+def build_catalogue(home: Path, scanned: bool = True) -> Engine:
+    """Create `home` with a migrated SQLite catalogue holding POSTERS; returns its engine.
+
+    scanned=False stores the same images but no face scan, face or prediction (the faces stage
+    has not reached them yet): every poster's face status is then not_scanned.
+    """
     home.mkdir(parents=True, exist_ok=True)
     engine = open_engine(default_url(home))
     now = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -91,12 +95,15 @@ def build_catalogue(home: Path) -> Engine:
                 description="")).inserted_primary_key[0]
             sha = f"{number:02d}" * 32
             relative = f"images/{sha[:2]}/{sha}.png"
-            boxes = _poster_image(home / relative, len(poster.faces))
+            drawn = _poster_image(home / relative, len(poster.faces))
+            boxes = drawn if scanned else []  # not scanned: no scan row, so no face rows
             db.execute(insert(schema.images).values(item_id=item, position=0, origin=f"/posters/{number}.png",
                                                     sha256=sha, path=relative, format="png", width=IMAGE_SIZE[0],
                                                     height=IMAGE_SIZE[1], status="ok", attempts=1))
-            db.execute(insert(schema.face_scans).values(image_sha256=sha, parameter_hash=FACE_SET, run_id=faces_run,
-                                                        status="ok", face_count=len(boxes), scanned_at=now))
+            if scanned:
+                db.execute(insert(schema.face_scans).values(image_sha256=sha, parameter_hash=FACE_SET,
+                                                            run_id=faces_run, status="ok", face_count=len(boxes),
+                                                            scanned_at=now))
             for index, ((label, probability), box) in enumerate(zip(poster.faces, boxes)):
                 face = db.execute(insert(schema.faces).values(
                     image_sha256=sha, parameter_hash=FACE_SET, face_index=index, left=box[0], top=box[1],
