@@ -19,6 +19,7 @@ from analysis.load import load_tables
 from catalog import schema
 from catalog.atomicwrite import write_atomically
 from catalog.runs import recorded_run, start_run
+from postercensus.config import HomeConfig
 
 STAGE = "analyze"
 FINGERPRINT_FILE = "fingerprint.json"
@@ -78,7 +79,8 @@ def _cached(outdir: Path) -> dict[str, Any] | None:
 def analyze(engine: Engine, home: Path, outdir: Path | None = None) -> AnalyzeReport:
     """Recompute every table into `outdir` (default <home>/analysis) unless the catalogue is unchanged."""
     outdir = Path(outdir) if outdir is not None else Path(home) / TABLES_DIRNAME
-    report = AnalyzeReport(outdir, catalogue_fingerprint(engine))
+    # the demo flag is printed into codebook.md and provenance.json: marking a home recomputes them
+    report = AnalyzeReport(outdir, {**catalogue_fingerprint(engine), "demo": HomeConfig.load(Path(home)).demo})
     if _cached(outdir) == report.fingerprint:
         report.unchanged = True
         return report

@@ -118,9 +118,10 @@ def undocumented(name: str, columns: list[str]) -> list[str]:
     return [column for column in columns if column not in described]
 
 
-def codebook_markdown(written: dict[str, list[str]]) -> str:
-    """codebook.md: per written file, each of its columns and what it means."""
-    lines = ["# Codebook", "",
+def codebook_markdown(written: dict[str, list[str]], banner: str | None = None) -> str:
+    """codebook.md: per written file, each of its columns and what it means; `banner` (a demo's) first."""
+    lines = [f"**{banner}**", ""] if banner else []
+    lines += ["# Codebook", "",
              "Tidy UTF-8 CSV, one row per observation; empty cells are missing values (no data), never zeros. "
              "How the tables were made (runs, detector settings, model and its evaluation): provenance.json.", ""]
     for name, columns in written.items():

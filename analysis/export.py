@@ -59,9 +59,12 @@ def _csv(frame: pd.DataFrame) -> bytes:
 
 def provenance(tables: Tables, filters: Filters, exported_at: datetime) -> dict[str, Any]:
     """provenance.json: the version, filters and decision threshold, and the catalogue's record of
-    the runs, face set, models (with their evaluation), text version and sources behind the tables."""
+    the runs, face set, models (with their evaluation), text version and sources behind the tables;
+    a demo home's record opens with its banner."""
     model_id = select(tables, filters).model_id
+    banner = {"banner": tables.demo_banner} if tables.demo_banner else {}
     return {
+        **banner,
         "postercensus_version": __version__,
         "exported_at": exported_at.isoformat(timespec="seconds"),
         "filters": asdict(filters),
@@ -83,7 +86,7 @@ def export(tables: Tables, outdir: Path, filters: Filters = Filters()) -> list[P
         write_atomically(outdir / name, _csv(frame))
         written[name] = list(frame.columns)
         paths.append(outdir / name)
-    write_atomically(outdir / "codebook.md", codebook_markdown(written).encode("utf-8"))
+    write_atomically(outdir / "codebook.md", codebook_markdown(written, tables.demo_banner).encode("utf-8"))
     record = provenance(tables, filters, datetime.now(timezone.utc))
     write_atomically(outdir / "provenance.json", json.dumps(record, indent=2, default=str).encode("utf-8"))
     return [*paths, outdir / "codebook.md", outdir / "provenance.json"]

@@ -18,7 +18,7 @@ from analysis.face_status import item_face_statuses
 from catalog import schema
 from catalog.database import open_engine
 from catalog.schema import ImageStatus
-from postercensus.config import HomeConfig
+from postercensus.config import DEMO_BANNER, HomeConfig
 
 ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "date", "year", "decade", "keywords",
                 "landing_url", "image_path", "face_status"]
@@ -38,7 +38,7 @@ class Tables:
     the face to both) × model that predicted it; a face no model has predicted yet has one row
     with empty prediction columns. mentions: the latest text version only. models: model_id →
     card of the version used, in registration order (the last is the default model). provenance:
-    what export cites (runs, face set, models, text version, sources).
+    what export cites (whether the home is a demo, runs, face set, models, text version, sources).
     """
 
     items: pd.DataFrame
@@ -50,18 +50,27 @@ class Tables:
     text_version: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def demo_banner(self) -> str | None:
+        """The banner every view of a demo home's tables shows first (None for real collections):
+        the demo's figures describe a poster generator, and a screenshot must not pass as a finding."""
+        return DEMO_BANNER if self.provenance.get("demo") else None
+
 
 def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tables:
     """Read the catalogue of a home (its configured database) or of an open engine.
 
     `home` resolves the home-relative image paths when an engine is given (default: the current
-    folder); with a home path it is that path.
+    folder, whose config is then not read); with a home path it is that path. The home's config
+    says whether it is a demo (`provenance["demo"]`, see `Tables.demo_banner`).
     """
     if isinstance(home_or_engine, Engine):
-        engine, home = home_or_engine, Path(home) if home is not None else Path.cwd()
+        engine, config = home_or_engine, None if home is None else HomeConfig.load(Path(home))
+        home = Path(home) if home is not None else Path.cwd()
     else:
         home = Path(home_or_engine)
-        engine = open_engine(HomeConfig.load(home).database_url(None, home))
+        config = HomeConfig.load(home)
+        engine = open_engine(config.database_url(None, home))
     with engine.connect() as connection:
         def frame(query: Select) -> pd.DataFrame:
             return pd.DataFrame.from_records([dict(row) for row in connection.execute(query).mappings()])
@@ -76,7 +85,8 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
         sources = frame(select(schema.sources.c.key, schema.sources.c.kind, schema.sources.c.location))
         face_sets = frame(select(schema.face_sets).where(schema.face_sets.c.parameter_hash == face_set))
     cards = {row.model_id: row.card for row in used.itertuples()}
-    provenance = _provenance(runs, face_sets, used, faces, text_version, sources)
+    provenance = {"demo": config is not None and config.demo,
+                  **_provenance(runs, face_sets, used, faces, text_version, sources)}
     return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance)
 
 

@@ -31,6 +31,9 @@ TABLES_MAX_AGE_S = 30.0
 KEYWORD_OPTIONS = 500
 GRAPH_CONFIG = {"displaylogo": False}
 CLICKABLE = (SHARE_OVER_TIME, FACES_BY_YEAR, KEYWORDS)
+DEMO_BANNER_STYLE = {"position": "sticky", "top": 0, "zIndex": 10, "background": "#fff3c4", "color": "#7a1500",
+                     "fontWeight": 700, "fontSize": "1.4rem", "textAlign": "center", "padding": "0.5rem",
+                     "border": "3px solid #c2185b"}  # as the offline page's .demo-banner
 
 
 def reader_engine(url: str) -> Engine:
@@ -106,13 +109,15 @@ def make_app(home: Path, engine: Engine | str, max_age: float = TABLES_MAX_AGE_S
     tables = cache.get()
     years = tables.items["year"].dropna().astype(int)
     full_range = (int(years.min()), int(years.max())) if not years.empty else (0, 0)
-    app = dash.Dash(__name__, title="postercensus", serve_locally=True, external_stylesheets=[],
-                    external_scripts=[], update_title=None)
+    banner = tables.demo_banner
+    app = dash.Dash(__name__, title=f"{banner}: postercensus" if banner else "postercensus", serve_locally=True,
+                    external_stylesheets=[], external_scripts=[], update_title=None)
     register_image_route(app.server, home)
     app.layout = html.Div(style={"fontFamily": "system-ui, sans-serif", "maxWidth": "1200px", "margin": "0 auto",
                                  "padding": "1rem 2rem"}, children=[
+        *([html.Div(banner, id="demo-banner", role="note", style=DEMO_BANNER_STYLE)] if banner else []),
         html.H1("postercensus"),
-        html.P(f"Catalogue {home}. Click a point or bar in the first, second or keyword figure to see its posters."),
+        html.P(f"Catalogue {home}. Click a year's point or bar, or a keyword's bar, to see its posters."),
         _filter_controls(tables),
         *(html.Section([dcc.Graph(id=panel.id, config=GRAPH_CONFIG), html.P(panel.caption)]) for panel in PANELS),
         html.Section(id="drilldown"),

@@ -13,26 +13,22 @@ import plotly.graph_objects as go
 from analysis.face_status import UNSCANNED
 from analysis.tables import FaceBase
 from dashboards import figures
-from dashboards.figures import STATUS_NAMES
+from dashboards.names import display_name
 
 SUBTITLE_MARGIN = 95  # top margin (px) that fits a title and its one-line subtitle
 
 
-def _posters(count: int) -> str:
-    return f"{count:,} poster{'' if count == 1 else 's'}"
-
-
 def _in_words(unscanned: dict[str, int]) -> str:
     """{no_image: 940, not_scanned: 2, failed: 0} → '940 no image, 2 not scanned yet'."""
-    return ", ".join(f"{count:,} {STATUS_NAMES[status]}" for status, count in unscanned.items() if count)
+    return ", ".join(f"{count:,} {display_name(status)}" for status, count in unscanned.items() if count)
 
 
 def base_text(base: FaceBase) -> str:
     """The base of the face figures, e.g. 'Faces found on 3 of 7 posters with a scanned image
     (947 posters in this view; 940 no image)'."""
     others = _in_words(base.unscanned)
-    return (f"Faces found on {base.with_faces:,} of {_posters(base.scanned)} with a scanned image "
-            f"({_posters(base.items)} in this view{f'; {others}' if others else ''})")
+    return (f"Faces found on {base.with_faces:,} of {figures.counted(base.scanned, 'poster')} with a scanned image "
+            f"({figures.counted(base.items, 'poster')} in this view{f'; {others}' if others else ''})")
 
 
 def agreement_base_text(summary: pd.DataFrame) -> str:
@@ -42,12 +38,12 @@ def agreement_base_text(summary: pd.DataFrame) -> str:
     if not sum(counts.values()):
         return ""
     others = _in_words({status: counts.pop(status, 0) for status in UNSCANNED})
-    return (f"Text and faces compared on {_posters(sum(counts.values()))} with a scanned image"
+    return (f"Text and faces compared on {figures.counted(sum(counts.values()), 'poster')} with a scanned image"
             f"{f'; with mentions but no scanned image, counted apart: {others}' if others else ''}")
 
 
 def no_scanned_image_text(base: FaceBase) -> str:
-    return f"No poster in this view has a scanned image ({_posters(base.items)}: {_in_words(base.unscanned)})"
+    return f"No poster in this view has a scanned image ({figures.counted(base.items, 'poster')}: {_in_words(base.unscanned)})"
 
 
 def with_base(figure: go.Figure, text: str) -> go.Figure:

@@ -14,16 +14,21 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboards.names import NOT_IN_SHARES, display_name
+
 FEMALE = "female"
 NO_DATA = "no data"
 LABEL_COLOURS = {"female": "#c2185b", "male": "#1e6bb8", "uncertain": "#8c8c8c", "other": "#b0853c"}
 FALLBACK_COLOUR = "#555555"
-# Posters without a scanned image (analysis.face_status), shown beside the composition and
-# agreement bars but in no share: their names for readers, and a paler bar.
-STATUS_NAMES = {"not_scanned": "not scanned yet", "failed": "image unreadable", "no_image": "no image"}
-NOT_IN_SHARES_COLOUR = "#bdbdbd"
+NOT_IN_SHARES_COLOUR = "#bdbdbd"  # posters without a scanned image: drawn paler, in no share
 BAND_FILL = "rgba(194, 24, 91, 0.18)"
 TOP_ROLES = 15
+WATERMARK_COLOUR = "rgba(194, 24, 91, 0.13)"
+
+
+def counted(number: float, noun: str) -> str:
+    """A count in words ("1 face", "12 faces"), as the figures print it beside their shares."""
+    return f"{int(number):,} {noun}{'' if int(number) == 1 else 's'}"
 
 
 def label_colour(label: str) -> str:
@@ -34,6 +39,15 @@ def label_colour(label: str) -> str:
 def _layout(figure: go.Figure, title: str, **layout) -> go.Figure:
     figure.update_layout(title=title, template="plotly_white", margin={"l": 60, "r": 20, "t": 60, "b": 60},
                          legend={"orientation": "h", "y": -0.2}, **layout)
+    return figure
+
+
+def mark_demo(figure: go.Figure, banner: str) -> go.Figure:
+    """A large faint "DEMO" across the plot and the banner under the title, so a figure cropped,
+    screenshotted or downloaded as PNG away from its page still says it shows no real data."""
+    figure.add_annotation(text="DEMO", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, textangle=-20,
+                          font={"size": 96, "color": WATERMARK_COLOUR})
+    figure.update_layout(title_text=f"{figure.layout.title.text}<br><sup>{banner}</sup>")
     return figure
 
 
@@ -72,6 +86,10 @@ def _band_polygons(x: list, low: list, high: list) -> tuple[list, list]:
     return xs, ys
 
 
+def _share_axis(label: str) -> dict:
+    return {"title": f"corrected {label} share of faces", "tickformat": ".0%", "rangemode": "tozero"}
+
+
 def share_over_time(by_year: pd.DataFrame, label: str = FEMALE) -> go.Figure:
     """Corrected share of `label` faces per year, with its 95 % interval as a band; gaps stay gaps."""
     title = f"Corrected {label} share of faces by year (95 % interval)"
@@ -89,13 +107,43 @@ def share_over_time(by_year: pd.DataFrame, label: str = FEMALE) -> go.Figure:
     figure.add_trace(go.Scatter(
         x=years, y=rows["corrected_share"], mode="lines+markers", connectgaps=False, name=f"{label} (corrected)",
         line={"color": label_colour(label)}, customdata=[[year, label] for year in years],
-        text=[f"{faces:,} faces" for faces in rows["faces"].fillna(0).astype(int)],
+        text=[counted(faces, f"{label} face") for faces in rows["faces"].fillna(0)],
         hovertemplate="%{x}: %{y:.1%} (%{text})<extra></extra>",
     ))
     figure.add_trace(go.Scatter(x=years, y=rows["raw_share"], mode="lines", connectgaps=False,
                                 name=f"{label} (raw)", line={"color": label_colour(label), "dash": "dot", "width": 1},
                                 hovertemplate="%{x}: raw %{y:.1%}<extra></extra>"))
-    return _layout(figure, title, yaxis={"tickformat": ".0%", "rangemode": "tozero"}, xaxis={"title": "year"})
+    return _layout(figure, title, yaxis=_share_axis(label), xaxis={"title": "year"})
+
+
+def share_by_decade(by_decade: pd.DataFrame, label: str = FEMALE) -> go.Figure:
+    """Corrected share of `label` faces per decade with its 95 % interval as whiskers, raw share beside.
+
+    Most collections have few dated posters a year, so the by-year line is mostly noise and gaps;
+    a decade pools them. Decades without items stay on the axis with no marker (no data).
+    """
+    title = f"Corrected {label} share of faces by decade (95 % interval)"
+    rows = pd.DataFrame() if by_decade is None or by_decade.empty else \
+        by_decade[by_decade["label"] == label].sort_values("decade")
+    if _is_empty(rows, "corrected_share"):
+        return no_data(title)
+    decades = [f"{int(decade)}s" for decade in rows["decade"]]
+    totals = by_decade.groupby("decade")["faces"].sum().reindex(rows["decade"]).fillna(0)  # every label's faces
+    counts = [f"{int(faces):,} {label} of {counted(total, 'face')} on {counted(items, 'poster')}"
+              for faces, total, items in zip(rows["faces"].fillna(0), totals, rows["items"].fillna(0))]
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(
+        x=decades, y=rows["corrected_share"], mode="markers", name=f"{label} (corrected)",
+        marker={"color": label_colour(label), "size": 11}, error_y=_error_bars(rows), hovertext=counts,
+        hovertemplate="%{x}: %{y:.1%} (%{hovertext})<extra></extra>",
+    ))
+    figure.add_trace(go.Scatter(x=decades, y=rows["raw_share"], mode="markers", name=f"{label} (raw)",
+                                marker={"color": label_colour(label), "size": 9, "symbol": "circle-open"},
+                                hovertemplate="%{x}: raw %{y:.1%}<extra></extra>"))
+    ticks = [f"{decade}<br>{counted(total, 'face')}" for decade, total in zip(decades, totals)]
+    return _layout(figure, title, yaxis=_share_axis(label),
+                   xaxis={"title": "decade (faces counted)", "type": "category", "categoryorder": "array",
+                          "categoryarray": decades, "tickmode": "array", "tickvals": decades, "ticktext": ticks})
 
 
 def faces_by_year(by_year: pd.DataFrame) -> go.Figure:
@@ -112,45 +160,60 @@ def faces_by_year(by_year: pd.DataFrame) -> go.Figure:
 
 def composition(frame: pd.DataFrame) -> go.Figure:
     """Posters by who they show (no face, only female, only male, mixed, only uncertain)."""
-    return _poster_counts(frame, "composition", "Poster composition by perceived gender of the faces shown")
+    return _poster_counts(frame, "composition", "Poster composition by perceived gender of the faces shown",
+                          "perceived gender of the poster's faces")
 
 
-def _poster_counts(frame: pd.DataFrame, category: str, title: str) -> go.Figure:
-    """Posters per category, each bar labelled with its share; posters without a scanned image
-    (STATUS_NAMES) are counted in paler bars labelled as being in no share."""
+def _poster_counts(frame: pd.DataFrame, category: str, title: str, axis_title: str) -> go.Figure:
+    """Posters per category (named for people, `names.display_name`), each bar labelled with its
+    share; posters without a scanned image (`names.NOT_IN_SHARES`) are counted in paler bars
+    labelled as being in no share."""
     if _is_empty(frame, "items"):
         return no_data(title)
-    apart = frame[category].isin(list(STATUS_NAMES))
+    apart = frame[category].isin(NOT_IN_SHARES)
     text = ["not in shares" if away else f"{share:.0%}" if pd.notna(share) else ""
             for away, share in zip(apart, frame["share"])]
-    figure = go.Figure(go.Bar(x=frame[category].map(lambda name: STATUS_NAMES.get(name, name)), y=frame["items"],
+    figure = go.Figure(go.Bar(x=[display_name(kind) for kind in frame[category]], y=frame["items"],
                               text=text, textposition="auto",
-                              marker_color=[NOT_IN_SHARES_COLOUR if away else FALLBACK_COLOUR for away in apart]))
-    return _layout(figure, title, yaxis={"title": "posters"})
+                              marker_color=[NOT_IN_SHARES_COLOUR if away else FALLBACK_COLOUR for away in apart],
+                              hovertemplate="%{x}: %{y:,} posters (%{text})<extra></extra>"))
+    return _layout(figure, title, xaxis={"title": axis_title}, yaxis={"title": "posters"})
 
 
 def _error_bars(rows: pd.DataFrame) -> dict:
+    """The 95 % interval as asymmetric error bars around corrected_share (error_y, or error_x for horizontal bars)."""
     share = rows["corrected_share"]
     return {"type": "data", "symmetric": False,
             "array": (rows["ci_high"] - share).clip(lower=0), "arrayminus": (share - rows["ci_low"]).clip(lower=0)}
 
 
 def keywords_by_gender(frame: pd.DataFrame) -> go.Figure:
-    """Corrected share per label within each keyword, with 95 % intervals as error bars."""
+    """Corrected share per label within each keyword as horizontal bars, 95 % intervals as whiskers.
+
+    Horizontal, so keywords read level and every bar has room for its whisker; the faces each
+    keyword's shares rest on are in its axis label and in the hover, never printed on the bars.
+    """
     title = "Perceived gender of faces by keyword (corrected shares, 95 % intervals)"
     if _is_empty(frame, "corrected_share"):
         return no_data(title)
     order = list(dict.fromkeys(frame["keyword"]))  # as analysis ranked them (most items first)
+    faces = frame.groupby("keyword")["faces"].sum()
     figure = go.Figure()
     for label, rows in frame.groupby("label", sort=True):
         figure.add_trace(go.Bar(
-            x=rows["keyword"], y=rows["corrected_share"], name=str(label), marker_color=label_colour(label),
-            error_y=_error_bars(rows), customdata=[[keyword, label] for keyword in rows["keyword"]],
-            text=[f"{faces:,} faces" for faces in rows["faces"].fillna(0).astype(int)],
-            hovertemplate="%{x}: %{y:.1%} (%{text})<extra>%{fullData.name}</extra>",
+            y=rows["keyword"], x=rows["corrected_share"], orientation="h", name=str(label),
+            marker_color=label_colour(label), error_x=_error_bars(rows),
+            customdata=[[keyword, label] for keyword in rows["keyword"]],
+            hovertext=[counted(count, f"{label} face") + (f", interval {low:.0%}–{high:.0%}" if pd.notna(low) else "")
+                       for count, low, high in zip(rows["faces"].fillna(0), rows["ci_low"], rows["ci_high"])],
+            hovertemplate="%{y}: %{x:.1%} (%{hovertext})<extra>%{fullData.name}</extra>",
         ))
-    return _layout(figure, title, barmode="group", yaxis={"tickformat": ".0%"},
-                   xaxis={"categoryorder": "array", "categoryarray": order, "tickangle": -40})
+    ticks = [f"{keyword} ({counted(faces.get(keyword, 0), 'face')})" for keyword in order]
+    return _layout(figure, title, barmode="group", height=max(420, 34 * len(order) + 160),
+                   xaxis={"title": "corrected share of the keyword's faces", "tickformat": ".0%", "range": [0, 1]},
+                   yaxis={"title": "keyword (faces counted)", "categoryorder": "array",
+                          "categoryarray": list(reversed(order)), "tickmode": "array",
+                          "tickvals": order, "ticktext": ticks, "automargin": True})
 
 
 def text_roles(frame: pd.DataFrame, top_n: int = TOP_ROLES) -> go.Figure:
@@ -166,16 +229,35 @@ def text_roles(frame: pd.DataFrame, top_n: int = TOP_ROLES) -> go.Figure:
         figure.add_trace(go.Bar(y=rows["role"], x=rows["mentions"], name=str(gender), orientation="h",
                                 marker_color=label_colour(gender)))
     return _layout(figure, title, barmode="stack", height=max(380, 28 * len(top) + 140),
-                   yaxis={"categoryorder": "array", "categoryarray": list(reversed(top))}, xaxis={"title": "mentions"})
+                   yaxis={"title": "role the phrase qualifies", "categoryorder": "array",
+                          "categoryarray": list(reversed(top)), "automargin": True},
+                   xaxis={"title": "mentions"})
 
 
 def agreement(frame: pd.DataFrame) -> go.Figure:
     """Whether a poster's text and its faces point to the same perceived gender."""
-    return _poster_counts(frame, "agreement", "Text mentions vs. faces: agreement per poster")
+    return _poster_counts(frame, "agreement", "Text mentions vs. faces: agreement per poster",
+                          "genders the text mentions vs. genders the faces show")
 
 
 def _percent(value: object) -> str:
     return f"{value:.1%}" if isinstance(value, (int, float)) and not math.isnan(value) else "not recorded"
+
+
+def _threshold_text(min_probability: float, stored_thresholds: Sequence[float]) -> str:
+    """How this view decides a face's label: the figures re-decide from the stored probabilities,
+    so the classify stage's own threshold is named only where it differs from the view's rule."""
+    if min_probability > 0:
+        rule = (f"A face whose most probable label has a probability below {min_probability:.2f} is counted as "
+                "uncertain: shown in its own category, never in a corrected share.")
+    else:
+        rule = ("No probability threshold: every face counted by its most probable label, "
+                "however close the call.")
+    stored = [threshold for threshold in stored_thresholds if threshold and threshold != min_probability]
+    if stored:
+        rule += (f" (The classify stage stored its labels at threshold {', '.join(f'{t:.2f}' for t in stored)}; "
+                 "these figures decide from the probabilities by the rule above.)")
+    return rule
 
 
 def methods_text(card: dict | None, min_probability: float = 0.0,
@@ -189,15 +271,12 @@ def methods_text(card: dict | None, min_probability: float = 0.0,
     evaluation = card.get("evaluation") or {}
     note = card.get("evaluation_note")
     model = card.get("model_id") or "no classifier registered"
-    stored = ", ".join(f"{threshold:.2f}" for threshold in stored_thresholds) or "not recorded"
     return [
         ("Model", f"{model}; labels {', '.join(card.get('labels') or []) or 'unknown'}. "
                   f"Accuracy {_percent(evaluation.get('accuracy'))}, balanced accuracy "
                   f"{_percent(evaluation.get('balanced_accuracy'))}"
                   f"{f' ({note})' if note else ''}."),
-        ("Thresholds", f"A face whose most probable label is below the classifier's threshold ({stored}) is "
-                       f"counted as uncertain; this view also treats faces below probability "
-                       f"{min_probability:.2f} as uncertain."),
+        ("Thresholds", _threshold_text(min_probability, stored_thresholds)),
         ("Perceived gender", "Labels annotate how a depicted face reads to a classifier trained on people's "
                              "judgements: a property of the depiction, not the identity of any person. "
                              "Classifiers err more on some groups of people and on drawings, illustrations "

@@ -23,6 +23,8 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; pa
 .panel p.caption { color: #555; font-size: 0.9rem; margin: 0.2rem 0 0 0; }
 #methods { background: #f6f6f6; padding: 0.5rem 1.5rem; border-radius: 6px; }
 #methods h3 { margin-bottom: 0.2rem; font-size: 1rem; }
+.demo-banner { position: sticky; top: 0; z-index: 10; background: #fff3c4; color: #7a1500; font-weight: 700;
+               font-size: 1.4rem; text-align: center; padding: 0.5rem; border: 3px solid #c2185b; }
 """
 
 
@@ -43,7 +45,7 @@ def _describe(filters: Filters) -> str:
 
 
 def render_page(tables: Tables, filters: Filters = Filters()) -> str:
-    """The page's HTML text."""
+    """The page's HTML text; a demo home's opens with its banner, kept in view while scrolling."""
     figures = build_figures(tables, filters)
     sections = []
     for index, panel in enumerate(PANELS):
@@ -53,11 +55,13 @@ def render_page(tables: Tables, filters: Filters = Filters()) -> str:
                         "</section>")
     notes = "".join(f"<h3>{html.escape(heading)}</h3><p>{html.escape(text)}</p>"
                     for heading, text in methods(tables, filters))
+    banner = html.escape(tables.demo_banner or "")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        "<title>postercensus dashboard</title>"
+        f"<title>{banner + ': ' if banner else ''}postercensus dashboard</title>"
         f"<style>{STYLE}</style></head><body>"
-        f"<h1>postercensus</h1><p>Catalogue {html.escape(str(tables.home))} — {html.escape(_describe(filters))}</p>"
+        + (f'<div class="demo-banner" role="note">{banner}</div>' if banner else "")
+        + f"<h1>postercensus</h1><p>Catalogue {html.escape(str(tables.home))} — {html.escape(_describe(filters))}</p>"
         f'{"".join(sections)}<section id="methods"><h2>Methods</h2>{notes}</section></body></html>\n'
     )
 

@@ -2,7 +2,8 @@
 
 The offline page and the Dash app both call `build_figures`, so they show the same figures
 under the same ids (tests and readers' bookmarks rely on them), and each analysis table is
-computed once per view even when two panels draw from it.
+computed once per view even when two panels draw from it. A demo home's figures are all marked
+as such (`figures.mark_demo`), whichever view shows them.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class Panel:
 
 
 SHARE_OVER_TIME = "fig-share-over-time"
+SHARE_BY_DECADE = "fig-share-by-decade"
 FACES_BY_YEAR = "fig-faces-by-year"
 COMPOSITION = "fig-composition"
 KEYWORDS = "fig-keywords"
@@ -31,13 +33,16 @@ AGREEMENT = "fig-agreement"
 
 PANELS = (
     Panel(SHARE_OVER_TIME, "Line: share corrected for classifier errors; band: its 95 % interval; dotted: raw share."),
+    Panel(SHARE_BY_DECADE, "The same share pooled by decade, where a few posters a year add up; whiskers: 95 % "
+                            "interval; hollow: raw share."),
     Panel(FACES_BY_YEAR, "How many faces each year's share rests on."),
     Panel(COMPOSITION, "Each poster counted once, by the perceived genders of all its faces."),
-    Panel(KEYWORDS, "Keywords with the most posters; error bars are 95 % intervals."),
+    Panel(KEYWORDS, "Keywords with the most posters, most first; whiskers: 95 % intervals; in brackets: the "
+                    "faces the shares rest on."),
     Panel(TEXT_ROLES, "Gendered phrases in descriptions (\"woman welder\"), by the role they qualify."),
     Panel(AGREEMENT, "Does the text mention the same gender the faces show?"),
 )
-FACE_PANELS = (SHARE_OVER_TIME, FACES_BY_YEAR, COMPOSITION, KEYWORDS)  # each states its base (facebase)
+FACE_PANELS = (SHARE_OVER_TIME, SHARE_BY_DECADE, FACES_BY_YEAR, COMPOSITION, KEYWORDS)  # each states its base (facebase)
 
 
 def build_figures(tables: Tables, filters: Filters) -> dict[str, go.Figure]:
@@ -45,15 +50,20 @@ def build_figures(tables: Tables, filters: Filters) -> dict[str, go.Figure]:
     by_year = analysis.by_year(tables, filters)
     composition = analysis.composition(tables, filters)
     agreement = analysis.agreement_summary(tables, filters)
-    panels = {
+    built = {
         SHARE_OVER_TIME: figures.share_over_time(by_year),
+        SHARE_BY_DECADE: figures.share_by_decade(analysis.by_decade(tables, filters)),
         FACES_BY_YEAR: figures.faces_by_year(by_year),
         COMPOSITION: figures.composition(composition),
         KEYWORDS: figures.keywords_by_gender(analysis.by_keyword(tables, filters)),
         TEXT_ROLES: figures.text_roles(analysis.mentions_by_role(tables, filters)),
         AGREEMENT: facebase.with_base(figures.agreement(agreement), facebase.agreement_base_text(agreement)),
     }
-    return facebase.state_bases(panels, FACE_PANELS, analysis.face_base(composition))
+    facebase.state_bases(built, FACE_PANELS, analysis.face_base(composition))
+    if tables.demo_banner:
+        for figure in built.values():
+            figures.mark_demo(figure, tables.demo_banner)
+    return built
 
 
 def model_id(tables: Tables, filters: Filters) -> str | None:

@@ -18,6 +18,7 @@ from catalog.database import default_url
 
 CONFIG_FILENAME = "postercensus.toml"
 DEFAULT_HOME = "postercensus-home"
+DEMO_BANNER = "DEMO — generated posters, not data"  # on every page, export and app of a demo home
 
 
 def resolve_home(option: Path | None) -> Path:
@@ -63,6 +64,19 @@ class HomeConfig:
         return dict(self.data.get("text", {}))
 
     @property
+    def demo(self) -> bool:
+        """`demo = true`: the home was made by `postercensus demo`; its outputs carry DEMO_BANNER."""
+        demo = self.data.get("demo", False)
+        if not isinstance(demo, bool):
+            raise ValueError(f"{self.path}: demo must be true or false")
+        return demo
+
+    def mark_demo(self) -> None:
+        """Record that this home holds the generated demo collection, then write the file."""
+        self.data["demo"] = True
+        self._write()
+
+    @property
     def sources(self) -> list[dict[str, Any]]:
         return list(self.data.get("sources", []))
 
@@ -72,4 +86,7 @@ class HomeConfig:
         sources = [source for source in self.sources if source.get("key") != key]
         sources.append(entry)
         self.data["sources"] = sources
+        self._write()
+
+    def _write(self) -> None:
         write_atomically(self.path, tomli_w.dumps(self.data).encode("utf-8"))

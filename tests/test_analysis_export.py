@@ -10,6 +10,7 @@ import pytest
 
 from analysis.export import export
 from analysis.load import load_tables
+from postercensus.config import DEMO_BANNER, HomeConfig
 from tests.support.cli import run_cli, status
 from tests.test_analysis_tables import MODEL, build_catalogue
 
@@ -108,3 +109,25 @@ def test_cli_analyze_caches_tables_and_a_second_run_does_nothing(tmp_path):
     assert "unchanged" in second.stdout
     assert status(home)["runs"] == runs_before  # no run recorded, nothing written
     assert (home / "analysis" / "by_year.csv").stat().st_mtime_ns == written
+
+
+def test_a_real_collection_exports_no_demo_banner(exported):
+    record = json.loads((exported / "provenance.json").read_text(encoding="utf-8"))
+    assert record["demo"] is False and "banner" not in record
+    assert (exported / "codebook.md").read_text(encoding="utf-8").startswith("# Codebook")
+
+
+def test_a_demo_home_exports_its_banner_first_and_marking_it_recomputes_the_cached_tables(tmp_path):
+    home = build_catalogue(tmp_path / "home")
+    assert run_cli(home, "analyze").exit_code == 0
+    assert "DEMO" not in (home / "analysis" / "codebook.md").read_text(encoding="utf-8")
+
+    HomeConfig.load(home).mark_demo()
+    export(load_tables(home), tmp_path / "out")
+    again = run_cli(home, "analyze")
+
+    for folder in (tmp_path / "out", home / "analysis"):
+        record = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+        assert next(iter(record.items())) == ("banner", DEMO_BANNER) and record["demo"] is True
+        assert (folder / "codebook.md").read_text(encoding="utf-8").splitlines()[0] == f"**{DEMO_BANNER}**"
+    assert again.exit_code == 0 and "unchanged" not in again.stdout

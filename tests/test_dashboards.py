@@ -20,7 +20,10 @@ from typer.testing import CliRunner
 from analysis.filters import Filters
 from analysis.load import Tables, load_tables
 from dashboards import figures
-from dashboards.panels import AGREEMENT, FACE_PANELS, KEYWORDS, PANELS, SHARE_OVER_TIME, build_figures
+from dashboards.names import display_name
+from dashboards.panels import (AGREEMENT, COMPOSITION, FACE_PANELS, KEYWORDS, PANELS, SHARE_BY_DECADE,
+                               SHARE_OVER_TIME, build_figures)
+from postercensus.config import DEMO_BANNER, HomeConfig
 from postercensus.context import AppContext
 from postercensus.dashboard_commands import dashboard_app
 from tests.support.browser import chromium_page
@@ -60,6 +63,8 @@ def _is_no_data(figure) -> bool:
 
 @pytest.mark.parametrize("builder, columns", [
     (figures.share_over_time, ["year", "label", "faces", "raw_share", "corrected_share", "ci_low", "ci_high"]),
+    (figures.share_by_decade, ["decade", "label", "items", "faces", "raw_share", "corrected_share", "ci_low",
+                               "ci_high"]),
     (figures.faces_by_year, ["year", "label", "faces"]),
     (figures.composition, ["composition", "items", "share"]),
     (figures.keywords_by_gender, ["keyword", "label", "faces", "corrected_share", "ci_low", "ci_high"]),
@@ -85,13 +90,60 @@ def test_share_over_time_leaves_gap_years_as_gaps_in_line_and_band():
                                                           [1943, "female"]]
 
 
-def test_keyword_bars_carry_their_interval_as_error_bars():
-    frame = pd.DataFrame({"keyword": ["war", "war"], "label": ["female", "male"], "faces": [4, 6],
-                          "corrected_share": [0.4, 0.6], "ci_low": [0.1, 0.35], "ci_high": [0.65, 0.9]})
-    female, male = figures.keywords_by_gender(frame).data
+def test_keyword_bars_are_horizontal_with_their_interval_and_counts_off_the_bars():
+    frame = pd.DataFrame({"keyword": ["war", "war", "food", "food"], "label": ["female", "male"] * 2,
+                          "faces": [4, 6, 1, 0], "corrected_share": [0.4, 0.6, 1.0, 0.0],
+                          "ci_low": [0.1, 0.35, 0.2, 0.0], "ci_high": [0.65, 0.9, 1.0, 0.8]})
+    figure = figures.keywords_by_gender(frame)
+    female, male = figure.data
     assert (female.name, male.name) == ("female", "male")
-    assert list(female.error_y.array) == pytest.approx([0.25]) and list(female.error_y.arrayminus) == pytest.approx([0.3])
+    assert female.orientation == "h" and list(female.y) == ["war", "food"]
+    assert list(female.error_x.array) == pytest.approx([0.25, 0.0])
+    assert list(female.error_x.arrayminus) == pytest.approx([0.3, 0.8])
     assert female.marker.color == figures.label_colour("female") != male.marker.color
+    assert female.text is None, "no count printed on (or rotated under) the bars"
+    assert female.hovertext[0] == "4 female faces, interval 10%–65%"
+    assert list(figure.layout.yaxis.ticktext) == ["war (10 faces)", "food (1 face)"]
+    assert list(figure.layout.yaxis.categoryarray) == ["food", "war"], "the most common keyword on top"
+
+
+def test_share_by_decade_shows_each_decade_with_its_interval_and_keeps_empty_decades():
+    nan = np.nan
+    by_decade = pd.DataFrame(
+        [(1930, "female", 3, 2, 0.5, 0.45, 0.2, 0.7), (1940, "female", 0, 0, nan, nan, nan, nan),
+         (1950, "female", 5, 4, 0.25, 0.3, 0.1, 0.5), (1950, "male", 5, 12, 0.75, 0.7, 0.5, 0.9)],
+        columns=["decade", "label", "items", "faces", "raw_share", "corrected_share", "ci_low", "ci_high"])
+    corrected, raw = figures.share_by_decade(by_decade).data
+    assert list(corrected.x) == ["1930s", "1940s", "1950s"] and np.isnan(corrected.y[1])
+    assert list(corrected.error_y.array) == pytest.approx([0.25, nan, 0.2], nan_ok=True)
+    assert list(raw.y) == pytest.approx([0.5, nan, 0.25], nan_ok=True)
+    assert corrected.hovertext[2] == "4 female of 16 faces on 5 posters"
+    assert list(figures.share_by_decade(by_decade).layout.xaxis.ticktext) == ["1930s<br>2 faces", "1940s<br>0 faces",
+                                                                             "1950s<br>16 faces"]
+
+
+def test_display_names_say_categories_as_people_do():
+    assert [display_name(kind) for kind in ("no_face", "only_female", "only_male", "only_uncertain", "text_only",
+                                            "faces_only", "agree")] == \
+        ["no face", "only female faces", "only male faces", "only uncertain faces", "text only", "faces only",
+         "text and faces agree"]
+    assert display_name("not_scanned") == "not scanned yet" and display_name("no_image") == "no image"
+    assert display_name("some_new_kind") == "some new kind", "a category without an entry still reads as words"
+
+
+def _axes(figure) -> list:
+    return [figure.layout[name] for name in figure.layout if name.startswith(("xaxis", "yaxis"))]
+
+
+def test_every_axis_of_every_panel_has_a_title_and_categories_have_human_names(tables):
+    built = build_figures(tables, Filters())
+    for panel_id, figure in built.items():
+        axes = _axes(figure)
+        assert len(axes) >= 2, panel_id
+        assert all(axis.title.text for axis in axes), panel_id
+    assert set(built[COMPOSITION].data[0].x) >= {"no face", "only female faces", "only male faces"}
+    assert "text only" in built[AGREEMENT].data[0].x and "text_only" not in built[AGREEMENT].data[0].x
+    assert list(built[SHARE_BY_DECADE].data[0].x) == ["1940s"]
 
 
 def test_text_roles_keep_the_top_roles_by_all_mentions():
@@ -107,6 +159,14 @@ def test_methods_text_names_the_model_its_accuracy_and_what_perceived_gender_mea
     assert MODEL_ID in text and "Accuracy 90.0%" in text and "balanced accuracy 90.0%" in text
     assert "0.60" in text and "not the identity" in text and "drawings" in text and "95 %" in text
     assert "no classifier registered" in figures.methods_text(None)[0][1]
+
+
+def test_methods_say_how_faces_are_counted_at_the_default_threshold():
+    default = dict(figures.methods_text(None, 0.0, [0.0]))["Thresholds"]
+    assert "every face counted by its most probable label" in default and "below" not in default
+    stored = dict(figures.methods_text(None, 0.0, [0.7]))["Thresholds"]
+    assert "every face counted by its most probable label" in stored and "threshold 0.70" in stored
+    assert "below 0.60" in dict(figures.methods_text(None, 0.6, [0.0]))["Thresholds"]
 
 
 def test_page_has_every_panel_and_nothing_external(page_path):
@@ -128,6 +188,10 @@ def _screenshot_is_not_blank(png: bytes) -> bool:
     return pixels.std() > 5
 
 
+def _tick_texts(page, panel_id: str, ticks: str) -> list[str]:
+    return page.eval_on_selector_all(f"#{panel_id} .{ticks} text", "ticks => ticks.map(tick => tick.textContent)")
+
+
 def test_page_renders_every_figure_in_chromium(page_path):
     with chromium_page() as browser:
         requests: list[str] = []
@@ -137,9 +201,47 @@ def test_page_renders_every_figure_in_chromium(page_path):
             browser.page.wait_for_selector(f"#{panel.id} .main-svg", timeout=15000)
         traces = browser.page.evaluate(f"document.getElementById('{SHARE_OVER_TIME}').data.length")
         assert traces == 3
+        for panel in PANELS:  # every drawn axis carries its title
+            for axis in ("xtitle", "ytitle"):
+                assert browser.page.text_content(f"#{panel.id} .g-{axis}").strip(), (panel.id, axis)
+        composition = _tick_texts(browser.page, COMPOSITION, "xtick")
+        assert "no face" in composition and "only female faces" in composition
+        keywords = _tick_texts(browser.page, KEYWORDS, "ytick")
+        assert "war (3 faces)" in keywords and "industry (4 faces)" in keywords
+        assert browser.page.locator(f"#{KEYWORDS} .bartext").count() == 0, "no counts printed on the bars"
+        assert browser.page.locator(f"#{SHARE_BY_DECADE} .errorbar").count() >= 1
         assert _screenshot_is_not_blank(browser.page.screenshot(full_page=True))
+        assert browser.page.locator(".demo-banner").count() == 0, "a real collection carries no demo banner"
         assert browser.errors == []
     assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
+
+
+@pytest.fixture(scope="module")
+def demo_tables(catalogue, tmp_path_factory) -> Tables:
+    """The test catalogue read as the tables of a home marked `demo = true`."""
+    _home, engine = catalogue
+    home = tmp_path_factory.mktemp("demo-home")
+    HomeConfig.load(home).mark_demo()
+    return load_tables(engine, home=home)
+
+
+def test_a_demo_page_keeps_its_banner_in_view_and_marks_every_figure(demo_tables, tmp_path):
+    from dashboards.page import build_page
+
+    page_path = build_page(demo_tables, tmp_path / "dashboard.html")
+    html = page_path.read_text(encoding="utf-8")
+    assert f'<div class="demo-banner" role="note">{DEMO_BANNER}</div>' in html
+    assert all(any(annotation.text == "DEMO" for annotation in figure.layout.annotations)
+               for figure in build_figures(demo_tables, Filters()).values())
+    with chromium_page() as browser:
+        browser.page.goto(page_path.as_uri())
+        browser.page.wait_for_selector(f"#{PANELS[-1].id} .main-svg", timeout=15000)
+        assert browser.page.title().startswith(DEMO_BANNER)
+        browser.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        banner = browser.page.locator(".demo-banner")
+        assert banner.is_visible() and banner.inner_text() == DEMO_BANNER
+        assert banner.bounding_box()["y"] < 5, "the banner stays at the top of the window while scrolling"
+        assert browser.errors == []
 
 
 @contextmanager
@@ -178,6 +280,7 @@ def test_app_filters_update_figures_and_a_click_shows_the_posters(served):
         for panel in PANELS:
             page.wait_for_selector(f"#{panel.id} .main-svg", timeout=20000)
         assert _trace_x(page, SHARE_OVER_TIME, 1) == [1940, 1941, 1942, 1943, 1944, 1945]
+        assert "text only" in _tick_texts(page, AGREEMENT, "xtick") and page.locator("#demo-banner").count() == 0
 
         page.fill("#filter-years .dash-range-slider-min-input", "1943")
         page.press("#filter-years .dash-range-slider-min-input", "Tab")  # the input commits on blur
@@ -188,7 +291,7 @@ def test_app_filters_update_figures_and_a_click_shows_the_posters(served):
         bar = page.locator(f"#{KEYWORDS} .barlayer .trace .point path").first  # a keyword's female bar
         bar.scroll_into_view_if_needed()
         box = bar.bounding_box()
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 1  # bottom: a zero-share bar is a line
+        x, y = box["x"] + 1, box["y"] + box["height"] / 2  # left end: a zero-share bar is a line
         page.mouse.move(x, y)
         page.mouse.click(x, y)
         page.wait_for_selector("#drilldown img", timeout=15000)
@@ -201,6 +304,18 @@ def test_app_filters_update_figures_and_a_click_shows_the_posters(served):
         assert loaded
         assert browser.errors == []
     assert [url for url in requests if not url.startswith(served)] == []
+
+
+def test_the_app_of_a_demo_home_shows_the_banner_and_a_real_one_does_not(catalogue, demo_tables):
+    from dashboards.app import make_app
+
+    _home, engine = catalogue
+    demo = make_app(demo_tables.home, engine).server.test_client()
+    first = demo.get("/_dash-layout").get_json()["props"]["children"][0]["props"]
+    assert (first["id"], first["children"]) == ("demo-banner", DEMO_BANNER)
+    assert f"<title>{DEMO_BANNER}: postercensus</title>" in demo.get("/").get_data(as_text=True)
+    real = make_app(*catalogue).server.test_client()
+    assert "DEMO" not in real.get("/_dash-layout").get_data(as_text=True)
 
 
 def test_image_route_serves_only_files_under_home_images(catalogue, tables):
@@ -274,7 +389,7 @@ def test_a_collection_without_a_scanned_image_says_so_instead_of_empty_axes(unsc
     assert agreement.layout.title.subtitle.text == ("Text and faces compared on 0 posters with a scanned image; with "
                                                     "mentions but no scanned image, counted apart: 4 not scanned yet")
     bars = dict(zip(agreement.data[0].x, agreement.data[0].text))
-    assert bars["not scanned yet"] == "not in shares" and "text_only" in bars
+    assert bars["not scanned yet"] == "not in shares" and "text only" in bars
 
 
 def _subtitle(page, panel_id: str) -> str:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner, Result
 from catalog.database import default_url
 from classify import classifier
 from postercensus.cli import app
-from postercensus.config import CONFIG_FILENAME
+from postercensus.config import CONFIG_FILENAME, DEMO_BANNER
 from postercensus.demo_collection import FEMALE, MALE, demo_posters, write_demo_collection
 from tests.support.cli import run_cli
 from tests.support.facedb import query, rows
@@ -78,6 +78,17 @@ def test_demo_runs_the_full_refresh_offline_and_says_where_the_results_are(demo)
     assert "DEMO DATA" in result.stdout
     for stage in ("faces", "classify", "text", "analyze"):
         assert rows(home, "SELECT status FROM runs WHERE stage = ? ORDER BY id DESC LIMIT 1", stage) == [("ok",)]
+
+
+def test_the_demo_home_is_marked_and_its_page_export_and_tables_say_demo(demo):
+    home, _ = demo
+    assert tomllib.loads((home / CONFIG_FILENAME).read_text(encoding="utf-8"))["demo"] is True
+
+    assert f'<div class="demo-banner" role="note">{DEMO_BANNER}</div>' in (home / "dashboard.html").read_text("utf-8")
+    for folder in (home / "export", home / "analysis"):
+        provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+        assert provenance["banner"] == DEMO_BANNER and provenance["demo"] is True
+        assert (folder / "codebook.md").read_text(encoding="utf-8").startswith(f"**{DEMO_BANNER}**")
 
 
 def test_demo_finds_faces_where_figures_were_drawn_and_mentions_of_the_people_described(demo):
