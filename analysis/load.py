@@ -16,6 +16,7 @@ from sqlalchemy import Engine, Select, select
 
 from catalog import schema
 from catalog.database import open_engine
+from catalog.runs import iso_utc
 from catalog.schema import ImageStatus
 from postercensus.config import HomeConfig
 
@@ -23,6 +24,7 @@ ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "date", "year", 
                 "landing_url", "image_path"]
 FACE_COLUMNS = ["face_id", "item_id", "image_path", "left", "top", "right", "bottom", "parameter_hash"]
 PREDICTION_COLUMNS = ["model_id", "model_version", "label", "top_label", "probability", "margin"]
+IMAGE_COLUMNS = ["item_id", "image_path"]
 MENTION_COLUMNS = ["item_id", "gender", "trigger", "role", "role_lemma", "category", "sentence", "in_title",
                    "version_hash"]
 
@@ -36,7 +38,8 @@ class Tables:
     it; a face no model has predicted yet has one row with empty prediction columns. mentions:
     the latest text version only. models: model_id → card of the version used, in registration
     order (the last is the default model). provenance: what export cites (runs, face set, models,
-    text version, sources).
+    text version, sources). images: one row per stored (ok) image of an item not deleted, so a
+    filter can say how many images its tables rest on.
     """
 
     items: pd.DataFrame
@@ -47,6 +50,7 @@ class Tables:
     face_set: str | None = None
     text_version: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    images: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=IMAGE_COLUMNS))
 
 
 def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tables:
@@ -66,6 +70,7 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
 
         runs = frame(select(schema.runs).order_by(schema.runs.c.id))
         items = _items(frame)
+        images = _stored_images(frame, items)
         face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
         models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
         faces, used = _faces(frame, items, face_set, models)
@@ -75,7 +80,7 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
         face_sets = frame(select(schema.face_sets).where(schema.face_sets.c.parameter_hash == face_set))
     cards = {row.model_id: row.card for row in used.itertuples()}
     provenance = _provenance(runs, face_sets, used, faces, text_version, sources)
-    return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance)
+    return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images)
 
 
 def _items(frame) -> pd.DataFrame:
@@ -99,6 +104,14 @@ def _items(frame) -> pd.DataFrame:
     rows["keywords"] = rows["keywords"].map(lambda keywords: list(keywords or []))
     rows["image_path"] = rows["image_path"].astype(object).where(rows["image_path"].notna(), None)
     return rows[ITEM_COLUMNS]
+
+
+def _stored_images(frame, items: pd.DataFrame) -> pd.DataFrame:
+    rows = frame(select(schema.images.c.item_id, schema.images.c.path.label("image_path"))
+                 .where(schema.images.c.status == ImageStatus.OK).order_by(schema.images.c.item_id))
+    if rows.empty:
+        return pd.DataFrame(columns=IMAGE_COLUMNS)
+    return rows[rows["item_id"].isin(items["item_id"])].reset_index(drop=True)[IMAGE_COLUMNS]
 
 
 def _default_face_set(runs: pd.DataFrame, face_sets: pd.DataFrame) -> str | None:
@@ -174,11 +187,10 @@ def _mentions(frame, items: pd.DataFrame, text_version: str | None) -> pd.DataFr
 
 
 def _iso(value: Any) -> str | None:
-    """ISO 8601 in UTC; SQLite returns the stages' UTC times without their zone, so it is put back."""
+    """ISO 8601 in UTC (`catalog.runs.iso_utc`), None for a missing time."""
     if value is None or pd.isna(value):
         return None
-    stamp = pd.Timestamp(value)
-    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).isoformat()
+    return iso_utc(pd.Timestamp(value))
 
 
 def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame, faces: pd.DataFrame,

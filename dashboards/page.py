@@ -11,7 +11,7 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from analysis.filters import Filters
+from analysis.filters import Filters, describe
 from analysis.load import Tables
 from catalog.atomicwrite import write_atomically
 from dashboards.panels import PANELS, build_figures, methods
@@ -24,22 +24,6 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; pa
 #methods { background: #f6f6f6; padding: 0.5rem 1.5rem; border-radius: 6px; }
 #methods h3 { margin-bottom: 0.2rem; font-size: 1rem; }
 """
-
-
-def _describe(filters: Filters) -> str:
-    """The filters in words, so a saved page says which slice of the catalogue it shows."""
-    parts = []
-    if filters.year_from is not None or filters.year_to is not None:
-        parts.append(f"years {filters.year_from or '…'}–{filters.year_to or '…'}")
-    if filters.keywords:
-        parts.append("keywords " + ", ".join(filters.keywords))
-    if filters.source:
-        parts.append(f"source {filters.source}")
-    if filters.min_probability:
-        parts.append(f"probability ≥ {filters.min_probability:.2f}")
-    if filters.model_id:
-        parts.append(f"model {filters.model_id}")
-    return "; ".join(parts) or "whole catalogue"
 
 
 def render_page(tables: Tables, filters: Filters = Filters()) -> str:
@@ -57,7 +41,7 @@ def render_page(tables: Tables, filters: Filters = Filters()) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>postercensus dashboard</title>"
         f"<style>{STYLE}</style></head><body>"
-        f"<h1>postercensus</h1><p>Catalogue {html.escape(str(tables.home))} — {html.escape(_describe(filters))}</p>"
+        f"<h1>postercensus</h1><p>Catalogue {html.escape(str(tables.home))} — {html.escape(describe(filters))}</p>"
         f'{"".join(sections)}<section id="methods"><h2>Methods</h2>{notes}</section></body></html>\n'
     )
 
