@@ -17,6 +17,7 @@ from sqlalchemy import Engine, Select, select
 from analysis.face_status import item_face_statuses
 from catalog import schema
 from catalog.database import open_engine
+from catalog.runs import iso_utc
 from catalog.schema import ImageStatus
 from postercensus.config import DEMO_BANNER, HomeConfig
 
@@ -24,6 +25,7 @@ ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "date", "year", 
                 "landing_url", "image_path", "face_status"]
 FACE_COLUMNS = ["face_id", "item_id", "image_path", "left", "top", "right", "bottom", "parameter_hash"]
 PREDICTION_COLUMNS = ["model_id", "model_version", "label", "top_label", "probability", "margin"]
+IMAGE_COLUMNS = ["item_id", "image_path"]
 MENTION_COLUMNS = ["item_id", "gender", "trigger", "role", "role_lemma", "category", "sentence", "in_title",
                    "version_hash"]
 
@@ -39,6 +41,8 @@ class Tables:
     with empty prediction columns. mentions: the latest text version only. models: model_id →
     card of the version used, in registration order (the last is the default model). provenance:
     what export cites (whether the home is a demo, runs, face set, models, text version, sources).
+    images: one row per stored (ok) image of an item not deleted, so a filter can say how many
+    images its tables rest on.
     """
 
     items: pd.DataFrame
@@ -49,6 +53,7 @@ class Tables:
     face_set: str | None = None
     text_version: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    images: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=IMAGE_COLUMNS))
 
     @property
     def demo_banner(self) -> str | None:
@@ -78,6 +83,7 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
         runs = frame(select(schema.runs).order_by(schema.runs.c.id))
         face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
         items = _items(frame, face_set)
+        images = _stored_images(frame, items)
         models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
         faces, used = _faces(frame, items, face_set, models)
         text_version = _latest_text_version(runs, frame)
@@ -87,7 +93,7 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
     cards = {row.model_id: row.card for row in used.itertuples()}
     provenance = {"demo": config is not None and config.demo,
                   **_provenance(runs, face_sets, used, faces, text_version, sources)}
-    return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance)
+    return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images)
 
 
 def _items(frame, face_set: str | None) -> pd.DataFrame:
@@ -122,6 +128,14 @@ def _face_statuses(frame, item_ids: pd.Series, face_set: str | None) -> pd.Serie
     scanned = pd.DataFrame() if face_set is None else frame(
         select(scans.c.image_sha256.label("sha256"), scans.c.status).where(scans.c.parameter_hash == face_set))
     return item_face_statuses(item_ids, stored, scanned)
+
+
+def _stored_images(frame, items: pd.DataFrame) -> pd.DataFrame:
+    rows = frame(select(schema.images.c.item_id, schema.images.c.path.label("image_path"))
+                 .where(schema.images.c.status == ImageStatus.OK).order_by(schema.images.c.item_id))
+    if rows.empty:
+        return pd.DataFrame(columns=IMAGE_COLUMNS)
+    return rows[rows["item_id"].isin(items["item_id"])].reset_index(drop=True)[IMAGE_COLUMNS]
 
 
 def _default_face_set(runs: pd.DataFrame, face_sets: pd.DataFrame) -> str | None:
@@ -197,11 +211,10 @@ def _mentions(frame, items: pd.DataFrame, text_version: str | None) -> pd.DataFr
 
 
 def _iso(value: Any) -> str | None:
-    """ISO 8601 in UTC; SQLite returns the stages' UTC times without their zone, so it is put back."""
+    """ISO 8601 in UTC (`catalog.runs.iso_utc`), None for a missing time."""
     if value is None or pd.isna(value):
         return None
-    stamp = pd.Timestamp(value)
-    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).isoformat()
+    return iso_utc(pd.Timestamp(value))
 
 
 def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame, faces: pd.DataFrame,

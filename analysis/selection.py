@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.filters import Filters, select_items
+from analysis.filters import FilterError, Filters, select_items
 from analysis.load import PREDICTION_COLUMNS, Tables
 from catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
 
@@ -38,8 +38,8 @@ def chosen_model(tables: Tables, filters: Filters) -> str | None:
     if filters.model_id is None:
         return next(reversed(tables.models), None)
     if filters.model_id not in tables.models:
-        raise ValueError(f"model {filters.model_id!r} has no predictions in this face set; "
-                         f"models with predictions: {', '.join(tables.models) or 'none'}")
+        raise FilterError(f"model {filters.model_id!r} has no predictions in this face set; "
+                          f"models with predictions: {', '.join(tables.models) or 'none'}")
     return filters.model_id
 
 
@@ -57,6 +57,25 @@ def select(tables: Tables, filters: Filters) -> Selection:
                         .where(decided["top_label"].notna(), None))
     card = None if model_id is None else tables.models[model_id]
     return Selection(items, decided, model_id, card, filters.min_probability)
+
+
+@dataclass(frozen=True)
+class Matched:
+    """How much of the catalogue a filter set keeps: the base every share of its tables rests on."""
+
+    items: int
+    images: int  # stored images of those items
+    faces: int  # faces of the default face set on those items (each face once, `other` faces left out)
+
+    def __str__(self) -> str:
+        return f"{self.items:,} items, {self.images:,} images and {self.faces:,} faces matched"
+
+
+def matched(tables: Tables, filters: Filters) -> Matched:
+    """Count what the filters keep (raises FilterError as `select` does)."""
+    selection = select(tables, filters)
+    images = tables.images["item_id"].isin(selection.items["item_id"]).sum()
+    return Matched(len(selection.items), int(images), selection.faces["face_id"].nunique())
 
 
 def top_keywords(items: pd.DataFrame, top_n: int) -> pd.Series:

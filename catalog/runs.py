@@ -27,6 +27,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def iso_utc(stamp: datetime) -> str:
+    """ISO 8601 in UTC with its zone; SQLite returns the stages' UTC times without it, so it is put back."""
+    return (stamp.replace(tzinfo=timezone.utc) if stamp.tzinfo is None else stamp.astimezone(timezone.utc)).isoformat()
+
+
 def package_versions() -> dict[str, str]:
     """Versions of Python and the packages whose behaviour shapes a run's results."""
     versions = {"python": platform.python_version()}

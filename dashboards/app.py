@@ -18,11 +18,13 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from analysis.filters import Filters
+from analysis.filters import FilterError, Filters
 from analysis.load import Tables, load_tables
+from analysis.selection import matched
 from analysis.tables import by_keyword, items_for
 from catalog.database import engine_url
 from dashboards.drilldown import drilldown, register_image_route
+from dashboards.figures import no_data
 from dashboards.panels import FACES_BY_YEAR, KEYWORDS, PANELS, SHARE_OVER_TIME, build_figures, methods
 
 HOST = "127.0.0.1"
@@ -34,6 +36,7 @@ CLICKABLE = (SHARE_OVER_TIME, FACES_BY_YEAR, KEYWORDS)
 DEMO_BANNER_STYLE = {"position": "sticky", "top": 0, "zIndex": 10, "background": "#fff3c4", "color": "#7a1500",
                      "fontWeight": 700, "fontSize": "1.4rem", "textAlign": "center", "padding": "0.5rem",
                      "border": "3px solid #c2185b"}  # as the offline page's .demo-banner
+NO_MATCH = "no poster matches these filters"
 
 
 def reader_engine(url: str) -> Engine:
@@ -119,6 +122,7 @@ def make_app(home: Path, engine: Engine | str, max_age: float = TABLES_MAX_AGE_S
         html.H1("postercensus"),
         html.P(f"Catalogue {home}. Click a year's point or bar, or a keyword's bar, to see its posters."),
         _filter_controls(tables),
+        html.P(id="filter-summary", role="status", style={"fontWeight": "bold"}),
         *(html.Section([dcc.Graph(id=panel.id, config=GRAPH_CONFIG), html.P(panel.caption)]) for panel in PANELS),
         html.Section(id="drilldown"),
         html.Section(id="methods", style={"background": "#f6f6f6", "padding": "0.5rem 1.5rem"}),
@@ -126,14 +130,19 @@ def make_app(home: Path, engine: Engine | str, max_age: float = TABLES_MAX_AGE_S
     controls = [Input("filter-years", "value"), Input("filter-keywords", "value"),
                 Input("filter-source", "value"), Input("filter-probability", "value")]
 
-    @app.callback([Output(panel.id, "figure") for panel in PANELS] + [Output("methods", "children")], controls)
+    @app.callback([Output(panel.id, "figure") for panel in PANELS]
+                  + [Output("methods", "children"), Output("filter-summary", "children")], controls)
     def update_figures(years, keywords, source, probability):
         filters = _filters(years, keywords, source, probability, full_range)
         current = cache.get()
         notes = [html.H2("Methods")]
         for heading, text in methods(current, filters):
             notes += [html.H3(heading), html.P(text)]
-        return [*build_figures(current, filters).values(), notes]
+        try:  # the same check as `export` and `dashboard build`: an empty selection is said, not drawn
+            found = matched(current, filters)
+        except FilterError as error:
+            return [*(no_data(NO_MATCH) for _panel in PANELS), notes, str(error)]
+        return [*build_figures(current, filters).values(), notes, f"{found}."]
 
     @app.callback(Output("drilldown", "children"), [Input(panel, "clickData") for panel in CLICKABLE],
                   [State(control.component_id, control.component_property) for control in controls],
@@ -145,7 +154,10 @@ def make_app(home: Path, engine: Engine | str, max_age: float = TABLES_MAX_AGE_S
             return []
         selection, what = _clicked(trigger, click)
         filters = _filters(*values[len(CLICKABLE):], full_range)
-        items = items_for(cache.get(), filters, **selection)
+        try:
+            items = items_for(cache.get(), filters, **selection)
+        except FilterError:  # the catalogue was reloaded since the click's figure was drawn
+            return []
         return drilldown(home, items.to_dict("records"), what)
 
     return app

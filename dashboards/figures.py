@@ -2,9 +2,10 @@
 
 Builders take the DataFrames `analysis.tables` returns and nothing else, so the offline page
 and the Dash app cannot drift apart, and a notebook can call them too. An empty (or all-NaN)
-table gives a figure that says "no data" instead of raising: a filter that matches nothing is
-an answer, not an error. Points and bars carry `customdata` (year, keyword, label) so a click
-in the app can ask `analysis.tables.items_for` for the posters behind them.
+table gives a figure that says "no data" instead of raising (no faces yet, no mentions); a
+filter that matches no item never gets here: `analysis.filters` refuses it. Points and bars
+carry `customdata` (year, keyword, label) so a click in the app can ask
+`analysis.tables.items_for` for the posters behind them.
 """
 from __future__ import annotations
 

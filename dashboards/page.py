@@ -11,7 +11,7 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from analysis.filters import Filters
+from analysis.filters import Filters, describe
 from analysis.load import Tables
 from catalog.atomicwrite import write_atomically
 from dashboards.panels import PANELS, build_figures, methods
@@ -26,22 +26,6 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; pa
 .demo-banner { position: sticky; top: 0; z-index: 10; background: #fff3c4; color: #7a1500; font-weight: 700;
                font-size: 1.4rem; text-align: center; padding: 0.5rem; border: 3px solid #c2185b; }
 """
-
-
-def _describe(filters: Filters) -> str:
-    """The filters in words, so a saved page says which slice of the catalogue it shows."""
-    parts = []
-    if filters.year_from is not None or filters.year_to is not None:
-        parts.append(f"years {filters.year_from or '…'}–{filters.year_to or '…'}")
-    if filters.keywords:
-        parts.append("keywords " + ", ".join(filters.keywords))
-    if filters.source:
-        parts.append(f"source {filters.source}")
-    if filters.min_probability:
-        parts.append(f"probability ≥ {filters.min_probability:.2f}")
-    if filters.model_id:
-        parts.append(f"model {filters.model_id}")
-    return "; ".join(parts) or "whole catalogue"
 
 
 def render_page(tables: Tables, filters: Filters = Filters()) -> str:
@@ -61,7 +45,7 @@ def render_page(tables: Tables, filters: Filters = Filters()) -> str:
         f"<title>{banner + ': ' if banner else ''}postercensus dashboard</title>"
         f"<style>{STYLE}</style></head><body>"
         + (f'<div class="demo-banner" role="note">{banner}</div>' if banner else "")
-        + f"<h1>postercensus</h1><p>Catalogue {html.escape(str(tables.home))} — {html.escape(_describe(filters))}</p>"
+        + f"<h1>postercensus</h1><p>Catalogue {html.escape(str(tables.home))} — {html.escape(describe(filters))}</p>"
         f'{"".join(sections)}<section id="methods"><h2>Methods</h2>{notes}</section></body></html>\n'
     )
 

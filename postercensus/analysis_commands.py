@@ -6,19 +6,20 @@ do not pay for loading them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from postercensus.context import AppContext, CommandError
+from postercensus.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
 
 
 def analyze_command(ctx: typer.Context) -> None:
-    """Recompute every table into <home>/analysis/ (CSV, codebook.md, provenance.json).
+    """Compute every table into <home>/analysis/ (CSV, codebook.md, provenance.json), incrementally.
 
-    Incremental: when the catalogue has not changed since the last analyze (same runs, counts and
-    labels), it says so and writes nothing. Each real run is recorded as stage "analyze".
+    Incremental: when nothing the tables are computed from has changed since the last analyze, it
+    says so and writes nothing. Each real run is recorded as stage "analyze".
     Example: postercensus --home H analyze
     """
     from analysis.cache import analyze
@@ -35,28 +36,33 @@ def analyze_command(ctx: typer.Context) -> None:
 def export_command(
     ctx: typer.Context,
     outdir: Annotated[Path, typer.Argument(help="Folder to write the CSVs, codebook.md and provenance.json into.")],
-    year_from: Annotated[Optional[int], typer.Option("--year-from", help="Only items from this year on.")] = None,
-    year_to: Annotated[Optional[int], typer.Option("--year-to", help="Only items up to this year.")] = None,
-    keyword: Annotated[Optional[list[str]], typer.Option("--keyword", help="Only items with this keyword (repeatable: any of them).")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Only items of this source key.")] = None,
-    min_probability: Annotated[float, typer.Option("--min-probability", min=0.0, max=1.0, help="Faces whose top probability is below this count as uncertain (shares corrected at this threshold).")] = 0.0,
-    model: Annotated[Optional[str], typer.Option("--model", help="Model id (default: the most recently registered one with predictions).")] = None,
+    year_from: YearFrom = None,
+    year_to: YearTo = None,
+    keyword: Keyword = None,
+    source: Source = None,
+    min_probability: MinProbability = 0.0,
+    model: Model = None,
 ) -> None:
     """Write tidy CSV tables, a codebook of every column and provenance.json to OUTDIR.
 
+    Filters that select nothing (reversed years, a keyword or source no item has, a set that keeps
+    no item) are an error and write nothing; otherwise it says how many items, images and faces
+    the tables rest on.
     Example: postercensus --home H export out/ --year-from 1935 --min-probability 0.7
     """
     from analysis.export import export
-    from analysis.filters import Filters
     from analysis.load import load_tables
+    from analysis.selection import matched
 
     context: AppContext = ctx.obj
-    filters = Filters(year_from, year_to, tuple(keyword or ()), source, min_probability, model)
+    filters = make_filters(year_from, year_to, keyword, source, min_probability, model)
+    tables = load_tables(context.catalog.engine, context.home)
     try:
-        paths = export(load_tables(context.catalog.engine, context.home), outdir, filters)
-    except ValueError as error:
+        found = matched(tables, filters)
+        paths = export(tables, outdir, filters)
+    except ValueError as error:  # FilterError: an unknown keyword, source or model, or no item left
         raise CommandError(str(error)) from error
     console = Console(soft_wrap=True)
-    console.print(f"[bold]export[/bold]: {len(paths)} file(s) written to {outdir}")
+    console.print(f"[bold]export[/bold]: {found}; {len(paths)} file(s) written to {outdir}")
     for path in paths:
         console.print(f"  {path.name}", highlight=False)

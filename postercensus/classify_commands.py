@@ -12,10 +12,11 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from postercensus.commandapp import CommandApp
 from postercensus.context import AppContext, CommandError
 from postercensus.terminal import face_executor, print_errors, progress_bar
 
-classify_app = typer.Typer(
+classify_app = CommandApp(
     help="Label faces with a perceived gender (or any label set): train a head on labelled faces, "
     "evaluate it, predict over the catalogue's faces, and label faces by hand in a local page. "
     "Perceived gender is an annotation of a depiction, not a person's identity.",
@@ -162,7 +163,7 @@ def evaluate(
 @classify_app.command()
 def predict(
     ctx: typer.Context,
-    model: Annotated[str, typer.Option("--model", help="A model folder, or `default`.")] = "default",
+    model: Annotated[str, typer.Option("--model", help="A model folder, or `default` (the shipped perceived-gender model).")] = "default",
     threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Faces whose top probability is below this get the label `uncertain` (0: always the top label).")] = 0.0,
     weights: Weights = None,
 ) -> None:

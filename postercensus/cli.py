@@ -12,12 +12,12 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperGroup
 
 from catalog import __version__
-from catalog.runs import latest_run
+from catalog.runs import iso_utc, latest_run
 from postercensus.analysis_commands import analyze_command, export_command
 from postercensus.classify_commands import classifiers_summary, classify_app
+from postercensus.commandapp import CommandApp, HelpGroup
 from postercensus.config import resolve_home
 from postercensus.context import AppContext, CommandError
 from postercensus.dashboard_commands import dashboard_app
@@ -29,7 +29,7 @@ from postercensus.schedule_commands import schedule_app
 from postercensus.text_commands import text_app, text_summary
 
 
-class _ReportingGroup(TyperGroup):
+class _ReportingGroup(HelpGroup):
     """Turns a CommandError from any subcommand into `Error: …` on stderr and exit code 1."""
 
     def invoke(self, ctx):
@@ -40,13 +40,13 @@ class _ReportingGroup(TyperGroup):
             raise typer.Exit(1) from error
 
 
-app = typer.Typer(
+app = CommandApp(
     cls=_ReportingGroup,
     name="postercensus",
     help=(
         "Corpus analytics for digitized poster collections: harvest items and images into a local "
-        "catalogue, then (later stages) find faces, label perceived gender, extract gendered "
-        "phrases and build tables and dashboards."
+        "catalogue, find faces, label their perceived gender, extract gendered phrases from the "
+        "descriptions, and build tables and dashboards; `refresh` runs every stage."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -103,7 +103,7 @@ def status(
         text_versions=text_summary(context),
         last_run=None if last is None else {
             "id": last["id"], "stage": last["stage"], "status": last["status"],
-            "started_at": last["started_at"].isoformat() if last["started_at"] else None,
+            "started_at": iso_utc(last["started_at"]) if last["started_at"] else None,
             "counts": last["counts"],
         },
     )

@@ -6,13 +6,15 @@ needs them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from postercensus.context import AppContext
+from postercensus.commandapp import CommandApp
+from postercensus.context import AppContext, CommandError
+from postercensus.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
 
-dashboard_app = typer.Typer(
+dashboard_app = CommandApp(
     help="Figures of the catalogue: `build` writes one self-contained HTML page (works offline, "
     "plotly.js inlined); `serve` runs an interactive dashboard on 127.0.0.1 with filters and a "
     "drill-down to the posters behind each bar.",
@@ -24,27 +26,32 @@ dashboard_app = typer.Typer(
 def build(
     ctx: typer.Context,
     out: Annotated[Path, typer.Argument(help="Where to write the page, e.g. dashboard.html.")],
-    year_from: Annotated[Optional[int], typer.Option(help="Only items from this year on.")] = None,
-    year_to: Annotated[Optional[int], typer.Option(help="Only items up to this year.")] = None,
-    keyword: Annotated[Optional[list[str]], typer.Option(help="Only items with this keyword (repeatable).")] = None,
-    source: Annotated[Optional[str], typer.Option(help="Only items of this source key.")] = None,
-    min_probability: Annotated[float, typer.Option(
-        help="Faces whose top probability is below this count as uncertain.")] = 0.0,
-    model: Annotated[Optional[str], typer.Option(help="Model id (default: the last registered).")] = None,
+    year_from: YearFrom = None,
+    year_to: YearTo = None,
+    keyword: Keyword = None,
+    source: Source = None,
+    min_probability: MinProbability = 0.0,
+    model: Model = None,
 ) -> None:
     """Write every figure and the methods notes into one HTML file that opens without a network.
 
+    Filters that select nothing are an error, as for `export`; otherwise it says how many items,
+    images and faces the figures rest on.
     Example: postercensus --home H dashboard build dashboard.html --year-from 1940 --year-to 1945
     """
-    from analysis.filters import Filters
     from analysis.load import load_tables
+    from analysis.selection import matched
     from dashboards.page import build_page
 
     context: AppContext = ctx.obj
-    filters = Filters(year_from=year_from, year_to=year_to, keywords=tuple(keyword or ()), source=source,
-                      min_probability=min_probability, model_id=model)
-    page = build_page(load_tables(context.catalog.engine, home=context.home), out, filters)
-    typer.echo(f"dashboard page written to {page.resolve()}")
+    filters = make_filters(year_from, year_to, keyword, source, min_probability, model)
+    tables = load_tables(context.catalog.engine, home=context.home)
+    try:
+        found = matched(tables, filters)
+        page = build_page(tables, out, filters)
+    except ValueError as error:  # FilterError: an unknown keyword, source or model, or no item left
+        raise CommandError(str(error)) from error
+    typer.echo(f"dashboard page written to {page.resolve()} ({found})")
 
 
 @dashboard_app.command()

@@ -13,10 +13,11 @@ from faces.scan import image_files, scan_folder
 from faces.settings import DETECTOR_NAMES, FaceSettings
 from faces.stage import FaceStage
 from faces.store import FaceStore
+from postercensus.commandapp import CommandApp
 from postercensus.context import AppContext, CommandError
 from postercensus.terminal import face_executor, print_errors, progress_bar
 
-faces_app = typer.Typer(
+faces_app = CommandApp(
     help="Find faces: detect (with upsampling), align to 224 px crops and embed. `detect` works "
     "on the catalogue's images and only on those not yet processed with the same settings; "
     "`scan` writes boxes for a folder of images to a CSV.",
@@ -25,13 +26,13 @@ faces_app = typer.Typer(
 
 DEFAULTS = FaceSettings()
 
-Detector = Annotated[str, typer.Option("--detector", help=f"One of {', '.join(DETECTOR_NAMES)} (ensemble: the union of --members).")]
+Detector = Annotated[str, typer.Option("--detector", help=f"One of {', '.join(DETECTOR_NAMES)} (ensemble: the --members vote, see --min-votes).")]
 Upsample = Annotated[int, typer.Option("--upsample", help="Times dlib doubles the image before HOG/CNN detection (finds smaller faces, ~4x slower each).")]
 Resize = Annotated[float, typer.Option("--resize", help="Resize factor applied before detection (the seed study used 2.5).")]
 Tile = Annotated[int, typer.Option("--tile", help="Detect on overlapping tiles of this many pixels (0: off); for small faces on large scans.")]
 Threshold = Annotated[float, typer.Option("--threshold", help="HOG score threshold offset: below 0 finds more, weaker faces.")]
 Members = Annotated[str, typer.Option("--members", help="Comma-separated ensemble members from hog, cnn, haar.")]
-MinVotes = Annotated[int, typer.Option("--min-votes", help="Ensemble: keep faces found by at least this many members.")]
+MinVotes = Annotated[int, typer.Option("--min-votes", help="Ensemble: keep only faces found by at least this many members (the default 2 means two detectors must agree: not a union; 1 keeps every member's faces).")]
 Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: all cores; 1 runs in this process).", show_default=False)]
 Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT): run on that cluster instead of local processes.", show_default=False)]
 

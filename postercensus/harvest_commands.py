@@ -11,17 +11,19 @@ from harvest.http import HttpClient, HttpSettings
 from harvest.records import Harvester, HarvestError
 from harvest.runner import HarvestReport, run_harvest
 from harvest.tabular import COLUMN_CANDIDATES, CsvColumns, CsvHarvester, FolderHarvester
+from postercensus.commandapp import CommandApp
 from postercensus.context import AppContext, CommandError
 from postercensus.terminal import print_errors
 
-harvest_app = typer.Typer(
+harvest_app = CommandApp(
     help="Bring a collection's items and images into the catalogue. Re-running a harvest only "
     "adds what is new or changed; each source is registered in <home>/postercensus.toml for "
     "`postercensus refresh`.",
     no_args_is_help=True,
 )
 
-Workers = Annotated[int, typer.Option("--workers", min=1, help="Parallel image downloads.")]
+Workers = Annotated[int, typer.Option("--workers", min=1, help="Images fetched at once (threads): downloaded, or for local files copied into the home, hashed and checked.")]
+FolderWorkers = Annotated[int, typer.Option("--workers", min=1, help="Image files copied into the home, hashed and fully decoded (to check them) at once, in threads.")]
 Delay = Annotated[float, typer.Option("--delay", min=0, help="Seconds between requests to the same host (be polite to small archives).")]
 Retries = Annotated[int, typer.Option("--retries", min=0, help="Retries per request on 429/5xx, timeouts and cut-off bodies (exponential backoff).")]
 Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for a server before retrying.")]
@@ -158,7 +160,7 @@ def harvest_csv(
 def harvest_folder(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="Folder of images (searched recursively); each image is one item.")],
-    workers: Workers = 4,
+    workers: FolderWorkers = 4,
 ) -> None:
     """Harvest a plain folder of images (id = path relative to the folder, title = file name).
 

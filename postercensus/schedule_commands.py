@@ -8,10 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from postercensus.commandapp import CommandApp
 from postercensus.context import AppContext, CommandError
 from postercensus.schedule import LOG_FILENAME, UNIT_NAME, cron_line, executable, systemd_units
 
-schedule_app = typer.Typer(
+schedule_app = CommandApp(
     help="Print a cron line or a systemd timer that runs `postercensus refresh` for this home daily, "
     f"logging to <home>/{LOG_FILENAME}.",
     no_args_is_help=True,

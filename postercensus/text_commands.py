@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
+from postercensus.commandapp import CommandApp
 from postercensus.context import AppContext, CommandError
 from postercensus.terminal import print_errors, progress_bar
 
 if TYPE_CHECKING:
     from text.pipeline import TextPipeline
 
-text_app = typer.Typer(
+text_app = CommandApp(
     help="Find gendered noun phrases (\"woman welder\", \"his mother\") in item descriptions: lexicon "
     "triggers, the role they qualify, its category, and the sentence, with character offsets in the "
     "cleaned text (catalogue boilerplate such as \"1 print : silkscreen, color.\" removed). "

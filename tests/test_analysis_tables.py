@@ -274,8 +274,9 @@ def test_bootstrap_draws_share_the_rate_draws_between_collections():
 def test_filters_select_years_keywords_and_source(tables):
     assert by_gender(tables, Filters(year_from=1937, year_to=1939))["faces"].tolist() == [2, 1]  # f6 f7; f4
     assert by_gender(tables, Filters(keywords=("Women",)))["faces"].tolist() == [3, 1]  # items 1, 5
-    assert by_gender(tables, Filters(source="elsewhere"))["faces"].tolist() == [0, 0]
-    assert by_gender(tables, Filters(source="elsewhere"))["raw_share"].isna().all()
+    assert by_gender(tables, Filters(source="test", year_to=1936))["faces"].tolist() == [2, 1]  # f1 f3; f2
+    with pytest.raises(ValueError, match="no item comes from source 'elsewhere'"):  # tests/test_analysis_filters.py
+        by_gender(tables, Filters(source="elsewhere"))
     with pytest.raises(ValueError, match="no predictions"):
         by_gender(tables, Filters(model_id="missing"))
 

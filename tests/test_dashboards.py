@@ -17,7 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from analysis.filters import Filters
+from analysis.filters import FilterError, Filters
 from analysis.load import Tables, load_tables
 from dashboards import figures
 from dashboards.names import display_name
@@ -345,11 +345,11 @@ def test_cli_build_writes_the_page(catalogue, tmp_path):
     assert "years 1941–…; keywords war" in out.read_text(encoding="utf-8")
 
 
-def test_filtered_page_shows_no_data_for_an_empty_selection(tables):
+def test_a_page_is_never_drawn_for_an_empty_selection(tables):
     from dashboards.page import render_page
 
-    html = render_page(tables, Filters(year_from=1990))
-    assert html.count(figures.NO_DATA) >= 4
+    with pytest.raises(FilterError, match="no item matches years 1990–…"):
+        render_page(tables, Filters(year_from=1990))
 
 
 BASE = "Faces found on 4 of 5 posters with a scanned image (5 posters in this view)"  # poster 5 shows none
@@ -411,3 +411,34 @@ def test_app_states_the_base_and_says_when_nothing_was_scanned(catalogue, unscan
         for panel in FACE_PANELS:
             assert UNSCANNED in page.locator(f"#{panel}").text_content()
         assert browser.errors == []
+
+
+def _update_figures(client, years: list[int], keywords: list[str] | None) -> dict:
+    """POST the filter controls' values to the figures callback, as the browser does (no server runs)."""
+    outputs = [*(f"{panel.id}.figure" for panel in PANELS), "methods.children", "filter-summary.children"]
+    inputs = [{"id": "filter-years", "property": "value", "value": years},
+              {"id": "filter-keywords", "property": "value", "value": keywords},
+              {"id": "filter-source", "property": "value", "value": None},
+              {"id": "filter-probability", "property": "value", "value": 0}]
+    response = client.post("/_dash-update-component", json={
+        "output": ".." + "...".join(outputs) + "..",
+        "outputs": [dict(zip(("id", "property"), output.split("."))) for output in outputs],
+        "inputs": inputs, "changedPropIds": ["filter-keywords.value"], "state": []})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["response"]
+
+
+def test_app_says_how_much_its_filters_match_and_when_they_match_nothing(catalogue):
+    from dashboards.app import NO_MATCH, make_app
+
+    home, engine = catalogue
+    client = make_app(home, engine).server.test_client()
+    found = _update_figures(client, [1940, 1945], ["war"])  # 1940 (2 faces) and 1941 (1 face)
+    assert found["filter-summary"]["children"] == "2 items, 2 images and 3 faces matched."
+    assert found[SHARE_OVER_TIME]["figure"]["data"]
+
+    nothing = _update_figures(client, [1940, 1941], ["food"])  # food posters are from 1945
+    assert nothing["filter-summary"]["children"].startswith("no item matches years 1940–1941; keywords food")
+    for panel in PANELS:
+        figure = nothing[panel.id]["figure"]
+        assert not figure["data"] and figure["layout"]["title"]["text"] == NO_MATCH
