@@ -1,9 +1,12 @@
-"""`analyze`: the tables recomputed into <home>/analysis/ only when the catalogue has changed.
+"""`analyze`: the tables recomputed into <home>/analysis/ only when what they are computed from has changed.
 
-The catalogue's fingerprint (the last run of any other stage that did some work, the row counts of everything a table
-reads, and the latest human label and item change, which no run records) is stored beside the
-CSVs; an unchanged fingerprint means the cached tables are still exactly what a fresh run would
-write, so nothing is done. The fingerprint is written last: a killed run leaves no false claim.
+The fingerprint names what the tables are computed from, cheap to compute: the result sets
+`load_tables` chooses (face set, model versions, text version), a summary of every table it
+reads (row counts, newest ids and change times, so an added, removed or rewritten row shows)
+and the code version. It is stored beside the CSVs; an unchanged fingerprint means the cached
+tables are exactly what a fresh run would write, so nothing is done, whatever the stages' runs
+counted (a refresh retries the same missing files every night; that changes no table). It
+never looks at the runs themselves. The fingerprint is written last: a killed run leaves no false claim.
 """
 from __future__ import annotations
 
@@ -12,45 +15,62 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Select, case, func, select
 
 from analysis.export import export
-from analysis.load import load_tables
-from catalog import schema
+from analysis.load import load_tables, result_sets
+from catalog import __version__, schema
 from catalog.atomicwrite import write_atomically
 from catalog.runs import recorded_run, start_run
+from catalog.schema import ImageStatus
 from postercensus.config import HomeConfig
 
 STAGE = "analyze"
 FINGERPRINT_FILE = "fingerprint.json"
 TABLES_DIRNAME = "analysis"  # <home>/analysis: the default place of the cached tables
-_NOT_WORK = {"unchanged", "images_reused"}  # harvest counts of records and images seen again, unchanged
-_COUNTED = (schema.items, schema.images, schema.faces, schema.classifier_models, schema.predictions,
-            schema.face_labels, schema.mentions)
 
 
-def _last_run_with_work(connection: Connection) -> int | None:
-    """The newest run of another stage that counted anything: a scheduled refresh that found
-    nothing new records runs with all-zero counts, and those must not invalidate the tables."""
-    runs = schema.runs
-    rows = connection.execute(select(runs.c.id, runs.c.counts).where(runs.c.stage != STAGE).order_by(runs.c.id.desc()))
-    for run_id, counts in rows:
-        if any(value for key, value in (counts or {}).items() if key not in _NOT_WORK):
-            return run_id
-    return None
+def _summaries(connection: Connection) -> dict[str, Any]:
+    """Per table the analysis reads: counts and the newest id or change time, grouped where an
+    update rewrites a row in place (an image's status, a prediction's label for a new threshold)."""
+    items, images, scans = schema.items, schema.images, schema.face_scans
+    faces, predictions, labels, models = schema.faces, schema.predictions, schema.face_labels, schema.classifier_models
+    queries: dict[str, Select] = {
+        # an item's update, deletion or restoration sets updated_at; the synonym map's rewrite of
+        # keywords is dated in catalog_settings
+        "items": select(func.count(), func.max(items.c.id), func.max(items.c.updated_at)),
+        "sources": select(func.count(), func.max(schema.sources.c.id)),
+        # a retried missing or failed image changes only attempts and fetched_at, which no table reads
+        "images": select(images.c.status, func.count(), func.max(images.c.id),
+                         func.max(case((images.c.status == ImageStatus.OK, images.c.fetched_at))))
+        .group_by(images.c.status).order_by(images.c.status),
+        "face_scans": select(scans.c.parameter_hash, scans.c.status, func.count(), func.max(scans.c.id))
+        .group_by(scans.c.parameter_hash, scans.c.status).order_by(scans.c.parameter_hash, scans.c.status),
+        "faces": select(func.count(), func.max(faces.c.id)),
+        "predictions": select(predictions.c.model_id, predictions.c.model_version, predictions.c.label,
+                              predictions.c.threshold, func.count(), func.max(predictions.c.id))
+        .group_by(predictions.c.model_id, predictions.c.model_version, predictions.c.label, predictions.c.threshold)
+        .order_by(predictions.c.model_id, predictions.c.model_version, predictions.c.label, predictions.c.threshold),
+        "face_labels": select(labels.c.label, func.count(), func.max(labels.c.labelled_at))
+        .group_by(labels.c.label).order_by(labels.c.label),
+        "classifier_models": select(func.count(), func.max(models.c.registered_at)),
+        "mentions": select(schema.mentions.c.version_hash, func.count(), func.max(schema.mentions.c.id))
+        .group_by(schema.mentions.c.version_hash).order_by(schema.mentions.c.version_hash),
+        "catalog_settings": select(func.count(), func.max(schema.catalog_settings.c.updated_at)),
+    }
+    return {name: [[_plain(value) for value in row] for row in connection.execute(query)]
+            for name, query in queries.items()}
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON keeps it: times (and anything else not a number or text) as their text."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
 
 
 def catalogue_fingerprint(engine: Engine) -> dict[str, Any]:
-    """What the tables depend on, cheap to compute: equal fingerprints give equal tables."""
+    """What the tables are computed from: equal fingerprints give equal tables."""
     with engine.connect() as connection:
-        last_run = _last_run_with_work(connection)
-        counts = {table.name: connection.execute(select(func.count()).select_from(table)).scalar()
-                  for table in _COUNTED}
-        labelled = connection.execute(select(func.max(schema.face_labels.c.labelled_at))).scalar()
-        updated = connection.execute(select(func.max(schema.items.c.updated_at))).scalar()
-    return {"last_run_id": last_run, "counts": counts,
-            "last_labelled_at": None if labelled is None else str(labelled),
-            "last_item_update": None if updated is None else str(updated)}
+        return {"code_version": __version__, "result_sets": result_sets(connection), "tables": _summaries(connection)}
 
 
 @dataclass

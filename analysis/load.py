@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, select
 
 from analysis.face_status import item_face_statuses
 from catalog import schema
@@ -249,3 +249,21 @@ def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame,
                          "parameters": text_runs[-1].parameters if text_runs else None},
         "sources": sources.to_dict("records"),
     }
+
+
+def result_sets(connection: Connection) -> dict[str, Any]:
+    """Which result sets `load_tables` reads now, by the same choices: the face set, each model's
+    version and the text version (the analysis cache's fingerprint names them)."""
+    def frame(query: Select) -> pd.DataFrame:
+        return pd.DataFrame.from_records([dict(row) for row in connection.execute(query).mappings()])
+
+    runs = frame(select(schema.runs.c.stage, schema.runs.c.parameters)
+                 .where(schema.runs.c.stage.in_(("faces", "text"))).order_by(schema.runs.c.id))
+    face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
+    predictions, faces = schema.predictions, schema.faces
+    predicted = frame(select(predictions.c.model_id, predictions.c.model_version).distinct()
+                      .join(faces, faces.c.id == predictions.c.face_id).where(faces.c.parameter_hash == face_set))
+    models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
+    used = _used_versions(models, predicted)
+    return {"face_set": face_set, "text_version": _latest_text_version(runs, frame),
+            "models": dict(zip(used["model_id"], used["model_version"])) if not used.empty else {}}

@@ -55,7 +55,16 @@ def _create_text(connection: Connection) -> None:
                        .values(source_keywords=schema.items.c.keywords))
 
 
-STEPS: list[Step] = [_create_spine, _create_faces, _create_classify, _create_text]
+def _create_problems(connection: Connection) -> None:
+    """Version 5: the problems each source's or stage's latest run reported (refresh exit codes).
+
+    Catalogues from before start empty: the first refresh after the upgrade reports its
+    problems as new once (older runs stored only messages, which are no stable keys).
+    """
+    schema.metadata.create_all(connection, tables=[schema.problems])
+
+
+STEPS: list[Step] = [_create_spine, _create_faces, _create_classify, _create_text, _create_problems]
 LATEST_VERSION = len(STEPS)
 
 

@@ -11,11 +11,12 @@ from datetime import datetime, timezone
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata as package_metadata
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol
 
 from sqlalchemy import Engine, select
 
 from catalog import schema
+from catalog.problems import Problem, item_errors, record_problems
 
 MAX_STORED_ERRORS = 1000
 _VERSIONED_PACKAGES = ("postercensus", "sqlalchemy", "sickle", "requests", "pillow", "lxml", "numpy", "dlib-bin",
@@ -66,8 +67,13 @@ def start_run(engine: Engine, stage: str, parameters: dict[str, Any], source_id:
         return result.inserted_primary_key[0]
 
 
-def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int], errors: list[str]) -> None:
-    """Close a run; only the first MAX_STORED_ERRORS messages are kept, with the total count."""
+def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int], errors: list[str],
+               problems: Iterable[Problem] = ()) -> None:
+    """Close a run; only the first MAX_STORED_ERRORS messages are kept, with the total count.
+
+    `problems` are the errors about single items, keyed (catalog.problems): all of them are kept
+    with the scope's problems, in the same transaction, so a run never closes without them.
+    """
     stored_errors = {"total": len(errors), "messages": errors[:MAX_STORED_ERRORS]}
     with engine.begin() as connection:
         connection.execute(
@@ -75,6 +81,7 @@ def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int],
             .where(schema.runs.c.id == run_id)
             .values(finished_at=utcnow(), status=status, counts=counts, errors=stored_errors)
         )
+        record_problems(connection, run_id, problems, complete=status != RunStatus.FAILED)
 
 
 def close_interrupted_runs(engine: Engine, found_by: str) -> list[int]:
@@ -108,17 +115,23 @@ class StageReport(Protocol):
 
 @contextmanager
 def recorded_run(engine: Engine, run_id: int, report: StageReport) -> Iterator[None]:
-    """Close run `run_id` however the block ends: ok, partial (item errors) or failed (re-raised)."""
+    """Close run `run_id` however the block ends: ok, partial (item errors) or failed (re-raised).
+
+    Every error the stage reported is an item error (catalog.problems); a stop is not.
+    """
+    problems: list[Problem] = []
     try:
         yield
     except BaseException as error:
         report.status = RunStatus.FAILED
+        problems = item_errors(report.errors)
         report.errors.append(f"run stopped: {type(error).__name__}: {error}")
         raise
     else:
         report.status = RunStatus.PARTIAL if report.errors else RunStatus.OK
+        problems = item_errors(report.errors)
     finally:
-        finish_run(engine, run_id, report.status, report.counts(), report.errors)
+        finish_run(engine, run_id, report.status, report.counts(), report.errors, problems)
 
 
 def latest_run(engine: Engine) -> dict[str, Any] | None:

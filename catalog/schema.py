@@ -270,6 +270,26 @@ catalog_settings = Table(
 )
 
 
+# -- problems (schema version 5) --------------------------------------------------------------
+# The problems each source's (harvests) or stage's (the others) latest run reported, keyed by
+# what they are about, with the run that first reported each one: a refresh exits 2 only for a
+# problem its previous run did not report (see catalog.problems).
+
+problems = Table(
+    "problems",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("stage", String(40), nullable=False),  # the run's stage; with source_id, the scope compared
+    Column("source_id", Integer, ForeignKey("sources.id")),
+    Column("kind", String(40), nullable=False),
+    Column("key", Text, nullable=False),  # what it is about (a file, an item's image, a record), never the error text
+    Column("message", Text, nullable=False),  # as first reported
+    Column("first_run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("last_run_id", Integer, ForeignKey("runs.id"), nullable=False),
+)
+Index("ix_problems_scope", problems.c.stage, problems.c.source_id)
+Index("ix_problems_last_run", problems.c.last_run_id)
+
 OTHER_LABEL = "other"  # a person said: not a face / none of the labels; left out of every count
 UNCERTAIN_LABEL = "uncertain"  # the classifier's top probability was below the threshold
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from catalog.imagefiles import ImageFiles, InvalidImage
+from catalog.problems import Problem, ProblemKind
 from catalog.runs import RunStatus, finish_run, start_run
 from catalog.schema import ImageStatus
 from catalog.store import Catalog, PendingImage
@@ -38,6 +39,12 @@ class HarvestReport:
     errors: list[str] = field(default_factory=list)
     missing_files: list[str] = field(default_factory=list)
     listing_error: str | None = None
+    problems: list[Problem] = field(default_factory=list)  # the errors about items and the missing files, keyed
+
+    def report_problem(self, kind: str, key: str, message: str) -> None:
+        """An error about one record or image: said in `errors`, and kept under its key across runs."""
+        self.problems.append(Problem(kind, key, message))
+        self.errors.append(message)
 
     @property
     def item_errors(self) -> list[str]:
@@ -86,10 +93,10 @@ def run_harvest(
             catalog.finish_source_harvest(source_id, harvester.watermark())
     except BaseException as error:
         report.errors.append(f"run interrupted: {type(error).__name__}: {error}")
-        finish_run(catalog.engine, run_id, RunStatus.FAILED, dict(report.counts), report.errors)
+        finish_run(catalog.engine, run_id, RunStatus.FAILED, dict(report.counts), report.errors, report.problems)
         raise
-    missing = [f"image file not found: {path}" for path in report.missing_files]
-    finish_run(catalog.engine, run_id, report.status, dict(report.counts), report.errors + missing)
+    missing = [problem.message for problem in report.problems if problem.kind == ProblemKind.IMAGE_MISSING]
+    finish_run(catalog.engine, run_id, report.status, dict(report.counts), report.errors + missing, report.problems)
     return report
 
 
@@ -119,12 +126,14 @@ def _store_items(catalog, harvester, source_id, run_id, since, report: HarvestRe
                 event = identifier_problem(event) or event
             if isinstance(event, RecordProblem):
                 report.counts["problems" if event.skipped else "warnings"] += 1
-                report.errors.append(f"{event.where}: {event.message}")
+                message = f"{event.where}: {event.message}"
+                kind = ProblemKind.RECORD_SKIPPED if event.skipped else ProblemKind.RECORD_WARNING
+                report.report_problem(kind, message, message)
                 continue
             warning = date_warning(event)
             if warning:
                 report.counts["warnings"] += 1
-                report.errors.append(warning)
+                report.report_problem(ProblemKind.RECORD_WARNING, warning, warning)
             batch.append(event)
             if len(batch) >= ITEM_BATCH:
                 flush()
@@ -164,10 +173,12 @@ def _count_image(report: HarvestReport, pending: PendingImage, outcome: ImageOut
         report.counts["images_reused" if outcome.already_stored else "images_stored"] += 1
         return
     report.counts[f"images_{status}"] += 1
+    image = f"item {pending.source_item_id}: image {pending.origin}"  # the key: the error text may change
     if status == ImageStatus.MISSING:
         report.missing_files.append(pending.origin)
+        report.problems.append(Problem(ProblemKind.IMAGE_MISSING, image, f"image file not found: {pending.origin}"))
         return
-    report.errors.append(f"item {pending.source_item_id}: image {pending.origin}: {outcome.values['error']}")
+    report.report_problem(ProblemKind.IMAGE_FAILED, image, f"{image}: {outcome.values['error']}")
 
 
 def _fetch_one(pending: PendingImage, client: HttpClient, image_files: ImageFiles) -> ImageOutcome:

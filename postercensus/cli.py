@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from catalog import __version__
+from catalog.problems import standing_problems
 from catalog.runs import iso_utc, latest_run
 from postercensus.analysis_commands import analyze_command, export_command
 from postercensus.classify_commands import classifiers_summary, classify_app
@@ -91,7 +92,7 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Counts of items, images and runs in the catalogue, and the last run."""
+    """Counts of items, images and runs in the catalogue, the last run, and the problems that stand."""
     context: AppContext = ctx.obj
     summary = context.catalog.summary()
     last = latest_run(context.catalog.engine)
@@ -101,6 +102,7 @@ def status(
         face_sets=faces_summary(context),
         classifiers=classifiers_summary(context),
         text_versions=text_summary(context),
+        standing_problems=standing_problems(context.catalog.engine),
         last_run=None if last is None else {
             "id": last["id"], "stage": last["stage"], "status": last["status"],
             "started_at": iso_utc(last["started_at"]) if last["started_at"] else None,
@@ -130,6 +132,12 @@ def status(
     for version in summary["text_versions"]:
         counts = ", ".join(f"{gender} {n:,}" for gender, n in sorted(version["mentions"].items())) or "no mentions"
         console.print(f"text, version {version['version_hash']}: {version['items_scanned']:,} items scanned; {counts}")
+    for scope in summary["standing_problems"]:
+        where = scope["source"] or scope["stage"]
+        for kind, problems in scope["kinds"].items():
+            console.print(f"standing problems of {where} (run #{scope['last_run']}): {problems['count']:,} {kind} "
+                          f"since run #{problems['first_seen_run']}, e.g. {problems['examples'][0]}",
+                          highlight=False, markup=False)
     if last is not None:
         console.print(f"last run: #{last['id']} {last['stage']} — {last['status']}")
 

@@ -8,6 +8,8 @@ stages that read its results (see DEPENDS) and leaves everything earlier in plac
 refresh simply continues. Each stage records its own run in the catalogue, as when run by hand.
 A refresh killed outright (kill -9, power cut) is repaired by the next one: under the lock it
 marks the killed process's open runs interrupted and removes its temp files before any stage.
+Only news makes a refresh exit 2: a problem about an item that the previous run of the same
+source or stage did not report. Problems that stand from earlier runs are summarised, exit 0.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
+from catalog.problems import KindCount, run_problem_counts
 from catalog.runs import RunStatus, close_interrupted_runs
 from catalog.tempfiles import sweep_orphans
 from postercensus.context import AppContext
@@ -43,12 +46,18 @@ DEPENDS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class StageResult:
-    """One line of the summary: a stage's status (a RunStatus value or `skipped`), counts and a note."""
+    """One line of the summary: a stage's status (a RunStatus value or `skipped`), counts, a note,
+    and the problems its run reported (new or standing), by kind."""
 
     stage: str
     status: str
     counts: dict[str, int] = field(default_factory=dict)
     note: str = ""
+    problems: list[KindCount] = field(default_factory=list)
+
+    @property
+    def new_problems(self) -> int:
+        return sum(kind.new for kind in self.problems)
 
 
 @dataclass
@@ -59,11 +68,11 @@ class RefreshReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all ok, 1 a stage failed (others may be skipped), 2 finished with item errors."""
-        statuses = {result.status for result in self.stages}
-        if RunStatus.FAILED in statuses:
+        """0 all ok, also with only standing problems; 1 a stage failed (others may be skipped);
+        2 finished, with a problem that the previous run of its source or stage did not report."""
+        if any(result.status == RunStatus.FAILED for result in self.stages):
             return EXIT_FAILED
-        return EXIT_PARTIAL if RunStatus.PARTIAL in statuses else EXIT_OK
+        return EXIT_PARTIAL if any(result.new_problems for result in self.stages) else EXIT_OK
 
 
 def run_refresh(context: AppContext, scheduler: str | None = None, workers: int | None = None,
@@ -133,8 +142,14 @@ def _attempt(name: str, step: Callable[[], StageResult], console: Console) -> St
     return replace(result, stage=name)
 
 
-def _problems(errors: list[str], run_id: int | None) -> str:
-    return f"{len(errors)} problem(s), stored with run #{run_id}" if errors else ""
+def _with_problems(context: AppContext, result: StageResult, run_id: int) -> StageResult:
+    """`result` with the problems its run reported, and a note saying how many are new."""
+    problems = run_problem_counts(context.catalog.engine, run_id)
+    if not problems:
+        return result
+    new, standing = sum(kind.new for kind in problems), sum(kind.standing for kind in problems)
+    note = f"{new:,} new problem(s), {standing:,} standing; stored with run #{run_id}"
+    return replace(result, problems=problems, note="; ".join(filter(None, (result.note, note))))
 
 
 def _harvest(context: AppContext, source: Mapping[str, Any], console: Console) -> StageResult:
@@ -147,8 +162,9 @@ def _harvest(context: AppContext, source: Mapping[str, Any], console: Console) -
     harvested = run_harvest(context.catalog, harvester, client, context.image_files,
                             workers=HARVEST_DOWNLOADS, console=console)
     keys = ("new", "updated", "deleted", "problems", "images_stored", "images_failed", "images_missing")
-    note = harvested.listing_error or _problems(harvested.errors, harvested.run_id)
-    return StageResult("", harvested.status, {key: harvested.counts.get(key, 0) for key in keys}, note)
+    counts = {key: harvested.counts.get(key, 0) for key in keys}
+    return _with_problems(context, StageResult("", harvested.status, counts, harvested.listing_error or ""),
+                          harvested.run_id)
 
 
 def _faces(context: AppContext, scheduler: str | None, workers: int | None) -> StageResult:
@@ -157,7 +173,7 @@ def _faces(context: AppContext, scheduler: str | None, workers: int | None) -> S
 
     with face_executor(workers, scheduler) as executor:
         done = FaceStage(context.catalog.engine, context.home, FaceSettings()).run(executor)
-    return StageResult("", done.status, done.counts(), _problems(done.errors, done.run_id))
+    return _with_problems(context, StageResult("", done.status, done.counts()), done.run_id)
 
 
 def _classify(context: AppContext) -> StageResult:
@@ -176,13 +192,14 @@ def _classify(context: AppContext) -> StageResult:
     store = PredictionStore(engine, context.home)
     folder = modelfolder.resolve(model)
     model_id, version = modelfolder.read_card(folder)["model_id"], modelfolder.model_version(folder)
+    note = ""
     if store.up_to_date(model_id, version, threshold):
         done = record_nothing_new(engine, model_id, version, folder, threshold)
         note = f"every face has a {model_id} prediction (model not loaded)"
     else:
         done = run_predictions(engine, store, load_classifier(model, None, [context.home / "weights"]), threshold)
-        note = _problems(done.errors, done.run_id)
-    return StageResult("", done.status, {"predicted": done.predicted, "relabelled": done.relabelled}, note)
+    counts = {"predicted": done.predicted, "relabelled": done.relabelled}
+    return _with_problems(context, StageResult("", done.status, counts, note), done.run_id)
 
 
 def _text(context: AppContext) -> StageResult:
@@ -193,7 +210,7 @@ def _text(context: AppContext) -> StageResult:
     context.catalog.apply_keyword_synonyms()
     done = TextStage(context.catalog.engine, pipeline).run()
     counts = {"items": done.items, "mentions": done.mentions}
-    return StageResult("", done.status, counts, _problems(done.errors, done.run_id))
+    return _with_problems(context, StageResult("", done.status, counts), done.run_id)
 
 
 def _analyze(context: AppContext) -> StageResult:

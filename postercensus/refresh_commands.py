@@ -1,8 +1,10 @@
 """`postercensus refresh`: the unattended run that cron or a systemd timer starts.
 
-Exit codes, for schedulers and scripts: 0 every stage ok; 1 a stage failed (earlier results
-stay, later dependent stages skipped, all retried next time); 2 finished, but some items or
-images had errors (stored with their runs); 3 another refresh of this home is running.
+Exit codes, for schedulers and scripts: 0 every stage ok, also when the only problems are ones
+the previous run of the same source or stage reported too (summarised in one line per kind);
+1 a stage failed (earlier results stay, later dependent stages skipped, all retried next time);
+2 finished, but met a problem about an item that the previous run did not report (a new failed
+image, bad record or missing file; stored with its run); 3 another refresh of this home is running.
 """
 from __future__ import annotations
 
@@ -12,11 +14,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from catalog.problems import ProblemKind
 from postercensus.context import AppContext
 from postercensus.refresh import EXIT_RUNNING, RefreshReport, run_refresh
 from postercensus.runlock import RefreshRunning
 
 LOG_WIDTH = 1000  # wider than any row: the table is only as wide as its content
+# kind → (what the new ones are, what the standing ones are)
+PROBLEM_WORDS = {
+    ProblemKind.IMAGE_MISSING: ("images newly missing", "images still missing"),
+    ProblemKind.IMAGE_FAILED: ("images newly failed", "images still failing"),
+    ProblemKind.RECORD_SKIPPED: ("records newly skipped", "records still skipped"),
+    ProblemKind.RECORD_WARNING: ("new record warnings", "record warnings still reported"),
+    ProblemKind.ITEM_ERROR: ("new item errors", "item errors still reported"),
+}
 
 
 def refresh_command(
@@ -27,7 +38,9 @@ def refresh_command(
     """Repeat every registered harvest, then faces → classify → text → analyze → export → dashboard.
 
     Only what changed is processed. Writes <home>/export/ and <home>/dashboard.html. Exit codes:
-    0 ok, 1 a stage failed, 2 ok with item errors, 3 another refresh is running.
+    0 ok (also when the only problems are standing ones, reported by the previous run too),
+    1 a stage failed, 2 a new problem (a failed image, bad record or missing file the previous
+    run did not report), 3 another refresh is running.
     Example: postercensus --home H refresh --workers 4
     """
     context: AppContext = ctx.obj
@@ -56,6 +69,22 @@ def print_refresh_summary(console: Console, context: AppContext, report: Refresh
         counts = ", ".join(f"{key} {value:,}" for key, value in result.counts.items())
         table.add_row(result.stage, result.status, counts, result.note)
     console.print(table)
+    for line in problem_lines(report):
+        console.print(line, highlight=False, markup=False)
     console.print(f"export: {report.export_dir}", highlight=False)
     console.print(f"dashboard: {report.dashboard}", highlight=False)
     console.print(f"catalogue: {context.database_display}", highlight=False)
+
+
+def problem_lines(report: RefreshReport) -> list[str]:
+    """One line per stage and kind of problem: the new ones (exit 2), then the standing ones (exit 0)."""
+    lines = []
+    for result in report.stages:
+        for kind in result.problems:
+            new_words, standing_words = PROBLEM_WORDS[kind.kind]
+            if kind.new:
+                lines.append(f"{kind.new:,} {new_words} ({result.stage}); `status` lists them")
+            if kind.standing:
+                lines.append(f"{kind.standing:,} {standing_words} since run {kind.first_seen_run} "
+                             f"({result.stage}); `status` lists them")
+    return lines

@@ -12,7 +12,8 @@ from catalog import schema
 from catalog.database import default_url, engine_url, open_engine
 from catalog.imagefiles import ImageFiles, InvalidImage, inspect_image
 from catalog.migrations import LATEST_VERSION, current_version
-from catalog.runs import start_run
+from catalog.problems import KindCount, Problem, ProblemKind, item_errors, run_problem_counts, standing_problems
+from catalog.runs import RunStatus, finish_run, start_run
 from catalog.schema import ImageStatus
 from catalog.store import Catalog
 from harvest.records import HarvestedItem, ImageRef
@@ -173,3 +174,57 @@ def test_an_existing_catalogue_is_upgraded_by_new_steps(catalog_url, monkeypatch
         assert current_version(connection) == migrations.LATEST_VERSION
         assert inspect(connection).has_table("later_stage")
         assert inspect(connection).has_table("items")
+
+
+def test_a_runs_problems_are_new_only_when_its_scopes_previous_run_did_not_report_them(catalog):
+    source_id, first = _source_and_run(catalog)
+    engine = catalog.engine
+    missing = [Problem(ProblemKind.IMAGE_MISSING, f"item {n}: image /x/{n}.jpg", f"image file not found: /x/{n}.jpg")
+               for n in range(3)]
+    failed = Problem(ProblemKind.IMAGE_FAILED, "item 9: image http://x/9.jpg", "item 9: image http://x/9.jpg: HTTP 503")
+    finish_run(engine, first, RunStatus.PARTIAL, {}, [], missing[:2])
+    other_stage = start_run(engine, "text", {})
+    finish_run(engine, other_stage, RunStatus.PARTIAL, {}, [], [missing[2]])  # another scope: not compared
+    second = start_run(engine, "harvest.test", {}, source_id)
+    finish_run(engine, second, RunStatus.PARTIAL, {}, [], [missing[1], missing[2], failed])
+
+    assert run_problem_counts(engine, first) == []  # its problems are now the second run's
+    assert run_problem_counts(engine, second) == [KindCount(ProblemKind.IMAGE_FAILED, 1, 0, None),
+                                                  KindCount(ProblemKind.IMAGE_MISSING, 1, 1, first)]
+    # the same image failing with another error is the same problem; a failed run forgets nothing
+    third = start_run(engine, "harvest.test", {}, source_id)
+    finish_run(engine, third, RunStatus.FAILED, {}, ["listing stopped"],
+               [Problem(failed.kind, failed.key, "item 9: image http://x/9.jpg: timed out")])
+    assert run_problem_counts(engine, third) == [KindCount(ProblemKind.IMAGE_FAILED, 0, 1, second)]
+    [harvest, text_stage] = standing_problems(engine)
+    assert harvest["source"] == "test:1" and harvest["last_run"] == third
+    assert {kind: (n["count"], n["first_seen_run"]) for kind, n in harvest["kinds"].items()} == \
+        {ProblemKind.IMAGE_FAILED: (1, second), ProblemKind.IMAGE_MISSING: (2, first)}
+    assert (text_stage["source"], text_stage["stage"]) == (None, "text")
+    # a complete run without them: solved, and gone from the standing problems
+    fourth = start_run(engine, "harvest.test", {}, source_id)
+    finish_run(engine, fourth, RunStatus.OK, {}, [], [])
+    assert [scope["stage"] for scope in standing_problems(engine)] == ["text"]
+
+
+def test_a_catalogue_from_before_the_problems_table_keeps_its_runs_and_counts_problems_from_its_next_run(catalog_url):
+    from sqlalchemy import create_engine, inspect
+
+    from catalog import migrations
+    from catalog.runs import utcnow
+
+    with create_engine(engine_url(catalog_url)).begin() as connection:  # as schema version 4 left it
+        schema.metadata.create_all(connection, tables=[schema.schema_version])
+        for step in migrations.STEPS[:4]:
+            step(connection)
+        connection.execute(schema.schema_version.insert().values(version=4))
+        connection.execute(schema.runs.insert().values(
+            stage="faces", parameters={}, versions={}, started_at=utcnow(), finished_at=utcnow(),
+            status=RunStatus.PARTIAL, counts={}, errors={"total": 1, "messages": ["a.jpg: unreadable"]}))
+    engine = open_engine(catalog_url)
+    with engine.connect() as connection:
+        assert inspect(connection).has_table("problems")
+        assert connection.execute(select(schema.runs.c.errors)).scalar() == {"total": 1, "messages": ["a.jpg: unreadable"]}
+    run_id = start_run(engine, "faces", {})
+    finish_run(engine, run_id, RunStatus.PARTIAL, {}, ["a.jpg: unreadable"], item_errors(["a.jpg: unreadable"]))
+    assert run_problem_counts(engine, run_id) == [KindCount(ProblemKind.ITEM_ERROR, 1, 0, None)]

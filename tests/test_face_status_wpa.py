@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboards.panels import FACE_PANELS
 from tests.support.cli import run_cli
 
 WPA = Path("wpa-posters")
@@ -66,5 +67,5 @@ def test_agreement_calls_posters_without_an_image_no_image_not_text_only(wpa_hom
 
 def test_the_dashboard_states_the_base_of_its_face_figures(wpa_home):
     page = (wpa_home / "dashboard.html").read_text(encoding="utf-8")
-    assert page.count("of 7 posters with a scanned image (947 posters in this view; 940 no image)") == 4
+    assert page.count("of 7 posters with a scanned image (947 posters in this view; 940 no image)") == len(FACE_PANELS)
     assert "Text and faces compared on" in page
