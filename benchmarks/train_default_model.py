@@ -8,15 +8,21 @@ Recipe (the same in `classify_nk_cv.py`'s "default recipe" row):
   part of both (10 % of the photographs, 15 % of the NK posters, split by poster);
 - the confusion matrix used for corrected shares is the out-of-fold one from a grouped 5-fold
   cross-validation of this recipe on the NK posters: posters are the domain the model is used on,
-  and 220 out-of-fold faces estimate its error rates better than one small held-out split.
+  and 220 out-of-fold faces estimate its error rates better than one small held-out split;
+- the SHA-256 of every image the shipped head was fitted or early-stopped on (the UTKFace
+  training photos, every NK face) goes to training_sha256.txt, so `classify evaluate` can say
+  when it is shown faces the model has already seen.
 
     python benchmarks/train_default_model.py [--out classify/default_model]
+    python benchmarks/train_default_model.py --hashes-only   # add that list to a folder trained before it was kept
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
+import sys
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -35,7 +41,7 @@ from classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
 from classify.head import HeadSettings  # noqa: E402
 from classify.metrics import evaluate_predictions  # noqa: E402
 from classify.splits import grouped_folds, grouped_holdout  # noqa: E402
-from classify.training import held_out_predictions, train_head, validation_split  # noqa: E402
+from classify.training import held_out_predictions, train_head, training_images_entry, validation_split  # noqa: E402
 
 LABELS = ("female", "male")
 MODEL_ID = "perceived-gender-dlib"
@@ -49,10 +55,38 @@ RECIPE_HEAD = HeadSettings(batch_size=128, seed=SEED)
 # Each NK poster face weighs this many photographs, so the 220 posters count about as much as the
 # ~7,000 fitting photographs: grouped CV on NK, 85.9 % at weight 1, 86.8 % at 10, 87.7 % at 40.
 POSTER_WEIGHT = 40.0
+HELD_OUT_NOTE = ("UTKFace held-out 20 % of the files, never used in training; copies_of_training_images of them "
+                 "have the same bytes as a training file")
 
 
 def indices(labels: list[str]) -> np.ndarray:
     return np.array([LABELS.index(label) for label in labels])
+
+
+def utk_split(labels: list[str], groups: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fit, validation, held-out) indices of the UTKFace photos: seeded and grouped, so the same
+    sorted file list always gives the same three parts."""
+    rest, test = grouped_holdout(labels, groups, UTK_TEST_SHARE, SEED)
+    fit, validation = validation_split(labels, groups, rest, UTK_VALIDATION_SHARE, SEED + 1)
+    return fit, validation, test
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def training_image_hashes(utk_paths: list[Path], utk_train: np.ndarray, nk_paths: list[Path]) -> list[str]:
+    """SHA-256 of the files the shipped head learnt from: the UTKFace fit and validation photos and
+    every NK face (the final head is fitted on all of them); the held-out photos stay out."""
+    paths = [utk_paths[i] for i in utk_train] + list(nk_paths)
+    return sorted({sha256_of(path) for path in paths})
+
+
+def held_out_copies(utk_paths: list[Path], utk_test: np.ndarray, images: list[str]) -> int:
+    """Held-out photos whose bytes equal a training photo's: UTKFace holds duplicate files under
+    different names, which a split by file name cannot keep apart."""
+    trained = set(images)
+    return sum(sha256_of(utk_paths[i]) in trained for i in utk_test)
 
 
 class Recipe:
@@ -63,8 +97,7 @@ class Recipe:
         self.utk_x, self.nk_x = backbone.features(utk.samples), backbone.features(nk.samples)
         self.utk_y, self.nk_y = indices(utk.labels), indices(nk.labels)
         self.nk = nk
-        utk_rest, self.utk_test = grouped_holdout(utk.labels, utk.groups, UTK_TEST_SHARE, SEED)
-        self.utk_fit, self.utk_validation = validation_split(utk.labels, utk.groups, utk_rest, UTK_VALIDATION_SHARE, SEED + 1)
+        self.utk_fit, self.utk_validation, self.utk_test = utk_split(utk.labels, utk.groups)
 
     def fit(self, nk_train: np.ndarray, seed: int = SEED, poster_weight: float = POSTER_WEIGHT):
         nk_fit, nk_validation = validation_split(self.nk.labels, self.nk.groups, nk_train, NK_VALIDATION_SHARE, seed + 2)
@@ -118,6 +151,12 @@ held out) and {nk['faces']} hand-labelled face crops from {nk['posters']} North 
 posters (Leiden University collection; {nk['per_label']}); {nk['faces_taken_whole']} poster crops
 had no face found by HOG and were described whole.
 
+**Training images.** The SHA-256 of the {card['training']['images_sha256']['images']} image files it was fitted or
+early-stopped on (the UTKFace fitting and early-stopping photographs and every NK poster crop) are in
+`{card['training']['images_sha256']['file']}`. `classify evaluate` counts the evaluated faces among them, warns,
+and gives the accuracy on the other faces alone: evaluated on the NK poster crops themselves, this
+model scores far above the cross-validated figure below, which is the one to cite.
+
 **Licence.** {card['licence']}
 
 ## Evaluation
@@ -130,7 +169,9 @@ predictions are stored in `model.json` (`held_out_predictions`): `classify predi
 analysis correct every share with them.
 
 Photographs (UTKFace held-out, {photos['n']}): accuracy {photos['accuracy']:.1%}, balanced
-{photos['balanced_accuracy']:.1%}. By UTKFace's race label and by age:
+{photos['balanced_accuracy']:.1%}. {photos['copies_of_training_images']} of these photographs are byte-identical
+copies of training photographs (UTKFace holds duplicate files under different names). By
+UTKFace's race label and by age:
 
 | group | n | accuracy | balanced accuracy |
 |---|---|---|---|
@@ -147,8 +188,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "classify" / "default_model")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--hashes-only", action="store_true",
+                        help="only record the training images' SHA-256 in the existing --out folder (no training)")
     args = parser.parse_args()
     require_data(DATA / "nk-poster-faces", DATA / "utkface")
+    if args.hashes_only:
+        record_training_images(args.out)
+        return
     nk, utk = load_faces("nk", nk_files(DATA)), load_faces("utk", utk_files(DATA))
     recipe = Recipe(utk, nk)
 
@@ -165,6 +211,8 @@ def main() -> None:
     utk_true = [utk.labels[i] for i in recipe.utk_test]
     utk_evaluation = evaluate_predictions(utk_true, utk_probabilities, LABELS)
     fisher = Fisherfaces.fit(pixels_of(nk.samples), recipe.nk_y, LABELS)
+    images = training_image_hashes(utk.paths, np.concatenate([recipe.utk_fit, recipe.utk_validation]), nk.paths)
+    copies = held_out_copies(utk.paths, recipe.utk_test, images)
 
     card = {
         "format": 1,
@@ -182,13 +230,14 @@ def main() -> None:
                                 "faces_taken_whole": sum(not s.detected for s in nk.samples)},
             "history": history,
             "recipe": "benchmarks/train_default_model.py",
+            **training_images_entry(images),
         },
         "evaluation": nk_evaluation,
         "evaluation_note": f"NK poster faces, out-of-fold predictions of a grouped {args.folds}-fold "
                            "cross-validation of this recipe (folds by poster)",
         "held_out_predictions": held_out_predictions(nk.labels, out_of_fold),
         "evaluation_photographs": {**utk_evaluation, "by_group": by_group(utk, recipe.utk_test, utk_probabilities),
-                                   "note": "UTKFace held-out 20 %, never used in training"},
+                                   "note": HELD_OUT_NOTE, "copies_of_training_images": copies},
         "baseline_fisherfaces": {"note": "fitted on all NK faces; see classify_nk_cv.py for its cross-validated figures"},
         "licence": "UTKFace is for non-commercial research only; this model is trained on it and inherits "
                    "that restriction. NK poster faces: research use.",
@@ -200,6 +249,7 @@ def main() -> None:
     args.out.mkdir(parents=True)
     head.save(args.out / modelfolder.HEAD_FILE)
     fisher.save(args.out / modelfolder.FISHERFACES_FILE)
+    modelfolder.write_training_images(args.out, images)
     modelfolder.write_card(args.out, card)
     (args.out / "MODEL_CARD.md").write_text(model_card(card), encoding="utf-8")
     print(f"NK posters (out-of-fold, {nk_evaluation['n']} faces): accuracy {nk_evaluation['accuracy']:.1%}, "
@@ -210,6 +260,29 @@ def main() -> None:
         for name, figures in members.items():
             print(f"  {kind} {name:18} n={figures['n']:5}  accuracy {figures['accuracy']:.1%}")
     print(f"written: {args.out} (version {modelfolder.model_version(args.out)})")
+
+
+def record_training_images(out: Path) -> None:
+    """Add the training-image list to a folder this recipe wrote before the list was kept, without
+    retraining: the file lists are sorted and the splits seeded, so the same files come out. The
+    card's split sizes must match what is recomputed (an unreadable photo dropped at training would
+    shift the split), else nothing is written."""
+    card = modelfolder.read_card(out)
+    utk, nk = utk_files(DATA), nk_files(DATA)
+    fit, validation, test = utk_split([row[1] for row in utk], [row[2] for row in utk])
+    recorded = card["training"]["utkface"]
+    found = {"fit": len(fit), "validation": len(validation), "held_out": len(test)}
+    if found != recorded or len(nk) != card["training"]["nk_poster_faces"]["faces"]:
+        sys.exit(f"the recomputed split {found} (+{len(nk)} NK faces) is not the card's {recorded}: retrain instead")
+    images = training_image_hashes([row[0] for row in utk], np.concatenate([fit, validation]), [row[0] for row in nk])
+    modelfolder.write_training_images(out, images)
+    card["training"] = {**card["training"], **training_images_entry(images)}
+    card["evaluation_photographs"].update(note=HELD_OUT_NOTE,
+                                          copies_of_training_images=held_out_copies([row[0] for row in utk], test, images))
+    modelfolder.write_card(out, card)
+    (out / "MODEL_CARD.md").write_text(model_card(card), encoding="utf-8")
+    print(f"recorded {len(images)} training images in {out / modelfolder.TRAINING_IMAGES_FILE} "
+          f"(version {modelfolder.model_version(out)})")
 
 
 if __name__ == "__main__":

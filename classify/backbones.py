@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from classify.facesamples import FaceSample
+from classify.progress import Advance, ignore
 
 BACKBONE_NAMES = ("dlib", "vggface-vgg16", "vggface-resnet50")
 VGGFACE_INPUT = 224
@@ -28,7 +29,9 @@ class Backbone(Protocol):
         """What a model card records to say exactly which features the head was trained on."""
         ...
 
-    def features(self, samples: Sequence[FaceSample]) -> np.ndarray: ...
+    def features(self, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
+        """(n, d) features; `advance` is called with the number of faces done as they are done."""
+        ...
 
 
 class DlibBackbone:
@@ -39,10 +42,12 @@ class DlibBackbone:
 
         return {"name": self.name, "dimensions": 128, "versions": model_versions()}
 
-    def features(self, samples: Sequence[FaceSample]) -> np.ndarray:
+    def features(self, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
         if not samples:
             return np.zeros((0, 128), dtype=np.float32)
-        return np.stack([sample.descriptor for sample in samples]).astype(np.float32)
+        features = np.stack([sample.descriptor for sample in samples]).astype(np.float32)
+        advance(len(samples))  # already computed by the face stage: done at once
+        return features
 
 
 @dataclass
@@ -85,15 +90,18 @@ class VggFaceBackbone:
         crops = np.stack([sample.crop_rgb(VGGFACE_INPUT) for sample in samples])
         return preprocess(crops, self.architecture)
 
-    def run(self, model, samples: Sequence[FaceSample]) -> np.ndarray:
+    def run(self, model, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
         """`model` (this network, or it with a head) over the faces' pixels, a batch at a time so
-        memory holds one batch of 224 px crops, never the whole set."""
-        parts = [model.predict(self.pixels(samples[start:start + _BATCH]), verbose=0)
-                 for start in range(0, len(samples), _BATCH)]
+        memory holds one batch of 224 px crops, never the whole set; `advance` after each batch."""
+        parts = []
+        for start in range(0, len(samples), _BATCH):
+            batch = samples[start:start + _BATCH]
+            parts.append(model.predict(self.pixels(batch), verbose=0))
+            advance(len(batch))
         return np.concatenate(parts) if parts else np.zeros((0, int(model.output_shape[-1])), np.float32)
 
-    def features(self, samples: Sequence[FaceSample]) -> np.ndarray:
-        return self.run(self.network, samples).astype(np.float32)
+    def features(self, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
+        return self.run(self.network, samples, advance).astype(np.float32)
 
 
 def make_backbone(name: str, weights: Path | None = None, search_dirs: Sequence[Path] = (),

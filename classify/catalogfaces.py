@@ -30,7 +30,8 @@ class CatalogFace:
 
 
 def _sample(row: Any, home: Path) -> FaceSample:
-    return FaceSample(np.asarray(row.embedding, dtype=np.float32), crop_path=home / row.crop_path)
+    return FaceSample(np.asarray(row.embedding, dtype=np.float32), crop_path=home / row.crop_path,
+                      image_sha256=row.image_sha256)
 
 
 def _item_of_face():
@@ -49,7 +50,7 @@ def labelled_training_set(engine: Engine, home: Path) -> TrainingSet:
     faces, labels = schema.faces, schema.face_labels
     item_of = _item_of_face()
     query = (
-        select(faces.c.id, faces.c.embedding, faces.c.crop_path, labels.c.label, item_of.c.item_id)
+        select(faces.c.id, faces.c.embedding, faces.c.crop_path, faces.c.image_sha256, labels.c.label, item_of.c.item_id)
         .join(labels, labels.c.face_id == faces.c.id)
         .join(item_of, item_of.c.face_id == faces.c.id)
         .where(labels.c.label != OTHER_LABEL)
@@ -113,7 +114,7 @@ class PredictionStore:
         while True:
             with self.engine.connect() as connection:
                 rows = connection.execute(
-                    select(faces.c.id, faces.c.embedding, faces.c.crop_path)
+                    select(faces.c.id, faces.c.embedding, faces.c.crop_path, faces.c.image_sha256)
                     .where(self._pending(model_id, version), faces.c.id > after)
                     .order_by(faces.c.id).limit(PAGE)).all()
             if not rows:

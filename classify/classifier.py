@@ -16,6 +16,7 @@ from classify import modelfolder
 from classify.backbones import Backbone, VggFaceBackbone, make_backbone
 from classify.facesamples import FaceSample
 from classify.fisherfaces import Fisherfaces, pixels_of
+from classify.progress import Advance, ignore
 
 
 @dataclass
@@ -36,14 +37,15 @@ class Classifier:
     def labels(self) -> tuple[str, ...]:
         return tuple(self.card["labels"])
 
-    def probabilities(self, samples: Sequence[FaceSample]) -> np.ndarray:
-        """(n, labels) softmax probabilities."""
+    def probabilities(self, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
+        """(n, labels) softmax probabilities; `advance` counts the faces whose features are done
+        (VGGFace takes minutes on a large folder)."""
         if not samples:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         if self.fine_tuned is not None:
             assert isinstance(self.backbone, VggFaceBackbone)
-            return self.backbone.run(self.fine_tuned, samples)
-        return self.head.predict(self.backbone.features(samples), batch_size=256, verbose=0)
+            return self.backbone.run(self.fine_tuned, samples, advance)
+        return self.head.predict(self.backbone.features(samples, advance), batch_size=256, verbose=0)
 
     def baseline_labels(self, samples: Sequence[FaceSample]) -> list[str] | None:
         """The Fisherfaces baseline's labels, when the model folder has one."""

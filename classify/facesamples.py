@@ -6,6 +6,7 @@ trained on folders predicts on catalogue faces without a domain gap of our own m
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,12 +29,17 @@ WHOLE_IMAGE = "whole image"
 
 @dataclass
 class FaceSample:
-    """One face: `descriptor` (128 floats) and its aligned crop, as JPEG bytes or a file to read."""
+    """One face: `descriptor` (128 floats) and its aligned crop, as JPEG bytes or a file to read.
+
+    `image_sha256` names the image file the face came from, so a model can record which images
+    trained it and an evaluation can tell which of its faces the model has already seen.
+    """
 
     descriptor: np.ndarray
     crop_jpeg: bytes | None = None
     crop_path: Path | None = None
     detected: bool = True  # False: no face was found and the whole image stands for it
+    image_sha256: str | None = None
 
     def crop_bytes(self) -> bytes:
         if self.crop_jpeg is None:
@@ -55,13 +61,15 @@ def sample_from_result(data: bytes, result: ImageFaces, settings: FaceSettings =
     """The largest detected face, or the whole image described as one face; BadImage if unreadable."""
     if result.error:
         raise BadImage(result.error)
+    digest = hashlib.sha256(data).hexdigest()
     if result.faces:
         face = max(result.faces, key=lambda f: f.box.width * f.box.height)
-        return FaceSample(np.asarray(face.embedding, dtype=np.float32), crop_jpeg=face.crop_jpeg)
+        return FaceSample(np.asarray(face.embedding, dtype=np.float32), crop_jpeg=face.crop_jpeg, image_sha256=digest)
     rgb = load_rgb(data, settings.max_pixels)
     height, width = rgb.shape[:2]
     face = describe_face(rgb, Box(0, 0, width, height, 0.0, (WHOLE_IMAGE,)), settings)
-    return FaceSample(np.asarray(face.embedding, dtype=np.float32), crop_jpeg=face.crop_jpeg, detected=False)
+    return FaceSample(np.asarray(face.embedding, dtype=np.float32), crop_jpeg=face.crop_jpeg, detected=False,
+                      image_sha256=digest)
 
 
 def samples_from_files(

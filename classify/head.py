@@ -13,6 +13,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from classify.progress import Advance, ignore
+
 
 @dataclass(frozen=True)
 class HeadSettings:
@@ -57,11 +59,13 @@ def build_head(x_train: np.ndarray, n_classes: int, settings: HeadSettings) -> k
 
 
 def fit(model: keras.Model, train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray],
-        settings: HeadSettings, n_classes: int, epochs: int, sample_weight: np.ndarray | None = None) -> dict[str, Any]:
+        settings: HeadSettings, n_classes: int, epochs: int, sample_weight: np.ndarray | None = None,
+        advance: Advance = ignore) -> dict[str, Any]:
     """Train with balanced class weights (times `sample_weight`, e.g. to weigh a scarce domain up)
-    and early stopping (best weights restored); returns what happened."""
+    and early stopping (best weights restored), calling `advance(1)` after each epoch; returns what happened."""
     keras.utils.set_random_seed(settings.seed)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True)
+    epoch_done = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: advance(1))
     classes = balanced_class_weights(train[1], n_classes)
     weights = np.array([classes[label] for label in train[1]], dtype=np.float32)
     if sample_weight is not None:
@@ -72,7 +76,7 @@ def fit(model: keras.Model, train: tuple[np.ndarray, np.ndarray], validation: tu
         epochs=epochs,
         batch_size=settings.batch_size,
         sample_weight=weights,
-        callbacks=[stopper],
+        callbacks=[stopper, epoch_done],
         shuffle=True,
         verbose=0,
     )

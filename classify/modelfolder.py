@@ -6,13 +6,21 @@ MODEL_DIR/
   fine_tuned.weights.h5  only after --fine-tune: backbone + head weights together
   fisherfaces.npz        the PCA+LDA baseline, evaluated beside the head
   evaluation.html        the held-out evaluation report
+  training_sha256.txt    SHA-256 of every image the model was fitted or early-stopped on, one per
+                         line, sorted: `classify evaluate` counts the faces it has already seen
 
-The version is a hash of those files' bytes, so predictions name the exact model that made them.
+The version is a hash of those files' bytes (the report aside), so predictions name the exact
+model that made them.
+
+The image hashes sit in their own file rather than in model.json: the card is read at every load
+and stored in the catalogue once per model version, and ten thousand hashes would multiply its
+size for a list only `evaluate` reads.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -24,8 +32,9 @@ HEAD_FILE = "head.keras"
 FINE_TUNED_FILE = "fine_tuned.weights.h5"
 FISHERFACES_FILE = "fisherfaces.npz"
 EVALUATION_PAGE = "evaluation.html"
+TRAINING_IMAGES_FILE = "training_sha256.txt"
 DEFAULT_MODEL = "default"
-_VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE)
+_VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE, TRAINING_IMAGES_FILE)
 
 
 class ModelFolderError(ValueError):
@@ -71,3 +80,22 @@ def read_card(folder: Path) -> dict[str, Any]:
 
 def write_card(folder: Path, card: dict[str, Any]) -> None:
     write_atomically(folder / CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+def write_training_images(folder: Path, hashes: Iterable[str]) -> int:
+    """Store the training images' SHA-256 (deduplicated, sorted); returns how many."""
+    distinct = sorted(set(hashes))
+    write_atomically(folder / TRAINING_IMAGES_FILE, "".join(f"{digest}\n" for digest in distinct).encode("ascii"))
+    return len(distinct)
+
+
+def read_training_images(folder: Path) -> frozenset[str] | None:
+    """The SHA-256 of the images that trained this model; None when it did not record them
+    (trained before they were kept), which is "unknown", never "none"."""
+    path = folder / TRAINING_IMAGES_FILE
+    if not path.is_file():
+        return None
+    try:
+        return frozenset(line.strip() for line in path.read_text(encoding="ascii").splitlines() if line.strip())
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelFolderError(f"cannot read {path}: {error}") from error

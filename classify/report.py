@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from classify.facesamples import FaceSample
+from classify.overlap import overlap_lines
 
 SHEET_SIZE = 8  # faces per contact sheet
 THUMBNAIL = 96
@@ -68,9 +69,25 @@ def _metrics_section(title: str, report: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _overlap_section(overlap: dict[str, Any], n: int) -> str:
+    """Said before any figure: how many faces trained the model, and the figures without them."""
+    lines = overlap_lines(overlap, n)
+    css = "warning" if not overlap["known"] or overlap["count"] else "ok"
+    parts = ["<h2>Training overlap</h2>", *(f"<p class='{css}'>{html.escape(line)}</p>" for line in lines)]
+    if overlap["known"]:
+        unseen = overlap["unseen"]
+        parts.append(_table(["faces the model trained on", "share", "unseen faces", "accuracy on unseen",
+                             "balanced accuracy on unseen"],
+                            [[overlap["count"], overlap["share"], unseen["faces"],
+                              "–" if unseen["accuracy"] is None else unseen["accuracy"],
+                              "–" if unseen["balanced_accuracy"] is None else unseen["balanced_accuracy"]]]))
+    return "".join(parts)
+
+
 def render_html(report: dict[str, Any], samples: Sequence[FaceSample], title: str) -> str:
-    """One offline page: metrics, distribution, calibration, baseline and the contact sheets."""
-    sections = [_metrics_section("Classifier", report)]
+    """One offline page: training overlap, metrics, distribution, calibration, baseline and the contact sheets."""
+    sections = [_overlap_section(report["training_overlap"], report["n"])] if "training_overlap" in report else []
+    sections.append(_metrics_section("Classifier", report))
     distribution = report["distribution"]
     sections.append("<h2>Real vs predicted labels</h2>" + _table(
         ["label", "real", "predicted"],
@@ -93,7 +110,8 @@ def render_html(report: dict[str, Any], samples: Sequence[FaceSample], title: st
             sections.append(f"<h3>{html.escape(label)}: {kind.replace('_', ' ')}</h3><div class='sheet'>{cells}</div>")
     style = ("body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}"
              "td,th{border:1px solid #bbb;padding:.2em .6em;text-align:right}.sheet{display:flex;flex-wrap:wrap}"
-             "figure{margin:.3em;width:110px;font-size:.75em;text-align:center}figure img{width:96px;height:96px}")
+             "figure{margin:.3em;width:110px;font-size:.75em;text-align:center}figure img{width:96px;height:96px}"
+             ".warning{background:#fff3cd;border:1px solid #e0b000;padding:.4em .6em}")
     note = ("<p>Perceived gender is an annotation of how a face is depicted, not a person's identity. "
             "Accuracy differs between groups and between photographs and drawings: read the contact sheets.</p>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"

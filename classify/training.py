@@ -3,12 +3,13 @@
 The faces are split by group (poster or item) three ways: a held-out test share that only the
 final evaluation sees (its confusion matrix is what corrected shares are computed from), a
 validation share for early stopping, and the rest to fit. The Fisherfaces baseline is fitted on
-the same training faces and judged on the same held-out ones.
+the same training faces and judged on the same held-out ones. The SHA-256 of every image on the
+fit and validation sides is kept with the model, so evaluating it later on faces it has already
+seen is found out instead of flattering it.
 """
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,11 +26,10 @@ from classify.fisherfaces import Fisherfaces, pixels_of
 from classify.head import HeadSettings, build_head, fine_tune_model, fit
 from classify.labelled import LabelledDataError, check_label_set
 from classify.metrics import evaluate_predictions
+from classify.progress import Advance, Step, ignore, quiet
 from classify.report import contact_sheets, render_html
 from classify.splits import grouped_holdout
 from classify.trainingset import TrainingSet
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class TrainedModel:
     fisherfaces: Fisherfaces
     held_out: np.ndarray  # indices of the evaluation faces
     probabilities: np.ndarray  # on the held-out faces
+    training_images: list[str] | None  # SHA-256 of the fit and validation faces' images; None if unknown
 
 
 def _require_every_label(labels: list[str], indices: np.ndarray, label_set: tuple[str, ...], part: str) -> None:
@@ -80,18 +81,31 @@ def validation_split(labels: list[str], groups: list[str], rest: np.ndarray, sha
 
 def train_head(features: np.ndarray, y: np.ndarray, n_classes: int, fit_idx: np.ndarray,
                validation_idx: np.ndarray, settings: HeadSettings,
-               weights: np.ndarray | None = None) -> tuple[Any, dict[str, Any]]:
+               weights: np.ndarray | None = None, advance: Advance = ignore) -> tuple[Any, dict[str, Any]]:
     """A head fitted on `fit_idx` (each face weighted by `weights`, default 1), stopped early on
-    `validation_idx`; (model, training history)."""
+    `validation_idx`, `advance(1)` after each epoch; (model, training history)."""
     head = build_head(features[fit_idx], n_classes, settings)
     history = fit(head, (features[fit_idx], y[fit_idx]), (features[validation_idx], y[validation_idx]),
-                  settings, n_classes, settings.max_epochs, None if weights is None else weights[fit_idx])
+                  settings, n_classes, settings.max_epochs, None if weights is None else weights[fit_idx], advance)
     return head, history
 
 
+def training_images(samples: list[FaceSample], indices: np.ndarray) -> list[str] | None:
+    """Sorted distinct SHA-256 of the images behind these faces; None when any face lacks one
+    (a partial list would let an evaluation call seen faces unseen)."""
+    hashes = [samples[i].image_sha256 for i in indices]
+    if any(digest is None for digest in hashes):
+        return None
+    return sorted(set(hashes))
+
+
 def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id: str,
-          progress: Progress = lambda message: None) -> TrainedModel:
-    """Fit head (+ optional fine-tune) and baseline; evaluate both on the held-out groups."""
+          step: Step = quiet) -> TrainedModel:
+    """Fit head (+ optional fine-tune) and baseline; evaluate both on the held-out groups.
+
+    Each long part is announced through `step` (features, epochs, held-out faces), so a caller
+    can show how far it is: with VGGFace or many faces these take minutes.
+    """
     if options.fine_tune and not isinstance(backbone, VggFaceBackbone):
         raise LabelledDataError("--fine-tune needs a VGGFace backbone (vggface-vgg16 or vggface-resnet50)")
     label_set = check_label_set(data.labels, "the labelled data")
@@ -105,26 +119,31 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
     _require_every_label(data.labels, held_out, label_set, "evaluation")
     _require_every_label(data.labels, validation_idx, label_set, "validation")
 
-    progress(f"features for {len(data.samples)} faces ({backbone.name})")
-    features = backbone.features(data.samples)
-    progress(f"training the head on {len(fit_idx)} faces, validating on {len(validation_idx)}")
-    head, history = train_head(features, y, len(label_set), fit_idx, validation_idx, options.head)
+    features = backbone.features(data.samples, step(f"features for {len(data.samples)} faces ({backbone.name})",
+                                                      "faces", len(data.samples)))
+    head, history = train_head(features, y, len(label_set), fit_idx, validation_idx, options.head,
+                               advance=step(f"training the head on {len(fit_idx)} faces, validating on "
+                                            f"{len(validation_idx)} (early stopping may end it before the last epoch)",
+                                            "epochs", options.head.max_epochs))
     fine_tuned = None
     if options.fine_tune:
-        progress("fine-tuning the backbone's last block")
         fine_tuned = fine_tune_model(backbone.network, head, backbone.architecture, options.head)
         pixels = {name: backbone.pixels([data.samples[i] for i in idx])
                   for name, idx in (("fit", fit_idx), ("validation", validation_idx))}
         history["fine_tune"] = fit(fine_tuned, (pixels["fit"], y[fit_idx]), (pixels["validation"], y[validation_idx]),
-                                   options.head, len(label_set), options.head.fine_tune_epochs)
-        probabilities = backbone.run(fine_tuned, [data.samples[i] for i in held_out])
+                                   options.head, len(label_set), options.head.fine_tune_epochs,
+                                   advance=step("fine-tuning the backbone's last block", "epochs",
+                                                options.head.fine_tune_epochs))
+        probabilities = backbone.run(fine_tuned, [data.samples[i] for i in held_out],
+                                     step(f"evaluating on {len(held_out)} held-out faces", "faces", len(held_out)))
     else:
         probabilities = head.predict(features[held_out], verbose=0)
     true_held_out = [data.labels[i] for i in held_out]
     evaluation = evaluate_predictions(true_held_out, probabilities, label_set)
 
-    progress("fitting the Fisherfaces baseline")
+    step("fitting the Fisherfaces baseline", "", None)
     train_idx = np.concatenate([fit_idx, validation_idx])
+    images = training_images(data.samples, train_idx)
     fisher = Fisherfaces.fit(pixels_of([data.samples[i] for i in train_idx]), y[train_idx], label_set)
     baseline = fisher_report(fisher, [data.samples[i] for i in held_out], true_held_out, label_set)
 
@@ -141,7 +160,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
         "head": options.head.to_dict(),
         "training": {**data.source, "fit": described(fit_idx), "validation": described(validation_idx),
                      "held_out": described(held_out), "faces_taken_whole": sum(not s.detected for s in data.samples),
-                     "history": history},
+                     "history": history, **training_images_entry(images)},
         "evaluation": evaluation,
         # Kept whole so corrected shares can rebuild the confusion matrix at any threshold.
         "held_out_predictions": held_out_predictions(true_held_out, probabilities),
@@ -149,7 +168,14 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "postercensus_version": __version__,
     }
-    return TrainedModel(card, head, fine_tuned, fisher, held_out, probabilities)
+    return TrainedModel(card, head, fine_tuned, fisher, held_out, probabilities, images)
+
+
+def training_images_entry(images: list[str] | None) -> dict[str, Any]:
+    """The card's pointer to the training-image hashes (none when they are unknown)."""
+    if images is None:
+        return {}
+    return {"images_sha256": {"file": modelfolder.TRAINING_IMAGES_FILE, "images": len(images)}}
 
 
 def save(trained: TrainedModel, folder: Path, data: TrainingSet) -> str:
@@ -162,6 +188,10 @@ def save(trained: TrainedModel, folder: Path, data: TrainingSet) -> str:
     if trained.fine_tuned is not None:
         trained.fine_tuned.save_weights(folder / modelfolder.FINE_TUNED_FILE)
     trained.fisherfaces.save(folder / modelfolder.FISHERFACES_FILE)
+    if trained.training_images is None:
+        (folder / modelfolder.TRAINING_IMAGES_FILE).unlink(missing_ok=True)  # a previous model's list
+    else:
+        modelfolder.write_training_images(folder, trained.training_images)
     modelfolder.write_card(folder, trained.card)
     held_out = [int(i) for i in trained.held_out]
     report = {**trained.card["evaluation"], "baseline_fisherfaces": trained.card["baseline_fisherfaces"],

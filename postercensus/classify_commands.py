@@ -11,7 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 
+from classify.progress import Advance, Step, ignore
 from postercensus.commandapp import CommandApp
 from postercensus.context import AppContext, CommandError
 from postercensus.terminal import face_executor, print_errors, progress_bar
@@ -40,6 +42,20 @@ def _classify_errors():
 
 def _weights_dirs(context: AppContext) -> list[Path]:
     return [context.home / "weights"]
+
+
+def _steps(console: Console, progress: Progress) -> Step:
+    """A classify `Step` for the terminal: each step's message printed (it stays in logs), and a
+    bar of its unit for the steps that count something."""
+
+    def step(message: str, unit: str, total: int | None) -> Advance:
+        console.print(message)
+        if total is None:
+            return ignore
+        task = progress.add_task(unit, total=total)
+        return lambda n: progress.advance(task, n)
+
+    return step
 
 
 def _folder_set(folder: Path, workers: int | None, console: Console, errors: list[str]):
@@ -96,7 +112,8 @@ def train(
         else:
             data = _folder_set(folder, workers, console, errors)
         options = TrainOptions(head=HeadSettings(seed=seed), test_share=test_share, fine_tune=fine_tune)
-        trained = train_model(data, chosen, options, model_id or out.resolve().name, lambda m: console.print(m))
+        with progress_bar(console) as progress:
+            trained = train_model(data, chosen, options, model_id or out.resolve().name, _steps(console, progress))
         version = save(trained, out, data)
     except _classify_errors() as error:
         raise CommandError(str(error)) from error
@@ -124,11 +141,16 @@ def evaluate(
 ) -> None:
     """Evaluate a model on a labelled folder: accuracy, balanced accuracy, per-label scores, confusion, calibration.
 
+    Faces whose image trained the model are counted and warned about (training_overlap in the
+    report), with the accuracy on the unseen faces alone beside the overall figure.
+
     Example: postercensus classify evaluate default ./nk-faces --json report.json --html report.html
     """
     from catalog.atomicwrite import write_atomically
     from classify.classifier import load_classifier
     from classify.metrics import evaluate_predictions
+    from classify.modelfolder import read_training_images
+    from classify.overlap import overlap_lines, training_overlap
     from classify.report import contact_sheets, render_html
     from classify.training import fisher_report
 
@@ -142,12 +164,17 @@ def evaluate(
         if unknown:
             raise CommandError(f"{folder} has label folder(s) {', '.join(unknown)} that the model does not know "
                                f"(its labels: {', '.join(classifier.labels)})")
-        probabilities = classifier.probabilities(data.samples)
+        with progress_bar(console) as progress:
+            task = progress.add_task("classifying", total=len(data.samples))
+            probabilities = classifier.probabilities(data.samples, lambda n: progress.advance(task, n))
+        training_images = read_training_images(classifier.folder)
     except _classify_errors() as error:
         raise CommandError(str(error)) from error
     report = evaluate_predictions(data.labels, probabilities, classifier.labels, threshold or None)
     report.update(model_id=classifier.model_id, model_version=classifier.version, folder=str(folder),
-                  faces_taken_whole=sum(not s.detected for s in data.samples))
+                  faces_taken_whole=sum(not s.detected for s in data.samples),
+                  training_overlap=training_overlap([s.image_sha256 for s in data.samples], training_images,
+                                                    data.labels, probabilities, classifier.labels))
     if classifier.fisherfaces is not None:
         report["baseline_fisherfaces"] = fisher_report(classifier.fisherfaces, data.samples, data.labels, classifier.labels)
     report["contact_sheets"] = contact_sheets(data.labels, probabilities, classifier.labels, data.names)
@@ -156,6 +183,9 @@ def evaluate(
         write_atomically(html_out, render_html(report, data.samples, f"{classifier.model_id} on {folder}").encode("utf-8"))
     console.print(f"[bold]{classifier.model_id}[/bold] on {report['n']} faces: accuracy {report['accuracy']:.3f}, "
                   f"balanced accuracy {report['balanced_accuracy']:.3f}, ECE {report['ece']:.3f}")
+    overlap = report["training_overlap"]
+    for line in overlap_lines(overlap, report["n"]):
+        console.print(line, style="yellow" if not overlap["known"] or overlap["count"] else None, markup=False)
     console.print(f"written: {json_out}" + (f" and {html_out}" if html_out else ""))
     print_errors(console, errors)
 

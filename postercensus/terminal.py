@@ -14,8 +14,10 @@ MAX_ERRORS_SHOWN = 10
 
 
 def progress_bar(console: Console) -> Progress:
+    """A bar that clears itself when done; off when output is not a terminal, where rich would
+    draw nothing but leave a blank line at the top of the command's output."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=True)
+                    console=console, transient=True, disable=not console.is_interactive)
 
 
 def print_errors(console: Console, errors: list[str]) -> None:

@@ -131,7 +131,7 @@ def phrases(
         with partial.open("w", newline="", encoding="utf-8") as handle, progress_bar(console) as progress:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
-            task = progress.add_task("rows", total=None)
+            task = progress.add_task("rows", total=sum(1 for _ in _rows(csv_file, column, id_column)))
             texts, ids = itertools.tee(_rows(csv_file, column, id_column))
             for (row_id, _), result in zip(ids, pipeline.process(text for _, text in texts)):
                 rows += 1

@@ -11,6 +11,7 @@ same code, the tests just do not wait for up to 300 epochs on a shared CPU.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import shutil
@@ -110,6 +111,10 @@ def model(nk_folders, tmp_path_factory) -> tuple[Path, str, str]:
     return out, found.group(1), stdout
 
 
+def _sha256_of_files(folder: Path) -> set[str]:
+    return {hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.rglob("*.jpg")}
+
+
 def _assert_offline_html(path: Path) -> str:
     page = path.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>")
@@ -138,6 +143,12 @@ def test_train_writes_the_model_folder_and_says_where(model, nk_folders):
     held_out = card["evaluation"]["n"]
     assert held_out == training["held_out"]["faces"] == len(card["held_out_predictions"]["true"])
     assert card["evaluation"]["balanced_accuracy"] >= 0.6, "dlib descriptors of real faces carry the label"
+    # the images it was fitted and early-stopped on, by SHA-256: never a held-out one
+    trained_on = training["fit"]["faces"] + training["validation"]["faces"]
+    assert training["images_sha256"] == {"file": "training_sha256.txt", "images": trained_on}
+    listed = (out / "training_sha256.txt").read_text(encoding="ascii").splitlines()
+    assert listed == sorted(listed) and len(set(listed)) == len(listed) == trained_on
+    assert set(listed) < _sha256_of_files(train_folder), "only training-folder images, and not all of them"
     page = _assert_offline_html(out / "evaluation.html")
     assert "data:image/jpeg;base64," in page, "contact sheets are inlined"
     assert "Fisherfaces" in page
@@ -189,8 +200,101 @@ def test_evaluate_writes_a_report_whose_numbers_agree_with_its_confusion_matrix(
     assert [sum(row) for row in decision["matrix"]] == [sum(row) for row in matrix]
     assert report["distribution"]["true"] == {"female": 8, "male": 8}
     assert report["accuracy"] >= 0.6, "a dlib head tells most real NK faces apart"
+    # none of these faces trained the model, and the report says so (known, not assumed)
+    overlap = report["training_overlap"]
+    assert (overlap["known"], overlap["count"], overlap["share"]) == (True, 0, 0.0)
+    assert overlap["unseen"] == {"faces": 16, "accuracy": report["accuracy"],
+                                 "balanced_accuracy": report["balanced_accuracy"]}
+    assert "training overlap: none of the 16 faces is an image the model was trained on" in stdout
+    assert "warning" not in stdout
     page = _assert_offline_html(report_html)
     assert "data:image/jpeg;base64," in page
+    assert "Training overlap" in page
+
+
+def test_evaluating_on_the_training_folder_warns_and_reports_the_unseen_faces_alone(model, nk_folders, tmp_path):
+    out, _, _ = model
+    train_folder, _ = nk_folders
+    card = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    trained_on = card["training"]["images_sha256"]["images"]
+    report_json, report_html = tmp_path / "R.json", tmp_path / "R.html"
+
+    stdout = _ok(run_cli(tmp_path / "home", "classify", "evaluate", str(out), str(train_folder),
+                         "--json", str(report_json), "--html", str(report_html), *INLINE))
+
+    report = json.loads(report_json.read_text(encoding="utf-8"))
+    assert report["n"] == 50
+    overlap = report["training_overlap"]
+    assert overlap["known"] and overlap["count"] == trained_on and overlap["training_images"] == trained_on
+    assert overlap["share"] == pytest.approx(trained_on / 50, abs=1e-4)
+    # the unseen faces are exactly the ones training held out: the same figures as the card's
+    held_out = card["evaluation"]
+    assert overlap["unseen"]["faces"] == held_out["n"] == 50 - trained_on
+    assert overlap["unseen"]["accuracy"] == pytest.approx(held_out["accuracy"], abs=1e-4)
+    assert overlap["unseen"]["balanced_accuracy"] == pytest.approx(held_out["balanced_accuracy"], abs=1e-4)
+    share = f"{trained_on / 50:.1%}"
+    assert (f"warning: {trained_on} of 50 faces ({share}) are images the model was trained on; "
+            "figures that include them overstate how it does on new faces") in stdout
+    assert (f"unseen faces only ({held_out['n']}): accuracy {overlap['unseen']['accuracy']:.3f}, "
+            f"balanced accuracy {overlap['unseen']['balanced_accuracy']:.3f}") in stdout
+    page = _assert_offline_html(report_html)
+    assert f"warning: {trained_on} of 50 faces ({share}) are images the model was trained on" in page
+
+
+def test_a_model_without_a_training_image_list_has_an_unknown_overlap(model, nk_folders, tmp_path):
+    """Models trained before the list was kept: the overlap is unknown, never claimed to be 0."""
+    out, _, _ = model
+    train_folder, _ = nk_folders
+    old = tmp_path / "old-model"
+    shutil.copytree(out, old)
+    (old / "training_sha256.txt").unlink()
+    card = json.loads((old / "model.json").read_text(encoding="utf-8"))
+    del card["training"]["images_sha256"]
+    (old / "model.json").write_text(json.dumps(card), encoding="utf-8")
+
+    stdout = _ok(run_cli(tmp_path / "home", "classify", "evaluate", str(old), str(train_folder),
+                         "--json", str(tmp_path / "R.json"), "--html", str(tmp_path / "R.html"), *INLINE))
+
+    overlap = json.loads((tmp_path / "R.json").read_text(encoding="utf-8"))["training_overlap"]
+    assert overlap["known"] is False and overlap["count"] is None and overlap["share"] is None
+    assert overlap["unseen"] is None
+    assert "training overlap unknown: this model did not record its training images" in stdout
+    assert "none of the" not in stdout
+    assert "training overlap unknown" in (tmp_path / "R.html").read_text(encoding="utf-8")
+
+
+def test_the_shipped_model_knows_the_nk_faces_that_trained_it(shared_data, tmp_path):
+    """The reproduction of issue 13: NK crops trained the default model, MetFaces portraits did not."""
+    folder = tmp_path / "faces"
+    for label in LABELS:
+        (folder / label).mkdir(parents=True)
+        for path in sorted((shared_data / FACES_DIR / label).glob("*.jpg"))[:3]:
+            shutil.copyfile(path, folder / label / f"nk-{path.name}")
+        for path in sorted((shared_data / "metfaces-faces" / label).glob("*.jpg"))[:2]:
+            shutil.copyfile(path, folder / label / f"met-{path.name}")
+
+    stdout = _ok(run_cli(tmp_path / "home", "classify", "evaluate", "default", str(folder),
+                         "--json", str(tmp_path / "R.json"), *INLINE))
+
+    overlap = json.loads((tmp_path / "R.json").read_text(encoding="utf-8"))["training_overlap"]
+    assert (overlap["known"], overlap["count"], overlap["share"]) == (True, 6, 0.6)
+    assert overlap["unseen"]["faces"] == 4
+    assert "warning: 6 of 10 faces (60.0%) are images the model was trained on" in stdout
+    assert "unseen faces only (4): accuracy " in stdout
+
+
+def test_evaluate_draws_progress_bars_on_a_terminal_and_leaves_no_blank_line_elsewhere(small_folder, model, tmp_path,
+                                                                                      monkeypatch):
+    out, _, _ = model
+    args = ("classify", "evaluate", str(out), str(small_folder), "--json", str(tmp_path / "R.json"), *INLINE)
+
+    plain = _ok(run_cli(tmp_path / "home", *args))
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("TTY_INTERACTIVE", "1")
+    drawn = _ok(run_cli(tmp_path / "home", *args))
+
+    assert plain.startswith("nk-gender on 4 faces: accuracy"), "no bar and no blank line when not a terminal"
+    assert "faces" in drawn and "classifying" in drawn and "4/4" in drawn
 
 
 # -- clear errors ---------------------------------------------------------------------------------
@@ -385,6 +489,10 @@ def test_train_from_catalog_uses_the_labelled_faces_and_leaves_out_other(faces_h
     assert training["faces_labelled"] == len(truth) - 1
     assert training["fit"]["faces"] + training["validation"]["faces"] + training["held_out"]["faces"] == len(truth) - 1
     assert training["fit"]["groups"] + training["validation"]["groups"] + training["held_out"]["groups"] == len(POSTERS)
+    # catalogue faces record the poster image they were cut from: one image per poster here
+    listed = set((out / "training_sha256.txt").read_text(encoding="ascii").split())
+    assert listed < {image.sha256 for image in facedb.stored_images(home).values()}
+    assert len(listed) == training["images_sha256"]["images"] == training["fit"]["groups"] + training["validation"]["groups"]
     assert (out / "head.keras").is_file() and (out / "fisherfaces.npz").is_file()
     _assert_offline_html(out / "evaluation.html")
 

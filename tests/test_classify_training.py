@@ -6,6 +6,7 @@ aligned crops, so what is measured is the code under test and not a face detecto
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 from pathlib import Path
@@ -22,6 +23,7 @@ from classify.fisherfaces import Fisherfaces, pixels_of
 from classify.head import HeadSettings
 from classify.labelled import group_of
 from classify.metrics import decide, evaluate_predictions
+from classify.overlap import overlap_lines, training_overlap
 from classify.splits import grouped_folds, grouped_holdout
 from classify.training import TrainOptions, save, train
 from classify.trainingset import TrainingSet
@@ -320,6 +322,63 @@ def test_save_writes_the_model_folder_and_load_gives_the_same_probabilities(save
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert classifier.probabilities([]).shape == (0, 2)
     assert classifier.baseline_labels(new) == new_labels
+    # generated faces come from no image file: which images trained it is unknown, not "none"
+    assert not (folder / modelfolder.TRAINING_IMAGES_FILE).exists()
+    assert "images_sha256" not in classifier.card["training"]
+    assert modelfolder.read_training_images(folder) is None
+
+
+def _digest(index: int) -> str:
+    return f"{index:064x}"
+
+
+def test_training_records_the_images_it_learnt_from_and_announces_its_steps(generated_set, tmp_path):
+    data = dataclasses.replace(generated_set, samples=[dataclasses.replace(sample, image_sha256=_digest(i))
+                                                       for i, sample in enumerate(generated_set.samples)])
+    steps: list[dict] = []
+
+    def step(message: str, unit: str, total: int | None):
+        steps.append({"message": message, "unit": unit, "total": total, "done": 0})
+        return lambda n: steps[-1].update(done=steps[-1]["done"] + n)
+
+    trained = train(data, DlibBackbone(), TrainOptions(head=FAST_HEAD, test_share=0.2), "hashed", step)
+    folder = tmp_path / "hashed"
+    save(trained, folder, data)
+
+    held_out = set(trained.held_out.tolist())
+    learnt = sorted(_digest(i) for i in range(len(data.samples)) if i not in held_out)
+    assert (folder / modelfolder.TRAINING_IMAGES_FILE).read_text(encoding="ascii") == "".join(f"{d}\n" for d in learnt)
+    assert modelfolder.read_training_images(folder) == frozenset(learnt)
+    assert trained.card["training"]["images_sha256"] == {"file": modelfolder.TRAINING_IMAGES_FILE, "images": len(learnt)}
+    # features (all faces, done at once for dlib), epochs (one advance per epoch run), then the baseline
+    assert [(s["unit"], s["total"]) for s in steps] == [("faces", 60), ("epochs", FAST_HEAD.max_epochs), ("", None)]
+    assert steps[0]["done"] == 60
+    assert steps[1]["done"] == trained.card["training"]["history"]["epochs_run"]
+    assert "Fisherfaces" in steps[2]["message"]
+
+
+def test_training_overlap_counts_seen_faces_and_scores_the_unseen_alone():
+    true = ["female", "female", "male", "male", "male"]
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
+    hashes = ["a", "b", "c", "d", "e"]
+
+    overlap = training_overlap(hashes, frozenset({"a", "c", "z"}), true, probabilities, LABELS)
+
+    # unseen: b (female → male, wrong), d (male → female, wrong), e (male, right): 1 of 3
+    assert overlap == {"known": True, "count": 2, "share": 0.4, "training_images": 3,
+                       "unseen": {"faces": 3, "accuracy": 0.3333, "balanced_accuracy": 0.25}}
+    assert overlap_lines(overlap, 5) == [
+        "warning: 2 of 5 faces (40.0%) are images the model was trained on; figures that include them overstate "
+        "how it does on new faces",
+        "unseen faces only (3): accuracy 0.333, balanced accuracy 0.250"]
+
+    everything = training_overlap(hashes, frozenset(hashes), true, probabilities, LABELS)
+    assert (everything["count"], everything["share"]) == (5, 1.0)
+    assert everything["unseen"] == {"faces": 0, "accuracy": None, "balanced_accuracy": None}
+
+    unknown = training_overlap(hashes, None, true, probabilities, LABELS)
+    assert (unknown["known"], unknown["count"], unknown["share"], unknown["unseen"]) == (False, None, None, None)
+    assert overlap_lines(unknown, 5)[0].startswith("training overlap unknown: ")
 
 
 def test_the_model_version_is_stable_and_changes_when_the_head_changes(saved, tmp_path):

@@ -61,12 +61,21 @@ def test_phrases_on_a_tiny_csv(tiny_csv, home, tmp_path, pipeline):
                      "--out", str(out))
     assert result.exit_code == 0, result.output
     assert f"written: {out}" in result.stdout and "in 3 row(s)" in result.stdout
+    assert result.stdout.startswith("mentions: "), "no blank line (a progress bar's residue) before the summary"
     header, rows = _read_csv(out)
     assert header == HEADER
     assert [(r["id"], r["gender"], r["trigger"], r["role"]) for r in rows] == [
         ("p1", "female", "woman", "welder"), ("p1", "male", "husband", ""), ("p3", "female", "mother", "")]
     _assert_offsets(rows, TINY, pipeline)
     assert not (home / "catalog.sqlite").exists()  # no catalogue needed
+
+
+def test_phrases_draws_a_progress_bar_counting_the_rows_on_a_terminal(tiny_csv, home, tmp_path, monkeypatch):
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("TTY_INTERACTIVE", "1")
+    result = run_cli(home, "text", "phrases", "--csv", str(tiny_csv), "--column", "text", "--out", str(tmp_path / "p.csv"))
+    assert result.exit_code == 0, result.output
+    assert "rows" in result.stdout and "3/3" in result.stdout, "a bar with the CSV's row count as its total"
 
 
 def test_phrases_ids_default_to_row_numbers_and_titles_are_optional(tiny_csv, home, tmp_path):

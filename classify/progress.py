@@ -1,0 +1,22 @@
+"""How long classify work reports progress, without knowing about terminals.
+
+A step is announced with a message (what is being done), the unit it counts and how many it
+will count (None when it counts nothing); the announcement returns the function that advances
+it. The CLI draws these as the progress bars every other stage shows; a caller that passes
+nothing gets silence.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Advance = Callable[[int], None]
+Step = Callable[[str, str, int | None], Advance]
+
+
+def ignore(done: int) -> None:
+    """An Advance that reports nowhere."""
+
+
+def quiet(message: str, unit: str, total: int | None) -> Advance:
+    """A Step that reports nowhere."""
+    return ignore
