@@ -122,6 +122,11 @@ class CsvHarvester:
         if undecodable is not None:
             return RecordProblem(where, f"column {undecodable!r} is not valid UTF-8; row skipped "
                                         "(save the CSV as UTF-8 and harvest again)")
+        row = dict(row)
+        beyond = [cell for cell in row.pop(None, None) or [] if cell.strip()]  # cells past the header's last column
+        if beyond:
+            return RecordProblem(where, f"{len(beyond)} cell(s) beyond the header's {len(row)} columns (a missing "
+                                        "line break or an unquoted comma?); row skipped")
         item_id = cell("id")
         if item_id is None:
             return RecordProblem(where, f"empty id (column {columns['id']!r}); row skipped")

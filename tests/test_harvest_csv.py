@@ -114,6 +114,15 @@ def test_path_traversal_and_missing_ids_are_reported_and_skipped(tmp_path, home)
     assert status(home)["items"] == 1
 
 
+def test_a_row_longer_than_the_header_is_reported_and_the_rest_stored(tmp_path, home):
+    # the last row ran into an appended one (no line break at the end of the file): 2 cells too many
+    (tmp_path / "p.csv").write_text("id,title\n1,First\n2,Second,,\n3,Third3,Fourth,x\n", encoding="utf-8")
+    result = run_cli(home, "harvest", "csv", str(tmp_path / "p.csv"))
+    assert result.exit_code == 0, result.output
+    assert "p.csv:4" in result.stdout and "2 cell(s) beyond the header's 2 columns" in result.stdout
+    assert status(home)["items"] == 2  # empty trailing cells (row 3) are no problem
+
+
 def test_edited_row_counts_as_updated(tmp_path, home):
     _write_csv(tmp_path / "p.csv", [{"id": "1", "title": "Old"}])
     run_cli(home, "harvest", "csv", str(tmp_path / "p.csv"))
