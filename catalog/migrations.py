@@ -64,7 +64,21 @@ def _create_problems(connection: Connection) -> None:
     schema.metadata.create_all(connection, tables=[schema.problems])
 
 
-STEPS: list[Step] = [_create_spine, _create_faces, _create_classify, _create_text, _create_problems]
+def _face_alignment(connection: Connection) -> None:
+    """Version 6: faces.aligned_by and faces.detector_landmarks (YuNet and MTCNN give five points).
+
+    Every face stored before version 6 was aligned from dlib's 68-point shape. A catalogue
+    created at version 6 or later already has both columns from step 2.
+    """
+    present = {column["name"] for column in inspect(connection).get_columns("faces")}
+    for column in (schema.faces.c.aligned_by, schema.faces.c.detector_landmarks):
+        if column.name not in present:
+            column_type = column.type.compile(dialect=connection.dialect)
+            connection.execute(text(f"ALTER TABLE faces ADD COLUMN {column.name} {column_type}"))
+    connection.execute(schema.faces.update().where(schema.faces.c.aligned_by.is_(None)).values(aligned_by="dlib68"))
+
+
+STEPS: list[Step] = [_create_spine, _create_faces, _create_classify, _create_text, _create_problems, _face_alignment]
 LATEST_VERSION = len(STEPS)
 
 

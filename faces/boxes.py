@@ -1,17 +1,33 @@
 """Face boxes and how boxes from several detectors, scales or tiles are merged.
 
 Scores are each detector's own confidence (dlib's SVM margin for HOG, the MMOD confidence for
-the CNN, the number of merged neighbours for Haar): comparable within one detector only.
+the CNN, the number of merged neighbours for Haar, the network's face probability for YuNet and
+MTCNN): comparable within one detector only. YuNet and MTCNN also give five landmarks, which
+travel with the box (through scaling, tiles and merges) so the face is aligned from them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
+Point = tuple[float, float]
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # image-left/right
+
+
+def _moved(points: tuple[Point, ...] | None, factor: float, dx: float, dy: float) -> tuple[Point, ...] | None:
+    if points is None:
+        return None
+    return tuple((x * factor + dx, y * factor + dy) for x, y in points)
+
 
 @dataclass(frozen=True)
 class Box:
-    """A face box in pixels of the upright image: [left, right) × [top, bottom)."""
+    """A face box in pixels of the upright image: [left, right) × [top, bottom).
+
+    `landmarks`, when the detector gives them, are five points in the same pixels: the
+    image-left eye, the image-right eye, the nose tip, the image-left and image-right mouth
+    corners (LANDMARK_NAMES).
+    """
 
     left: int
     top: int
@@ -19,6 +35,7 @@ class Box:
     bottom: int
     score: float
     detectors: tuple[str, ...]
+    landmarks: tuple[Point, ...] | None = None
 
     @property
     def width(self) -> int:
@@ -44,10 +61,12 @@ class Box:
             top=round(self.top * factor),
             right=round(self.right * factor),
             bottom=round(self.bottom * factor),
+            landmarks=_moved(self.landmarks, factor, 0.0, 0.0),
         )
 
     def shifted(self, dx: int, dy: int) -> "Box":
-        return replace(self, left=self.left + dx, right=self.right + dx, top=self.top + dy, bottom=self.bottom + dy)
+        return replace(self, left=self.left + dx, right=self.right + dx, top=self.top + dy, bottom=self.bottom + dy,
+                       landmarks=_moved(self.landmarks, 1.0, dx, dy))
 
     def clipped(self, width: int, height: int) -> "Box":
         return replace(
@@ -73,24 +92,33 @@ def overlap(a: Box, b: Box) -> float:
     return (width * height) / smaller if smaller else 0.0
 
 
+def best_landmarks(boxes: Iterable[Box]) -> tuple[Point, ...] | None:
+    """The landmarks of the highest-scoring box that has any (None if none has)."""
+    with_points = [box for box in boxes if box.landmarks is not None]
+    return max(with_points, key=lambda box: box.score).landmarks if with_points else None
+
+
 def merge_boxes(boxes: Iterable[Box], threshold: float = 0.5, priority: Sequence[str] = ()) -> list[Box]:
     """Non-maximum suppression that keeps, on each surviving box, every detector that found it.
 
     Boxes are visited by detector priority (earlier names in `priority` first), then score; a
-    box overlapping a kept one by more than `threshold` adds its detectors to that box.
+    box overlapping a kept one by more than `threshold` adds its detectors to that box. The kept
+    box carries the landmarks of the highest-scoring merged box that has any: an ensemble of
+    HOG and YuNet keeps HOG's box and YuNet's five points, one of YuNet and MTCNN the points of
+    MTCNN (its probabilities run higher, and its points follow a tilted face more closely).
     """
     rank = {name: index for index, name in enumerate(priority)}
 
     def order(box: Box) -> tuple[int, float]:
         return min((rank.get(name, len(rank)) for name in box.detectors), default=len(rank)), -box.score
 
-    kept: list[Box] = []
+    kept: list[tuple[Box, list[Box]]] = []  # each surviving box with every box merged into it
     for box in sorted(boxes, key=order):
-        for index, survivor in enumerate(kept):
+        for index, (survivor, merged) in enumerate(kept):
             if overlap(box, survivor) > threshold:
                 names = survivor.detectors + tuple(n for n in box.detectors if n not in survivor.detectors)
-                kept[index] = replace(survivor, detectors=names)
+                kept[index] = (replace(survivor, detectors=names), merged + [box])
                 break
         else:
-            kept.append(box)
-    return sorted(kept, key=lambda b: (b.top, b.left))
+            kept.append((box, [box]))
+    return sorted((replace(box, landmarks=best_landmarks(merged)) for box, merged in kept), key=lambda b: (b.top, b.left))
