@@ -135,7 +135,7 @@ def report_rows(name: str, data: Combined, probabilities: np.ndarray, covered: n
 
 def cross_fitted_temperatures(data: Combined, probabilities: np.ndarray, folds: list[np.ndarray],
                               run: int) -> dict[str, np.ndarray]:
-    """Per domain, every face's temperature fitted on the other run folds' out-of-fold predictions."""
+    """Per domain, every face's temperature fitted on the other run folds' out-of-fold predictions (run ≥ 2)."""
     temperatures = {}
     for domain, _ in DOMAINS:
         per_face = np.ones(len(data.y))
@@ -143,7 +143,7 @@ def cross_fitted_temperatures(data: Combined, probabilities: np.ndarray, folds: 
             others = np.concatenate([folds[j] for j in range(run) if j != k])
             others = others[data.domain[others] == domain]
             mine = folds[k][data.domain[folds[k]] == domain]
-            per_face[mine] = fit_temperature(probabilities[others], data.y[others]) if run > 1 else 1.0
+            per_face[mine] = fit_temperature(probabilities[others], data.y[others])
         temperatures[domain] = per_face
     return temperatures
 
@@ -268,7 +268,7 @@ def main() -> None:
     rows = []
     for name, probabilities in results.items():
         where = covered & ~np.isnan(probabilities[:, 0])
-        temperatures = None if name.startswith("peer") else \
+        temperatures = None if name.startswith("peer") or run < 2 else \
             cross_fitted_temperatures(data, np.nan_to_num(probabilities, nan=0.5), folds, run)
         if where.sum() < covered.sum():  # a size run on fewer folds: the main CNN on the same folds beside it
             main_name = f"cnn-{main_size}" + name.removeprefix(name.split(" ")[0])
