@@ -1,0 +1,148 @@
+"""Every face-detector setting the detector benchmarks try, and how each is computed from cached runs.
+
+A candidate is one setting a user could choose (a FaceSettings), but it is not always detected
+on its own: where a stricter setting's boxes are exactly a subset of a looser run's, it is
+derived from the looser run's cached boxes instead of detecting again.
+
+* "filtered": a detector's run at its lowest threshold, keeping the boxes scoring at least the
+  candidate's threshold. Exact for HOG: dlib keeps boxes above the threshold and then
+  suppresses overlaps greedily by score, so a box above a higher threshold is suppressed only
+  by a box that is itself above it.
+* "composed": an ensemble whose votes need not be unanimous, from its members' own runs merged
+  by faces.boxes.merge_boxes exactly as EnsembleDetector.detect merges them.
+* "vote≈": a unanimous ensemble composed the same way. The detector itself confirms each
+  first-member box by running the other members in a window around it (cheaper, and not
+  always the same boxes as this whole-image vote: on People-Art it confirmed 26 people where
+  the whole-image vote found 27), so these rows approximate it; today's default is also run
+  as set, as a check on the approximation.
+* "run": detected as set.
+
+A candidate's seconds per image are the sum of its runs' (for "composed" ones, what the
+ensemble itself costs, less the merge).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from detection_cache import Detected, SeedSource, SettingsSource, Source, detections
+
+from faces.boxes import Box, merge_boxes
+from faces.settings import FaceSettings
+
+SEED_LABEL = "seed (2.5× resize, HOG u0, grayscale)"
+HOG_LOWEST = -0.7
+
+
+@lru_cache(maxsize=None)
+def source_for(settings: FaceSettings) -> SettingsSource:
+    """One source per distinct settings, so candidates sharing a run share its cache lookup."""
+    return SettingsSource(settings)
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    label: str
+    settings: FaceSettings | None  # None: the seed pipeline (not a postercensus setting)
+    sources: tuple[Source, ...]
+    minimum_scores: tuple[float | None, ...]  # per source: keep boxes scoring ≥ this (None: all)
+    min_votes: int = 1
+    priority: tuple[str, ...] = ()  # ensemble member names, in the order the ensemble merges them
+    how: str = "run"
+
+    def boxes(self, found: Sequence[list[Box]]) -> list[Box]:
+        kept = [
+            [box for box in boxes if minimum is None or box.score >= minimum]
+            for boxes, minimum in zip(found, self.minimum_scores)
+        ]
+        if len(kept) == 1:
+            return kept[0]
+        merged = merge_boxes([box for boxes in kept for box in boxes], 0.5, self.priority)
+        return [box for box in merged if len(box.detectors) >= self.min_votes]
+
+
+def seed() -> Candidate:
+    return Candidate(SEED_LABEL, None, (SeedSource(),), (None,))
+
+
+def run(label: str, settings: FaceSettings) -> Candidate:
+    return Candidate(label, settings, (source_for(settings),), (None,))
+
+
+def filtered(label: str, settings: FaceSettings, lowest: FaceSettings, minimum: float) -> Candidate:
+    """`settings` derived from the run `lowest` (the same detector at a looser threshold)."""
+    return Candidate(label, settings, (source_for(lowest),), (minimum,), how="filtered")
+
+
+def composed(label: str, settings: FaceSettings, members: Sequence[Candidate]) -> Candidate:
+    """An ensemble from its members' (possibly filtered) runs; "vote≈" when unanimous (see above)."""
+    how = "vote≈" if settings.min_votes >= len(members) > 1 else "composed"
+    sources = tuple(source for member in members for source in member.sources)
+    minimums = tuple(minimum for member in members for minimum in member.minimum_scores)
+    priority = tuple(member.settings.detector for member in members if member.settings)
+    return Candidate(label, settings, sources, minimums, settings.min_votes, priority, how=how)
+
+
+def hog(upsample: int, threshold: float) -> Candidate:
+    return filtered(
+        f"hog u{upsample} t{threshold:g}",
+        FaceSettings(detector="hog", upsample=upsample, threshold=threshold),
+        FaceSettings(detector="hog", upsample=upsample, threshold=HOG_LOWEST),
+        threshold,
+    )
+
+
+def dlib_and_haar_candidates(include_cnn: bool = True) -> list[Candidate]:
+    """The settings tried before YuNet and MTCNN: HOG, Haar, CNN and their ensembles."""
+    candidates = [hog(upsample, threshold) for upsample in (0, 1, 2) for threshold in (0.0, -0.3, -0.5, -0.7)]
+    haar = run("haar", FaceSettings(detector="haar"))
+    candidates.append(haar)
+    candidates.append(composed(
+        "hog u1 t0 + haar, 1 vote",
+        FaceSettings(detector="ensemble", members=("hog", "haar"), upsample=1, threshold=0.0, min_votes=1),
+        [hog(1, 0.0), haar],
+    ))
+    for threshold in (-0.3, -0.4, -0.5, -0.6, -0.7):
+        settings = FaceSettings(detector="ensemble", members=("hog", "haar"), upsample=1, threshold=threshold, min_votes=2)
+        candidates.append(composed(f"hog u1 t{threshold:g} + haar, 2 votes", settings, [hog(1, threshold), haar]))
+    candidates.append(run("today's default (hog u1 t-0.6 + haar, 2 votes)", FaceSettings()))
+    if include_cnn:  # last: at 1–2 s per image it is detected after everything else
+        candidates.append(run("cnn u0", FaceSettings(detector="cnn", upsample=0)))
+    return candidates
+
+
+def all_candidates(include_cnn: bool = True) -> list[Candidate]:
+    """The seed first, then every setting tried (labels unique)."""
+    candidates = [seed(), *dlib_and_haar_candidates(include_cnn)]
+    labels = [candidate.label for candidate in candidates]
+    duplicates = {label for label in labels if labels.count(label) > 1}
+    if duplicates:
+        raise ValueError(f"duplicate candidate labels: {duplicates}")
+    return candidates
+
+
+@dataclass
+class ImageResult:
+    boxes: list[Box]
+    seconds: float
+
+
+def results(set_name: str, candidates: Sequence[Candidate], images: Sequence[tuple[str, Path]]) -> dict[str, dict[str, ImageResult]]:
+    """candidate label → image key → its boxes and seconds, every source detected (or read from cache) once."""
+    found: dict[str, dict[str, Detected]] = {}
+    for candidate in candidates:
+        for source in candidate.sources:
+            if source.key not in found:
+                found[source.key] = detections(set_name, source, images, label=candidate.label)
+    return {
+        candidate.label: {
+            key: ImageResult(
+                candidate.boxes([found[source.key][key].boxes for source in candidate.sources]),
+                sum(found[source.key][key].seconds for source in candidate.sources),
+            )
+            for key, _ in images
+        }
+        for candidate in candidates
+    }
