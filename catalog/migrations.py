@@ -55,7 +55,21 @@ def _create_text(connection: Connection) -> None:
                        .values(source_keywords=schema.items.c.keywords))
 
 
-STEPS: list[Step] = [_create_spine, _create_faces, _create_classify, _create_text]
+def _face_alignment(connection: Connection) -> None:
+    """Version 5: faces.aligned_by and faces.detector_landmarks (YuNet and MTCNN give five points).
+
+    Every face stored before version 5 was aligned from dlib's 68-point shape. A catalogue
+    created at version 5 already has both columns from step 2.
+    """
+    present = {column["name"] for column in inspect(connection).get_columns("faces")}
+    for column in (schema.faces.c.aligned_by, schema.faces.c.detector_landmarks):
+        if column.name not in present:
+            column_type = column.type.compile(dialect=connection.dialect)
+            connection.execute(text(f"ALTER TABLE faces ADD COLUMN {column.name} {column_type}"))
+    connection.execute(schema.faces.update().where(schema.faces.c.aligned_by.is_(None)).values(aligned_by="dlib68"))
+
+
+STEPS: list[Step] = [_create_spine, _create_faces, _create_classify, _create_text, _face_alignment]
 LATEST_VERSION = len(STEPS)
 
 

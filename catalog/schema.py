@@ -165,10 +165,14 @@ faces = Table(
     Column("score", Float, nullable=False),
     Column("detectors", JSON, nullable=False),
     Column("landmarks5", JSON, nullable=False),
-    Column("landmarks68", JSON, nullable=False),
+    Column("landmarks68", JSON, nullable=False),  # [] when the detector's points aligned the face
     Column("embedding", JSON, nullable=False),
     Column("crop_path", Text, nullable=False),
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    # schema version 5: which landmarks aligned the crop ('detector5' or 'dlib68'), and the
+    # detector's own five points (eyes, nose tip, mouth corners) when it gave them
+    Column("aligned_by", String(12)),
+    Column("detector_landmarks", JSON),
     UniqueConstraint("image_sha256", "parameter_hash", "face_index", name="uq_faces_image_set_index"),
 )
 Index("ix_faces_set", faces.c.parameter_hash)

@@ -1,17 +1,33 @@
 """Face boxes and how boxes from several detectors, scales or tiles are merged.
 
 Scores are each detector's own confidence (dlib's SVM margin for HOG, the MMOD confidence for
-the CNN, the number of merged neighbours for Haar): comparable within one detector only.
+the CNN, the number of merged neighbours for Haar, the network's face probability for YuNet and
+MTCNN): comparable within one detector only. YuNet and MTCNN also give five landmarks, which
+travel with the box (through scaling, tiles and merges) so the face is aligned from them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
+Point = tuple[float, float]
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # image-left/right
+
+
+def _moved(points: tuple[Point, ...] | None, factor: float, dx: float, dy: float) -> tuple[Point, ...] | None:
+    if points is None:
+        return None
+    return tuple((x * factor + dx, y * factor + dy) for x, y in points)
+
 
 @dataclass(frozen=True)
 class Box:
-    """A face box in pixels of the upright image: [left, right) × [top, bottom)."""
+    """A face box in pixels of the upright image: [left, right) × [top, bottom).
+
+    `landmarks`, when the detector gives them, are five points in the same pixels: the
+    image-left eye, the image-right eye, the nose tip, the image-left and image-right mouth
+    corners (LANDMARK_NAMES).
+    """
 
     left: int
     top: int
@@ -19,6 +35,7 @@ class Box:
     bottom: int
     score: float
     detectors: tuple[str, ...]
+    landmarks: tuple[Point, ...] | None = None
 
     @property
     def width(self) -> int:
@@ -44,10 +61,12 @@ class Box:
             top=round(self.top * factor),
             right=round(self.right * factor),
             bottom=round(self.bottom * factor),
+            landmarks=_moved(self.landmarks, factor, 0.0, 0.0),
         )
 
     def shifted(self, dx: int, dy: int) -> "Box":
-        return replace(self, left=self.left + dx, right=self.right + dx, top=self.top + dy, bottom=self.bottom + dy)
+        return replace(self, left=self.left + dx, right=self.right + dx, top=self.top + dy, bottom=self.bottom + dy,
+                       landmarks=_moved(self.landmarks, 1.0, dx, dy))
 
     def clipped(self, width: int, height: int) -> "Box":
         return replace(
@@ -77,7 +96,10 @@ def merge_boxes(boxes: Iterable[Box], threshold: float = 0.5, priority: Sequence
     """Non-maximum suppression that keeps, on each surviving box, every detector that found it.
 
     Boxes are visited by detector priority (earlier names in `priority` first), then score; a
-    box overlapping a kept one by more than `threshold` adds its detectors to that box.
+    box overlapping a kept one by more than `threshold` adds its detectors to that box. A kept
+    box without landmarks takes those of the first merged box that has them (so the highest
+    priority, then highest scoring one): an ensemble of HOG and YuNet keeps HOG's box and
+    YuNet's five points, and the face is aligned from them.
     """
     rank = {name: index for index, name in enumerate(priority)}
 
@@ -89,7 +111,7 @@ def merge_boxes(boxes: Iterable[Box], threshold: float = 0.5, priority: Sequence
         for index, survivor in enumerate(kept):
             if overlap(box, survivor) > threshold:
                 names = survivor.detectors + tuple(n for n in box.detectors if n not in survivor.detectors)
-                kept[index] = replace(survivor, detectors=names)
+                kept[index] = replace(survivor, detectors=names, landmarks=survivor.landmarks or box.landmarks)
                 break
         else:
             kept.append(box)

@@ -1,8 +1,10 @@
 """Face detectors behind one interface: `detect(rgb) -> list[Box]` in upright-image pixels.
 
 `hog` (dlib's frontal HOG + its image pyramid), `cnn` (dlib's MMOD network), `haar` (OpenCV's
-frontal and profile cascades, the profile run on the image and its mirror) and `ensemble` (the
-union of several, merged so each face keeps the names of the detectors that found it). Two
+frontal and profile cascades, the profile run on the image and its mirror), `yunet` and `mtcnn`
+(faces/yunet.py, faces/mtcnn_detector.py: networks that also give five landmarks) and
+`ensemble` (the union of several, merged so each face keeps the names of the detectors that
+found it, and the landmarks of one that gave them). Two
 wrappers apply to any of them: `Resized` (a pre-resize, as the seed study's 2.5× poster
 enlargement) and `Tiled` (overlapping tiles, so small faces on large scans are found without
 enlarging the whole poster). Model objects are loaded once per process and cached, because
@@ -154,13 +156,15 @@ class EnsembleDetector:
         for member in self.members[1:]:
             confirmed = []
             for box in candidates:
-                if self._confirms(member, rgb, box):
-                    confirmed.append(replace(box, detectors=box.detectors + (member.name,)))
+                confirmation = self._confirmation(member, rgb, box)
+                if confirmation is not None:
+                    confirmed.append(replace(box, detectors=box.detectors + (member.name,),
+                                             landmarks=box.landmarks or confirmation.landmarks))
             candidates = confirmed
         return candidates
 
-    def _confirms(self, member: Detector, rgb: np.ndarray, box: Box) -> bool:
-        """Does `member` find a face overlapping `box` in a window five times the box's size around it?
+    def _confirmation(self, member: Detector, rgb: np.ndarray, box: Box) -> Box | None:
+        """`member`'s best box overlapping `box` in a window five times the box's size around it, if any.
 
         The window is generous because cascades merge neighbouring hits: cut too tight, a face
         the whole-image pass finds loses its neighbours (People-Art: 22 confirmed people at a
@@ -171,9 +175,11 @@ class EnsembleDetector:
         left, top = max(0, box.left - margin), max(0, box.top - margin)
         right, bottom = min(width, box.right + margin), min(height, box.bottom + margin)
         window = np.ascontiguousarray(rgb[top:bottom, left:right])
-        return any(
-            overlap(found.shifted(left, top), box) > self.overlap_threshold for found in member.detect(window)
-        )
+        agreeing = [found.shifted(left, top) for found in member.detect(window)]
+        agreeing = [found for found in agreeing if overlap(found, box) > self.overlap_threshold]
+        return max(agreeing, key=lambda found: found.score, default=None)
+
+
 class Resized:
     """Run `inner` on the image scaled by `factor`; boxes come back in original pixels."""
 

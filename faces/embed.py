@@ -22,3 +22,15 @@ def _descriptor_model():
 def face_descriptor(rgb: np.ndarray, shape) -> np.ndarray:
     """128 floats for the face whose landmarks are `shape` (dlib's 5-point shape is its own input)."""
     return np.array(_descriptor_model().compute_face_descriptor(rgb, shape), dtype=np.float32)
+
+
+def face_descriptors(rgb: np.ndarray, shapes: list) -> list[np.ndarray]:
+    """`face_descriptor` for every shape of one image in one call (dlib runs them as one batch)."""
+    import dlib
+
+    if not shapes:
+        return []
+    batch = dlib.full_object_detections()
+    for shape in shapes:
+        batch.append(shape)
+    return [np.array(vector, dtype=np.float32) for vector in _descriptor_model().compute_face_descriptor(rgb, batch)]

@@ -57,13 +57,28 @@ def _bounded(submit, jobs: Iterable[Job], limit: int, wait_some) -> Iterator[tup
             yield pending.pop(future), future
 
 
+def one_thread_per_worker() -> None:
+    """Run in each pool worker as it starts: OpenCV and TensorFlow (MTCNN) on one thread each.
+
+    Parallelism comes from the worker processes; the libraries' own thread pools would
+    oversubscribe the cores the workers share. TensorFlow reads its variables when it starts,
+    which in a fresh spawned worker is later, when an MTCNN detector first runs.
+    """
+    import cv2
+
+    cv2.setNumThreads(1)
+    os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+
+
 class ProcessPoolFaceExecutor:
     """A local pool of worker processes (spawned: each loads the models once, then reuses them)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.description = f"{workers} local processes"
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=one_thread_per_worker)
 
     def run(self, jobs: Iterable[Job], settings: FaceSettings, describe: bool = True) -> Iterator[tuple[Hashable, ImageFaces]]:
         def wait_some(futures: list[Future]) -> set[Future]:

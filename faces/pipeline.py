@@ -13,10 +13,10 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from faces.align import align_face, shape_of, shape_points
+from faces.align import alignment_matrix, detector_alignment_matrix, shape_of, shape_points, warp
 from faces.boxes import Box
 from faces.detectors import Detector
-from faces.embed import face_descriptor
+from faces.embed import face_descriptors
 from faces.imageload import BadImage, load_rgb
 from faces.models import ModelMissing
 from faces.settings import FaceSettings, build_detector
@@ -24,13 +24,24 @@ from faces.settings import FaceSettings, build_detector
 CROP_QUALITY = 92
 
 
+class AlignedBy:
+    """Which landmarks placed a face in its aligned crop (the `faces.aligned_by` column)."""
+
+    DETECTOR5 = "detector5"  # the detector's own five points (YuNet, MTCNN)
+    DLIB68 = "dlib68"  # the eye centres of dlib's 68-point shape (every other detector)
+
+
 @dataclass
 class FaceRecord:
+    """One described face. `landmarks5` is dlib's 5-point shape (the descriptor's input);
+    `landmarks68` is empty when the detector's points aligned the face (never computed then)."""
+
     box: Box
     landmarks5: list[list[float]]
     landmarks68: list[list[float]]
     embedding: list[float]
     crop_jpeg: bytes
+    aligned_by: str | None = None  # AlignedBy; None for boxes only (`describe=False`)
 
 
 @dataclass
@@ -62,18 +73,39 @@ def _jpeg(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def describe_faces(rgb: np.ndarray, boxes: list[Box], settings: FaceSettings) -> list[FaceRecord]:
+    """Landmarks, aligned crop and descriptor for each box of one image.
+
+    The crop is aligned from the detector's five points when the box has them, else from the
+    eyes of dlib's 68-point shape (as the seed); the descriptor always comes from dlib's
+    5-point shape, the input its ResNet was trained with, and all of an image's faces go to
+    the network in one call.
+    """
+    shapes5 = [shape_of(rgb, box, 5) for box in boxes]
+    records = []
+    for box, shape5, descriptor in zip(boxes, shapes5, face_descriptors(rgb, shapes5)):
+        if box.landmarks is not None:
+            points68 = np.empty((0, 2))
+            matrix = detector_alignment_matrix(np.array(box.landmarks), settings.aligned_size)
+            aligned_by = AlignedBy.DETECTOR5
+        else:
+            points68 = shape_points(shape_of(rgb, box, 68))
+            matrix = alignment_matrix(points68, settings.aligned_size)
+            aligned_by = AlignedBy.DLIB68
+        records.append(FaceRecord(
+            box=box,
+            landmarks5=shape_points(shape5).round(1).tolist(),
+            landmarks68=points68.round(1).tolist(),
+            embedding=[round(float(v), 6) for v in descriptor],
+            crop_jpeg=_jpeg(warp(rgb, matrix, settings.aligned_size)),
+            aligned_by=aligned_by,
+        ))
+    return records
+
+
 def describe_face(rgb: np.ndarray, box: Box, settings: FaceSettings) -> FaceRecord:
-    """Landmarks, aligned crop (68-point eyes, as the seed) and descriptor (5-point, as dlib's ResNet expects)."""
-    shape5 = shape_of(rgb, box, 5)
-    points68 = shape_points(shape_of(rgb, box, 68))
-    crop = align_face(rgb, points68, settings.aligned_size)
-    return FaceRecord(
-        box=box,
-        landmarks5=shape_points(shape5).round(1).tolist(),
-        landmarks68=points68.round(1).tolist(),
-        embedding=[round(float(v), 6) for v in face_descriptor(rgb, shape5)],
-        crop_jpeg=_jpeg(crop),
-    )
+    """`describe_faces` for one box."""
+    return describe_faces(rgb, [box], settings)[0]
 
 
 def process_image(data: bytes, settings: FaceSettings, describe: bool = True) -> ImageFaces:
@@ -91,7 +123,7 @@ def process_image(data: bytes, settings: FaceSettings, describe: bool = True) ->
         boxes = _detector_for(settings).detect(rgb)
         boxes = [box for box in boxes if box.width > 1 and box.height > 1]
         if describe:
-            faces = [describe_face(rgb, box, settings) for box in boxes]
+            faces = describe_faces(rgb, boxes, settings)
         else:
             faces = [FaceRecord(box, [], [], [], b"") for box in boxes]
     except ModelMissing:

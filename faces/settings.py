@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Collection
 
 from catalog.imagefiles import DEFAULT_MAX_PIXELS
 from faces import models
@@ -23,9 +24,15 @@ from faces.detectors import (
     Resized,
     Tiled,
 )
+from faces.mtcnn_detector import DEFAULT_THRESHOLD as MTCNN_DEFAULT_THRESHOLD
+from faces.mtcnn_detector import MtcnnDetector
+from faces.yunet import YunetDetector
 
-DETECTOR_NAMES = ("hog", "cnn", "haar", "ensemble")
-MEMBER_NAMES = ("hog", "cnn", "haar")
+DETECTOR_NAMES = ("hog", "cnn", "haar", "yunet", "mtcnn", "ensemble")
+MEMBER_NAMES = ("hog", "cnn", "haar", "yunet", "mtcnn")
+# The detectors with a score threshold, and the setting that holds it: each scores on its own
+# scale (HOG an SVM margin offset around 0, YuNet and MTCNN a face probability in 0–1).
+THRESHOLD_FIELDS = {"hog": "threshold", "yunet": "yunet_threshold", "mtcnn": "mtcnn_threshold"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,8 @@ class FaceSettings:
     resize: float = 1.0
     tile: int = 0  # 0: no tiling; else the tile edge in pixels
     threshold: float = -0.6  # HOG's adjust_threshold: below 0 finds more, weaker faces
+    yunet_threshold: float = 0.6  # YuNet's score cut (best F1 on paintings at 0.6–0.7)
+    mtcnn_threshold: float = MTCNN_DEFAULT_THRESHOLD  # MTCNN's O-net probability cut
     members: tuple[str, ...] = ("hog", "haar")  # ensemble only
     min_votes: int = 2  # ensemble only: members that must agree on a face
     aligned_size: int = ALIGNED_SIZE
@@ -58,6 +67,13 @@ class FaceSettings:
             raise ValueError("--tile must be 0 (off) or at least 128 pixels")
         if self.min_votes < 1 or (self.detector == "ensemble" and self.min_votes > len(self.members)):
             raise ValueError("--min-votes must be between 1 and the number of ensemble members")
+        for name in ("yunet", "mtcnn"):
+            if not 0 < getattr(self, THRESHOLD_FIELDS[name]) < 1:
+                raise ValueError(f"--threshold for {name} must be a probability between 0 and 1 (exclusive)")
+
+    def detectors_used(self) -> tuple[str, ...]:
+        """The detectors that run: the ensemble's members, or the one detector."""
+        return tuple(self.members) if self.detector == "ensemble" else (self.detector,)
 
     def parameters(self) -> dict[str, Any]:
         """The settings that matter for this detector (unused ones are left out of the hash)."""
@@ -66,17 +82,58 @@ class FaceSettings:
         if self.detector != "ensemble":
             values.pop("members")
             values.pop("min_votes")
-        uses = set(self.members) if self.detector == "ensemble" else {self.detector}
-        if "hog" not in uses:
-            values.pop("threshold")
+        uses = set(self.detectors_used())
+        for name, field in THRESHOLD_FIELDS.items():
+            if name not in uses:
+                values.pop(field)
         if not uses & {"hog", "cnn"}:
             values.pop("upsample")
         return values
 
+    def model_versions(self) -> dict[str, str]:
+        """The versions of the code and weights these detectors use (ModelMissing if one is not installed)."""
+        return {**models.model_versions(), **models.detector_versions(self.detectors_used())}
+
     def parameter_hash(self) -> str:
         """16 hex digits naming (parameters, model versions): the key of a result set."""
-        payload = json.dumps({"parameters": self.parameters(), "models": models.model_versions()}, sort_keys=True)
+        payload = json.dumps({"parameters": self.parameters(), "models": self.model_versions()}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+DEFAULT_SETTINGS = FaceSettings()
+
+
+def threshold_settings(option: str, detectors: Collection[str]) -> dict[str, float]:
+    """The settings a `--threshold` option gives, for the detectors that will run.
+
+    A plain number is the threshold of the one detector used that has one (HOG in the default
+    HOG + Haar ensemble); when several have one (e.g. hog,yunet) each must be named, as
+    `hog=-0.4,yunet=0.7`, since their scores are on different scales. Raises ValueError.
+    """
+    option = option.strip()
+    scored = [name for name in detectors if name in THRESHOLD_FIELDS]
+    if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)", option):
+        if not scored:
+            raise ValueError(f"--threshold {option}: none of {', '.join(detectors)} has a score threshold")
+        if len(scored) > 1:
+            example = ",".join(f"{name}={getattr(DEFAULT_SETTINGS, THRESHOLD_FIELDS[name])}" for name in scored)
+            raise ValueError(f"--threshold {option}: {' and '.join(scored)} score on different scales; "
+                             f"name each, e.g. --threshold {example}")
+        return {THRESHOLD_FIELDS[scored[0]]: float(option)}
+    values: dict[str, float] = {}
+    for part in option.split(","):
+        name, _, number = part.partition("=")
+        name = name.strip()
+        if name not in THRESHOLD_FIELDS:
+            raise ValueError(f"--threshold {option}: expected a number or NAME=NUMBER pairs with NAME one of "
+                             f"{', '.join(THRESHOLD_FIELDS)}")
+        if name not in scored:
+            raise ValueError(f"--threshold {option}: {name} is not among the detectors used ({', '.join(detectors)})")
+        try:
+            values[THRESHOLD_FIELDS[name]] = float(number)
+        except ValueError:
+            raise ValueError(f"--threshold {option}: {number.strip()!r} is not a number") from None
+    return values
 
 
 def _member(name: str, settings: FaceSettings) -> Detector:
@@ -84,6 +141,10 @@ def _member(name: str, settings: FaceSettings) -> Detector:
         return HogDetector(settings.upsample, settings.threshold)
     if name == "cnn":
         return CnnDetector(settings.upsample)
+    if name == "yunet":
+        return YunetDetector(settings.yunet_threshold)
+    if name == "mtcnn":
+        return MtcnnDetector(settings.mtcnn_threshold)
     return HaarDetector()
 
 

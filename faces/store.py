@@ -14,7 +14,6 @@ from sqlalchemy import Engine, and_, exists, func, insert, select
 from catalog import schema
 from catalog.runs import utcnow
 from catalog.schema import FaceScanStatus, ImageStatus
-from faces import models
 from faces.pipeline import ImageFaces
 from faces.settings import FaceSettings
 
@@ -39,7 +38,7 @@ class FaceStore:
             if known is None:
                 connection.execute(schema.face_sets.insert().values(
                     parameter_hash=parameter_hash, detector=settings.detector, parameters=settings.parameters(),
-                    model_versions=models.model_versions(), created_at=utcnow(),
+                    model_versions=settings.model_versions(), created_at=utcnow(),
                 ))
         return parameter_hash
 
@@ -122,5 +121,6 @@ def _face_row(sha256: str, parameter_hash: str, run_id: int, index: int, face, c
         "image_sha256": sha256, "parameter_hash": parameter_hash, "face_index": index,
         "left": box.left, "top": box.top, "right": box.right, "bottom": box.bottom, "score": box.score,
         "detectors": list(box.detectors), "landmarks5": face.landmarks5, "landmarks68": face.landmarks68,
-        "embedding": face.embedding, "crop_path": crop_path, "run_id": run_id,
+        "embedding": face.embedding, "crop_path": crop_path, "run_id": run_id, "aligned_by": face.aligned_by,
+        "detector_landmarks": None if box.landmarks is None else [[round(x, 1), round(y, 1)] for x, y in box.landmarks],
     }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,7 +11,7 @@ from rich.console import Console
 
 from faces.models import ModelMissing
 from faces.scan import image_files, scan_folder
-from faces.settings import DETECTOR_NAMES, FaceSettings
+from faces.settings import DETECTOR_NAMES, MEMBER_NAMES, FaceSettings, threshold_settings
 from faces.stage import FaceStage
 from faces.store import FaceStore
 from postercensus.commandapp import CommandApp
@@ -30,20 +31,26 @@ Detector = Annotated[str, typer.Option("--detector", help=f"One of {', '.join(DE
 Upsample = Annotated[int, typer.Option("--upsample", help="Times dlib doubles the image before HOG/CNN detection (finds smaller faces, ~4x slower each).")]
 Resize = Annotated[float, typer.Option("--resize", help="Resize factor applied before detection (the seed study used 2.5).")]
 Tile = Annotated[int, typer.Option("--tile", help="Detect on overlapping tiles of this many pixels (0: off); for small faces on large scans.")]
-Threshold = Annotated[float, typer.Option("--threshold", help="HOG score threshold offset: below 0 finds more, weaker faces.")]
-Members = Annotated[str, typer.Option("--members", help="Comma-separated ensemble members from hog, cnn, haar.")]
+Threshold = Annotated[Optional[str], typer.Option("--threshold", show_default=False, help=(
+    f"Score cut of the detector used: hog's SVM offset (default {DEFAULTS.threshold}; below 0 finds more, weaker "
+    f"faces), yunet's or mtcnn's face probability (defaults {DEFAULTS.yunet_threshold}, {DEFAULTS.mtcnn_threshold}). "
+    "When several ensemble members have one, name each: hog=-0.4,yunet=0.7."))]
+Members = Annotated[str, typer.Option("--members", help=f"Comma-separated ensemble members from {', '.join(MEMBER_NAMES)}.")]
 MinVotes = Annotated[int, typer.Option("--min-votes", help="Ensemble: keep only faces found by at least this many members (the default 2 means two detectors must agree: not a union; 1 keeps every member's faces).")]
 Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: all cores; 1 runs in this process).", show_default=False)]
 Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT): run on that cluster instead of local processes.", show_default=False)]
 
 
-def _settings(detector: str, upsample: int, resize: float, tile: int, threshold: float, members: str,
+def _settings(detector: str, upsample: int, resize: float, tile: int, threshold: str | None, members: str,
               min_votes: int) -> FaceSettings:
     try:
-        return FaceSettings(
-            detector=detector, upsample=upsample, resize=resize, tile=tile, threshold=threshold,
+        settings = FaceSettings(
+            detector=detector, upsample=upsample, resize=resize, tile=tile,
             members=tuple(name.strip() for name in members.split(",") if name.strip()), min_votes=min_votes,
         )
+        if threshold is not None:
+            settings = replace(settings, **threshold_settings(threshold, settings.detectors_used()))
+        return settings
     except ValueError as error:
         raise CommandError(str(error)) from error
 
@@ -55,7 +62,7 @@ def detect(
     upsample: Upsample = DEFAULTS.upsample,
     resize: Resize = DEFAULTS.resize,
     tile: Tile = DEFAULTS.tile,
-    threshold: Threshold = DEFAULTS.threshold,
+    threshold: Threshold = None,
     members: Members = ",".join(DEFAULTS.members),
     min_votes: MinVotes = DEFAULTS.min_votes,
     workers: Workers = None,
@@ -101,7 +108,7 @@ def scan(
     upsample: Upsample = DEFAULTS.upsample,
     resize: Resize = DEFAULTS.resize,
     tile: Tile = DEFAULTS.tile,
-    threshold: Threshold = DEFAULTS.threshold,
+    threshold: Threshold = None,
     members: Members = ",".join(DEFAULTS.members),
     min_votes: MinVotes = DEFAULTS.min_votes,
     workers: Workers = None,
@@ -114,6 +121,10 @@ def scan(
     if not folder.is_dir():
         raise CommandError(f"folder not found: {folder}")
     settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes)
+    try:
+        settings.model_versions()  # a missing yunet/mtcnn package is reported before any worker starts
+    except ModelMissing as error:
+        raise CommandError(str(error)) from error
     console = Console(soft_wrap=True)
     files = image_files(folder)
     with face_executor(workers, scheduler) as executor, progress_bar(console) as progress:

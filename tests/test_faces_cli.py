@@ -300,11 +300,11 @@ def test_process_pool_finds_the_same_faces_as_one_process(detected, harvested, t
 
 def test_unknown_detector_is_an_error_listing_the_choices(tmp_path):
     for args in (("faces", "detect"), ("faces", "scan", str(tmp_path), "--out", str(tmp_path / "o.csv"))):
-        result = run_cli(tmp_path / "home", *args, "--detector", "mtcnn", *INLINE)
+        result = run_cli(tmp_path / "home", *args, "--detector", "yolo", *INLINE)
 
         assert result.exit_code == 1, result.output
-        assert "Error: unknown detector 'mtcnn'" in result.stderr
-        assert "hog, cnn, haar, ensemble" in result.stderr
+        assert "Error: unknown detector 'yolo'" in result.stderr
+        assert "hog, cnn, haar, yunet, mtcnn, ensemble" in result.stderr
         assert "Traceback" not in result.output
 
 

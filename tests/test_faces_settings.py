@@ -53,8 +53,8 @@ def test_model_versions_are_part_of_the_hash(monkeypatch):
 
 
 @pytest.mark.parametrize("bad,message", [
-    ({"detector": "yolo"}, "unknown detector 'yolo'; choose one of hog, cnn, haar, ensemble"),
-    ({"members": ("hog", "mtcnn")}, "unknown ensemble member(s) mtcnn"),
+    ({"detector": "yolo"}, "unknown detector 'yolo'; choose one of hog, cnn, haar, yunet, mtcnn, ensemble"),
+    ({"members": ("hog", "yolo")}, "unknown ensemble member(s) yolo"),
     ({"upsample": -1}, "--upsample must be between 0 and 4"),
     ({"upsample": 5}, "--upsample must be between 0 and 4"),
     ({"resize": 0.05}, "--resize must be between 0.1 and 8"),

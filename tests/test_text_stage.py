@@ -175,7 +175,7 @@ def test_v3_catalogue_migrates_to_v4_keeping_its_items(tmp_path):
 
     catalog = Catalog(open_engine(f"sqlite:///{path}"))
     with catalog.engine.connect() as connection:
-        assert current_version(connection) == LATEST_VERSION == 4
+        assert current_version(connection) == LATEST_VERSION == 5
         item = connection.execute(select(schema.items)).mappings().one()
     assert (item["source_item_id"], item["keywords"], item["source_keywords"]) == ("old", ["war posters"], ["war posters"])
     assert item["description"] == WELDER
