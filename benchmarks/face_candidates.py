@@ -94,9 +94,9 @@ def hog(upsample: int, threshold: float) -> Candidate:
     )
 
 
-def dlib_and_haar_candidates(include_cnn: bool = True) -> list[Candidate]:
-    """The settings tried before YuNet and MTCNN: HOG, Haar, CNN and their ensembles."""
-    candidates = [hog(upsample, threshold) for upsample in (0, 1, 2) for threshold in (0.0, -0.3, -0.5, -0.7)]
+def dlib_and_haar_candidates(slow: bool = False) -> list[Candidate]:
+    """The settings tried before YuNet and MTCNN: HOG, Haar and their ensembles (with `slow`: HOG u2, CNN)."""
+    candidates = [hog(upsample, threshold) for upsample in (0, 1) for threshold in (0.0, -0.3, -0.5, -0.7)]
     haar = run("haar", FaceSettings(detector="haar"))
     candidates.append(haar)
     candidates.append(composed(
@@ -108,14 +108,72 @@ def dlib_and_haar_candidates(include_cnn: bool = True) -> list[Candidate]:
         settings = FaceSettings(detector="ensemble", members=("hog", "haar"), upsample=1, threshold=threshold, min_votes=2)
         candidates.append(composed(f"hog u1 t{threshold:g} + haar, 2 votes", settings, [hog(1, threshold), haar]))
     candidates.append(run("today's default (hog u1 t-0.6 + haar, 2 votes)", FaceSettings()))
-    if include_cnn:  # last: at 1–2 s per image it is detected after everything else
+    if slow:  # 3–15× the seed's seconds per image: never choosable, detected last
+        candidates += [hog(2, threshold) for threshold in (0.0, -0.3, -0.5, -0.7)]
         candidates.append(run("cnn u0", FaceSettings(detector="cnn", upsample=0)))
     return candidates
 
 
-def all_candidates(include_cnn: bool = True) -> list[Candidate]:
+YUNET_LOWEST, MTCNN_LOWEST = 0.3, 0.6
+YUNET_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+MTCNN_THRESHOLDS = (0.6, 0.7, 0.8, 0.9, 0.95)
+RESIZES = (0.5, 0.8, 1.0, 1.5, 2.0)  # YuNet's finest pyramid level, relative to the image
+
+
+def yunet(threshold: float, resize: float = 1.0) -> Candidate:
+    return filtered(
+        f"yunet t{threshold:g}" + (f" r{resize:g}" if resize != 1.0 else ""),
+        FaceSettings(detector="yunet", yunet_threshold=threshold, resize=resize),
+        FaceSettings(detector="yunet", yunet_threshold=YUNET_LOWEST, resize=resize),
+        threshold,
+    )
+
+
+def mtcnn(threshold: float) -> Candidate:
+    return filtered(
+        f"mtcnn t{threshold:g}",
+        FaceSettings(detector="mtcnn", mtcnn_threshold=threshold),
+        FaceSettings(detector="mtcnn", mtcnn_threshold=MTCNN_LOWEST),
+        threshold,
+    )
+
+
+def ensemble(members: Sequence[Candidate], min_votes: int, how: str = "composed") -> Candidate:
+    """The ensemble of `members` (single-detector candidates at resize 1), composed or run as set."""
+    settings = FaceSettings(
+        detector="ensemble", members=tuple(m.settings.detector for m in members), min_votes=min_votes,
+        **{field: getattr(m.settings, field) for m in members for field in ("threshold", "upsample", "yunet_threshold",
+                                                                            "mtcnn_threshold")
+           if field in m.settings.parameters()},
+    )
+    label = " + ".join(m.label for m in members) + f", {min_votes} vote{'s' if min_votes > 1 else ''}"
+    return composed(label, settings, members) if how == "composed" else run(label + " (run as set)", settings)
+
+
+def yunet_and_mtcnn_candidates() -> list[Candidate]:
+    """YuNet at several score cuts and input scales, MTCNN at several cuts, and ensembles with them."""
+    from faces.settings import DETECTOR_NAMES
+
+    if "yunet" not in DETECTOR_NAMES:
+        return []
+    candidates = [yunet(threshold, resize) for resize in RESIZES for threshold in YUNET_THRESHOLDS]
+    candidates += [mtcnn(threshold) for threshold in MTCNN_THRESHOLDS]
+    for y in (0.6, 0.7, 0.8):
+        candidates += [ensemble([yunet(y), mtcnn(m)], 1) for m in (0.9, 0.95)]
+    for y in (0.3, 0.5, 0.6):
+        candidates += [ensemble([yunet(y), mtcnn(m)], 2) for m in (0.7, 0.9)]
+    candidates.append(ensemble([yunet(0.5), mtcnn(0.9)], 2, how="run"))
+    for y in (0.3, 0.5):
+        candidates.append(ensemble([yunet(y), hog(1, -0.5)], 2))
+        candidates.append(ensemble([yunet(y), run("haar", FaceSettings(detector="haar"))], 2))
+        candidates += [ensemble([yunet(y), mtcnn(m), hog(1, -0.5)], 2) for m in (0.7, 0.9)]
+    candidates += [ensemble([yunet(y), hog(1, 0.0)], 1) for y in (0.6, 0.7, 0.8)]
+    return candidates
+
+
+def all_candidates(slow: bool = False) -> list[Candidate]:
     """The seed first, then every setting tried (labels unique)."""
-    candidates = [seed(), *dlib_and_haar_candidates(include_cnn)]
+    candidates = [seed(), *dlib_and_haar_candidates(slow), *yunet_and_mtcnn_candidates()]
     labels = [candidate.label for candidate in candidates]
     duplicates = {label for label in labels if labels.count(label) > 1}
     if duplicates:

@@ -11,7 +11,7 @@ The default to ship is the same rule applied to all images; its in-sample figure
 the out-of-fold ones are what choosing this way delivers on painters and styles not seen.
 Uses the detections cached by faces_paintings.py and faces_peopleart.py (computes any missing).
 
-    python benchmarks/faces_default_choice.py [--max-cost 0.5] [--no-cnn]
+    python benchmarks/faces_default_choice.py [--max-cost 0.5] [--slow]
 """
 from __future__ import annotations
 
@@ -48,12 +48,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-cost", type=float, default=MAX_COST,
                         help=f"choosable settings cost at most this × the seed's seconds per image (default {MAX_COST})")
-    parser.add_argument("--no-cnn", action="store_true", help="leave out dlib's CNN")
+    parser.add_argument("--slow", action="store_true",
+                        help="also HOG upsample 2 and dlib's CNN (3–15× the seed's time per image: never choosable)")
     args = parser.parse_args()
     require_data(PAINTINGS, PEOPLEART)
 
     paintings, art = load_paintings(), load_images()
-    candidates = all_candidates(include_cnn=not args.no_cnn)
+    candidates = all_candidates(slow=args.slow)
     progress(f"{len(paintings)} paintings + {len(art)} People-Art images, {len(candidates)} settings (seed first)")
     painting_scores, painting_seconds = painting_metrics(candidates, paintings)
     art_scores, art_seconds = peopleart_metrics(candidates, art)

@@ -14,7 +14,7 @@ out-of-fold line is what a new collection can expect from choosing this way.
 Only settings whose seconds per image are at most --max-cost × the seed's can be chosen (the
 default has to be ≥ 3× the seed's speed on 2 cores); the others are still listed.
 
-    python benchmarks/faces_paintings.py [--folds 5] [--max-cost 0.5] [--no-cnn] [--fresh]
+    python benchmarks/faces_paintings.py [--folds 5] [--max-cost 0.5] [--slow] [--fresh]
 """
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--folds", type=int, default=5, help="painter-grouped folds (default 5)")
     parser.add_argument("--max-cost", type=float, default=MAX_COST,
                         help=f"choosable settings cost at most this × the seed's seconds per image (default {MAX_COST})")
-    parser.add_argument("--no-cnn", action="store_true", help="leave out dlib's CNN (≈1–2 s per image)")
+    parser.add_argument("--slow", action="store_true",
+                        help="also HOG upsample 2 and dlib's CNN (3–15× the seed's time per image: never choosable)")
     parser.add_argument("--fresh", action="store_true", help="forget cached detections (after changing detector code)")
     return parser.parse_args()
 
@@ -95,7 +96,7 @@ def main() -> None:
     if args.fresh:
         detection_cache.clear()
     paintings = load_paintings()
-    candidates = all_candidates(include_cnn=not args.no_cnn)
+    candidates = all_candidates(slow=args.slow)
     group_of = {p.key: p.painter for p in paintings}
     progress(f"{len(paintings)} paintings, {sum(len(p.faces) for p in paintings)} hand boxes, "
              f"{len(set(group_of.values()))} painters; {len(candidates)} settings (seed first)")

@@ -13,7 +13,7 @@ a time: the setting with the highest hit rate at precision proxy ≥ 0.9 on the 
 is scored on the held-out style; hits and detections are pooled over the four folds. Only
 settings costing at most --max-cost × the seed's seconds per image can be chosen.
 
-    python benchmarks/faces_peopleart.py [--max-cost 0.5] [--no-cnn] [--fresh]
+    python benchmarks/faces_peopleart.py [--max-cost 0.5] [--slow] [--fresh]
 """
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-cost", type=float, default=MAX_COST,
                         help=f"choosable settings cost at most this × the seed's seconds per image (default {MAX_COST})")
-    parser.add_argument("--no-cnn", action="store_true", help="leave out dlib's CNN (≈1 s per image)")
+    parser.add_argument("--slow", action="store_true",
+                        help="also HOG upsample 2 and dlib's CNN (3–15× the seed's time per image: never choosable)")
     parser.add_argument("--fresh", action="store_true", help="forget cached detections (after changing detector code)")
     return parser.parse_args()
 
@@ -91,7 +92,7 @@ def main() -> None:
     if args.fresh:
         detection_cache.clear()
     images = load_images()
-    candidates = all_candidates(include_cnn=not args.no_cnn)
+    candidates = all_candidates(slow=args.slow)
     group_of = {image.key: image.style for image in images}
     progress(f"{len(images)} People-Art images, {len(candidates)} settings (seed first)")
     metrics, seconds = peopleart_metrics(candidates, images)

@@ -174,12 +174,13 @@ def throughput(name: str, sources: list[Path], settings: FaceSettings) -> tuple[
     return rows, verdicts
 
 
-PIPELINE_STEPS = [  # faces.pipeline names → step; names absent in this version are skipped
+PIPELINE_STEPS = [  # faces.pipeline names → step
     ("load_rgb", "decode (Pillow → RGB)"),
     ("shape_of", "landmarks (dlib shape predictor)"),
     ("shape_points", "landmarks (dlib shape predictor)"),
-    ("align_face", "align (warp to 224 px)"),
-    ("face_descriptor", "descriptor (dlib ResNet)"),
+    ("alignment_matrix", "align (warp to 224 px)"),
+    ("detector_alignment_matrix", "align (warp to 224 px)"),
+    ("warp", "align (warp to 224 px)"),
     ("face_descriptors", "descriptor (dlib ResNet)"),
     ("_jpeg", "crop JPEG encode"),
 ]
