@@ -92,27 +92,33 @@ def overlap(a: Box, b: Box) -> float:
     return (width * height) / smaller if smaller else 0.0
 
 
+def best_landmarks(boxes: Iterable[Box]) -> tuple[Point, ...] | None:
+    """The landmarks of the highest-scoring box that has any (None if none has)."""
+    with_points = [box for box in boxes if box.landmarks is not None]
+    return max(with_points, key=lambda box: box.score).landmarks if with_points else None
+
+
 def merge_boxes(boxes: Iterable[Box], threshold: float = 0.5, priority: Sequence[str] = ()) -> list[Box]:
     """Non-maximum suppression that keeps, on each surviving box, every detector that found it.
 
     Boxes are visited by detector priority (earlier names in `priority` first), then score; a
-    box overlapping a kept one by more than `threshold` adds its detectors to that box. A kept
-    box without landmarks takes those of the first merged box that has them (so the highest
-    priority, then highest scoring one): an ensemble of HOG and YuNet keeps HOG's box and
-    YuNet's five points, and the face is aligned from them.
+    box overlapping a kept one by more than `threshold` adds its detectors to that box. The kept
+    box carries the landmarks of the highest-scoring merged box that has any: an ensemble of
+    HOG and YuNet keeps HOG's box and YuNet's five points, one of YuNet and MTCNN the points of
+    MTCNN (its probabilities run higher, and its points follow a tilted face more closely).
     """
     rank = {name: index for index, name in enumerate(priority)}
 
     def order(box: Box) -> tuple[int, float]:
         return min((rank.get(name, len(rank)) for name in box.detectors), default=len(rank)), -box.score
 
-    kept: list[Box] = []
+    kept: list[tuple[Box, list[Box]]] = []  # each surviving box with every box merged into it
     for box in sorted(boxes, key=order):
-        for index, survivor in enumerate(kept):
+        for index, (survivor, merged) in enumerate(kept):
             if overlap(box, survivor) > threshold:
                 names = survivor.detectors + tuple(n for n in box.detectors if n not in survivor.detectors)
-                kept[index] = replace(survivor, detectors=names, landmarks=survivor.landmarks or box.landmarks)
+                kept[index] = (replace(survivor, detectors=names), merged + [box])
                 break
         else:
-            kept.append(box)
-    return sorted(kept, key=lambda b: (b.top, b.left))
+            kept.append((box, [box]))
+    return sorted((replace(box, landmarks=best_landmarks(merged)) for box, merged in kept), key=lambda b: (b.top, b.left))

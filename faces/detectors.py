@@ -19,7 +19,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from faces import models
-from faces.boxes import Box, merge_boxes, overlap
+from faces.boxes import Box, best_landmarks, merge_boxes, overlap
 
 HAAR_FRONTAL = "haarcascade_frontalface_default.xml"
 HAAR_PROFILE = "haarcascade_profileface.xml"
@@ -152,16 +152,17 @@ class EnsembleDetector:
         return [box for box in merged if len(box.detectors) >= self.min_votes]
 
     def _detect_unanimous(self, rgb: np.ndarray) -> list[Box]:
-        candidates = self.members[0].detect(rgb)
+        # each candidate with the boxes that confirmed it so far: the landmarks come from the
+        # highest-scoring of them that has any, as merge_boxes chooses
+        candidates = [(box, [box]) for box in self.members[0].detect(rgb)]
         for member in self.members[1:]:
             confirmed = []
-            for box in candidates:
+            for box, supporters in candidates:
                 confirmation = self._confirmation(member, rgb, box)
                 if confirmation is not None:
-                    confirmed.append(replace(box, detectors=box.detectors + (member.name,),
-                                             landmarks=box.landmarks or confirmation.landmarks))
+                    confirmed.append((replace(box, detectors=box.detectors + (member.name,)), supporters + [confirmation]))
             candidates = confirmed
-        return candidates
+        return [replace(box, landmarks=best_landmarks(supporters)) for box, supporters in candidates]
 
     def _confirmation(self, member: Detector, rgb: np.ndarray, box: Box) -> Box | None:
         """`member`'s best box overlapping `box` in a window five times the box's size around it, if any.

@@ -1,6 +1,6 @@
 """MTCNN (the `mtcnn` package: P-, R- and O-net cascade, weights inside the wheel, on TensorFlow).
 
-Slower than YuNet (~¼ s per poster-sized image) but very precise, so a natural second vote in
+Slower than YuNet (¼ s to over 1 s per image on one core, growing with the image) but precise, so a natural second vote in
 an ensemble. TensorFlow is imported only when an MTCNN detector first runs, and the networks
 are loaded once per process. Its C++ logging is kept to errors and oneDNN's reordered float
 sums are off, as classify does (repeated here: faces never imports classify); a user's own

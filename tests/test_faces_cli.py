@@ -97,6 +97,82 @@ def test_scan_with_the_ensemble_names_every_detector(scan_folder, tmp_path):
         assert {row[6] for row in rows} == {"hog+haar"}
 
 
+def test_scan_with_yunet_in_the_ensemble_names_both_finders(scan_folder, tmp_path):
+    folder, posters = scan_folder
+    out = tmp_path / "yunet.csv"
+
+    _ok(run_cli(tmp_path / "home", "faces", "scan", str(folder), "--out", str(out), *INLINE,
+                "--members", "hog,yunet", "--min-votes", "1", "--threshold", "hog=0,yunet=0.7"))
+
+    rows = _read_csv(out)
+    assert rows[0] == CSV_HEADER
+    for name, poster in posters.items():
+        mine = [row for row in rows[1:] if row[0] == name]
+        found, stray = match([tuple(int(v) for v in row[1:5]) for row in mine], poster.placements)
+        assert [len(hits) for hits in found] == [1] * len(poster.placements) and stray == [], mine
+        assert {row[6] for row in mine} == {"hog+yunet"}
+
+
+def test_detect_with_yunet_records_the_detectors_points_and_the_alignment_they_made(harvested, posters_folder, tmp_path):
+    home = copy_home(harvested, tmp_path / "home")
+
+    stdout = _ok(run_cli(home, "faces", "detect", *INLINE, "--detector", "yunet", "--threshold", "0.7"))
+
+    [face_set] = facedb.face_sets(home)
+    assert face_set["parameter_hash"] in stdout
+    assert json.loads(face_set["parameters"])["yunet_threshold"] == 0.7
+    assert "threshold" not in json.loads(face_set["parameters"]), "HOG's threshold is not used"
+    assert len(json.loads(face_set["model_versions"])["yunet_onnx_sha256"]) == 16
+    rows = facedb.faces(home)
+    images = facedb.stored_images(home)
+    for name, poster in posters_folder[1].items():
+        mine = [row for row in rows if row["image_sha256"] == images[name].sha256]
+        assert_finds_faces([facedb.box_of(row) for row in mine], poster.placements, max_stray=0)
+    for row in rows:
+        assert row["aligned_by"] == "detector5" and row["detectors"] == ["yunet"]
+        assert len(row["detector_landmarks"]) == 5 and row["landmarks68"] == [] and len(row["embedding"]) == 128
+        left_eye, right_eye = row["detector_landmarks"][:2]
+        assert row["left"] < left_eye[0] < right_eye[0] < row["right"]
+        assert (home / row["crop_path"]).is_file()
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--members", "hog,yunet", "--threshold", "0.5"), "hog and yunet score on different scales"),
+    (("--detector", "yunet", "--threshold", "1.5"), "--threshold for yunet must be a probability between 0 and 1"),
+    (("--detector", "haar", "--threshold", "yunet=0.5"), "yunet is not among the detectors used (haar)"),
+])
+def test_a_threshold_that_fits_no_detector_is_an_error(tmp_path, args, message):
+    for command in (("faces", "detect"), ("faces", "scan", str(tmp_path), "--out", str(tmp_path / "o.csv"))):
+        result = run_cli(tmp_path / "home", *command, *args, *INLINE)
+
+        assert result.exit_code == 1, result.output
+        assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_faces_stored_before_schema_5_are_marked_aligned_by_dlib68(detected, tmp_path):
+    import sqlite3
+
+    from catalog.database import default_url, open_engine
+    from catalog.migrations import LATEST_VERSION
+
+    home = copy_home(detected[0], tmp_path / "home")
+    before = facedb.faces(home)
+    raw = sqlite3.connect(home / "catalog.sqlite")  # the catalogue as a version-4 postercensus left it
+    raw.execute("ALTER TABLE faces DROP COLUMN aligned_by")
+    raw.execute("ALTER TABLE faces DROP COLUMN detector_landmarks")
+    raw.execute("UPDATE schema_version SET version = 4")
+    raw.commit()
+    raw.close()
+
+    open_engine(default_url(home)).dispose()
+
+    after = facedb.faces(home)
+    assert facedb.rows(home, "SELECT version FROM schema_version") == [(LATEST_VERSION,)]
+    assert [row["aligned_by"] for row in after] == ["dlib68"] * len(before)
+    assert [row["detector_landmarks"] for row in after] == [None] * len(before)
+    assert [row["embedding"] for row in after] == [row["embedding"] for row in before]
+
+
 def test_scan_of_a_folder_without_images_writes_just_the_header(tmp_path):
     empty = tmp_path / "nothing"
     empty.mkdir()
@@ -168,6 +244,7 @@ def test_detect_stores_every_face_with_crop_embedding_and_detectors(detected, po
         assert row["detectors"] == ["hog", "haar"]
         assert len(row["embedding"]) == 128 and all(isinstance(v, float) for v in row["embedding"])
         assert len(row["landmarks5"]) == 5 and len(row["landmarks68"]) == 68
+        assert (row["aligned_by"], row["detector_landmarks"]) == ("dlib68", None)  # HOG and Haar give no points
         crop = home / row["crop_path"]
         assert crop.is_file(), crop
         assert crop.is_relative_to(home / "faces" / parameter_hash)

@@ -94,3 +94,29 @@ def test_scan_on_a_dask_cluster_matches_one_process(posters_folder, cluster, tmp
         dask_rows, inline_rows = list(csv.reader(a)), list(csv.reader(b))
     assert dask_rows == inline_rows
     assert {row[0] for row in dask_rows[1:]} == set(posters_folder[1])
+
+
+def test_detect_with_yunet_on_a_dask_cluster_matches_the_local_pool(posters_folder, harvested, cluster, tmp_path):
+    """The same with a landmark detector: boxes, YuNet's points, the alignment they chose and the crops."""
+    pool_home = shutil.copytree(harvested, tmp_path / "pool")
+    dask_home = shutil.copytree(harvested, tmp_path / "dask")
+    options = ("--detector", "yunet", "--threshold", "0.7")
+
+    on_dask = run_cli(dask_home, "faces", "detect", *options, "--scheduler", cluster.scheduler_address)
+    on_pool = run_cli(pool_home, "faces", "detect", *options, "--workers", "2")
+
+    assert on_dask.exit_code == 0, on_dask.output
+    assert on_pool.exit_code == 0, on_pool.output
+    dask_faces, pool_faces = facedb.faces(dask_home), facedb.faces(pool_home)
+    assert [_key(row) for row in dask_faces] == [_key(row) for row in pool_faces]
+    for a, b in zip(dask_faces, pool_faces):
+        assert a["aligned_by"] == b["aligned_by"] == "detector5"
+        assert a["detector_landmarks"] == b["detector_landmarks"] and len(a["detector_landmarks"]) == 5
+        assert max(abs(x - y) for x, y in zip(a["embedding"], b["embedding"])) < 1e-4
+        assert (dask_home / a["crop_path"]).read_bytes() == (pool_home / b["crop_path"]).read_bytes()
+    images = facedb.stored_images(dask_home)
+    for name, poster in posters_folder[1].items():
+        mine = [row for row in dask_faces if row["image_sha256"] == images[name].sha256]
+        assert_finds_faces([facedb.box_of(row) for row in mine], poster.placements, max_stray=0)
+    [face_set] = facedb.face_sets(dask_home)
+    assert face_set["detector"] == "yunet"

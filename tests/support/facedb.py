@@ -87,8 +87,9 @@ def faces(home: Path, parameter_hash: str | None = None) -> list[dict]:
     decoded = []
     for row in rows:
         record = dict(row)
-        for column in ("detectors", "landmarks5", "landmarks68", "embedding"):
-            record[column] = json.loads(record[column])
+        for column in ("detectors", "landmarks5", "landmarks68", "embedding", "detector_landmarks"):
+            if record.get(column) is not None:
+                record[column] = json.loads(record[column])
         decoded.append(record)
     return decoded
 
