@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,16 +65,18 @@ def print_settings(candidates, totals: dict[str, Counts], seconds, eligible, tit
                  "s/image", "speed vs seed", "choosable"], rows, title=title)
 
 
-def describe_groups(groups: set[str], limit: int = 4) -> str:
-    names = sorted(groups)
+def describe_groups(groups: set[str], sizes: dict[str, int], limit: int = 4) -> str:
+    """The largest held-out groups by name (with their image counts), then how many more."""
+    names = [f"{name} ({sizes[name]})" for name in sorted(groups, key=lambda g: (-sizes[g], g))]
     return ", ".join(names[:limit]) + (f" … (+{len(names) - limit})" if len(names) > limit else "")
 
 
 def print_folds(folds: list[Fold[Counts]], seed_metrics: dict[str, Counts], group_of: dict[str, str], title: str) -> None:
+    sizes = Counter(group_of.values())
     rows = []
     for index, fold in enumerate(folds, 1):
         seed = sum((seed_metrics[k] for k, g in group_of.items() if g in fold.held_out), Counts())
-        rows.append([index, len(fold.held_out), describe_groups(fold.held_out), fold.held_out_images, fold.chosen,
+        rows.append([index, len(fold.held_out), describe_groups(fold.held_out, sizes), fold.held_out_images, fold.chosen,
                      f"{fold.result.f1:.3f}", f"{seed.f1:.3f}"])
     print_table(["fold", "painters", "held-out painters", "images", "chosen on the other folds",
                  "held-out F1", "seed F1"], rows, title=title)

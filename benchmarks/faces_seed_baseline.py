@@ -21,7 +21,8 @@ storing, against the seed's own steps on the same images.
 Peak RSS at 200 vs 2,000 images is benchmarks/faces_scaleout.py --part memory.
 
     python benchmarks/faces_seed_baseline.py [--set wpa,peopleart,paintings] [--repeat 7] [--paintings 150]
-                                             [--profile-images 60] [--settings "detector=hog,upsample=0"]
+                                             [--profile-images 60] [--profile-set peopleart|paintings]
+                                             [--settings "detector=hog,upsample=0"]
 """
 from __future__ import annotations
 
@@ -47,14 +48,12 @@ SCAN_TARGET, DETECT_TARGET = 3.0, 1.5
 SETS = ("wpa", "peopleart", "paintings")
 
 
-def source_images(name: str, repeat: int, paintings: int) -> list[Path]:
+def source_images(name: str, repeat: int, count: int) -> list[Path]:
+    """The set's images: WPA's 7 posters `repeat` times; `count` of People-Art's or the paintings, evenly spaced."""
     if name == "wpa":
         return sorted(WPA_IMAGES.glob("*.jpg")) * repeat
-    if name == "peopleart":
-        return [image.path for image in load_images()]
-    every = sorted((PAINTINGS / "images").iterdir())
-    step = max(1, len(every) // paintings)
-    return every[::step][:paintings]
+    every = [image.path for image in load_images()] if name == "peopleart" else sorted((PAINTINGS / "images").iterdir())
+    return every[:: max(1, len(every) // count)][:count]
 
 
 def _with_comment(data: bytes, text: str) -> bytes:
@@ -270,12 +269,15 @@ def parse_settings(text: str) -> FaceSettings:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", default="wpa,peopleart,paintings", help=f"comma-separated from {', '.join(SETS)}")
+    parser.add_argument("--set", default="wpa,peopleart,paintings",
+                        help=f"comma-separated from {', '.join(SETS)} (\"\": profile only)")
     parser.add_argument("--repeat", type=int, default=7,
                         help="repeat the 7 WPA posters N times, each copy a distinct file (default 7: 49 posters)")
     parser.add_argument("--paintings", type=int, default=150, help="paintings to use, evenly spaced (default 150)")
     parser.add_argument("--profile-images", type=int, default=60,
-                        help="People-Art images (evenly spaced) for the profile table; 0 skips it (default 60)")
+                        help="images (evenly spaced) for the profile table; 0 skips it (default 60)")
+    parser.add_argument("--profile-set", choices=("peopleart", "paintings"), default="peopleart",
+                        help="image set of the profile table (default peopleart)")
     parser.add_argument("--settings", default="",
                         help='settings under test as key=value pairs, members joined by "+" (default: FaceSettings())')
     return parser.parse_args()
@@ -292,19 +294,18 @@ def main() -> None:
     rows: list[list[object]] = []
     verdicts: list[str] = []
     for name in names:
-        set_rows, set_verdicts = throughput(name, source_images(name, args.repeat, args.paintings), settings)
+        count = args.paintings if name == "paintings" else 10 ** 6
+        set_rows, set_verdicts = throughput(name, source_images(name, args.repeat, count), settings)
         rows += set_rows
         verdicts += set_verdicts
-    print_table(
-        ["set", "pipeline", "images", "faces", "start-up s", "images/min (warm)", "vs seed"], rows,
-        title=f"Seed pipeline vs faces scan / faces detect with {settings}, {cpu_count()} CPU cores",
-    )
-    print("\n".join(verdicts) + "\n")
+    if rows:
+        print_table(
+            ["set", "pipeline", "images", "faces", "start-up s", "images/min (warm)", "vs seed"], rows,
+            title=f"Seed pipeline vs faces scan / faces detect with {settings}, {cpu_count()} CPU cores",
+        )
+        print("\n".join(verdicts) + "\n")
     if args.profile_images:
-        every = [image.path for image in load_images()]
-        step = max(1, len(every) // args.profile_images)
-        profile("peopleart", every[::step][: args.profile_images], settings)
-
+        profile(args.profile_set, source_images(args.profile_set, 1, args.profile_images), settings)
 
 if __name__ == "__main__":
     main()
