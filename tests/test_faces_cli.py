@@ -362,7 +362,7 @@ def test_process_pool_finds_the_same_faces_as_one_process(detected, harvested, t
     inline_home = detected[0]
     pool_home = copy_home(harvested, tmp_path / "home")
 
-    stdout = _ok(run_cli(pool_home, "faces", "detect", "--workers", "2"))
+    stdout = _ok(run_cli(pool_home, "faces", "detect", "--workers", "2", *HOG_HAAR_VOTE))
 
     assert "on 2 local processes" in stdout
     assert facedb.face_sets(pool_home)[0]["parameter_hash"] == facedb.face_sets(inline_home)[0]["parameter_hash"]
