@@ -29,7 +29,7 @@ from face_candidates import all_candidates  # noqa: E402
 from faces_paintings import painting_metrics  # noqa: E402
 from faces_peopleart import peopleart_metrics  # noqa: E402
 from grouped_cv import (  # noqa: E402
-    MAX_COST, MIN_PRECISION_PROXY, PEOPLEART_TARGET, Joint, balanced_folds, choose_joint, choose_joint_targets,
+    MIN_PRECISION_PROXY, PEOPLEART_TARGET, Joint, add_choice_options, balanced_folds, choose_joint, choose_joint_targets,
     cross_validate, eligible_labels, joint_zero, pooled, total,
 )
 from paintingfaces import DATA as PAINTINGS, Counts, load_paintings  # noqa: E402
@@ -50,10 +50,7 @@ HEADERS = ["paint. recall", "paint. precision", "paint. F1", "PA hit rate", "PA 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--max-cost", type=float, default=MAX_COST,
-                        help=f"choosable settings cost at most this × the seed's seconds per image (default {MAX_COST})")
-    parser.add_argument("--slow", action="store_true",
-                        help="also HOG upsample 2 and dlib's CNN (3–15× the seed's time per image: never choosable)")
+    add_choice_options(parser, fresh=False)
     args = parser.parse_args()
     require_data(PAINTINGS, PEOPLEART)
 

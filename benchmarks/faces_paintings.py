@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import detection_cache  # noqa: E402
 from bench_support import print_table, progress, ratio, require_data  # noqa: E402
 from face_candidates import Candidate, all_candidates, results  # noqa: E402
-from grouped_cv import MAX_COST, Fold, balanced_folds, choose_f1, cross_validate, eligible_labels, pooled  # noqa: E402
+from grouped_cv import Fold, add_choice_options, balanced_folds, choose_f1, cross_validate, eligible_labels, pooled  # noqa: E402
 from paintingfaces import DATA, Counts, Painting, load_paintings, match  # noqa: E402
 
 SET_NAME = "paintings"
@@ -85,11 +85,7 @@ def print_folds(folds: list[Fold[Counts]], seed_metrics: dict[str, Counts], grou
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folds", type=int, default=5, help="painter-grouped folds (default 5)")
-    parser.add_argument("--max-cost", type=float, default=MAX_COST,
-                        help=f"choosable settings cost at most this × the seed's seconds per image (default {MAX_COST})")
-    parser.add_argument("--slow", action="store_true",
-                        help="also HOG upsample 2 and dlib's CNN (3–15× the seed's time per image: never choosable)")
-    parser.add_argument("--fresh", action="store_true", help="forget cached detections (after changing detector code)")
+    add_choice_options(parser)
     return parser.parse_args()
 
 

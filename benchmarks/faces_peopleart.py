@@ -27,7 +27,7 @@ import detection_cache  # noqa: E402
 from bench_support import print_table, progress, ratio, require_data  # noqa: E402
 from face_candidates import Candidate, all_candidates, results  # noqa: E402
 from grouped_cv import (  # noqa: E402
-    MAX_COST, MIN_PRECISION_PROXY, Fold, choose_hits, cross_validate, eligible_labels, one_fold_per_group, pooled,
+    MIN_PRECISION_PROXY, Fold, add_choice_options, choose_hits, cross_validate, eligible_labels, one_fold_per_group, pooled,
 )
 from peopleart import DATA as PEOPLEART, ArtImage, Score, load_images  # noqa: E402
 
@@ -78,11 +78,7 @@ def print_folds(folds: list[Fold[Score]], seed_metrics: dict[str, Score], group_
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--max-cost", type=float, default=MAX_COST,
-                        help=f"choosable settings cost at most this × the seed's seconds per image (default {MAX_COST})")
-    parser.add_argument("--slow", action="store_true",
-                        help="also HOG upsample 2 and dlib's CNN (3–15× the seed's time per image: never choosable)")
-    parser.add_argument("--fresh", action="store_true", help="forget cached detections (after changing detector code)")
+    add_choice_options(parser)
     return parser.parse_args()
 
 

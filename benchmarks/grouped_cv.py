@@ -11,6 +11,7 @@ images, computed once per candidate from cached detections.
 """
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,17 @@ MIN_PRECISION_PROXY = 0.9
 # so one process must be ≈ 1.6× the seed; half the seed's seconds per image leaves room for
 # the pool's overhead and the timing noise of a shared machine.
 MAX_COST = 0.5
+
+
+def add_choice_options(parser: argparse.ArgumentParser, fresh: bool = True) -> None:
+    """The options every detector-choosing script takes: which settings may be chosen, which are
+    run, and (where the script reads the detection cache alone) whether to forget it."""
+    parser.add_argument("--max-cost", type=float, default=MAX_COST,
+                        help=f"choosable settings cost at most this × the seed's seconds per image (default {MAX_COST})")
+    parser.add_argument("--slow", action="store_true",
+                        help="also HOG upsample 2 and dlib's CNN (3–15× the seed's time per image: never choosable)")
+    if fresh:
+        parser.add_argument("--fresh", action="store_true", help="forget cached detections (after changing detector code)")
 
 
 def eligible_labels(candidates: Sequence, seconds: Mapping[str, float], max_cost: float) -> list[str]:
