@@ -82,8 +82,9 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
 
         runs = frame(select(schema.runs).order_by(schema.runs.c.id))
         face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
-        items = _items(frame, face_set)
-        images = _stored_images(frame, items)
+        stored = _stored_images(frame)
+        items = _items(frame, face_set, stored)
+        images = stored.loc[stored["item_id"].isin(items["item_id"]), IMAGE_COLUMNS].reset_index(drop=True)
         models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
         faces, used = _faces(frame, items, face_set, models)
         text_version = _latest_text_version(runs, frame)
@@ -96,8 +97,9 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
     return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images)
 
 
-def _items(frame, face_set: str | None) -> pd.DataFrame:
-    items, sources, images = schema.items, schema.sources, schema.images
+def _items(frame, face_set: str | None, stored: pd.DataFrame) -> pd.DataFrame:
+    """Items not deleted, with their first stored image and their face status in `face_set`."""
+    items, sources = schema.items, schema.sources
     rows = frame(
         select(items.c.id.label("item_id"), sources.c.key.label("source"), items.c.source_item_id, items.c.title,
                items.c.date, items.c.year, items.c.keywords, items.c.landing_url)
@@ -105,37 +107,33 @@ def _items(frame, face_set: str | None) -> pd.DataFrame:
         .where(items.c.deleted.is_(False)).order_by(items.c.id))
     if rows.empty:
         return pd.DataFrame(columns=ITEM_COLUMNS)
-    first_images = frame(
-        select(images.c.item_id, images.c.path.label("image_path"))
-        .where(images.c.status == ImageStatus.OK).order_by(images.c.item_id, images.c.position))
-    if first_images.empty:
+    if stored.empty:
         rows["image_path"] = None
-    else:
-        rows = rows.merge(first_images.drop_duplicates("item_id"), on="item_id", how="left")
+    else:  # stored is in position order: the first row of an item is its first image
+        rows = rows.merge(stored[IMAGE_COLUMNS].drop_duplicates("item_id"), on="item_id", how="left")
     rows["year"] = rows["year"].astype("Int64")
     rows["decade"] = rows["year"] // 10 * 10
     rows["keywords"] = rows["keywords"].map(lambda keywords: list(keywords or []))
     rows["image_path"] = rows["image_path"].astype(object).where(rows["image_path"].notna(), None)
-    rows["face_status"] = rows["item_id"].map(_face_statuses(frame, rows["item_id"], face_set))
+    rows["face_status"] = rows["item_id"].map(_face_statuses(frame, rows["item_id"], face_set, stored))
     return rows[ITEM_COLUMNS]
 
 
-def _face_statuses(frame, item_ids: pd.Series, face_set: str | None) -> pd.Series:
+def _face_statuses(frame, item_ids: pd.Series, face_set: str | None, stored: pd.DataFrame) -> pd.Series:
     """item_id → face status in `face_set`, from the stored images and the set's scans of them."""
-    images, scans = schema.images, schema.face_scans
-    stored = frame(select(images.c.item_id, images.c.sha256)
-                   .where(images.c.status == ImageStatus.OK, images.c.sha256.is_not(None)))
+    scans = schema.face_scans
     scanned = pd.DataFrame() if face_set is None else frame(
         select(scans.c.image_sha256.label("sha256"), scans.c.status).where(scans.c.parameter_hash == face_set))
-    return item_face_statuses(item_ids, stored, scanned)
+    return item_face_statuses(item_ids, stored.loc[stored["sha256"].notna(), ["item_id", "sha256"]], scanned)
 
 
-def _stored_images(frame, items: pd.DataFrame) -> pd.DataFrame:
-    rows = frame(select(schema.images.c.item_id, schema.images.c.path.label("image_path"))
-                 .where(schema.images.c.status == ImageStatus.OK).order_by(schema.images.c.item_id))
-    if rows.empty:
-        return pd.DataFrame(columns=IMAGE_COLUMNS)
-    return rows[rows["item_id"].isin(items["item_id"])].reset_index(drop=True)[IMAGE_COLUMNS]
+def _stored_images(frame) -> pd.DataFrame:
+    """Every stored (ok) image once, in item and position order: the items' first images, their
+    face statuses and `Tables.images` are all read from this one query."""
+    images = schema.images
+    rows = frame(select(images.c.item_id, images.c.path.label("image_path"), images.c.sha256)
+                 .where(images.c.status == ImageStatus.OK).order_by(images.c.item_id, images.c.position))
+    return rows if not rows.empty else pd.DataFrame(columns=[*IMAGE_COLUMNS, "sha256"])
 
 
 def _default_face_set(runs: pd.DataFrame, face_sets: pd.DataFrame) -> str | None:

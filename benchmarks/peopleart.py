@@ -28,6 +28,15 @@ class ArtImage:
     path: Path
     persons: list[Person] = field(default_factory=list)
 
+    @property
+    def style(self) -> str:
+        """One of the four styles (the folder under JPEGImages): the grouping unit for cross-validation."""
+        return self.path.parent.name
+
+    @property
+    def key(self) -> str:
+        return f"{self.style}/{self.path.name}"
+
 
 def load_images(root: Path = DATA) -> list[ArtImage]:
     images = []
@@ -57,6 +66,12 @@ class Score:
     persons_hit: int = 0
     detections: int = 0
     plausible: int = 0
+
+    def __add__(self, other: "Score") -> "Score":
+        return Score(
+            self.frontal_persons + other.frontal_persons, self.persons_hit + other.persons_hit,
+            self.detections + other.detections, self.plausible + other.plausible,
+        )
 
     @property
     def hit_rate(self) -> float:

@@ -104,6 +104,8 @@ class YunetDetector:
                 window = np.ascontiguousarray(bgr[top:top + tile_height, left:left + tile_width])  # no copy if whole
                 _, faces = _network(tile_width, tile_height, self.threshold).detect(window)
                 for face in faces if faces is not None else ():
+                    if not np.isfinite(face).all():  # a level only a few pixels high yields no numbers
+                        continue
                     if largest is not None and max(face[2], face[3]) > largest:
                         continue
                     boxes.append(self._box(face, left, top, scale, width, height))

@@ -36,27 +36,25 @@ def _usage_pieces(command: Any, ctx: Any) -> list[str]:
     return pieces
 
 
-class HelpCommand(TyperCommand):
-    """A command whose help shows no `<bool>` on flags and names its arguments in capitals."""
+class _TidyParams:
+    """Mixin for Click commands and groups: every parameter's metavar set by `_tidy`."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
+        params = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
             _tidy(param)
         return params
+
+
+class HelpCommand(_TidyParams, TyperCommand):
+    """A command whose help shows no `<bool>` on flags and names its arguments in capitals."""
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         return _usage_pieces(self, ctx)
 
 
-class HelpGroup(TyperGroup):
+class HelpGroup(_TidyParams, TyperGroup):
     """A group whose own flags (`--version`, `--help`, the completion ones) show no `<bool>`."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        for param in params:
-            _tidy(param)
-        return params
 
 
 class CommandApp(typer.Typer):

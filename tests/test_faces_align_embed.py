@@ -122,7 +122,7 @@ def two_posters(shared_data: Path):
     ], size=(800, 1000), seed=1)
     results = []
     for poster in (first, second):
-        result = process_image(poster.jpeg(), FaceSettings())
+        result = process_image(poster.jpeg(), FaceSettings(detector="ensemble"))  # HOG + Haar: the 68-point path
         assert result.error is None
         boxes = assert_finds_faces([face.box for face in result.faces], poster.placements)
         by_box = {face.box: face for face in result.faces}

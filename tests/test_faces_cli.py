@@ -21,6 +21,8 @@ from tests.support.posters import Poster, assert_finds_faces, match, small_poste
 
 CSV_HEADER = ["file", "left", "top", "right", "bottom", "score", "detector"]
 INLINE = ("--workers", "1")
+# The previous default, stated: the detect tests below check the dlib path (68-point alignment) and result sets
+HOG_HAAR_VOTE = ("--detector", "ensemble", "--members", "hog,haar", "--threshold", "-0.6", "--min-votes", "2")
 
 
 def _ok(result) -> str:
@@ -71,7 +73,7 @@ def test_scan_writes_one_row_per_face_relative_to_the_folder_and_reports_bad_fil
     for name, poster in posters.items():
         boxes = [tuple(int(v) for v in row[1:5]) for row in body if row[0] == name]
         assert_finds_faces(boxes, poster.placements, max_stray=0)
-    assert all(row[6] == "hog+haar" for row in body), "the default ensemble names both detectors"
+    assert all(row[6] == "yunet" for row in body), "the default (YuNet) names its detector"
     assert body == sorted(body, key=lambda row: (row[0], int(row[2]), int(row[1])))
     assert f"{len(body)} found in 6 image(s)" in stdout, "4 bad files and 2 posters were read; README.txt was not"
     assert f"written: {out}" in stdout
@@ -102,7 +104,7 @@ def test_scan_with_yunet_in_the_ensemble_names_both_finders(scan_folder, tmp_pat
     out = tmp_path / "yunet.csv"
 
     _ok(run_cli(tmp_path / "home", "faces", "scan", str(folder), "--out", str(out), *INLINE,
-                "--members", "hog,yunet", "--min-votes", "1", "--threshold", "hog=0,yunet=0.7"))
+                "--detector", "ensemble", "--members", "hog,yunet", "--min-votes", "1", "--threshold", "hog=0,yunet=0.7"))
 
     rows = _read_csv(out)
     assert rows[0] == CSV_HEADER
@@ -137,7 +139,7 @@ def test_detect_with_yunet_records_the_detectors_points_and_the_alignment_they_m
 
 
 @pytest.mark.parametrize("args,message", [
-    (("--members", "hog,yunet", "--threshold", "0.5"), "hog and yunet score on different scales"),
+    (("--detector", "ensemble", "--members", "hog,yunet", "--threshold", "0.5"), "hog and yunet score on different scales"),
     (("--detector", "yunet", "--threshold", "1.5"), "--threshold for yunet must be a probability between 0 and 1"),
     (("--detector", "haar", "--threshold", "yunet=0.5"), "yunet is not among the detectors used (haar)"),
 ])
@@ -214,9 +216,9 @@ def copy_home(template: Path, target: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def detected(tmp_path_factory, harvested) -> tuple[Path, str]:
-    """A copy of `harvested` after one `faces detect --workers 1` (treated as read-only)."""
+    """A copy of `harvested` after one `faces detect --workers 1` with the HOG + Haar vote (treated as read-only)."""
     home = copy_home(harvested, tmp_path_factory.mktemp("detected") / "home")
-    result = run_cli(home, "faces", "detect", *INLINE)
+    result = run_cli(home, "faces", "detect", *INLINE, *HOG_HAAR_VOTE)
     assert result.exit_code == 0, result.output
     return home, result.stdout
 
@@ -270,7 +272,7 @@ def test_second_identical_run_does_nothing_and_other_settings_add_a_second_resul
     first_faces = facedb.faces(home)
     first_crops = {row["crop_path"]: (home / row["crop_path"]).read_bytes() for row in first_faces}
 
-    again = _ok(run_cli(home, "faces", "detect", *INLINE))
+    again = _ok(run_cli(home, "faces", "detect", *INLINE, *HOG_HAAR_VOTE))
 
     assert f"result set {first_hash}: 0 image(s) to process" in again
     assert "0 found in 0 image(s)" in again
@@ -307,7 +309,7 @@ def test_second_identical_run_does_nothing_and_other_settings_add_a_second_resul
 def test_upsample_zero_is_its_own_result_set(detected, tmp_path):
     home = copy_home(detected[0], tmp_path / "home")
 
-    _ok(run_cli(home, "faces", "detect", *INLINE, "--upsample", "0"))
+    _ok(run_cli(home, "faces", "detect", *INLINE, *HOG_HAAR_VOTE, "--upsample", "0"))
 
     sets = facedb.face_sets(home)
     assert len(sets) == 2
@@ -360,7 +362,7 @@ def test_process_pool_finds_the_same_faces_as_one_process(detected, harvested, t
     inline_home = detected[0]
     pool_home = copy_home(harvested, tmp_path / "home")
 
-    stdout = _ok(run_cli(pool_home, "faces", "detect", "--workers", "2"))
+    stdout = _ok(run_cli(pool_home, "faces", "detect", "--workers", "2", *HOG_HAAR_VOTE))
 
     assert "on 2 local processes" in stdout
     assert facedb.face_sets(pool_home)[0]["parameter_hash"] == facedb.face_sets(inline_home)[0]["parameter_hash"]

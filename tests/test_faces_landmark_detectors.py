@@ -277,7 +277,7 @@ def test_threshold_option_sets_the_threshold_of_the_detector_used(option, detect
 
 
 @pytest.mark.parametrize("option,detectors,message", [
-    ("0.7", ("hog", "yunet"), "hog and yunet score on different scales; name each, e.g. --threshold hog=-0.6,yunet=0.6"),
+    ("0.7", ("hog", "yunet"), "hog and yunet score on different scales; name each, e.g. --threshold hog=-0.6,yunet=0.7"),
     ("0.7", ("haar", "cnn"), "none of haar, cnn has a score threshold"),
     ("mtcnn=0.9", ("hog", "haar"), "mtcnn is not among the detectors used (hog, haar)"),
     ("haar=3", ("hog", "haar"), "NAME one of hog, yunet, mtcnn"),
@@ -297,7 +297,7 @@ def test_per_detector_thresholds_are_validated_and_hashed_only_when_used():
     assert FaceSettings(detector="yunet", threshold=-2).parameter_hash() == FaceSettings(detector="yunet").parameter_hash()
     versions = FaceSettings(detector="ensemble", members=("yunet", "mtcnn")).model_versions()
     assert {"yunet_onnx_sha256", "mtcnn", "tensorflow"} <= set(versions)
-    assert "yunet_onnx_sha256" not in FaceSettings().model_versions()
+    assert "yunet_onnx_sha256" not in FaceSettings(detector="ensemble").model_versions()  # HOG + Haar
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from faces import models
 from faces.detectors import CnnDetector, EnsembleDetector, HaarDetector, HogDetector, Resized, Tiled
 from faces.settings import FaceSettings, build_detector
+from faces.yunet import YunetDetector
 
 
 def test_parameter_hash_is_16_hex_digits_and_stable():
@@ -22,7 +23,15 @@ def test_parameter_hash_is_16_hex_digits_and_stable():
     {"detector": "haar"}, {"detector": "hog"}, {"min_votes": 1}, {"members": ("hog", "cnn")}, {"aligned_size": 160},
 ])
 def test_every_setting_that_shapes_results_changes_the_hash(changed):
-    assert FaceSettings(**changed).parameter_hash() != FaceSettings().parameter_hash()
+    vote = {"detector": "ensemble"}  # the HOG + Haar vote: every one of these settings shapes its results
+    assert FaceSettings(**{**vote, **changed}).parameter_hash() != FaceSettings(**vote).parameter_hash()
+
+
+def test_the_default_yunet_hash_follows_its_threshold_and_scale_only():
+    default = FaceSettings().parameter_hash()
+    assert FaceSettings(yunet_threshold=0.5).parameter_hash() != default
+    assert FaceSettings(resize=0.5).parameter_hash() != default
+    assert FaceSettings(upsample=0, threshold=-0.2, min_votes=1).parameter_hash() == default  # not YuNet's
 
 
 @pytest.mark.parametrize("same_a,same_b", [
@@ -71,8 +80,10 @@ def test_invalid_settings_are_refused_with_the_option_named(bad, message):
 
 def test_build_detector_chains_member_ensemble_resize_and_tiles():
     default = build_detector(FaceSettings())
-    assert isinstance(default, EnsembleDetector) and default.min_votes == 2
-    assert [type(member) for member in default.members] == [HogDetector, HaarDetector]
+    assert isinstance(default, YunetDetector) and default.threshold == 0.7
+    vote = build_detector(FaceSettings(detector="ensemble"))
+    assert isinstance(vote, EnsembleDetector) and vote.min_votes == 2
+    assert [type(member) for member in vote.members] == [HogDetector, HaarDetector]
     assert isinstance(build_detector(FaceSettings(detector="hog")), HogDetector)
     assert build_detector(FaceSettings(detector="hog", upsample=2, threshold=-0.2)).upsample == 2
     assert isinstance(build_detector(FaceSettings(detector="cnn")), CnnDetector)
