@@ -24,17 +24,19 @@ from classify.progress import Advance, ignore
 
 CNN_NAME = "cnn-depicted"
 EMBEDDING_LAYER = "embedding"
+BN_EPSILON = 1e-3  # PyTorch's default is 1e-5: both sides set it
 _BATCH = 128
 
 
 @dataclass(frozen=True)
 class CnnSettings:
-    """Architecture and training schedule (chosen by grouped CV: benchmarks/classify_depicted_cv.py)."""
+    """Architecture and training schedule. The architecture is the one the shipped network was
+    trained with (benchmarks/train_depicted_cnn.py mirrors `build_cnn` layer for layer); the CPU
+    schedule below is for `train_cnn`, which tests and small experiments use."""
 
     size: int = 64  # input edge in px: the aligned crop resized to size×size
-    stem: int = 16  # filters of the first, stride-2 convolution
-    widths: tuple[int, ...] = (32, 64, 128, 192)  # filters per stage; every stage but the last halves the resolution
-    repeats: tuple[int, ...] = (1, 2, 2, 1)  # convolutions per stage
+    widths: tuple[int, ...] = (32, 64, 128, 256)  # filters per stage; a 2×2 max-pool between stages
+    repeats: tuple[int, ...] = (1, 2, 2, 2)  # convolutions per stage
     embedding: int = 128
     dropout: float = 0.3
     epochs: int = 12
@@ -53,30 +55,31 @@ class CnnSettings:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> CnnSettings:
-        return cls(**{**values, "widths": tuple(values["widths"]), "repeats": tuple(values["repeats"])})
+        known = {name: value for name, value in values.items() if name in cls.__dataclass_fields__}
+        return cls(**{**known, "widths": tuple(values["widths"]), "repeats": tuple(values["repeats"])})
 
 
 def build_cnn(settings: CnnSettings, n_classes: int = 2):
-    """Pixels (0–255) → a stride-2 stem → stages of 3×3 conv + batch norm + ReLU, 2×2 max-pool
-    between stages → global average → `embedding` Dense → dropout → softmax.
+    """Pixels (0–255) → stages of 3×3 "same" convolution (stride 1, no bias) + batch norm (eps
+    1e-3) + ReLU, a 2×2 max-pool between stages → global average → ReLU `embedding` → dropout →
+    softmax.
 
-    Plain 3×3 convolutions at low resolution: on one CPU core these train faster per weight
-    than depthwise-separable ones, and the whole net costs a few tens of millions of multiply-adds."""
+    Only stride-1 convolutions and 2×2 pools: their padding means the same in PyTorch and Keras,
+    so weights trained on a GPU with PyTorch load here unchanged (`load_exported_weights`)."""
     import keras
     from keras import layers
 
     keras.utils.set_random_seed(settings.seed)
     regulariser = keras.regularizers.L2(settings.weight_decay)
 
-    def convolution(x, width: int, name: str, strides: int = 1):
-        x = layers.Conv2D(width, 3, strides=strides, padding="same", use_bias=False, kernel_regularizer=regulariser,
+    def convolution(x, width: int, name: str):
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_regularizer=regulariser,
                           name=f"conv{name}")(x)
-        x = layers.BatchNormalization(name=f"bn{name}")(x)
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"bn{name}")(x)
         return layers.ReLU(name=f"relu{name}")(x)
 
     inputs = keras.Input((settings.size, settings.size, 3), name="pixels")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
-    x = convolution(x, settings.stem, "_stem", strides=2)
     for stage, (width, repeats) in enumerate(zip(settings.widths, settings.repeats)):
         for repeat in range(repeats):
             x = convolution(x, width, f"{stage}_{repeat}")
@@ -87,6 +90,20 @@ def build_cnn(settings: CnnSettings, n_classes: int = 2):
     x = layers.Dropout(settings.dropout, name="dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="softmax")(x)
     return keras.Model(inputs, outputs, name=CNN_NAME)
+
+
+def load_exported_weights(model, weights: dict[str, np.ndarray]) -> None:
+    """Set `model`'s weights from `{"<layer>/<weight>": array}` in Keras layouts (what
+    benchmarks/train_depicted_cnn.py exports); every layer with weights must be present."""
+    order = {"Conv2D": ("kernel",), "BatchNormalization": ("gamma", "beta", "moving_mean", "moving_variance"),
+             "Dense": ("kernel", "bias")}
+    for layer in model.layers:
+        names = order.get(type(layer).__name__)
+        if names:
+            missing = [name for name in names if f"{layer.name}/{name}" not in weights]
+            if missing:
+                raise ValueError(f"the exported weights lack {layer.name}/{missing[0]}")
+            layer.set_weights([weights[f"{layer.name}/{name}"] for name in names])
 
 
 def train_cnn(pixels: np.ndarray, y: np.ndarray, settings: CnnSettings, sample_weight: np.ndarray | None = None,
