@@ -19,21 +19,42 @@ derived from the looser run's cached boxes instead of detecting again.
 
 A candidate's seconds per image are the sum of its runs' (for "composed" ones, what the
 ensemble itself costs, less the merge).
+
+Every run is detected and cached with the detector's own boxes (box scale 1). A candidate with
+a `box_scale` (label suffix "×1.3") enlarges its boxes about their centres and clips them to
+the upright image exactly as faces.pipeline.process_image stores them, so each scale of a
+setting costs nothing to score and the scale is chosen inside the folds with the threshold.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from detection_cache import Detected, SeedSource, SettingsSource, Source, detections
 
+from PIL import Image
+
 from faces.boxes import Box, merge_boxes
-from faces.settings import FaceSettings
+from faces.settings import NEUTRAL_BOX_SCALE, FaceSettings
 
 SEED_LABEL = "seed (2.5× resize, HOG u0, grayscale)"
 HOG_LOWEST = -0.7
+BOX_SCALES = (1.1, 1.2, 1.3, 1.4, 1.5)  # besides 1 (the detector's own box)
+EXIF_TRANSPOSING = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+
+
+def raw(**values) -> FaceSettings:
+    """Settings that keep the detector's own boxes, whatever FaceSettings' default box scale."""
+    return FaceSettings(box_scale=NEUTRAL_BOX_SCALE, **values)
+
+
+def upright_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the image as faces.imageload.load_rgb turns it upright, from its header."""
+    with Image.open(path) as image:
+        width, height = image.size
+        return (height, width) if image.getexif().get(0x0112, 1) in EXIF_TRANSPOSING else (width, height)
 
 
 @lru_cache(maxsize=None)
@@ -51,20 +72,31 @@ class Candidate:
     min_votes: int = 1
     priority: tuple[str, ...] = ()  # ensemble member names, in the order the ensemble merges them
     how: str = "run"
+    box_scale: float = NEUTRAL_BOX_SCALE
+    unscaled: str | None = None  # the label of the same setting with the detector's own boxes
 
-    def boxes(self, found: Sequence[list[Box]]) -> list[Box]:
+    def boxes(self, found: Sequence[list[Box]], size: tuple[int, int]) -> list[Box]:
+        """The candidate's boxes in an image of `size` (width, height) from its sources' cached boxes."""
         kept = [
             [box for box in boxes if minimum is None or box.score >= minimum]
             for boxes, minimum in zip(found, self.minimum_scores)
         ]
         if len(kept) == 1:
-            return kept[0]
-        merged = merge_boxes([box for boxes in kept for box in boxes], 0.5, self.priority)
-        return [box for box in merged if len(box.detectors) >= self.min_votes]
+            chosen = kept[0]
+        else:
+            merged = merge_boxes([box for boxes in kept for box in boxes], 0.5, self.priority)
+            chosen = [box for box in merged if len(box.detectors) >= self.min_votes]
+        return [box.enlarged(self.box_scale, *size) for box in chosen]
 
 
 def seed() -> Candidate:
     return Candidate(SEED_LABEL, None, (SeedSource(),), (None,))
+
+
+def scaled(candidate: Candidate, factor: float) -> Candidate:
+    """`candidate` with its boxes enlarged `factor` times about their centres (the stored box at --box-scale)."""
+    return replace(candidate, label=f"{candidate.label} ×{factor:g}", settings=replace(candidate.settings, box_scale=factor),
+                   box_scale=factor, unscaled=candidate.label)
 
 
 def run(label: str, settings: FaceSettings) -> Candidate:
@@ -88,8 +120,8 @@ def composed(label: str, settings: FaceSettings, members: Sequence[Candidate]) -
 def hog(upsample: int, threshold: float) -> Candidate:
     return filtered(
         f"hog u{upsample} t{threshold:g}",
-        FaceSettings(detector="hog", upsample=upsample, threshold=threshold),
-        FaceSettings(detector="hog", upsample=upsample, threshold=HOG_LOWEST),
+        raw(detector="hog", upsample=upsample, threshold=threshold),
+        raw(detector="hog", upsample=upsample, threshold=HOG_LOWEST),
         threshold,
     )
 
@@ -97,21 +129,21 @@ def hog(upsample: int, threshold: float) -> Candidate:
 def dlib_and_haar_candidates(slow: bool = False) -> list[Candidate]:
     """The settings tried before YuNet and MTCNN: HOG, Haar and their ensembles (with `slow`: HOG u2, CNN)."""
     candidates = [hog(upsample, threshold) for upsample in (0, 1) for threshold in (0.0, -0.3, -0.5, -0.7)]
-    haar = run("haar", FaceSettings(detector="haar"))
+    haar = run("haar", raw(detector="haar"))
     candidates.append(haar)
     candidates.append(composed(
         "hog u1 t0 + haar, 1 vote",
-        FaceSettings(detector="ensemble", members=("hog", "haar"), upsample=1, threshold=0.0, min_votes=1),
+        raw(detector="ensemble", members=("hog", "haar"), upsample=1, threshold=0.0, min_votes=1),
         [hog(1, 0.0), haar],
     ))
     for threshold in (-0.3, -0.4, -0.5, -0.6, -0.7):
-        settings = FaceSettings(detector="ensemble", members=("hog", "haar"), upsample=1, threshold=threshold, min_votes=2)
+        settings = raw(detector="ensemble", members=("hog", "haar"), upsample=1, threshold=threshold, min_votes=2)
         candidates.append(composed(f"hog u1 t{threshold:g} + haar, 2 votes", settings, [hog(1, threshold), haar]))
-    previous_default = FaceSettings(detector="ensemble", members=("hog", "haar"), upsample=1, threshold=-0.6, min_votes=2)
+    previous_default = raw(detector="ensemble", members=("hog", "haar"), upsample=1, threshold=-0.6, min_votes=2)
     candidates.append(run("previous default (hog u1 t-0.6 + haar, 2 votes)", previous_default))
     if slow:  # 3–15× the seed's seconds per image: never choosable, detected last
         candidates += [hog(2, threshold) for threshold in (0.0, -0.3, -0.5, -0.7)]
-        candidates.append(run("cnn u0", FaceSettings(detector="cnn", upsample=0)))
+        candidates.append(run("cnn u0", raw(detector="cnn", upsample=0)))
     return candidates
 
 
@@ -124,8 +156,8 @@ RESIZES = (0.5, 0.8, 1.0, 1.5, 2.0)  # YuNet's finest pyramid level, relative to
 def yunet(threshold: float, resize: float = 1.0) -> Candidate:
     return filtered(
         f"yunet t{threshold:g}" + (f" r{resize:g}" if resize != 1.0 else ""),
-        FaceSettings(detector="yunet", yunet_threshold=threshold, resize=resize),
-        FaceSettings(detector="yunet", yunet_threshold=YUNET_LOWEST, resize=resize),
+        raw(detector="yunet", yunet_threshold=threshold, resize=resize),
+        raw(detector="yunet", yunet_threshold=YUNET_LOWEST, resize=resize),
         threshold,
     )
 
@@ -133,15 +165,15 @@ def yunet(threshold: float, resize: float = 1.0) -> Candidate:
 def mtcnn(threshold: float) -> Candidate:
     return filtered(
         f"mtcnn t{threshold:g}",
-        FaceSettings(detector="mtcnn", mtcnn_threshold=threshold),
-        FaceSettings(detector="mtcnn", mtcnn_threshold=MTCNN_LOWEST),
+        raw(detector="mtcnn", mtcnn_threshold=threshold),
+        raw(detector="mtcnn", mtcnn_threshold=MTCNN_LOWEST),
         threshold,
     )
 
 
 def ensemble(members: Sequence[Candidate], min_votes: int, how: str = "composed") -> Candidate:
     """The ensemble of `members` (single-detector candidates at resize 1), composed or run as set."""
-    settings = FaceSettings(
+    settings = raw(
         detector="ensemble", members=tuple(m.settings.detector for m in members), min_votes=min_votes,
         **{field: getattr(m.settings, field) for m in members for field in ("threshold", "upsample", "yunet_threshold",
                                                                             "mtcnn_threshold")
@@ -166,15 +198,28 @@ def yunet_and_mtcnn_candidates() -> list[Candidate]:
     candidates.append(ensemble([yunet(0.5), mtcnn(0.9)], 2, how="run"))
     for y in (0.3, 0.5):
         candidates.append(ensemble([yunet(y), hog(1, -0.5)], 2))
-        candidates.append(ensemble([yunet(y), run("haar", FaceSettings(detector="haar"))], 2))
+        candidates.append(ensemble([yunet(y), run("haar", raw(detector="haar"))], 2))
         candidates += [ensemble([yunet(y), mtcnn(m), hog(1, -0.5)], 2) for m in (0.7, 0.9)]
     candidates += [ensemble([yunet(y), hog(1, 0.0)], 1) for y in (0.6, 0.7, 0.8)]
     return candidates
 
 
+def default_family(candidates: Sequence[Candidate]) -> list[str]:
+    """The labels of FaceSettings' default detector setting at every box scale tried (its box scale chosen alone)."""
+    default = replace(FaceSettings(), box_scale=NEUTRAL_BOX_SCALE).parameters()
+    return [c.label for c in candidates
+            if c.settings is not None and replace(c.settings, box_scale=NEUTRAL_BOX_SCALE).parameters() == default]
+
+
+def single_detector(candidate: Candidate) -> bool:
+    """A postercensus setting with one detector (not the seed, not an ensemble): the ones tried at every box scale."""
+    return candidate.settings is not None and candidate.settings.detector != "ensemble"
+
+
 def all_candidates(slow: bool = False) -> list[Candidate]:
-    """The seed first, then every setting tried (labels unique)."""
+    """The seed first, then every setting tried (labels unique): each single detector also at every box scale."""
     candidates = [seed(), *dlib_and_haar_candidates(slow), *yunet_and_mtcnn_candidates()]
+    candidates += [scaled(c, factor) for factor in BOX_SCALES for c in candidates if single_detector(c)]
     labels = [candidate.label for candidate in candidates]
     duplicates = {label for label in labels if labels.count(label) > 1}
     if duplicates:
@@ -190,6 +235,7 @@ class ImageResult:
 
 def results(set_name: str, candidates: Sequence[Candidate], images: Sequence[tuple[str, Path]]) -> dict[str, dict[str, ImageResult]]:
     """candidate label → image key → its boxes and seconds, every source detected (or read from cache) once."""
+    sizes = {key: upright_size(path) for key, path in images}
     found: dict[str, dict[str, Detected]] = {}
     for candidate in candidates:
         for source in candidate.sources:
@@ -198,7 +244,7 @@ def results(set_name: str, candidates: Sequence[Candidate], images: Sequence[tup
     return {
         candidate.label: {
             key: ImageResult(
-                candidate.boxes([found[source.key][key].boxes for source in candidate.sources]),
+                candidate.boxes([found[source.key][key].boxes for source in candidate.sources], sizes[key]),
                 sum(found[source.key][key].seconds for source in candidate.sources),
             )
             for key, _ in images

@@ -7,7 +7,7 @@ worker, and only the client writes the catalogue and the crop files.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -33,8 +33,9 @@ class AlignedBy:
 
 @dataclass
 class FaceRecord:
-    """One described face. `landmarks5` is dlib's 5-point shape (the descriptor's input);
-    `landmarks68` is empty when the detector's points aligned the face (never computed then)."""
+    """One described face. `box` is the stored box (the detector's, enlarged by `box_scale`);
+    `landmarks5` is dlib's 5-point shape (the descriptor's input, fitted in the detector's own
+    box); `landmarks68` is empty when the detector's points aligned the face (never computed then)."""
 
     box: Box
     landmarks5: list[list[float]]
@@ -112,7 +113,9 @@ def process_image(data: bytes, settings: FaceSettings, describe: bool = True) ->
     """Detect (and unless `describe` is False, describe) every face in one image.
 
     A bad image returns its error instead of raising, so one corrupt scan never stops a run.
-    Without `describe` only boxes come back (`faces scan`, detector benchmarks).
+    Without `describe` only boxes come back (`faces scan`, detector benchmarks). Landmarks,
+    alignment and descriptor work from the detector's own boxes; only the boxes that come back
+    are enlarged by `settings.box_scale`, so the scale never changes a descriptor or a crop.
     """
     try:
         rgb = load_rgb(data, settings.max_pixels)
@@ -126,6 +129,7 @@ def process_image(data: bytes, settings: FaceSettings, describe: bool = True) ->
             faces = describe_faces(rgb, boxes, settings)
         else:
             faces = [FaceRecord(box, [], [], [], b"") for box in boxes]
+        faces = [replace(face, box=face.box.enlarged(settings.box_scale, width, height)) for face in faces]
     except ModelMissing:
         raise  # not this image's fault: stop the run instead of failing every image
     except (RuntimeError, ValueError, MemoryError) as error:  # dlib/OpenCV failures on odd inputs

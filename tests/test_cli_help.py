@@ -93,3 +93,11 @@ def test_status_json_times_carry_their_timezone(home, tmp_path):
     assert run_cli(home, "harvest", "folder", str(folder)).exit_code == 0
     started = datetime.fromisoformat(status(home)["last_run"]["started_at"])
     assert started.utcoffset() == timedelta(0)  # UTC, said so, like provenance.json's times
+
+
+@pytest.mark.parametrize("command", ["detect", "scan"])
+def test_box_scale_help_says_why_it_enlarges_the_box_and_what_it_leaves_alone(home, command):
+    scale = _option_help(help_text(home, "faces", command), "--box-scale")
+    assert "about its centre" in scale and "forehead and hair" in scale
+    assert "descriptor always use the detector's own box" in scale
+    assert "[default: 1.4]" in scale

@@ -180,3 +180,34 @@ def test_describe_false_returns_boxes_only(shared_data: Path):
     assert (result.width, result.height) == poster.size
     assert_finds_faces([face.box for face in result.faces], poster.placements)
     assert all(face.embedding == [] and face.crop_jpeg == b"" for face in result.faces)
+
+
+def test_box_scale_enlarges_the_stored_box_only(shared_data: Path):
+    """Landmarks, alignment, crop and descriptor come from the detector's own box at any box scale."""
+    poster = small_poster(shared_data, 3)
+    own = process_image(poster.jpeg(), FaceSettings(box_scale=1.0))
+    scaled = process_image(poster.jpeg(), FaceSettings(box_scale=1.4))
+
+    assert len(own.faces) == len(scaled.faces) == 2
+    for before, after in zip(own.faces, scaled.faces):
+        assert after.box.centre == pytest.approx(before.box.centre, abs=1)
+        assert after.box.width == pytest.approx(1.4 * before.box.width, abs=1.5)
+        assert after.box.height == pytest.approx(1.4 * before.box.height, abs=1.5)
+        assert after.box.landmarks == before.box.landmarks
+        assert (after.landmarks5, after.landmarks68, after.aligned_by) == (before.landmarks5, before.landmarks68,
+                                                                           before.aligned_by)
+        assert after.embedding == before.embedding
+        assert after.crop_jpeg == before.crop_jpeg
+
+
+def test_box_scale_clips_the_stored_box_to_the_image(shared_data: Path):
+    """A face against the poster's corner: the enlarged box stops at the edges (`faces scan` boxes too)."""
+    poster = make_poster(shared_data, [Placement(VERIFIED_FACES[0], 0, 0, 200)], size=(400, 500))
+
+    own = process_image(poster.jpeg(), FaceSettings(box_scale=1.0), describe=False)
+    scaled = process_image(poster.jpeg(), FaceSettings(box_scale=3.0), describe=False)
+
+    (before,), (after,) = own.faces, scaled.faces
+    assert (after.box.left, after.box.top) == (0, 0)
+    assert after.box.right <= poster.size[0] and after.box.bottom <= poster.size[1]
+    assert after.box.right == min(poster.size[0], round(before.box.centre[0] + 1.5 * before.box.width))

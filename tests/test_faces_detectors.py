@@ -352,3 +352,25 @@ def test_unanimous_ensemble_asks_later_members_only_around_the_first_members_box
     assert (agreed.left, agreed.top, agreed.right, agreed.bottom) == (100, 100, 200, 200)
     assert agreed.detectors == ("a", "marker")
     assert b.windows and all(max(window) < 500 for window in b.windows), "b only saw windows, never the whole image"
+
+
+# -- the stored box: enlarged about its centre, clipped ------------------------------------------
+
+def test_enlarged_box_keeps_its_centre_score_finders_and_landmarks():
+    points = ((110.0, 120.0), (130.0, 120.0), (120.0, 130.0), (112.0, 140.0), (128.0, 140.0))
+    box = Box(100, 100, 140, 160, 0.9, ("yunet",), points)
+
+    bigger = box.enlarged(1.5, 1000, 1000)
+
+    assert (bigger.left, bigger.top, bigger.right, bigger.bottom) == (90, 85, 150, 175)
+    assert bigger.centre == box.centre
+    assert (bigger.score, bigger.detectors, bigger.landmarks) == (box.score, box.detectors, box.landmarks)
+    assert box.enlarged(1.0, 1000, 1000) is box
+
+
+def test_enlarged_box_is_clipped_to_the_image():
+    box = Box(0, 5, 40, 45, 0.9, ("yunet",))
+
+    bigger = box.enlarged(2.0, 50, 60)
+
+    assert (bigger.left, bigger.top, bigger.right, bigger.bottom) == (0, 0, 50, 60)

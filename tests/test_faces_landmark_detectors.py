@@ -20,7 +20,7 @@ from faces.detectors import EnsembleDetector, HogDetector, Resized
 from faces.mtcnn_detector import MtcnnDetector
 from faces.pipeline import AlignedBy, process_image
 from faces.settings import FaceSettings, build_detector, threshold_settings
-from faces.yunet import BASE_SIDE, YunetDetector, pyramid_scales
+from faces.yunet import BASE_SIDE, TILE, YunetDetector, pyramid_scales
 from tests.support.cli import run_cli
 from tests.support.posters import (
     VERIFIED_FACES,
@@ -83,7 +83,8 @@ def test_a_higher_threshold_keeps_fewer_or_the_same_faces(poster, found):
 @pytest.mark.parametrize("longest,expected", [
     (500, [1.0]), (640, [1.0]),
     (800, [0.8]),  # a level 1.25x the coarsest adds little: searched once at 640 px
-    (1000, [1.0, 0.64]),
+    (1000, [1.0]), (1280, [1.0]),  # up to one tile: native already shows YuNet the whole picture
+    (1281, [1.0, 640 / 1281]),
     (2000, [1.0, 0.5, 0.32]),
     (5600, [1.0, 0.5, 0.25, 640 / 5600]),
 ])
@@ -91,7 +92,7 @@ def test_pyramid_runs_from_native_by_halves_to_a_640_px_overview(longest, expect
     scales = pyramid_scales(longest // 2, longest)
 
     assert scales == pytest.approx(expected)
-    assert round(longest * scales[-1]) == min(longest, BASE_SIDE)
+    assert round(longest * scales[-1]) == (longest if longest <= TILE and scales == [1.0] else BASE_SIDE)
     assert all(2 ** 0.5 <= a / b <= 2 * 2 ** 0.5 for a, b in zip(scales, scales[1:]))
 
 

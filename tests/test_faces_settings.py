@@ -34,6 +34,16 @@ def test_the_default_yunet_hash_follows_its_threshold_and_scale_only():
     assert FaceSettings(upsample=0, threshold=-0.2, min_votes=1).parameter_hash() == default  # not YuNet's
 
 
+def test_box_scale_enters_the_hash_only_when_it_is_not_the_detectors_own_box():
+    own = FaceSettings(box_scale=1.0)
+
+    assert "box_scale" not in own.parameters()  # result sets named before the setting existed keep their names
+    assert FaceSettings().parameters()["box_scale"] == 1.4  # the default enlarges
+    hashes = {FaceSettings(box_scale=scale).parameter_hash() for scale in (1.0, 1.2, 1.4)}
+    assert len(hashes) == 3
+    assert "box_scale" not in FaceSettings(detector="hog", box_scale=1.0).parameters()
+
+
 @pytest.mark.parametrize("same_a,same_b", [
     ({"detector": "haar", "upsample": 0}, {"detector": "haar", "upsample": 2}),  # Haar has no upsampling
     ({"detector": "haar", "threshold": -1.0}, {"detector": "haar"}),  # nor a HOG threshold
@@ -69,6 +79,8 @@ def test_model_versions_are_part_of_the_hash(monkeypatch):
     ({"resize": 0.05}, "--resize must be between 0.1 and 8"),
     ({"resize": 9}, "--resize must be between 0.1 and 8"),
     ({"tile": 100}, "--tile must be 0 (off) or at least 128"),
+    ({"box_scale": 0.4}, "--box-scale must be between 0.5 and 3"),
+    ({"box_scale": 3.5}, "--box-scale must be between 0.5 and 3"),
     ({"min_votes": 0}, "--min-votes"),
     ({"detector": "ensemble", "members": ("hog", "haar"), "min_votes": 3}, "--min-votes"),
 ])
