@@ -72,7 +72,9 @@ def utk_files(data: Path, limit: int | None = None) -> list[FileRow]:
 
 
 def _cache_file(cache: Path, name: str, paths: list[Path], settings: FaceSettings, kind: str = "") -> Path:
-    key = json.dumps({"files": [str(p) for p in paths], "settings": settings.parameters()})
+    # The box scale enlarges only the reported box: crops, descriptors and which face is largest stay.
+    described_by = {key: value for key, value in settings.parameters().items() if key != "box_scale"}
+    key = json.dumps({"files": [str(p.resolve()) for p in paths], "settings": described_by})
     return cache / f"{name}{kind}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
 
 

@@ -8,10 +8,11 @@ For every setting in SETTINGS it trains one network per fold on the other folds 
 held-out fold (with the mirrored face averaged in), then trains the chosen setting on every face
 for the shipped model. It also trains the chosen setting without the posters and without the
 paintings (the base a researcher's own labelled faces of that kind are added to: the learning
-curve's starting point). Out: `oof-<setting>.npz` (held-out probabilities and embeddings per face),
-`without-<domain>.npz` (that domain's faces predicted by the network that never saw one),
-`weights.npz` (the final network, Keras layer names and layouts: classify.cnnbackbone loads it),
-`parity.npz` (its outputs on the first faces, to check the Keras rebuild) and `summary.json`.
+curve's starting point). Out: `results.npz` (`oof/<setting>/probabilities|embeddings`: every
+face's held-out prediction; `without/<domain>/…`: that domain's faces predicted by the network
+that never saw one; `parity/…`: the final network on the first 64 faces, to check the Keras
+rebuild), `weights.npz` (the final network, Keras layer names and layouts:
+classify.cnnbackbone.load_exported_weights), `summary.json` and `log.txt`.
 
 The network mirrors `classify.cnnbackbone.build_cnn` layer for layer (3×3 "same" convolutions of
 stride 1 without bias, batch norm with eps 1e-3, ReLU, 2×2 max-pool between stages, global
@@ -333,6 +334,7 @@ def main() -> None:
     if arguments.epochs:
         chosen = [replace(s, epochs=arguments.epochs) for s in chosen]
     summary: dict = {"settings": {}, "device": str(device)}
+    results: dict[str, np.ndarray] = {}
     per_model: float | None = None
     for setting in chosen:
         # this setting's five folds, then three trainings (final, without posters, without paintings)
@@ -354,7 +356,9 @@ def main() -> None:
         log(f"{setting.name} out-of-fold {result} ({seconds:.1f} s per fold)")
         summary["settings"][setting.name] = {"setting": asdict(setting), "out_of_fold": result,
                                              "seconds_per_fold": round(seconds, 1)}
-        np.savez_compressed(arguments.out / f"oof-{setting.name}.npz", probabilities=oof_p, embeddings=oof_e)
+        results[f"oof/{setting.name}/probabilities"] = oof_p
+        results[f"oof/{setting.name}/embeddings"] = oof_e.astype(np.float16)
+        save(arguments.out, results, summary)  # a run cut short keeps what it finished
     best = max(summary["settings"], key=lambda name: summary["settings"][name]["out_of_fold"]["mean"])
     setting = next(s for s in chosen if s.name == best)
     for d in (1, 2):  # a domain never seen: the base a researcher's own posters or paintings are added to
@@ -364,19 +368,26 @@ def main() -> None:
         net = train(pixels[torch.tensor(~unseen, device=device)], y[~unseen], domain[~unseen],
                     replace(setting, domain_share=share), device, log)
         p, e = predict(net, pixels[torch.tensor(unseen, device=device)])
-        np.savez_compressed(arguments.out / f"without-{DOMAINS[d]}.npz", probabilities=p, embeddings=e)
+        results[f"without/{DOMAINS[d]}/probabilities"] = p
+        results[f"without/{DOMAINS[d]}/embeddings"] = e.astype(np.float16)
         summary[f"without_{DOMAINS[d]}"] = accuracies(p, y[unseen], domain[unseen])
         log(f"  accuracy on {DOMAINS[d]} never seen: {summary[f'without_{DOMAINS[d]}']}")
+        save(arguments.out, results, summary)
     log(f"final: {best} on all {len(y)} faces")
     net = train(pixels, y, domain, setting, device, log)
     net = net.float()
     np.savez(arguments.out / "weights.npz", **net.keras_weights())
     probe = pixels[:64]
     p, e = predict(net, probe)
-    np.savez(arguments.out / "parity.npz", index=np.arange(len(probe)), probabilities=p, embeddings=e)
+    results.update({"parity/probabilities": p, "parity/embeddings": e})
     summary.update(chosen=best, final_setting=asdict(setting), faces=int(len(y)), seconds=round(time.time() - started, 1))
-    (arguments.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    save(arguments.out, results, summary)
     log("done")
+
+
+def save(out: Path, results: dict[str, np.ndarray], summary: dict) -> None:
+    np.savez_compressed(out / "results.npz", **results)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
 
 
 def setting_cost(setting: Setting) -> float:

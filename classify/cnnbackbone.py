@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from classify import modelfolder
 from classify.augment import augment_batch
 from classify.facesamples import FaceSample
 from classify.progress import Advance, ignore
@@ -164,8 +165,8 @@ class CnnBackbone:
     """A trained CNN as a `Backbone` (its embedding) and as a classifier (`probabilities`)."""
 
     name = CNN_NAME
-    WEIGHTS_FILE = "cnn.weights.h5"
-    SETTINGS_FILE = "cnn.json"
+    WEIGHTS_FILE = modelfolder.CNN_WEIGHTS_FILE
+    SETTINGS_FILE = modelfolder.CNN_SETTINGS_FILE
 
     def __init__(self, model, settings: CnnSettings, labels: Sequence[str], flips: bool = True) -> None:
         self.model, self.settings, self.labels, self.flips = model, settings, list(labels), flips

@@ -5,6 +5,10 @@ MODEL_DIR/
   head.keras             the head on the backbone's features
   fine_tuned.weights.h5  only after --fine-tune: backbone + head weights together
   fisherfaces.npz        the PCA+LDA baseline, evaluated beside the head
+  cnn.weights.h5         only in an ensemble: the depicted-face CNN whose probabilities are averaged
+  cnn.json               with the head's (its architecture, labels, test-time flips)
+  base_faces.npz         only in a model others transfer from: the dlib descriptors, labels, domains
+                         and groups of its training faces (`classify train` adds a researcher's faces)
   evaluation.html        the held-out evaluation report
   training_sha256.txt    SHA-256 of every image the model was fitted or early-stopped on, one per
                          line, sorted: `classify evaluate` counts the faces it has already seen
@@ -33,8 +37,12 @@ FINE_TUNED_FILE = "fine_tuned.weights.h5"
 FISHERFACES_FILE = "fisherfaces.npz"
 EVALUATION_PAGE = "evaluation.html"
 TRAINING_IMAGES_FILE = "training_sha256.txt"
+CNN_WEIGHTS_FILE = "cnn.weights.h5"
+CNN_SETTINGS_FILE = "cnn.json"
+BASE_FACES_FILE = "base_faces.npz"
 DEFAULT_MODEL = "default"
-_VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE, TRAINING_IMAGES_FILE)
+_VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE, TRAINING_IMAGES_FILE, CNN_WEIGHTS_FILE,
+                    CNN_SETTINGS_FILE, BASE_FACES_FILE)
 
 
 class ModelFolderError(ValueError):

@@ -98,8 +98,8 @@ def _parameters(model_id: str, version: str, threshold: float, folder: Path) -> 
 
 
 def _readable(page: list[CatalogFace], classifier: Classifier, report: PredictReport) -> list[CatalogFace]:
-    """Faces whose inputs the backbone can use (the dlib backbone needs no crop at all)."""
-    if classifier.backbone.name == "dlib" and classifier.fine_tuned is None:
+    """Faces whose inputs the model can use (a dlib head alone needs no crop at all)."""
+    if not classifier.needs_crops:
         return page
     readable = []
     for face in page:
