@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from analysis.cache import catalogue_fingerprint
 from analysis.export import export
+from analysis.load import result_sets
 from analysis.tables import by_gender, load_tables
 from catalog import schema
 from catalog.database import default_url, open_engine
@@ -28,7 +29,9 @@ from classify.catalogfaces import PredictionStore
 from classify.classifier import load_classifier
 from classify.correction import corrected_shares, held_out_confusion
 from classify.head import HeadSettings, build_head
+from classify.metrics import evaluate_predictions
 from classify.predictstage import run_predictions
+from classify.report import render_html
 from postercensus import refresh
 from postercensus.config import CONFIG_FILENAME, HomeConfig
 from postercensus.context import AppContext
@@ -257,8 +260,6 @@ def test_refresh_predicts_for_the_configured_domain_and_again_only_when_it_chang
         (f"{version}-paintings", "paintings"), (f"{version}-paintings", "paintings"),
         (f"{version}-posters", "posters"), (f"{version}-paintings", "paintings")]
     with engine.connect() as connection:
-        from analysis.load import result_sets
-
         assert result_sets(connection)["models"]["domain-test"] == f"{version}-paintings", \
             "switching back to a domain predicted before uses its predictions again"
 
@@ -319,3 +320,31 @@ def test_provenance_of_a_card_without_domains_says_it_used_the_cards_held_out_fa
     calibration = tables.provenance["models"][MODEL]["calibration"]
     assert calibration["domain"] is None and calibration["temperature"] == 1.0 and calibration["held_out"] == {}
     assert "no per-domain calibration" in calibration["corrected_with"]
+
+
+def test_predict_on_the_command_line_names_the_domain_and_corrects_with_it(model_folders, home):
+    calibrated, _ = model_folders
+    version = modelfolder.model_version(calibrated)
+    _write_config(home, {"domain": "posters"})
+
+    result = run_cli(home, "classify", "predict", "--model", str(calibrated), "--domain", "paintings")
+
+    assert result.exit_code == 0, result.output
+    assert f"version {version}-paintings, paintings calibration (temperature 3): 9 face(s) to label" in result.output
+    engine = open_engine(default_url(home))
+    stored = _stored(engine, f"{version}-paintings")
+    counts = {label: sum(row["label"] == label for row in stored.values()) for label in LABELS}
+    expected = corrected_shares({"labels": LABELS, "held_out_predictions": PAINTING_HELD_OUT}, counts, 0.0)
+    assert f"corrected share {expected.corrected_share['female']:.3f}" in result.output, "--domain beats the toml"
+
+
+def test_the_evaluation_page_shows_the_cards_figures_per_domain():
+    card = {**CARD, "domains": DOMAINS}
+    report = evaluate_predictions(["female", "male"], np.array([[0.8, 0.2], [0.3, 0.7]]), LABELS)
+    report.update(model_card_domains=domains.domain_figures(card), contact_sheets={})
+
+    page = render_html(report, [], "test")
+
+    assert "Model card: out-of-fold figures per domain" in page and "ECE before calibration" in page
+    assert "<td>paintings</td><td>20</td><td>0.9</td><td>0.9</td><td>0.12</td><td>0.04</td><td>3.0</td>" in page
+    assert "per domain" not in render_html({**report, "model_card_domains": {}}, [], "test")
