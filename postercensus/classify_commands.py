@@ -148,6 +148,7 @@ def evaluate(
     """
     from catalog.atomicwrite import write_atomically
     from classify.classifier import load_classifier
+    from classify.domains import domain_figures
     from classify.metrics import evaluate_predictions
     from classify.modelfolder import read_training_images
     from classify.overlap import overlap_lines, training_overlap
@@ -172,6 +173,7 @@ def evaluate(
         raise CommandError(str(error)) from error
     report = evaluate_predictions(data.labels, probabilities, classifier.labels, threshold or None)
     report.update(model_id=classifier.model_id, model_version=classifier.version, folder=str(folder),
+                  model_card_domains=domain_figures(classifier.card),
                   faces_taken_whole=sum(not s.detected for s in data.samples),
                   training_overlap=training_overlap([s.image_sha256 for s in data.samples], training_images,
                                                     data.labels, probabilities, classifier.labels))
@@ -195,12 +197,14 @@ def predict(
     ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", help="A model folder, or `default` (the shipped perceived-gender model).")] = "default",
     threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Faces whose top probability is below this get the label `uncertain` (0: always the top label).")] = 0.0,
+    domain: Annotated[Optional[str], typer.Option("--domain", help="What the collection depicts: posters, paintings or photos (default: [classify] domain in postercensus.toml, else posters). Picks the model card's calibration temperature and the held-out faces whose errors correct the shares; a changed domain predicts anew.", show_default=False)] = None,
     weights: Weights = None,
 ) -> None:
     """Label every catalogue face this model version has not labelled yet (a changed threshold relabels).
 
-    Example: postercensus --home H classify predict --threshold 0.7
+    Example: postercensus --home H classify predict --threshold 0.7 --domain paintings
     """
+    from classify import domains
     from classify.catalogfaces import PredictionStore
     from classify.classifier import load_classifier
     from classify.correction import corrected_shares
@@ -209,20 +213,25 @@ def predict(
     context: AppContext = ctx.obj
     console = Console(soft_wrap=True)
     try:
+        domain = context.config.classify_domain if domain is None else domains.check_domain(domain)
         classifier = load_classifier(model, weights, _weights_dirs(context))
-    except _classify_errors() as error:
+        temperature = domains.temperature(classifier.card, domain)
+    except (ValueError, *_classify_errors()) as error:
         raise CommandError(str(error)) from error
     engine = context.catalog.engine
     store = PredictionStore(engine, context.home)
-    pending = store.count_pending(classifier.model_id, classifier.version)
-    console.print(f"model {classifier.model_id} version {classifier.version}: {pending} face(s) to label")
+    version = domains.prediction_version(classifier.card, classifier.version, domain)
+    pending = store.count_pending(classifier.model_id, version)
+    calibration = f", {domain} calibration (temperature {temperature:g})" if domains.has_domains(classifier.card) else ""
+    console.print(f"model {classifier.model_id} version {version}{calibration}: {pending} face(s) to label")
     with progress_bar(console) as progress:
         task = progress.add_task("faces", total=pending)
-        report = run_predictions(engine, store, classifier, threshold, lambda n: progress.advance(task, n))
+        report = run_predictions(engine, store, classifier, threshold, lambda n: progress.advance(task, n), domain)
     console.print(f"[bold]predictions[/bold]: {report.predicted} new, {report.relabelled} relabelled for threshold {threshold}")
-    totals = store.label_counts(classifier.model_id, classifier.version)
-    if "held_out_predictions" in classifier.card and sum(totals.values()):
-        estimate = corrected_shares(classifier.card, totals, threshold)
+    totals = store.label_counts(classifier.model_id, version)
+    registered = domains.with_applied_calibration(classifier.card, domain)
+    if domains.registered_held_out(registered) is not None and sum(totals.values()):
+        estimate = corrected_shares(registered, totals, threshold)
         for label in classifier.labels:
             console.print(f"  {label}: {totals.get(label, 0)} faces, corrected share {estimate.corrected_share[label]:.3f} "
                           f"(95 % interval {estimate.ci_low[label]:.3f}–{estimate.ci_high[label]:.3f})")
