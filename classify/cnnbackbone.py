@@ -162,11 +162,12 @@ def embed_pixels(model, pixels: np.ndarray, flips: bool = True) -> np.ndarray:
 
 
 class CnnBackbone:
-    """A trained CNN as a `Backbone` (its embedding) and as a classifier (`probabilities`)."""
+    """A trained CNN as a `Backbone` (its embedding) and as a classifier (`probabilities`).
+
+    On disk it is two files named by a stem (`<stem>.weights.h5`, `<stem>.json`), so a model
+    folder can hold several (an ensemble's members)."""
 
     name = CNN_NAME
-    WEIGHTS_FILE = modelfolder.CNN_WEIGHTS_FILE
-    SETTINGS_FILE = modelfolder.CNN_SETTINGS_FILE
 
     def __init__(self, model, settings: CnnSettings, labels: Sequence[str], flips: bool = True) -> None:
         self.model, self.settings, self.labels, self.flips = model, settings, list(labels), flips
@@ -191,20 +192,20 @@ class CnnBackbone:
         """(n, labels) probabilities of the CNN's own softmax."""
         return predict_pixels(self.model, self.pixels(samples), self.flips)
 
-    def save(self, folder: Path) -> None:
-        """Weights (HDF5, float32, ~2 MB) and settings (JSON): a folder `load` rebuilds the same network from."""
+    def save(self, folder: Path, stem: str = modelfolder.CNN_STEM) -> None:
+        """Weights (HDF5, float32, ~5 MB) and settings (JSON): files `load` rebuilds the same network from."""
         folder.mkdir(parents=True, exist_ok=True)
         bare = build_cnn(self.settings, len(self.labels))  # uncompiled: the file holds no optimizer state
         bare.set_weights(self.model.get_weights())
-        bare.save_weights(folder / self.WEIGHTS_FILE)
-        (folder / self.SETTINGS_FILE).write_text(json.dumps(
+        bare.save_weights(folder / f"{stem}{modelfolder.CNN_WEIGHTS_SUFFIX}")
+        (folder / f"{stem}{modelfolder.CNN_SETTINGS_SUFFIX}").write_text(json.dumps(
             {"settings": self.settings.to_dict(), "labels": self.labels, "test_time_flips": self.flips}, indent=1),
             encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> CnnBackbone:
-        stored = json.loads((folder / cls.SETTINGS_FILE).read_text(encoding="utf-8"))
+    def load(cls, folder: Path, stem: str = modelfolder.CNN_STEM) -> CnnBackbone:
+        stored = json.loads((folder / f"{stem}{modelfolder.CNN_SETTINGS_SUFFIX}").read_text(encoding="utf-8"))
         settings = CnnSettings.from_dict(stored["settings"])
         model = build_cnn(settings, len(stored["labels"]))
-        model.load_weights(folder / cls.WEIGHTS_FILE)
+        model.load_weights(folder / f"{stem}{modelfolder.CNN_WEIGHTS_SUFFIX}")
         return cls(model, settings, stored["labels"], stored["test_time_flips"])

@@ -5,8 +5,8 @@ MODEL_DIR/
   head.keras             the head on the backbone's features
   fine_tuned.weights.h5  only after --fine-tune: backbone + head weights together
   fisherfaces.npz        the PCA+LDA baseline, evaluated beside the head
-  cnn.weights.h5         only in an ensemble: the depicted-face CNN whose probabilities are averaged
-  cnn.json               with the head's (its architecture, labels, test-time flips)
+  cnn*.weights.h5        only in an ensemble: the depicted-face CNNs whose mean probabilities are
+  cnn*.json              averaged with the head's (their architecture, labels, test-time flips)
   base_faces.npz         only in a model others transfer from: the dlib descriptors, labels, domains
                          and groups of its training faces (`classify train` adds a researcher's faces)
   evaluation.html        the held-out evaluation report
@@ -37,12 +37,12 @@ FINE_TUNED_FILE = "fine_tuned.weights.h5"
 FISHERFACES_FILE = "fisherfaces.npz"
 EVALUATION_PAGE = "evaluation.html"
 TRAINING_IMAGES_FILE = "training_sha256.txt"
-CNN_WEIGHTS_FILE = "cnn.weights.h5"
-CNN_SETTINGS_FILE = "cnn.json"
+CNN_STEM = "cnn"  # a CNN's files: <stem>.weights.h5 and <stem>.json (an ensemble's members: cnn-1, cnn-2, …)
+CNN_WEIGHTS_SUFFIX = ".weights.h5"
+CNN_SETTINGS_SUFFIX = ".json"
 BASE_FACES_FILE = "base_faces.npz"
 DEFAULT_MODEL = "default"
-_VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE, TRAINING_IMAGES_FILE, CNN_WEIGHTS_FILE,
-                    CNN_SETTINGS_FILE, BASE_FACES_FILE)
+_VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE, TRAINING_IMAGES_FILE, BASE_FACES_FILE)
 
 
 class ModelFolderError(ValueError):
@@ -72,7 +72,9 @@ def resolve(model: str | Path) -> Path:
 def model_version(folder: Path) -> str:
     """16 hex digits over the model's files: changes whenever the model does."""
     digest = hashlib.sha256()
-    for name in _VERSIONED_FILES:
+    cnn_files = sorted(path.name for path in folder.glob(f"{CNN_STEM}*")
+                       if path.name.endswith((CNN_WEIGHTS_SUFFIX, CNN_SETTINGS_SUFFIX)))
+    for name in (*_VERSIONED_FILES, *cnn_files):
         path = folder / name
         if path.is_file():
             digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
