@@ -4,8 +4,8 @@ photographs and MetFaces painted faces.
 Describing ten thousand faces takes minutes, so samples (descriptor, aligned crop, whether a face
 was detected, why not, which landmarks aligned it) are cached per file list in an .npz under
 --cache; the cache key is the list of files and the face settings, so a changed list or setting
-recomputes. `load_faces` defaults to the settings `classify train` uses today (HOG);
-`stage_face_settings()` finds faces as the face stage does (its default detector and landmarks).
+recomputes. `load_faces` finds faces as `classify train` and the face stage do (`stage_face_settings()`:
+the stage's default detector and landmarks); `faces_found` counts what another setting finds.
 The aligned crops are also cached as pixel arrays at the sizes a CNN reads (`aligned_pixels`).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench_support import progress
-from classify.facesamples import FOLDER_FACE_SETTINGS, FaceSample, samples_from_files
+from classify.facesamples import FaceSample, samples_from_files, stage_face_settings
 from classify.labelled import group_of
 from faces.executors import make_executor
 from faces.pipeline import process_image
@@ -79,8 +79,10 @@ def _cache_file(cache: Path, name: str, paths: list[Path], settings: FaceSetting
 
 
 def load_faces(name: str, files: list[FileRow], cache: Path = DEFAULT_CACHE, workers: int | None = None,
-               settings: FaceSettings = FOLDER_FACE_SETTINGS) -> LabelledFaces:
-    """Samples for every readable file, found and described with `settings`, from the cache when it has them."""
+               settings: FaceSettings | None = None) -> LabelledFaces:
+    """Samples for every readable file, found and described with `settings` (default: as the face stage
+    finds them), from the cache when it has them."""
+    settings = settings or stage_face_settings()
     paths = [row[0] for row in files]
     cached = _cache_file(cache, name, paths, settings)
     if cached.is_file():

