@@ -95,6 +95,8 @@ def _read_layers(data: bytes) -> list[object]:
     while match := _LAYER_NAME.search(data, position):
         reader = _Reader(data, match.start() - 2)  # a name under 256 bytes: two bytes of length
         name = reader.string()
+        if name != match.group().decode():
+            raise ValueError(f"dlib descriptor file: {match.group()!r} at byte {match.start()} is not a layer name")
         if name == "con_4":
             params = reader.tensor()
             filters, rows, columns, stride, _, padding, _ = (reader.integer() for _ in range(7))
