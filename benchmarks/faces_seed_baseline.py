@@ -11,7 +11,9 @@ home (untimed). Then, on the same images:
 
 both with the settings under test (default: FaceSettings()) on make_executor(None, None): a
 process pool on every core. Each pipeline is timed warm (models loaded: the seed on one untimed
-image, every pool worker on two); the start-up (pool and models) is reported apart.
+image, every pool worker on two); the start-up (pool and models) is reported apart. Beside each
+figure, the cores the whole machine kept busy while it was timed (/proc/stat): on a shared
+machine that says whether other jobs took a share (the seed alone keeps one core busy).
 
 (b) Profile: the same steps in one process (`faces detect` with --workers 1), each function
 wrapped by a timer (benchmarks/step_timer.py; nothing in faces/ is changed): milliseconds per
@@ -28,11 +30,18 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+# The profile is one process on one core: NumPy's BLAS (the descriptor network) gets one thread,
+# fixed when NumPy loads, as the pools' workers do (faces.executors.ProcessPoolFaceExecutor).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -80,12 +89,49 @@ def prepare(name: str, sources: list[Path], root: Path) -> tuple[Path, list[Path
     return folder, files, home
 
 
+def _busy_and_total_ticks() -> tuple[int, int] | None:
+    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat (None off Linux)."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+@dataclass
+class MachineLoad:
+    busy_cores: float | None = None  # cores busy on average over the window, every process counted
+
+    def __str__(self) -> str:
+        return "n/a" if self.busy_cores is None else f"{self.busy_cores:.2f}"
+
+
+@contextmanager
+def machine_load() -> Iterator[MachineLoad]:
+    """How many cores the whole machine kept busy during the `with` body (ours and everyone else's).
+
+    On a shared machine a figure depends on what else runs: the seed uses one core and the
+    pools all of them, so a busy-core count above that says other jobs took a share of the
+    cores while the figure beside it was measured.
+    """
+    load = MachineLoad()
+    start = _busy_and_total_ticks()
+    try:
+        yield load
+    finally:
+        end = _busy_and_total_ticks()
+        if start and end and end[1] > start[1]:
+            load.busy_cores = (os.cpu_count() or 1) * (end[0] - start[0]) / (end[1] - start[1])
+
+
 @dataclass
 class Timing:
     images: int
     faces: int
     startup_seconds: float
     seconds: float
+    load: MachineLoad
 
     @property
     def rate(self) -> float:
@@ -98,9 +144,9 @@ def time_seed(files: list[Path]) -> Timing:
     with timed() as startup:
         pipeline = SeedPipeline()
         pipeline.run(files[0])
-    with timed() as watch:
+    with machine_load() as load, timed() as watch:
         faces = sum(len(pipeline.run(path)) for path in files)
-    return Timing(len(files), faces, startup.seconds, watch.seconds)
+    return Timing(len(files), faces, startup.seconds, watch.seconds, load)
 
 
 def _warm_pool(settings: FaceSettings, files: list[Path], describe: bool):
@@ -120,13 +166,13 @@ def time_scan(settings: FaceSettings, folder: Path, files: list[Path], out: Path
     with timed() as startup:
         executor = _warm_pool(settings, files, describe=False)
     try:
-        with timed() as watch:
+        with machine_load() as load, timed() as watch:
             report = scan_folder(folder, files, out, settings, executor)
     finally:
         executor.close()
     if report.errors:
         progress(f"  scan: {len(report.errors)} errors, e.g. {report.errors[0]}")
-    return Timing(report.images, report.faces, startup.seconds, watch.seconds), executor.description
+    return Timing(report.images, report.faces, startup.seconds, watch.seconds, load), executor.description
 
 
 def _stage(home: Path, settings: FaceSettings):
@@ -141,13 +187,13 @@ def time_detect(settings: FaceSettings, home: Path, files: list[Path]) -> Timing
         executor = _warm_pool(settings, files, describe=True)
     try:
         stage = _stage(home, settings)
-        with timed() as watch:
+        with machine_load() as load, timed() as watch:
             report = stage.run(executor)
     finally:
         executor.close()
     if report.errors:
         progress(f"  detect: {len(report.errors)} errors, e.g. {report.errors[0]}")
-    return Timing(report.images_scanned, report.faces, startup.seconds, watch.seconds)
+    return Timing(report.images_scanned, report.faces, startup.seconds, watch.seconds, load)
 
 
 def throughput(name: str, sources: list[Path], settings: FaceSettings) -> tuple[list[list[object]], list[str]]:
@@ -162,7 +208,7 @@ def throughput(name: str, sources: list[Path], settings: FaceSettings) -> tuple[
         progress(f"  detect: {detect.seconds:.1f} s")
     rows = [
         [name, label, timing.images, timing.faces, f"{timing.startup_seconds:.1f}", f"{timing.rate:.1f}",
-         "1.00×" if timing is seed else ratio(timing.rate, seed.rate)]
+         "1.00×" if timing is seed else ratio(timing.rate, seed.rate), str(timing.load)]
         for label, timing in (("seed (1 process)", seed), (f"faces scan ({pool})", scan),
                               (f"faces detect ({pool})", detect))
     ]
@@ -180,7 +226,7 @@ PIPELINE_STEPS = [  # faces.pipeline names → step
     ("alignment_matrix", "align (warp to 224 px)"),
     ("detector_alignment_matrix", "align (warp to 224 px)"),
     ("warp", "align (warp to 224 px)"),
-    ("face_descriptors", "descriptor (dlib ResNet)"),
+    ("face_descriptors", "descriptor: ResNet (NumPy, dlib's weights)"),
     ("_jpeg", "crop JPEG encode"),
 ]
 
@@ -193,13 +239,14 @@ def load_models(settings: FaceSettings, image: Path) -> None:
     process_image(image.read_bytes(), settings)
     for file_name in (models.LANDMARKS_5_FILE, models.LANDMARKS_68_FILE):
         align._predictor(file_name)
-    embed._descriptor_model()
+    embed._network()
 
 
 def profile_ours(settings: FaceSettings, home: Path) -> tuple[StepTimer, float, int]:
     """`faces detect --workers 1` on an already harvested home, every step timed."""
     import cv2
 
+    import faces.embed as embed
     import faces.pipeline as pipeline
     from faces.executors import InlineExecutor
     from faces.stage import FaceStage
@@ -208,6 +255,7 @@ def profile_ours(settings: FaceSettings, home: Path) -> tuple[StepTimer, float, 
     pipeline._detector_for(settings)  # build (and import) the detector chain so its classes are found
     timer = StepTimer()
     targets = [(pipeline, name, label) for name, label in PIPELINE_STEPS]
+    targets.append((embed, "face_chips", "descriptor: 150 px chips (dlib)"))
     targets += [(cv2, "resize", "resize (cv2.resize)"), (FaceStage, "_save", "store (crop files + catalogue rows)")]
     targets += detector_targets()
     with timer.patched(targets), timed() as watch:
@@ -239,8 +287,9 @@ def profile(name: str, sources: list[Path], settings: FaceSettings) -> None:
     with tempfile.TemporaryDirectory(prefix="postercensus-bench-") as temporary:
         _, files, home = prepare(name, sources, Path(temporary))
         load_models(settings, files[0])
-        seed, seed_seconds = profile_seed(files)
-        ours, our_seconds, images = profile_ours(settings, home)
+        with machine_load() as load:
+            seed, seed_seconds = profile_seed(files)
+            ours, our_seconds, images = profile_ours(settings, home)
     count = len(files)
     steps = list(dict.fromkeys([*seed.seconds, *ours.seconds]))
     rows = [
@@ -255,7 +304,7 @@ def profile(name: str, sources: list[Path], settings: FaceSettings) -> None:
     rows.append(["total", f"{1000 * seed_seconds / count:.1f}", f"{1000 * our_seconds / count:.1f}", "100%"])
     print_table(["step", "seed ms/image", "faces detect ms/image", "share (faces detect)"], rows,
                 title=f"Where the time goes per image: {count} {name} images, one process, exclusive time per step "
-                      f"({images} scanned by faces detect)")
+                      f"({images} scanned by faces detect; {load} of {os.cpu_count()} cores busy, every process counted)")
 
 
 def parse_settings(text: str) -> FaceSettings:
@@ -300,8 +349,9 @@ def main() -> None:
         verdicts += set_verdicts
     if rows:
         print_table(
-            ["set", "pipeline", "images", "faces", "start-up s", "images/min (warm)", "vs seed"], rows,
-            title=f"Seed pipeline vs faces scan / faces detect with {settings}, {cpu_count()} CPU cores",
+            ["set", "pipeline", "images", "faces", "start-up s", "images/min (warm)", "vs seed", "busy cores (all processes)"],
+            rows, title=f"Seed pipeline vs faces scan / faces detect with {settings}, {cpu_count()} CPU cores "
+                        f"(busy cores: the whole machine's average while timed; the seed alone keeps 1 busy, the pools {cpu_count()})",
         )
         print("\n".join(verdicts) + "\n")
     if args.profile_images:

@@ -58,7 +58,8 @@ def _bounded(submit, jobs: Iterable[Job], limit: int, wait_some) -> Iterator[tup
 
 
 def one_thread_per_worker() -> None:
-    """Run in each pool worker as it starts: OpenCV and TensorFlow (MTCNN) on one thread each.
+    """Run in each pool worker as it starts: OpenCV and TensorFlow (MTCNN) on one thread each
+    (NumPy's BLAS: see ProcessPoolFaceExecutor).
 
     Parallelism comes from the worker processes; the libraries' own thread pools would
     oversubscribe the cores the workers share. TensorFlow reads its variables when it starts,
@@ -71,12 +72,23 @@ def one_thread_per_worker() -> None:
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
 
 
+BLAS_THREADS_VARIABLE = "OPENBLAS_NUM_THREADS"
+
+
 class ProcessPoolFaceExecutor:
-    """A local pool of worker processes (spawned: each loads the models once, then reuses them)."""
+    """A local pool of worker processes (spawned: each loads the models once, then reuses them).
+
+    The descriptor network's matrix products run on NumPy's OpenBLAS, which fixes its thread
+    count when NumPy is imported: in a spawned worker that is before any initializer runs, so
+    the workers get one BLAS thread from the environment they inherit, set while the pool
+    lives (unless the user set it) and restored when it closes.
+    """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.description = f"{workers} local processes"
+        self._blas_threads_before = os.environ.get(BLAS_THREADS_VARIABLE)
+        os.environ.setdefault(BLAS_THREADS_VARIABLE, "1")
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=one_thread_per_worker)
 
@@ -90,6 +102,8 @@ class ProcessPoolFaceExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)
+        if self._blas_threads_before is None:
+            os.environ.pop(BLAS_THREADS_VARIABLE, None)
 
 
 class DaskFaceExecutor:
