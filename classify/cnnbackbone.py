@@ -142,11 +142,20 @@ def train_cnn(pixels: np.ndarray, y: np.ndarray, settings: CnnSettings, sample_w
     return model
 
 
+def _run(model, pixels: np.ndarray) -> np.ndarray:
+    """`model` over `pixels` a batch at a time, called eagerly: `model.predict` builds a new traced
+    function for each model and batch shape, which with two ensemble members and pages of
+    faces makes TensorFlow warn about retracing on every `classify predict`."""
+    parts = [np.asarray(model(pixels[start:start + _BATCH], training=False))
+             for start in range(0, len(pixels), _BATCH)]
+    return np.concatenate(parts) if parts else np.zeros((0, *model.output_shape[1:]), np.float32)
+
+
 def predict_pixels(model, pixels: np.ndarray, flips: bool = True) -> np.ndarray:
     """Class probabilities for (n, size, size, 3) crops; with `flips`, averaged with the mirror image."""
-    probabilities = model.predict(pixels, batch_size=_BATCH, verbose=0)
+    probabilities = _run(model, pixels)
     if flips:
-        probabilities = (probabilities + model.predict(pixels[:, :, ::-1], batch_size=_BATCH, verbose=0)) / 2
+        probabilities = (probabilities + _run(model, np.ascontiguousarray(pixels[:, :, ::-1]))) / 2
     return probabilities
 
 
@@ -155,9 +164,9 @@ def embed_pixels(model, pixels: np.ndarray, flips: bool = True) -> np.ndarray:
     import keras
 
     embedder = keras.Model(model.input, model.get_layer(EMBEDDING_LAYER).output)
-    features = embedder.predict(pixels, batch_size=_BATCH, verbose=0)
+    features = _run(embedder, pixels)
     if flips:
-        features = (features + embedder.predict(pixels[:, :, ::-1], batch_size=_BATCH, verbose=0)) / 2
+        features = (features + _run(embedder, np.ascontiguousarray(pixels[:, :, ::-1]))) / 2
     return features.astype(np.float32)
 
 
