@@ -150,7 +150,7 @@ face stage) → Keras head (normalisation, Dense {card['head']['hidden']} ReLU, 
 {card['head']['dropout']}, softmax), weight {1 - ensemble['cnn_share']:.1f}; and {len(ensemble['cnn_members'])}
 compact CNNs trained here on aligned 64 px crops of photographed, drawn and painted faces (each
 ~1.2 M weights, test-time mirror averaged), weight {ensemble['cnn_share']:.1f} for their mean. The
-share was chosen by grouped cross-validation. Predicting costs ~20 ms per face per CNN on one CPU
+share was chosen by grouped cross-validation. Predicting costs ~18 ms per face per CNN on one CPU
 core beyond the descriptor the face stage already computed. Recipe:
 `benchmarks/train_default_model.py` (CNNs: `benchmarks/train_depicted_cnn.py`, on a GPU).
 
