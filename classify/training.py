@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,6 +124,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
 
         check_labels(base, data.labels)
         label_set = base.labels
+        options = replace(options, head=base.head_settings(options.head))
     y = np.array([label_set.index(label) for label in data.labels])
     seed = options.head.seed
     try:
@@ -147,7 +148,8 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
 
         transferred = transfer(base, features, y, data.samples, data.labels, data.groups, fit_idx, validation_idx,
                                options.head, step)
-        head, history, transfer_entry = transferred.head, transferred.history, transferred.card_entry(base)
+        head, history = transferred.head, transferred.history
+        transfer_entry = transferred.card_entry(base, [data.samples[i].image_sha256 for i in held_out])
     fine_tuned = None
     if options.fine_tune:
         fine_tuned = fine_tune_model(backbone.network, head, backbone.architecture, options.head)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,21 @@ class TransferBase:
     def describe(self) -> dict[str, str]:
         return {"model_id": self.card["model_id"], "version": self.version}
 
+    def head_settings(self, settings: HeadSettings) -> HeadSettings:
+        """`settings` with the base recipe's batch size: the head now learns from the base's thousands
+        of faces too, and a batch of 32 would make every epoch (of up to 13 fits) several times slower."""
+        batch = (self.card.get("head") or {}).get("batch_size")
+        return settings if batch is None else replace(settings, batch_size=int(batch))
+
+    def seen(self, images: Sequence[str | None]) -> int | None:
+        """How many of these faces' images trained the base (None when unknown: a face without a
+        hash, or a base without its training_sha256.txt). Such faces in the held-out evaluation
+        flatter it: the head was fitted on them through the base."""
+        trained = modelfolder.read_training_images(self.folder)
+        if trained is None or any(image is None for image in images):
+            return None
+        return sum(image in trained for image in images)
+
 
 def load_base(base: str) -> TransferBase | None:
     """The model named by `--base` (`default` or a model folder); None for `none`.
@@ -147,10 +162,11 @@ class TransferResult:
     weights_tried: dict[float, float]  # weight → ensemble accuracy on the own held-out folds
     cnn_probabilities: np.ndarray | None  # the base CNNs' probabilities of every own face
 
-    def card_entry(self, base: TransferBase) -> dict[str, Any]:
+    def card_entry(self, base: TransferBase, held_out_images: Sequence[str | None]) -> dict[str, Any]:
+        """The card's `transfer` entry; `held_out_images`: the held-out faces' image hashes."""
         return {"base": base.describe(), "own_weight": self.own_weight,
                 "weights_tried": {f"{w:g}": accuracy for w, accuracy in self.weights_tried.items()},
-                "base_faces": len(base.faces.labels)}
+                "base_faces": len(base.faces.labels), "held_out_faces_seen_by_base": base.seen(held_out_images)}
 
 
 def transfer(base: TransferBase, own_features: np.ndarray, own_y: np.ndarray, own_samples: Sequence[FaceSample],

@@ -141,6 +141,9 @@ def train(
         tried = ", ".join(f"{w}: {accuracy:.3f}" for w, accuracy in transfer["weights_tried"].items())
         console.print(f"started from {transfer['base']['model_id']} ({transfer['base_faces']} base faces); your faces "
                       f"weighted {transfer['own_weight']:g} (grouped-CV accuracy by weight: {tried})")
+        if transfer["held_out_faces_seen_by_base"]:
+            console.print(f"warning: {transfer['held_out_faces_seen_by_base']} of the {evaluation['n']} held-out faces are "
+                          "images the base model was trained on; the held-out figures overstate how it does on new faces")
     console.print(f"written: {out} (evaluation page: {out / EVALUATION_PAGE})")
     print_errors(console, errors)
 

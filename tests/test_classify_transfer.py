@@ -121,6 +121,8 @@ def test_transfer_records_its_base_and_chosen_weight_and_keeps_the_base_cnns(tra
     assert transfer["weights_tried"][f"{transfer['own_weight']:g}"] == best
     assert transfer["base_faces"] == len(np.load(base_model / "base_faces.npz")["labels"])
     assert f"your faces weighted {transfer['own_weight']:g}" in stdout
+    assert transfer["held_out_faces_seen_by_base"] == 0 and "warning" not in stdout, "own posters the base never saw"
+    assert card["head"]["batch_size"] == base_card["head"]["batch_size"], "the base recipe's batch"
     # predictions = the new head + the base's CNNs with the base's share
     assert card["ensemble"] == base_card["ensemble"]
     for name in ("cnn-1.weights.h5", "cnn-1.json"):
@@ -186,3 +188,16 @@ def test_the_default_base_errors_clearly_while_the_shipped_model_has_no_base_fac
     line = _error(run_cli(tmp_path / "home", "classify", "train", str(folders["own"]), "--out", str(tmp_path / "M"),
                           *INLINE))
     assert "the default model has no base faces" in line and "--base none" in line
+
+
+def test_a_base_counts_the_faces_whose_image_trained_it_and_knows_when_it_cannot(base_model, tmp_path):
+    from classify.transfer import load_base
+
+    base = load_base(str(base_model))
+    trained = sorted((base_model / "training_sha256.txt").read_text(encoding="ascii").split())
+    assert base.seen([trained[0], "0" * 64, trained[1]]) == 2
+    assert base.seen([trained[0], None]) is None, "a face without a hash: unknown, never 0"
+    unlisted = tmp_path / "unlisted"
+    shutil.copytree(base_model, unlisted)
+    (unlisted / "training_sha256.txt").unlink()
+    assert load_base(str(unlisted)).seen([trained[0]]) is None
