@@ -97,7 +97,7 @@ def train(
     from classify.head import HeadSettings
     from classify.training import TrainOptions, save
     from classify.training import train as train_model
-    from classify.transfer import load_base
+    from classify.transfer import NO_BASE, load_base
 
     if (folder is None) == (not from_catalog):
         raise CommandError("give either a labelled FOLDER or --from-catalog (one of the two)")
@@ -108,7 +108,7 @@ def train(
         if fine_tune and backbone == "dlib":
             raise CommandError("--fine-tune needs a VGGFace backbone (--backbone vggface-vgg16 or vggface-resnet50)")
         chosen = make_backbone(backbone, weights, _weights_dirs(context))  # a missing weights file fails first
-        if base != "none" and backbone != "dlib":
+        if base != NO_BASE and backbone != "dlib":
             raise CommandError(f"--backbone {backbone} cannot start from a base model (its faces are dlib descriptors); "
                                "add --base none to train on your faces alone")
         start = load_base(base)
