@@ -72,13 +72,17 @@ def resolve(model: str | Path) -> Path:
 def model_version(folder: Path) -> str:
     """16 hex digits over the model's files: changes whenever the model does."""
     digest = hashlib.sha256()
-    cnn_files = sorted(path.name for path in folder.glob(f"{CNN_STEM}*")
-                       if path.name.endswith((CNN_WEIGHTS_SUFFIX, CNN_SETTINGS_SUFFIX)))
-    for name in (*_VERSIONED_FILES, *cnn_files):
+    for name in (*_VERSIONED_FILES, *sorted(path.name for path in cnn_files(folder))):
         path = folder / name
         if path.is_file():
             digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
+
+
+def cnn_files(folder: Path) -> list[Path]:
+    """The CNN weight and settings files in a model folder (an ensemble's members)."""
+    return [path for path in folder.glob(f"{CNN_STEM}*") if path.is_file()
+            and path.name.endswith((CNN_WEIGHTS_SUFFIX, CNN_SETTINGS_SUFFIX))]
 
 
 def read_card(folder: Path) -> dict[str, Any]:

@@ -80,6 +80,10 @@ def train(
     model_id: Annotated[Optional[str], typer.Option("--model-id", help="Name stored with every prediction (default: the --out folder's name).", show_default=False)] = None,
     test_share: Annotated[float, typer.Option("--test-share", help="Share of posters held out for the evaluation.")] = 0.2,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the splits and the training.")] = 0,
+    base: Annotated[str, typer.Option("--base", help="Start from this model's training faces: `default` (the shipped "
+        "model), a model folder with base_faces.npz, or `none` (your faces alone). With a base, the head is fitted on "
+        "its faces plus yours, yours weighted by a factor chosen by grouped CV on your faces, and the base's CNNs are "
+        "kept; the evaluation is on your held-out posters. dlib backbone only.")] = "default",
     workers: Workers = None,
 ) -> None:
     """Train a classifier head on labelled faces, evaluate it on held-out posters, write MODEL_DIR.
@@ -93,6 +97,7 @@ def train(
     from classify.head import HeadSettings
     from classify.training import TrainOptions, save
     from classify.training import train as train_model
+    from classify.transfer import NO_BASE, load_base
 
     if (folder is None) == (not from_catalog):
         raise CommandError("give either a labelled FOLDER or --from-catalog (one of the two)")
@@ -103,6 +108,10 @@ def train(
         if fine_tune and backbone == "dlib":
             raise CommandError("--fine-tune needs a VGGFace backbone (--backbone vggface-vgg16 or vggface-resnet50)")
         chosen = make_backbone(backbone, weights, _weights_dirs(context))  # a missing weights file fails first
+        if base != NO_BASE and backbone != "dlib":
+            raise CommandError(f"--backbone {backbone} cannot start from a base model (its faces are dlib descriptors); "
+                               "add --base none to train on your faces alone")
+        start = load_base(base)
         if from_catalog:
             from classify.catalogfaces import labelled_training_set
 
@@ -113,7 +122,8 @@ def train(
             data = _folder_set(folder, workers, console, errors)
         options = TrainOptions(head=HeadSettings(seed=seed), test_share=test_share, fine_tune=fine_tune)
         with progress_bar(console) as progress:
-            trained = train_model(data, chosen, options, model_id or out.resolve().name, _steps(console, progress))
+            trained = train_model(data, chosen, options, model_id or out.resolve().name, _steps(console, progress),
+                                  start)
         version = save(trained, out, data)
     except _classify_errors() as error:
         raise CommandError(str(error)) from error
@@ -124,6 +134,16 @@ def train(
     console.print(f"held-out posters ({evaluation['n']} faces): accuracy {evaluation['accuracy']:.3f}, "
                   f"balanced accuracy {evaluation['balanced_accuracy']:.3f}; Fisherfaces baseline "
                   f"{baseline['accuracy']:.3f} / {baseline['balanced_accuracy']:.3f}")
+    transfer = trained.card["transfer"]
+    if transfer is None:
+        console.print("trained on your faces alone (--base none)")
+    else:
+        tried = ", ".join(f"{w}: {accuracy:.3f}" for w, accuracy in transfer["weights_tried"].items())
+        console.print(f"started from {transfer['base']['model_id']} ({transfer['base_faces']} base faces); your faces "
+                      f"weighted {transfer['own_weight']:g} (grouped-CV accuracy by weight: {tried})")
+        if transfer["held_out_faces_seen_by_base"]:
+            console.print(f"warning: {transfer['held_out_faces_seen_by_base']} of the {evaluation['n']} held-out faces are "
+                          "images the base model was trained on; the held-out figures overstate how it does on new faces")
     console.print(f"written: {out} (evaluation page: {out / EVALUATION_PAGE})")
     print_errors(console, errors)
 
