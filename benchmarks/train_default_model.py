@@ -177,6 +177,13 @@ UTKFace by race label and age (out-of-fold):
 |---|---|---|---|
 {groups}
 
+**What was tried** (every setting, grouped out-of-fold: `benchmarks/results/classify_depicted_cv.txt`):
+the dlib head alone; CNNs with and without drawing-style augmentation, with domains drawn
+equally, for 40 and 120 epochs; each CNN with the dlib head; both CNNs with it (this model).
+**How many faces to label** for a collection of another kind: the learning curve in
+`benchmarks/results/classify_learning_curve.txt` (accuracy on a domain the base never saw
+after adding 0–200 own faces with `classify train`).
+
 **Known limits.** Errs more on drawn and painted faces than on photographs, on children, and
 unevenly between groups (table above); 220 poster faces from one collection are a small sample of
 "posters": a collection in another style (cartoons, silkscreen) may err more — label a few
