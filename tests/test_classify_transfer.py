@@ -180,14 +180,16 @@ def test_a_base_without_base_faces_is_an_error_naming_base_none(folders, base_mo
     assert not (tmp_path / "M").exists()
 
 
-def test_the_default_base_errors_clearly_while_the_shipped_model_has_no_base_faces(folders, tmp_path):
+def test_the_shipped_default_ships_the_base_faces_transfer_starts_from():
     from classify.basefaces import BaseFaces
 
-    if BaseFaces.load(modelfolder.default_model_folder()) is not None:
-        pytest.skip("the shipped default has base faces: transfer from it is exercised by the tests above")
-    line = _error(run_cli(tmp_path / "home", "classify", "train", str(folders["own"]), "--out", str(tmp_path / "M"),
-                          *INLINE))
-    assert "the default model has no base faces" in line and "--base none" in line
+    folder = modelfolder.default_model_folder()
+    base, card = BaseFaces.load(folder), modelfolder.read_card(folder)
+    assert base is not None, "`classify train` starts from the default: it must ship its faces"
+    assert base.descriptors.shape == (card["training"]["faces"], 128)
+    assert len(base.labels) == len(base.domains) == len(base.groups) == card["training"]["faces"]
+    assert set(base.labels) == set(card["labels"])
+    assert {domain: base.domains.count(domain) for domain in set(base.domains)} == card["training"]["per_domain"]
 
 
 def test_a_base_counts_the_faces_whose_image_trained_it_and_knows_when_it_cannot(base_model, tmp_path):
