@@ -6,7 +6,6 @@ was detected, why not, which landmarks aligned it) are cached per file list in a
 --cache; the cache key is the list of files and the face settings, so a changed list or setting
 recomputes. `load_faces` finds faces as `classify train` and the face stage do (`stage_face_settings()`:
 the stage's default detector and landmarks); `faces_found` counts what another setting finds.
-The aligned crops are also cached as pixel arrays at the sizes a CNN reads (`aligned_pixels`).
 """
 from __future__ import annotations
 
@@ -128,18 +127,6 @@ def faces_found(name: str, files: list[FileRow], settings: FaceSettings, cache: 
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(cached, found=found)
     return found
-
-
-def aligned_pixels(name: str, faces: LabelledFaces, size: int, cache: Path = DEFAULT_CACHE) -> np.ndarray:
-    """The aligned crops as (n, size, size, 3) uint8, decoded once and cached beside the samples."""
-    key = hashlib.sha256(b"".join(hashlib.sha256(s.crop_bytes()).digest() for s in faces.samples)).hexdigest()[:12]
-    cached = cache / f"{name}-pixels{size}-{key}.npy"
-    if cached.is_file():
-        return np.load(cached)
-    pixels = np.stack([s.crop_rgb(size) for s in faces.samples])  # as a backbone reads them
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(cached, pixels)
-    return pixels
 
 
 def _pack(crops: list[bytes]) -> np.ndarray:
