@@ -34,6 +34,9 @@ MIN_STEP = 2 ** 0.5  # the least scale factor between neighbouring levels
 TILE = 1280  # levels larger than this are searched in tiles of this size
 OVERLAP = 128  # tile overlap; finer levels keep faces up to this size (px at that level)
 NMS_THRESHOLD = 0.3  # YuNet's own IoU suppression within one pass
+# YuNet finds faces from about 10 px; a window thinner than this holds none, and on one a few
+# pixels high the network answers with garbage (a box scored 1.0 on a blank 3000×4 image).
+MIN_SIDE = 12
 TOP_K = 5000
 
 _local = threading.local()  # a FaceDetectorYN holds its input size: one per thread
@@ -101,6 +104,8 @@ class YunetDetector:
     def _search(self, bgr: np.ndarray, scale: float, largest: int | None, width: int, height: int) -> list[Box]:
         """Boxes (in original pixels) on one pyramid level, tiled when it is larger than a tile."""
         level_height, level_width = bgr.shape[:2]
+        if min(level_height, level_width) < MIN_SIDE:
+            return []
         tile_width, tile_height = min(TILE, level_width), min(TILE, level_height)
         boxes: list[Box] = []
         for top in tile_origins(level_height, tile_height, OVERLAP):
