@@ -108,19 +108,22 @@ def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     step = 1 if period == "year" else 10
     item_period = dated.set_index("item_id")[period]
-    faces = selection.faces.assign(period=selection.faces["item_id"].map(item_period)).dropna(subset=["period"])
+    faces = selection.faces[["item_id", "label"]]  # all a row needs: splitting every column costs seconds
+    faces = faces.assign(period=faces["item_id"].map(item_period)).dropna(subset=["period"])
     items_per = dated.groupby(period).size()
     scanned_per = scanned_items(dated).groupby(period).size()
-    faces_by_period = dict(list(faces.groupby("period")))
+    counts: dict[int, dict[str, int]] = {}  # period → label → faces, as _counts gives them per period
+    for (value, label), faces_of_label in faces.groupby(["period", "label"]).size().items():
+        counts.setdefault(value, {})[label] = faces_of_label
+    with_faces = faces.groupby("period")["item_id"].nunique()
     frames = []
     for value in range(int(dated[period].min()), int(dated[period].max()) + 1, step):
-        in_period = faces_by_period.get(value, faces.iloc[0:0])
-        rows = share_rows(selection.card, _counts(in_period), filters.min_probability)
+        rows = share_rows(selection.card, counts.get(value, {}), filters.min_probability)
         rows.insert(0, period, value)
         if period == "year":
             rows.insert(1, "decade", value // 10 * 10)
         frames.append(rows.assign(items=int(items_per.get(value, 0)), items_scanned=int(scanned_per.get(value, 0)),
-                                  items_with_faces=in_period["item_id"].nunique(), model_id=selection.model_id))
+                                  items_with_faces=int(with_faces.get(value, 0)), model_id=selection.model_id))
     return pd.concat(frames, ignore_index=True)[columns]
 
 
@@ -143,7 +146,8 @@ def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) ->
         return pd.DataFrame(columns=BY_KEYWORD_COLUMNS)
     top = top_keywords(selection.items, top_n)
     carrying = items_with_each(selection.items, top.index)
-    subsets = [selection.faces[selection.faces["item_id"].isin(carrying[keyword])] for keyword in top.index]
+    faces = selection.faces[["item_id", "label"]]  # all a row needs: copying every column costs seconds
+    subsets = [faces[faces["item_id"].isin(carrying[keyword])] for keyword in top.index]
     ratios = ratio_rows(selection.card, [_counts(faces) for faces in subsets], _counts(selection.faces),
                         filters.min_probability)
     scanned = scanned_items(selection.items)
