@@ -208,7 +208,7 @@ def measure_callback(home: Path, url: str) -> dict:
     start = time.perf_counter()
     app = make_app(home, url, max_age=math.inf)  # tables loaded once: a reload is not a filter change
     started = time.perf_counter() - start
-    (key, entry), = ((key, entry) for key, entry in app.callback_map.items() if "fig-share-over-time" in key)
+    entry, = (entry for key, entry in app.callback_map.items() if "fig-share-over-time" in key)
     update_figures = entry["callback"].__wrapped__  # the callback's own function, without Dash's request context
     keywords = next(component.options for component in app.layout._traverse()
                     if getattr(component, "id", None) == "filter-keywords")[:40]  # the dropdown's first choices
@@ -221,7 +221,7 @@ def measure_callback(home: Path, url: str) -> dict:
         latencies.append(time.perf_counter() - begin)
     latencies.sort()
     return {"app_start_seconds": started, "p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95),
-            "max": latencies[-1], "peak_rss_mb": _peak_rss_mb(), "key": key}
+            "max": latencies[-1], "peak_rss_mb": _peak_rss_mb()}
 
 
 def _year_range(url: str) -> tuple[int, int]:
