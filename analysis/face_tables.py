@@ -18,7 +18,7 @@ from analysis.face_status import SCANNED, UNSCANNED
 from analysis.filters import Filters
 from analysis.load import Tables
 from analysis.selection import Selection, items_with, items_with_each, select, top_keywords
-from analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS, ratio_rows, share_rows
+from analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS, ratio_rows, share_records, share_rows
 
 BY_GENDER_COLUMNS = ["label", *SHARE_COLUMNS, "model_id"]
 COMPOSITION_COLUMNS = ["composition", "items", "share"]
@@ -116,15 +116,14 @@ def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
     for (value, label), faces_of_label in faces.groupby(["period", "label"]).size().items():
         counts.setdefault(value, {})[label] = faces_of_label
     with_faces = faces.groupby("period")["item_id"].nunique()
-    frames = []
+    records = []
     for value in range(int(dated[period].min()), int(dated[period].max()) + 1, step):
-        rows = share_rows(selection.card, counts.get(value, {}), filters.min_probability)
-        rows.insert(0, period, value)
-        if period == "year":
-            rows.insert(1, "decade", value // 10 * 10)
-        frames.append(rows.assign(items=int(items_per.get(value, 0)), items_scanned=int(scanned_per.get(value, 0)),
-                                  items_with_faces=int(with_faces.get(value, 0)), model_id=selection.model_id))
-    return pd.concat(frames, ignore_index=True)[columns]
+        group = {period: value, **({"decade": value // 10 * 10} if period == "year" else {}),
+                 "items": int(items_per.get(value, 0)), "items_scanned": int(scanned_per.get(value, 0)),
+                 "items_with_faces": int(with_faces.get(value, 0)), "model_id": selection.model_id}
+        records += [{**group, **row} for row in share_records(selection.card, counts.get(value, {}),
+                                                               filters.min_probability)]
+    return pd.DataFrame(records, columns=columns)
 
 
 def by_year(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
