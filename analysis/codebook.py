@@ -2,6 +2,8 @@
 undocumented column instead of publishing a table nobody can read correctly."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 SHARES = {
     "label": "The model's label (e.g. female, male), or `uncertain`: faces whose top probability is below the "
              "min_probability threshold (only present when a threshold is set).",
@@ -10,7 +12,9 @@ SHARES = {
                  "biased by the classifier's errors. Empty when the group has no faces.",
     "corrected_share": "Share of the label among the group's faces corrected for the classifier's known errors "
                        "(Rogan–Gladen / constrained least squares on the held-out confusion matrix at the same "
-                       "threshold). Sums to 1 over the labels. Empty for `uncertain` and for groups without faces.",
+                       "threshold; when the model card calibrates per domain, that of the declared domain: "
+                       "posters, paintings or photos, named above and in provenance.json). Sums to 1 over the "
+                       "labels. Empty for `uncertain` and for groups without faces.",
     "ci_low": "Lower bound of the 95 % bootstrap interval of corrected_share (labelled-set and sampling error).",
     "ci_high": "Upper bound of the 95 % bootstrap interval of corrected_share.",
     "model_id": "The classifier whose predictions were counted (its version and evaluation: provenance.json).",
@@ -118,12 +122,19 @@ def undocumented(name: str, columns: list[str]) -> list[str]:
     return [column for column in columns if column not in described]
 
 
-def codebook_markdown(written: dict[str, list[str]], banner: str | None = None) -> str:
-    """codebook.md: per written file, each of its columns and what it means; `banner` (a demo's) first."""
+def codebook_markdown(written: dict[str, list[str]], banner: str | None = None,
+                      corrected_with: Mapping[str, str] | None = None) -> str:
+    """codebook.md: per written file, each of its columns and what it means; `banner` (a demo's) first.
+
+    `corrected_with`: model id → whose errors corrected its shares (`classify.domains.HeldOut.source`),
+    said once at the top, since a collection of paintings corrected with poster errors is a different figure.
+    """
     lines = [f"**{banner}**", ""] if banner else []
     lines += ["# Codebook", "",
              "Tidy UTF-8 CSV, one row per observation; empty cells are missing values (no data), never zeros. "
              "How the tables were made (runs, detector settings, model and its evaluation): provenance.json.", ""]
+    for model_id, source in (corrected_with or {}).items():
+        lines += [f"Corrected shares of model {model_id}: corrected with the errors of {source}.", ""]
     for name, columns in written.items():
         lines += [f"## {name}", "", "| column | meaning |", "|---|---|"]
         lines += [f"| {column} | {COLUMNS[name][column].replace('|', '/')} |" for column in columns]

@@ -87,7 +87,11 @@ def export(tables: Tables, outdir: Path, filters: Filters = Filters()) -> list[P
         write_atomically(outdir / name, _csv(frame))
         written[name] = list(frame.columns)
         paths.append(outdir / name)
-    write_atomically(outdir / "codebook.md", codebook_markdown(written, tables.demo_banner).encode("utf-8"))
+    models = tables.provenance.get("models", {})
+    corrected_with = {model_id: model["calibration"]["corrected_with"] for model_id, model in models.items()
+                      if model.get("calibration", {}).get("corrected_with")}
+    codebook = codebook_markdown(written, tables.demo_banner, corrected_with)
+    write_atomically(outdir / "codebook.md", codebook.encode("utf-8"))
     record = provenance(tables, filters, datetime.now(timezone.utc))
     write_atomically(outdir / "provenance.json", json.dumps(record, indent=2, default=str).encode("utf-8"))
     return [*paths, outdir / "codebook.md", outdir / "provenance.json"]

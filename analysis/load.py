@@ -3,7 +3,8 @@
 Everything later (tables, export, dashboards) works on these frames, so a dashboard's callbacks
 never query while a stage writes, and a notebook gets the same frames the published tables use.
 Which result sets are read is decided here, once: the face set of the latest faces run, each
-model's latest registered version that has predictions, and the text version of the latest text run.
+model's version named by its latest classify run (else its latest registered version) that has
+predictions, and the text version of the latest text run.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from catalog import schema
 from catalog.database import open_engine
 from catalog.runs import iso_utc
 from catalog.schema import ImageStatus
+from classify.domains import calibration_provenance
 from postercensus.config import DEMO_BANNER, HomeConfig
 
 ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "date", "year", "decade", "keywords",
@@ -89,7 +91,7 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
         items = _items(frame, face_set, stored)
         images = stored.loc[stored["item_id"].isin(items["item_id"]), IMAGE_COLUMNS].reset_index(drop=True)
         models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
-        faces, used = _faces(frame, items, face_set, models)
+        faces, used = _faces(frame, items, face_set, models, runs)
         text_version = _latest_text_version(runs, frame)
         mentions = _mentions(frame, items, text_version)
         sources = frame(select(schema.sources.c.key, schema.sources.c.kind, schema.sources.c.location))
@@ -157,8 +159,8 @@ def _default_face_set(runs: pd.DataFrame, face_sets: pd.DataFrame) -> str | None
     return known[-1] if known else None
 
 
-def _faces(frame, items: pd.DataFrame, face_set: str | None,
-           models: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _faces(frame, items: pd.DataFrame, face_set: str | None, models: pd.DataFrame,
+           runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Faces × items × model predictions, and the model versions used (one per model id)."""
     columns = FACE_COLUMNS + PREDICTION_COLUMNS + ["human_label"]
     no_models = models.iloc[0:0] if not models.empty else pd.DataFrame(columns=["model_id", "model_version", "card"])
@@ -177,7 +179,7 @@ def _faces(frame, items: pd.DataFrame, face_set: str | None,
     predicted = frame(
         select(predictions.c.face_id, predictions.c.threshold, *(predictions.c[name] for name in PREDICTION_COLUMNS))
         .join(faces, faces.c.id == predictions.c.face_id).where(faces.c.parameter_hash == face_set))
-    used = _used_versions(models, predicted)
+    used = _used_versions(models, predicted, runs)
     if not predicted.empty:
         predicted = predicted.merge(used[["model_id", "model_version"]], on=["model_id", "model_version"])
         thresholds = predicted.groupby("model_id")["threshold"].agg(lambda values: sorted(set(values)))
@@ -188,13 +190,26 @@ def _faces(frame, items: pd.DataFrame, face_set: str | None,
     return located[columns].reset_index(drop=True), used
 
 
-def _used_versions(models: pd.DataFrame, predicted: pd.DataFrame) -> pd.DataFrame:
-    """Per model id, its latest registered version with predictions, oldest model first."""
+def _used_versions(models: pd.DataFrame, predicted: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per model id, the version with predictions that its latest classify run named, else its latest
+    registered version with predictions; oldest model first.
+
+    The run decides because a model predicts under one version per domain (`classify.domains`):
+    switching back to a domain predicted before registers nothing new, yet its run names it.
+    """
     if models.empty or predicted.empty:
         return models.iloc[0:0]
     with_predictions = predicted[["model_id", "model_version"]].drop_duplicates()
     used = models.merge(with_predictions, on=["model_id", "model_version"])
-    return used.sort_values("registered_at").drop_duplicates("model_id", keep="last").reset_index(drop=True)
+    latest_run = {}
+    if not runs.empty:
+        for parameters in runs.loc[runs["stage"] == "classify", "parameters"]:
+            if parameters.get("model_version"):
+                latest_run[parameters.get("model_id")] = parameters["model_version"]
+    named = used["model_id"].map(latest_run) == used["model_version"]
+    used = used.assign(named=named).sort_values(["named", "registered_at"], kind="stable")
+    used = used.drop_duplicates("model_id", keep="last").sort_values("registered_at", kind="stable")
+    return used.drop(columns="named").reset_index(drop=True)
 
 
 def _latest_text_version(runs: pd.DataFrame, frame) -> str | None:
@@ -247,6 +262,7 @@ def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame,
             "stored_thresholds": model.stored_thresholds,  # the classify stage's; analysis re-decides
             "evaluation": {key: evaluation.get(key) for key in
                            ("n", "accuracy", "balanced_accuracy", "confusion", "decision_confusion", "threshold")},
+            "calibration": calibration_provenance(model.card),  # the domain whose errors corrected the shares
         }
     text_runs = [] if runs.empty else [
         run for run in runs[runs["stage"] == "text"].itertuples() if run.parameters.get("version_hash") == text_version]
@@ -267,12 +283,12 @@ def result_sets(connection: Connection) -> dict[str, Any]:
         return _read(connection, query)
 
     runs = frame(select(schema.runs.c.stage, schema.runs.c.parameters)
-                 .where(schema.runs.c.stage.in_(("faces", "text"))).order_by(schema.runs.c.id))
+                 .where(schema.runs.c.stage.in_(("faces", "classify", "text"))).order_by(schema.runs.c.id))
     face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
     predictions, faces = schema.predictions, schema.faces
     predicted = frame(select(predictions.c.model_id, predictions.c.model_version).distinct()
                       .join(faces, faces.c.id == predictions.c.face_id).where(faces.c.parameter_hash == face_set))
     models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
-    used = _used_versions(models, predicted)
+    used = _used_versions(models, predicted, runs)
     return {"face_set": face_set, "text_version": _latest_text_version(runs, frame),
             "models": dict(zip(used["model_id"], used["model_version"])) if not used.empty else {}}

@@ -2,7 +2,8 @@
 
 Raw shares are what classify-and-count reports; the corrected share and its interval come from
 `classify.correction.corrected_shares`, with the confusion matrix of the same decision rule (argmax,
-or the min_probability threshold with an `uncertain` category) as the counts.
+or the min_probability threshold with an `uncertain` category) as the counts, from the held-out faces
+of the domain the predictions were made for when the card calibrates per domain.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from classify.correction import corrected_shares, decision_categories, held_out_confusion
+from classify.domains import registered_held_out
 from classify.prevalence import PrevalenceEstimate, bootstrap_draws
 
 SHARE_COLUMNS = ["faces", "raw_share", "corrected_share", "ci_low", "ci_high"]
@@ -30,7 +32,7 @@ def _estimate(card: Mapping[str, Any], counts: Mapping[str, int], min_probabilit
     """The corrected estimate, or None where the card cannot correct (no held-out faces, or a
     confusion matrix that cannot separate the labels): the corrected columns are then NaN, which
     says "unknown" without stopping every other table."""
-    if "held_out_predictions" not in card:
+    if registered_held_out(card) is None:
         return None
     try:
         return corrected_shares(dict(card), counts, min_probability)
@@ -71,7 +73,7 @@ def ratio_rows(card: Mapping[str, Any], subsets: Sequence[Mapping[str, int]], wh
     """
     labels = list(card["labels"])
     nan = {label: dict.fromkeys(RATIO_COLUMNS, math.nan) for label in labels}
-    if "held_out_predictions" not in card:
+    if registered_held_out(card) is None:
         return [nan for _ in subsets]
     full = {category: int(whole.get(category, 0)) for category in categories(card, min_probability)}
     parts = [{category: int(part.get(category, 0)) for category in full} for part in subsets]

@@ -2,11 +2,13 @@
 
 Loading checks what the card promises: the label set, and for VGGFace the SHA-256 of the very
 weights file the head was trained on, so a head is never silently run on different features.
+A model whose card has an `ensemble` entry also holds depicted-face CNNs: their mean probabilities
+(from the face's aligned crop) are averaged with the head's, with the CNNs' share on the card.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from classify import modelfolder
 from classify.backbones import Backbone, VggFaceBackbone, make_backbone
+from classify.cnnbackbone import CnnBackbone
 from classify.facesamples import FaceSample
 from classify.fisherfaces import Fisherfaces, pixels_of
 from classify.progress import Advance, ignore
@@ -28,6 +31,13 @@ class Classifier:
     head: Any  # keras.Model on features
     fine_tuned: Any | None = None  # keras.Model on pixels (VGGFace + --fine-tune)
     fisherfaces: Fisherfaces | None = None
+    cnns: list[CnnBackbone] = field(default_factory=list)  # the ensemble's CNNs, when the card has one
+    cnn_share: float = 0.0  # their mean's weight in the averaged probabilities
+
+    @property
+    def needs_crops(self) -> bool:
+        """Whether predicting reads each face's aligned crop (not only its stored descriptor)."""
+        return self.backbone.name != "dlib" or self.fine_tuned is not None or bool(self.cnns)
 
     @property
     def model_id(self) -> str:
@@ -45,7 +55,10 @@ class Classifier:
         if self.fine_tuned is not None:
             assert isinstance(self.backbone, VggFaceBackbone)
             return self.backbone.run(self.fine_tuned, samples, advance)
-        return self.head.predict(self.backbone.features(samples, advance), batch_size=256, verbose=0)
+        probabilities = self.head.predict(self.backbone.features(samples, advance), batch_size=256, verbose=0)
+        if not self.cnns:
+            return probabilities
+        return ensemble_probabilities(probabilities, [cnn.probabilities(samples) for cnn in self.cnns], self.cnn_share)
 
     def baseline_labels(self, samples: Sequence[FaceSample]) -> list[str] | None:
         """The Fisherfaces baseline's labels, when the model folder has one."""
@@ -72,4 +85,13 @@ def load_classifier(model: str | Path, weights: Path | None = None, search_dirs:
         fine_tuned.load_weights(folder / modelfolder.FINE_TUNED_FILE)
     fisher_path = folder / modelfolder.FISHERFACES_FILE
     fisherfaces = Fisherfaces.load(fisher_path) if fisher_path.is_file() else None
-    return Classifier(folder, card, modelfolder.model_version(folder), backbone, head, fine_tuned, fisherfaces)
+    ensemble = card.get("ensemble") or {}
+    cnns = [CnnBackbone.load(folder, stem) for stem in ensemble.get("cnn_members", [])]
+    return Classifier(folder, card, modelfolder.model_version(folder), backbone, head, fine_tuned, fisherfaces,
+                      cnns, float(ensemble.get("cnn_share", 0.0)))
+
+
+def ensemble_probabilities(head: np.ndarray, cnns: Sequence[np.ndarray], cnn_share: float) -> np.ndarray:
+    """(1 − share) × the head's probabilities + share × the CNNs' mean: one rule for predicting,
+    for the default model's recipe and for the cross-validation that chose the share."""
+    return (1 - cnn_share) * head + cnn_share * np.mean(cnns, axis=0)

@@ -2,6 +2,8 @@
 
 The matrix comes from the model's held-out faces, decided with the same rule (argmax, or the
 threshold with an `uncertain` column) as the counts being corrected, as the estimator requires.
+When the card calibrates per domain, they are the held-out faces of the domain its predictions
+were made for (`classify.domains.registered_held_out`).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from catalog.schema import UNCERTAIN_LABEL
+from classify.domains import registered_held_out
 from classify.metrics import decide
 from classify.prevalence import ConfusionMatrix, PrevalenceEstimate, estimate_prevalence
 
@@ -21,9 +24,12 @@ def decision_categories(labels: list[str], threshold: float) -> list[str]:
 
 
 def held_out_confusion(card: dict[str, Any], threshold: float) -> ConfusionMatrix:
-    """True × decided labels of the model's held-out faces at `threshold` (0: argmax)."""
+    """True × decided labels of the model's held-out faces (of its applied domain) at `threshold` (0: argmax)."""
     labels = list(card["labels"])
-    held_out = card["held_out_predictions"]
+    used = registered_held_out(card)
+    if used is None:
+        raise ValueError(f"model {card.get('model_id', '?')} has no held-out predictions to correct shares with")
+    held_out = used.predictions
     decided = decide(np.asarray(held_out["probabilities"], dtype=float), labels, threshold)
     return ConfusionMatrix.from_pairs(held_out["true"], decided, labels, decision_categories(labels, threshold))
 

@@ -8,11 +8,14 @@ from classify.facesamples import samples_from_files
 from classify.labelled import LabelledDataError, LabelledFile
 from classify.trainingset import TrainingSet
 from faces.executors import FaceExecutor
+from faces.settings import FaceSettings
 
 
 def load_labelled_folder(folder: Path, files: list[LabelledFile], executor: FaceExecutor,
-                         advance: Callable[[int], None], errors: list[str]) -> TrainingSet:
-    """Faces of `files` (from `list_labelled_files(folder)`), in file order; unreadable ones go to `errors`."""
+                         advance: Callable[[int], None], errors: list[str],
+                         settings: FaceSettings | None = None) -> TrainingSet:
+    """Faces of `files` (from `list_labelled_files(folder)`), in file order, found with `settings`
+    (by default as the face stage finds them); unreadable ones go to `errors`."""
     by_path = {row.path: row for row in files}
 
     def failed(path: Path, message: str) -> None:
@@ -20,7 +23,7 @@ def load_labelled_folder(folder: Path, files: list[LabelledFile], executor: Face
         advance(1)
 
     found = {}
-    for path, sample in samples_from_files([row.path for row in files], executor, failed):
+    for path, sample in samples_from_files([row.path for row in files], executor, failed, settings):
         found[path] = sample
         advance(1)
     rows = [row for row in files if row.path in found]

@@ -5,6 +5,10 @@ MODEL_DIR/
   head.keras             the head on the backbone's features
   fine_tuned.weights.h5  only after --fine-tune: backbone + head weights together
   fisherfaces.npz        the PCA+LDA baseline, evaluated beside the head
+  cnn*.weights.h5        only in an ensemble: the depicted-face CNNs whose mean probabilities are
+  cnn*.json              averaged with the head's (their architecture, labels, test-time flips)
+  base_faces.npz         only in a model others transfer from: the dlib descriptors, labels, domains
+                         and groups of its training faces (`classify train` adds a researcher's faces)
   evaluation.html        the held-out evaluation report
   training_sha256.txt    SHA-256 of every image the model was fitted or early-stopped on, one per
                          line, sorted: `classify evaluate` counts the faces it has already seen
@@ -33,8 +37,12 @@ FINE_TUNED_FILE = "fine_tuned.weights.h5"
 FISHERFACES_FILE = "fisherfaces.npz"
 EVALUATION_PAGE = "evaluation.html"
 TRAINING_IMAGES_FILE = "training_sha256.txt"
+CNN_STEM = "cnn"  # a CNN's files: <stem>.weights.h5 and <stem>.json (an ensemble's members: cnn-1, cnn-2, …)
+CNN_WEIGHTS_SUFFIX = ".weights.h5"
+CNN_SETTINGS_SUFFIX = ".json"
+BASE_FACES_FILE = "base_faces.npz"
 DEFAULT_MODEL = "default"
-_VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE, TRAINING_IMAGES_FILE)
+_VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE, TRAINING_IMAGES_FILE, BASE_FACES_FILE)
 
 
 class ModelFolderError(ValueError):
@@ -64,11 +72,17 @@ def resolve(model: str | Path) -> Path:
 def model_version(folder: Path) -> str:
     """16 hex digits over the model's files: changes whenever the model does."""
     digest = hashlib.sha256()
-    for name in _VERSIONED_FILES:
+    for name in (*_VERSIONED_FILES, *sorted(path.name for path in cnn_files(folder))):
         path = folder / name
         if path.is_file():
             digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
+
+
+def cnn_files(folder: Path) -> list[Path]:
+    """The CNN weight and settings files in a model folder (an ensemble's members)."""
+    return [path for path in folder.glob(f"{CNN_STEM}*") if path.is_file()
+            and path.name.endswith((CNN_WEIGHTS_SUFFIX, CNN_SETTINGS_SUFFIX))]
 
 
 def read_card(folder: Path) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 Each prediction stores the full probability vector, the top label and the margin (top minus
 second), and its label under the run's threshold (`uncertain` below it). The model and its
 evaluation are registered first, so every stored prediction can be traced and corrected.
+
+When the model's card calibrates per domain (`classify.domains`), the probabilities are
+calibrated with the declared domain's temperature before they are stored, under a version that
+names the domain, and the card registered with them records it: a changed domain predicts anew,
+and the analysis corrects with the errors of the domain the stored probabilities were made for.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from sqlalchemy import Engine
 from catalog.runs import RunStatus, recorded_run, start_run, utcnow
 from classify.catalogfaces import CatalogFace, PredictionStore
 from classify.classifier import Classifier
+from classify import domains
 from classify.metrics import decide
 
 STAGE = "classify"
@@ -37,8 +43,8 @@ class PredictReport:
         return {"predicted": self.predicted, "relabelled": self.relabelled, **self.labels}
 
 
-def _rows(page: list[CatalogFace], probabilities: np.ndarray, classifier: Classifier, threshold: float,
-          run_id: int) -> list[dict]:
+def _rows(page: list[CatalogFace], probabilities: np.ndarray, classifier: Classifier, version: str,
+          threshold: float, run_id: int) -> list[dict]:
     labels = classifier.labels
     decided = decide(probabilities, labels, threshold)
     ordered = np.sort(probabilities, axis=1)
@@ -47,7 +53,7 @@ def _rows(page: list[CatalogFace], probabilities: np.ndarray, classifier: Classi
         {
             "face_id": face.face_id,
             "model_id": classifier.model_id,
-            "model_version": classifier.version,
+            "model_version": version,
             "label": label,
             "top_label": labels[int(p.argmax())],
             "probability": round(float(p.max()), 6),
@@ -62,16 +68,23 @@ def _rows(page: list[CatalogFace], probabilities: np.ndarray, classifier: Classi
 
 
 def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifier, threshold: float,
-                    progress: ProgressCallback | None = None) -> PredictReport:
-    """Predict every pending face page by page; a face whose crop cannot be read is reported and retried later."""
-    run_id = start_run(engine, STAGE, _parameters(classifier.model_id, classifier.version, threshold, classifier.folder))
-    report = PredictReport(run_id, classifier.model_id, classifier.version)
+                    progress: ProgressCallback | None = None, domain: str = domains.DEFAULT_DOMAIN) -> PredictReport:
+    """Predict every pending face page by page; a face whose crop cannot be read is reported and retried later.
+
+    `domain` picks the card's calibration (ignored by a card without domains)."""
+    card = classifier.card
+    version = domains.prediction_version(card, classifier.version, domain)
+    run_id = start_run(engine, STAGE, _parameters(classifier.model_id, version, threshold, classifier.folder,
+                                                  domain, domains.temperature(card, domain)))
+    report = PredictReport(run_id, classifier.model_id, version)
     with recorded_run(engine, run_id, report):
-        store.register(classifier.model_id, classifier.version, classifier.card, str(classifier.folder))
-        report.relabelled = store.apply_threshold(classifier.model_id, classifier.version, threshold)
-        for page in store.pending(classifier.model_id, classifier.version):
+        registered = domains.with_applied_calibration(card, domain)
+        store.register(classifier.model_id, version, registered, str(classifier.folder))
+        report.relabelled = store.apply_threshold(classifier.model_id, version, threshold)
+        for page in store.pending(classifier.model_id, version):
             readable = _readable(page, classifier, report)
-            rows = _rows(readable, classifier.probabilities([f.sample for f in readable]), classifier, threshold, run_id)
+            probabilities = domains.calibrate(card, classifier.probabilities([f.sample for f in readable]), domain)
+            rows = _rows(readable, probabilities, classifier, version, threshold, run_id)
             store.insert(rows)
             report.predicted += len(rows)
             for row in rows:
@@ -81,25 +94,29 @@ def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifi
     return report
 
 
-def record_nothing_new(engine: Engine, model_id: str, version: str, folder: Path, threshold: float) -> PredictReport:
-    """The run of a refresh that found every face labelled by this version at this threshold.
+def record_nothing_new(engine: Engine, model_id: str, version: str, folder: Path, threshold: float,
+                       domain: str, temperature: float) -> PredictReport:
+    """The run of a refresh that found every face labelled by this version (the prediction version,
+    domain included) at this threshold.
 
     Provenance without the cost: the model (TensorFlow) is never loaded for it.
     """
-    run_id = start_run(engine, STAGE, _parameters(model_id, version, threshold, folder))
+    run_id = start_run(engine, STAGE, _parameters(model_id, version, threshold, folder, domain, temperature))
     report = PredictReport(run_id, model_id, version)
     with recorded_run(engine, run_id, report):
         pass
     return report
 
 
-def _parameters(model_id: str, version: str, threshold: float, folder: Path) -> dict[str, object]:
-    return {"model_id": model_id, "model_version": version, "threshold": threshold, "model_location": str(folder)}
+def _parameters(model_id: str, version: str, threshold: float, folder: Path, domain: str,
+                temperature: float) -> dict[str, object]:
+    return {"model_id": model_id, "model_version": version, "threshold": threshold, "model_location": str(folder),
+            "domain": domain, "temperature": temperature}
 
 
 def _readable(page: list[CatalogFace], classifier: Classifier, report: PredictReport) -> list[CatalogFace]:
-    """Faces whose inputs the backbone can use (the dlib backbone needs no crop at all)."""
-    if classifier.backbone.name == "dlib" and classifier.fine_tuned is None:
+    """Faces whose inputs the model can use (a dlib head alone needs no crop at all)."""
+    if not classifier.needs_crops:
         return page
     readable = []
     for face in page:

@@ -84,10 +84,23 @@ def _overlap_section(overlap: dict[str, Any], n: int) -> str:
     return "".join(parts)
 
 
+def _domains_section(figures: dict[str, dict[str, Any]]) -> str:
+    """The model card's own out-of-fold figures per domain, beside this folder's (which are uncalibrated)."""
+    rows = [[domain, f["n"], f["accuracy"], f["balanced_accuracy"], f["ece_before_calibration"], f["ece"],
+             f["temperature"]] for domain, f in figures.items()]
+    return ("<h2>Model card: out-of-fold figures per domain</h2>"
+            "<p>From the model card, not from this folder. Predictions are calibrated with the declared "
+            "domain's temperature; the figures above use the model's uncalibrated probabilities.</p>"
+            + _table(["domain", "faces", "accuracy", "balanced accuracy", "ECE before calibration",
+                      "ECE after calibration", "temperature"], rows))
+
+
 def render_html(report: dict[str, Any], samples: Sequence[FaceSample], title: str) -> str:
     """One offline page: training overlap, metrics, distribution, calibration, baseline and the contact sheets."""
     sections = [_overlap_section(report["training_overlap"], report["n"])] if "training_overlap" in report else []
     sections.append(_metrics_section("Classifier", report))
+    if report.get("model_card_domains"):
+        sections.append(_domains_section(report["model_card_domains"]))
     distribution = report["distribution"]
     sections.append("<h2>Real vs predicted labels</h2>" + _table(
         ["label", "real", "predicted"],

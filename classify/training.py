@@ -9,11 +9,12 @@ seen is found out instead of flattering it.
 """
 from __future__ import annotations
 
+import shutil
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from classify.progress import Advance, Step, ignore, quiet
 from classify.report import contact_sheets, render_html
 from classify.splits import grouped_holdout
 from classify.trainingset import TrainingSet
+
+if TYPE_CHECKING:
+    from classify.transfer import TransferBase
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class TrainedModel:
     held_out: np.ndarray  # indices of the evaluation faces
     probabilities: np.ndarray  # on the held-out faces
     training_images: list[str] | None  # SHA-256 of the fit and validation faces' images; None if unknown
+    base_folder: Path | None = None  # the model transferred from, whose CNN files the folder copies
 
 
 def _require_every_label(labels: list[str], indices: np.ndarray, label_set: tuple[str, ...], part: str) -> None:
@@ -100,15 +105,26 @@ def training_images(samples: list[FaceSample], indices: np.ndarray) -> list[str]
 
 
 def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id: str,
-          step: Step = quiet) -> TrainedModel:
+          step: Step = quiet, base: TransferBase | None = None) -> TrainedModel:
     """Fit head (+ optional fine-tune) and baseline; evaluate both on the held-out groups.
 
+    With a `base`, the head is fitted on the base's faces plus these (classify.transfer) and the
+    model keeps the base's CNNs; the held-out evaluation is still on these faces alone.
     Each long part is announced through `step` (features, epochs, held-out faces), so a caller
     can show how far it is: with VGGFace or many faces these take minutes.
     """
     if options.fine_tune and not isinstance(backbone, VggFaceBackbone):
         raise LabelledDataError("--fine-tune needs a VGGFace backbone (vggface-vgg16 or vggface-resnet50)")
+    if base is not None and (backbone.name != "dlib" or options.fine_tune):
+        raise LabelledDataError("transfer from a base model needs the dlib backbone without --fine-tune; "
+                                "use --base none to train another backbone on your faces alone")
     label_set = check_label_set(data.labels, "the labelled data")
+    if base is not None:
+        from classify.transfer import check_labels
+
+        check_labels(base, data.labels)
+        label_set = base.labels
+        options = replace(options, head=base.head_settings(options.head))
     y = np.array([label_set.index(label) for label in data.labels])
     seed = options.head.seed
     try:
@@ -121,10 +137,19 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
 
     features = backbone.features(data.samples, step(f"features for {len(data.samples)} faces ({backbone.name})",
                                                       "faces", len(data.samples)))
-    head, history = train_head(features, y, len(label_set), fit_idx, validation_idx, options.head,
-                               advance=step(f"training the head on {len(fit_idx)} faces, validating on "
-                                            f"{len(validation_idx)} (early stopping may end it before the last epoch)",
-                                            "epochs", options.head.max_epochs))
+    transfer_entry = None
+    if base is None:
+        head, history = train_head(features, y, len(label_set), fit_idx, validation_idx, options.head,
+                                   advance=step(f"training the head on {len(fit_idx)} faces, validating on "
+                                                f"{len(validation_idx)} (early stopping may end it before the last epoch)",
+                                                "epochs", options.head.max_epochs))
+    else:
+        from classify.transfer import transfer
+
+        transferred = transfer(base, features, y, data.samples, data.labels, data.groups, fit_idx, validation_idx,
+                               options.head, step)
+        head, history = transferred.head, transferred.history
+        transfer_entry = transferred.card_entry(base, [data.samples[i].image_sha256 for i in held_out])
     fine_tuned = None
     if options.fine_tune:
         fine_tuned = fine_tune_model(backbone.network, head, backbone.architecture, options.head)
@@ -136,6 +161,10 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
                                                 options.head.fine_tune_epochs))
         probabilities = backbone.run(fine_tuned, [data.samples[i] for i in held_out],
                                      step(f"evaluating on {len(held_out)} held-out faces", "faces", len(held_out)))
+    elif base is not None:
+        cnns = transferred.cnn_probabilities
+        probabilities = base.combine(head.predict(features[held_out], verbose=0),
+                                     None if cnns is None else cnns[:, held_out])
     else:
         probabilities = head.predict(features[held_out], verbose=0)
     true_held_out = [data.labels[i] for i in held_out]
@@ -144,6 +173,9 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
     step("fitting the Fisherfaces baseline", "", None)
     train_idx = np.concatenate([fit_idx, validation_idx])
     images = training_images(data.samples, train_idx)
+    if base is not None and images is not None:
+        from_base = modelfolder.read_training_images(base.folder)  # the base's faces trained this head too
+        images = None if from_base is None else sorted(from_base | set(images))
     fisher = Fisherfaces.fit(pixels_of([data.samples[i] for i in train_idx]), y[train_idx], label_set)
     baseline = fisher_report(fisher, [data.samples[i] for i in held_out], true_held_out, label_set)
 
@@ -161,6 +193,8 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
         "training": {**data.source, "fit": described(fit_idx), "validation": described(validation_idx),
                      "held_out": described(held_out), "faces_taken_whole": sum(not s.detected for s in data.samples),
                      "history": history, **training_images_entry(images)},
+        "transfer": transfer_entry,
+        **({"ensemble": base.ensemble} if base is not None and base.ensemble else {}),
         "evaluation": evaluation,
         # Kept whole so corrected shares can rebuild the confusion matrix at any threshold.
         "held_out_predictions": held_out_predictions(true_held_out, probabilities),
@@ -168,7 +202,8 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "postercensus_version": __version__,
     }
-    return TrainedModel(card, head, fine_tuned, fisher, held_out, probabilities, images)
+    return TrainedModel(card, head, fine_tuned, fisher, held_out, probabilities, images,
+                        None if base is None else base.folder)
 
 
 def training_images_entry(images: list[str] | None) -> dict[str, Any]:
@@ -188,6 +223,7 @@ def save(trained: TrainedModel, folder: Path, data: TrainingSet) -> str:
     if trained.fine_tuned is not None:
         trained.fine_tuned.save_weights(folder / modelfolder.FINE_TUNED_FILE)
     trained.fisherfaces.save(folder / modelfolder.FISHERFACES_FILE)
+    copy_cnn_files(trained.base_folder, (trained.card.get("ensemble") or {}).get("cnn_members", []), folder)
     if trained.training_images is None:
         (folder / modelfolder.TRAINING_IMAGES_FILE).unlink(missing_ok=True)  # a previous model's list
     else:
@@ -200,3 +236,16 @@ def save(trained: TrainedModel, folder: Path, data: TrainingSet) -> str:
     page = render_html(report, [data.samples[i] for i in held_out], f"{trained.card['model_id']}: held-out evaluation")
     write_atomically(folder / modelfolder.EVALUATION_PAGE, page.encode("utf-8"))
     return modelfolder.model_version(folder)
+
+
+def copy_cnn_files(source: Path | None, stems: list[str], folder: Path) -> None:
+    """Copy the ensemble's CNN files from the base model into `folder`, and remove a previous
+    model's CNN files that the new card does not name (they would change its version)."""
+    for stale in modelfolder.cnn_files(folder):
+        if stale.name not in {f"{stem}{suffix}" for stem in stems
+                              for suffix in (modelfolder.CNN_WEIGHTS_SUFFIX, modelfolder.CNN_SETTINGS_SUFFIX)}:
+            stale.unlink()
+    for stem in stems:
+        assert source is not None, "a card with CNN members comes from a base model"
+        for suffix in (modelfolder.CNN_WEIGHTS_SUFFIX, modelfolder.CNN_SETTINGS_SUFFIX):
+            shutil.copyfile(source / f"{stem}{suffix}", folder / f"{stem}{suffix}")

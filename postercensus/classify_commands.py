@@ -80,6 +80,10 @@ def train(
     model_id: Annotated[Optional[str], typer.Option("--model-id", help="Name stored with every prediction (default: the --out folder's name).", show_default=False)] = None,
     test_share: Annotated[float, typer.Option("--test-share", help="Share of posters held out for the evaluation.")] = 0.2,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the splits and the training.")] = 0,
+    base: Annotated[str, typer.Option("--base", help="Start from this model's training faces: `default` (the shipped "
+        "model), a model folder with base_faces.npz, or `none` (your faces alone). With a base, the head is fitted on "
+        "its faces plus yours, yours weighted by a factor chosen by grouped CV on your faces, and the base's CNNs are "
+        "kept; the evaluation is on your held-out posters. dlib backbone only.")] = "default",
     workers: Workers = None,
 ) -> None:
     """Train a classifier head on labelled faces, evaluate it on held-out posters, write MODEL_DIR.
@@ -93,6 +97,7 @@ def train(
     from classify.head import HeadSettings
     from classify.training import TrainOptions, save
     from classify.training import train as train_model
+    from classify.transfer import NO_BASE, load_base
 
     if (folder is None) == (not from_catalog):
         raise CommandError("give either a labelled FOLDER or --from-catalog (one of the two)")
@@ -103,6 +108,10 @@ def train(
         if fine_tune and backbone == "dlib":
             raise CommandError("--fine-tune needs a VGGFace backbone (--backbone vggface-vgg16 or vggface-resnet50)")
         chosen = make_backbone(backbone, weights, _weights_dirs(context))  # a missing weights file fails first
+        if base != NO_BASE and backbone != "dlib":
+            raise CommandError(f"--backbone {backbone} cannot start from a base model (its faces are dlib descriptors); "
+                               "add --base none to train on your faces alone")
+        start = load_base(base)
         if from_catalog:
             from classify.catalogfaces import labelled_training_set
 
@@ -113,7 +122,8 @@ def train(
             data = _folder_set(folder, workers, console, errors)
         options = TrainOptions(head=HeadSettings(seed=seed), test_share=test_share, fine_tune=fine_tune)
         with progress_bar(console) as progress:
-            trained = train_model(data, chosen, options, model_id or out.resolve().name, _steps(console, progress))
+            trained = train_model(data, chosen, options, model_id or out.resolve().name, _steps(console, progress),
+                                  start)
         version = save(trained, out, data)
     except _classify_errors() as error:
         raise CommandError(str(error)) from error
@@ -124,6 +134,16 @@ def train(
     console.print(f"held-out posters ({evaluation['n']} faces): accuracy {evaluation['accuracy']:.3f}, "
                   f"balanced accuracy {evaluation['balanced_accuracy']:.3f}; Fisherfaces baseline "
                   f"{baseline['accuracy']:.3f} / {baseline['balanced_accuracy']:.3f}")
+    transfer = trained.card["transfer"]
+    if transfer is None:
+        console.print("trained on your faces alone (--base none)")
+    else:
+        tried = ", ".join(f"{w}: {accuracy:.3f}" for w, accuracy in transfer["weights_tried"].items())
+        console.print(f"started from {transfer['base']['model_id']} ({transfer['base_faces']} base faces); your faces "
+                      f"weighted {transfer['own_weight']:g} (grouped-CV accuracy by weight: {tried})")
+        if transfer["held_out_faces_seen_by_base"]:
+            console.print(f"warning: {transfer['held_out_faces_seen_by_base']} of the {evaluation['n']} held-out faces are "
+                          "images the base model was trained on; the held-out figures overstate how it does on new faces")
     console.print(f"written: {out} (evaluation page: {out / EVALUATION_PAGE})")
     print_errors(console, errors)
 
@@ -148,6 +168,7 @@ def evaluate(
     """
     from catalog.atomicwrite import write_atomically
     from classify.classifier import load_classifier
+    from classify.domains import domain_figures
     from classify.metrics import evaluate_predictions
     from classify.modelfolder import read_training_images
     from classify.overlap import overlap_lines, training_overlap
@@ -172,6 +193,7 @@ def evaluate(
         raise CommandError(str(error)) from error
     report = evaluate_predictions(data.labels, probabilities, classifier.labels, threshold or None)
     report.update(model_id=classifier.model_id, model_version=classifier.version, folder=str(folder),
+                  model_card_domains=domain_figures(classifier.card),
                   faces_taken_whole=sum(not s.detected for s in data.samples),
                   training_overlap=training_overlap([s.image_sha256 for s in data.samples], training_images,
                                                     data.labels, probabilities, classifier.labels))
@@ -195,12 +217,14 @@ def predict(
     ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", help="A model folder, or `default` (the shipped perceived-gender model).")] = "default",
     threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Faces whose top probability is below this get the label `uncertain` (0: always the top label).")] = 0.0,
+    domain: Annotated[Optional[str], typer.Option("--domain", help="What the collection depicts: posters, paintings or photos (default: [classify] domain in postercensus.toml, else posters). Picks the model card's calibration temperature and the held-out faces whose errors correct the shares; a changed domain predicts anew.", show_default=False)] = None,
     weights: Weights = None,
 ) -> None:
     """Label every catalogue face this model version has not labelled yet (a changed threshold relabels).
 
-    Example: postercensus --home H classify predict --threshold 0.7
+    Example: postercensus --home H classify predict --threshold 0.7 --domain paintings
     """
+    from classify import domains
     from classify.catalogfaces import PredictionStore
     from classify.classifier import load_classifier
     from classify.correction import corrected_shares
@@ -209,20 +233,25 @@ def predict(
     context: AppContext = ctx.obj
     console = Console(soft_wrap=True)
     try:
+        domain = context.config.classify_domain if domain is None else domains.check_domain(domain)
         classifier = load_classifier(model, weights, _weights_dirs(context))
-    except _classify_errors() as error:
+        temperature = domains.temperature(classifier.card, domain)
+    except (ValueError, *_classify_errors()) as error:
         raise CommandError(str(error)) from error
     engine = context.catalog.engine
     store = PredictionStore(engine, context.home)
-    pending = store.count_pending(classifier.model_id, classifier.version)
-    console.print(f"model {classifier.model_id} version {classifier.version}: {pending} face(s) to label")
+    version = domains.prediction_version(classifier.card, classifier.version, domain)
+    pending = store.count_pending(classifier.model_id, version)
+    calibration = f", {domain} calibration (temperature {temperature:g})" if domains.has_domains(classifier.card) else ""
+    console.print(f"model {classifier.model_id} version {version}{calibration}: {pending} face(s) to label")
     with progress_bar(console) as progress:
         task = progress.add_task("faces", total=pending)
-        report = run_predictions(engine, store, classifier, threshold, lambda n: progress.advance(task, n))
+        report = run_predictions(engine, store, classifier, threshold, lambda n: progress.advance(task, n), domain)
     console.print(f"[bold]predictions[/bold]: {report.predicted} new, {report.relabelled} relabelled for threshold {threshold}")
-    totals = store.label_counts(classifier.model_id, classifier.version)
-    if "held_out_predictions" in classifier.card and sum(totals.values()):
-        estimate = corrected_shares(classifier.card, totals, threshold)
+    totals = store.label_counts(classifier.model_id, version)
+    registered = domains.with_applied_calibration(classifier.card, domain)
+    if domains.registered_held_out(registered) is not None and sum(totals.values()):
+        estimate = corrected_shares(registered, totals, threshold)
         for label in classifier.labels:
             console.print(f"  {label}: {totals.get(label, 0)} faces, corrected share {estimate.corrected_share[label]:.3f} "
                           f"(95 % interval {estimate.ci_low[label]:.3f}–{estimate.ci_high[label]:.3f})")

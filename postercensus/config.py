@@ -15,6 +15,7 @@ import tomli_w
 
 from catalog.atomicwrite import write_atomically
 from catalog.database import default_url
+from classify.domains import DEFAULT_DOMAIN, check_domain
 
 CONFIG_FILENAME = "postercensus.toml"
 DEFAULT_HOME = "postercensus-home"
@@ -62,6 +63,16 @@ class HomeConfig:
     def text(self) -> dict[str, Any]:
         """The [text] table: spaCy model, lexicon and category additions, boilerplate patterns."""
         return dict(self.data.get("text", {}))
+
+    @property
+    def classify_domain(self) -> str:
+        """[classify] domain: what the collection depicts (posters, paintings, photos), which picks the
+        model card's calibration temperature and the held-out faces whose errors correct the shares."""
+        domain = self.data.get("classify", {}).get("domain", DEFAULT_DOMAIN)
+        try:
+            return check_domain(domain)
+        except ValueError as error:
+            raise ValueError(f"{self.path}: [classify] domain: {error}") from error
 
     @property
     def demo(self) -> bool:

@@ -177,8 +177,9 @@ def _faces(context: AppContext, scheduler: str | None, workers: int | None) -> S
 
 
 def _classify(context: AppContext) -> StageResult:
-    """The model and threshold of `[classify]` in postercensus.toml (default: the shipped model, threshold 0)."""
-    from classify import modelfolder
+    """The model, threshold and domain of `[classify]` in postercensus.toml (default: the shipped model,
+    threshold 0, posters)."""
+    from classify import domains, modelfolder
     from classify.catalogfaces import PredictionStore
     from classify.classifier import load_classifier
     from classify.predictstage import record_nothing_new, run_predictions
@@ -188,16 +189,21 @@ def _classify(context: AppContext) -> StageResult:
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"{context.config.path}: [classify] threshold must lie between 0 and 1 (got {threshold})")
     model = section.get("model", "default")
+    domain = context.config.classify_domain
     engine = context.catalog.engine
     store = PredictionStore(engine, context.home)
     folder = modelfolder.resolve(model)
-    model_id, version = modelfolder.read_card(folder)["model_id"], modelfolder.model_version(folder)
+    card = modelfolder.read_card(folder)
+    model_id = card["model_id"]
+    version = domains.prediction_version(card, modelfolder.model_version(folder), domain)
     note = ""
     if store.up_to_date(model_id, version, threshold):
-        done = record_nothing_new(engine, model_id, version, folder, threshold)
+        temperature = domains.temperature(card, domain)
+        done = record_nothing_new(engine, model_id, version, folder, threshold, domain, temperature)
         note = f"every face has a {model_id} prediction (model not loaded)"
     else:
-        done = run_predictions(engine, store, load_classifier(model, None, [context.home / "weights"]), threshold)
+        classifier = load_classifier(model, None, [context.home / "weights"])
+        done = run_predictions(engine, store, classifier, threshold, domain=domain)
     counts = {"predicted": done.predicted, "relabelled": done.relabelled}
     return _with_problems(context, StageResult("", done.status, counts, note), done.run_id)
 

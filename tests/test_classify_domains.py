@@ -1,0 +1,350 @@
+"""Per-domain calibration: from a model card's `domains` to the stored predictions, the corrected shares
+and provenance.json.
+
+Runs on generated data: a real (untrained, seeded) dlib-feature head saved as a model folder, the
+hand-built catalogue of test_analysis_tables with generated 128-d descriptors on its faces, and
+cards whose two domains have hand-chosen held-out faces, so the domains' confusion matrices differ
+by construction.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+from sqlalchemy import select, update
+
+from analysis.cache import catalogue_fingerprint
+from analysis.export import export
+from analysis.load import result_sets
+from analysis.tables import by_gender, load_tables
+from catalog import schema
+from catalog.database import default_url, open_engine
+from classify import domains, modelfolder
+from classify.calibration import apply_temperature
+from classify.catalogfaces import PredictionStore
+from classify.classifier import load_classifier
+from classify.correction import corrected_shares, held_out_confusion
+from classify.head import HeadSettings, build_head
+from classify.metrics import evaluate_predictions
+from classify.predictstage import run_predictions
+from classify.report import render_html
+from postercensus import refresh
+from postercensus.config import CONFIG_FILENAME, HomeConfig
+from postercensus.context import AppContext
+from tests.support.cli import run_cli
+from tests.test_analysis_tables import CARD, MODEL, build_catalogue
+
+LABELS = ["female", "male"]
+# posters: 20 faces, 18 right; paintings: 20 faces, 13 right (the model errs more on paintings)
+POSTER_HELD_OUT = {"true": ["female"] * 10 + ["male"] * 10,
+                   "probabilities": [[0.9, 0.1]] * 9 + [[0.3, 0.7]] + [[0.2, 0.8]] * 9 + [[0.6, 0.4]]}
+PAINTING_HELD_OUT = {"true": ["female"] * 10 + ["male"] * 10,
+                     "probabilities": [[0.8, 0.2]] * 6 + [[0.4, 0.6]] * 4 + [[0.3, 0.7]] * 7 + [[0.55, 0.45]] * 3}
+
+
+def _entry(held_out: dict, temperature: float) -> dict:
+    return {"temperature": temperature, "held_out_predictions": held_out, "n": 20, "accuracy": 0.9,
+            "balanced_accuracy": 0.9, "ece": 0.04, "ece_before_calibration": 0.12}
+
+
+DOMAINS = {"posters": _entry(POSTER_HELD_OUT, 1.5), "paintings": _entry(PAINTING_HELD_OUT, 3.0)}
+
+
+# -- the card entry and its accessors ------------------------------------------------------------
+
+def test_a_domain_entry_fits_a_temperature_that_lowers_the_ece_and_stores_calibrated_predictions():
+    rng = np.random.default_rng(0)
+    true = ["female" if rng.random() < 0.4 else "male" for _ in range(400)]
+    # over-confident: always 0.97 sure, right 75 % of the time
+    right = rng.random(400) < 0.75
+    top = np.array([(0 if label == "female" else 1) if ok else (1 if label == "female" else 0)
+                    for label, ok in zip(true, right)])
+    probabilities = np.full((400, 2), 0.03)
+    probabilities[np.arange(400), top] = 0.97
+
+    entry = domains.domain_entry(true, probabilities, LABELS)
+
+    assert set(entry) == {"temperature", "held_out_predictions", "n", "accuracy", "balanced_accuracy", "ece",
+                          "ece_before_calibration"}
+    assert entry["temperature"] > 1, "an over-confident model is softened"
+    assert entry["ece"] < 0.05 < entry["ece_before_calibration"]
+    assert entry["n"] == 400 and entry["accuracy"] == pytest.approx(right.mean(), abs=1e-4)
+    stored = np.array(entry["held_out_predictions"]["probabilities"])
+    np.testing.assert_allclose(stored, apply_temperature(probabilities, entry["temperature"]), atol=1e-4)
+    assert (stored.argmax(axis=1) == top).all() and entry["held_out_predictions"]["true"] == true
+
+
+def test_a_card_without_domains_has_no_temperature_and_falls_back_to_its_held_out_faces_saying_so():
+    assert domains.temperature(CARD, "paintings") == 1.0
+    assert domains.prediction_version(CARD, "abc", "paintings") == "abc"
+    assert domains.with_applied_calibration(CARD, "paintings") is CARD
+    used = domains.held_out(CARD, "paintings")
+    assert used.predictions is CARD["held_out_predictions"] and used.domain is None
+    assert "no per-domain calibration" in used.source
+    assert domains.held_out({"labels": LABELS}, "posters") is None
+    assert domains.domain_figures(CARD) == {}
+
+
+def test_a_card_with_domains_gives_each_domains_temperature_and_faces_and_refuses_a_missing_one():
+    card = {**CARD, "model_id": "m", "domains": DOMAINS}
+    assert domains.temperature(card, "paintings") == 3.0 and domains.temperature(card, "posters") == 1.5
+    assert domains.prediction_version(card, "abc", "paintings") == "abc-paintings"
+    assert domains.held_out(card, "paintings").predictions is PAINTING_HELD_OUT
+    with pytest.raises(ValueError, match="no calibration for domain 'photos'.*paintings, posters"):
+        domains.temperature(card, "photos")
+    with pytest.raises(ValueError, match="choose one of posters, paintings, photos"):
+        domains.temperature(card, "drawings")
+
+
+def test_corrected_shares_use_the_declared_domains_confusion_matrix():
+    card = {**CARD, "domains": DOMAINS}
+    counts = {"female": 30, "male": 70}
+    posters = corrected_shares(domains.with_applied_calibration(card, "posters"), counts, 0.0)
+    paintings = corrected_shares(domains.with_applied_calibration(card, "paintings"), counts, 0.0)
+
+    assert posters.corrected_share["female"] != pytest.approx(paintings.corrected_share["female"], abs=0.01)
+    for held_out, estimate in ((POSTER_HELD_OUT, posters), (PAINTING_HELD_OUT, paintings)):
+        alone = corrected_shares({"labels": LABELS, "held_out_predictions": held_out}, counts, 0.0)
+        assert estimate.corrected_share == pytest.approx(alone.corrected_share)
+    assert held_out_confusion(domains.with_applied_calibration(card, "paintings"), 0.0).counts.tolist() == \
+        [[6, 4], [3, 7]]
+    # a registered card that names no domain (registered before domains) is corrected as posters
+    assert corrected_shares(card, counts, 0.0).corrected_share == pytest.approx(posters.corrected_share)
+
+
+# -- the setting ----------------------------------------------------------------------------------
+
+def _write_config(home: Path, classify: dict) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / CONFIG_FILENAME).write_text(tomli_w.dumps({"classify": classify}), encoding="utf-8")
+
+
+def test_the_domain_setting_defaults_to_posters_reads_the_toml_and_refuses_an_unknown_value(tmp_path):
+    assert HomeConfig.load(tmp_path / "none").classify_domain == "posters"
+    _write_config(tmp_path / "a", {"domain": "paintings"})
+    assert HomeConfig.load(tmp_path / "a").classify_domain == "paintings"
+    _write_config(tmp_path / "b", {"domain": "drawings"})
+    with pytest.raises(ValueError, match=r"\[classify\] domain: unknown domain 'drawings': "
+                                         "choose one of posters, paintings, photos"):
+        HomeConfig.load(tmp_path / "b").classify_domain
+
+
+def test_predict_refuses_an_unknown_domain_before_loading_the_model(tmp_path):
+    result = run_cli(tmp_path / "home", "classify", "predict", "--domain", "drawings")
+    assert result.exit_code == 1
+    assert "unknown domain 'drawings': choose one of posters, paintings, photos" in result.output
+    _write_config(tmp_path / "bad", {"domain": "sculpture"})
+    result = run_cli(tmp_path / "bad", "classify", "predict")
+    assert result.exit_code == 1 and "[classify] domain: unknown domain 'sculpture'" in result.output
+
+
+# -- predictions ------------------------------------------------------------------------------------
+
+def _descriptors(count: int) -> dict[int, np.ndarray]:
+    rng = np.random.default_rng(5)
+    return {face_id: rng.normal(0.0, 0.1, 128).astype(np.float32) for face_id in range(1, count + 1)}
+
+
+@pytest.fixture(scope="module")
+def model_folders(tmp_path_factory) -> tuple[Path, Path]:
+    """(a model folder whose card calibrates per domain, the same model without `domains`)."""
+    features = np.stack(list(_descriptors(40).values()))
+    head = build_head(features, 2, HeadSettings(seed=3))
+    plain = tmp_path_factory.mktemp("models") / "plain"
+    plain.mkdir()
+    head.save(plain / modelfolder.HEAD_FILE)
+    modelfolder.write_card(plain, {**CARD, "model_id": "domain-test", "backbone": {"name": "dlib"}})
+    calibrated = plain.parent / "calibrated"
+    shutil.copytree(plain, calibrated)
+    modelfolder.write_card(calibrated, {**modelfolder.read_card(plain), "domains": DOMAINS})
+    return calibrated, plain
+
+
+@pytest.fixture()
+def home(tmp_path) -> Path:
+    """The hand-built analysis catalogue, its faces given generated descriptors."""
+    home = build_catalogue(tmp_path / "home")
+    engine = open_engine(default_url(home))
+    with engine.begin() as connection:
+        for face_id, descriptor in _descriptors(9).items():
+            connection.execute(update(schema.faces).where(schema.faces.c.id == face_id)
+                               .values(embedding=descriptor.tolist()))
+    engine.dispose()
+    return home
+
+
+def _stored(engine, version: str) -> dict[int, dict]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(schema.predictions).where(schema.predictions.c.model_version == version))
+        return {row.face_id: row._asdict() for row in rows}
+
+
+def _classify_runs(engine) -> list[dict]:
+    with engine.connect() as connection:
+        return [row.parameters for row in connection.execute(
+            select(schema.runs.c.parameters).where(schema.runs.c.stage == "classify").order_by(schema.runs.c.id))]
+
+
+def test_predict_calibrates_with_the_domains_temperature_and_a_changed_domain_predicts_anew(model_folders, home):
+    calibrated, _ = model_folders
+    engine = open_engine(default_url(home))
+    store = PredictionStore(engine, home)
+    classifier = load_classifier(str(calibrated))
+    raw = classifier.probabilities([face.sample for page in store.pending("domain-test", "x") for face in page])
+
+    posters = run_predictions(engine, store, classifier, 0.0, domain="posters")
+    assert posters.model_version == f"{classifier.version}-posters" and posters.predicted == 9
+    assert not store.up_to_date("domain-test", f"{classifier.version}-paintings", 0.0), "a new domain is pending"
+    paintings = run_predictions(engine, store, classifier, 0.0, domain="paintings")
+
+    assert paintings.predicted == 9, "the domain change recomputed every prediction"
+    by_poster, by_painting = _stored(engine, posters.model_version), _stored(engine, paintings.model_version)
+    for index, face_id in enumerate(sorted(by_poster)):
+        a, b = by_poster[face_id], by_painting[face_id]
+        assert a["top_label"] == b["top_label"] == LABELS[int(raw[index].argmax())], "the top label stays"
+        assert a["probability"] == pytest.approx(apply_temperature(raw[index:index + 1], 1.5).max(), abs=1e-5)
+        assert b["probability"] == pytest.approx(apply_temperature(raw[index:index + 1], 3.0).max(), abs=1e-5)
+        assert b["probability"] < a["probability"], "a higher temperature is less sure"
+    assert [(run["domain"], run["temperature"], run["model_version"]) for run in _classify_runs(engine)[-2:]] == \
+        [("posters", 1.5, posters.model_version), ("paintings", 3.0, paintings.model_version)]
+    with engine.connect() as connection:
+        registered = connection.execute(select(schema.classifier_models.c.card).where(
+            schema.classifier_models.c.model_version == paintings.model_version)).scalar_one()
+    assert registered[domains.APPLIED_KEY] == {"domain": "paintings", "temperature": 3.0}
+    assert "domains" in registered
+
+
+def test_a_card_without_domains_predicts_as_before(model_folders, home):
+    _, plain = model_folders
+    engine = open_engine(default_url(home))
+    store = PredictionStore(engine, home)
+    classifier = load_classifier(str(plain))
+    raw = classifier.probabilities([face.sample for page in store.pending("domain-test", "x") for face in page])
+
+    report = run_predictions(engine, store, classifier, 0.0, domain="paintings")
+
+    assert report.model_version == classifier.version
+    stored = _stored(engine, classifier.version)
+    assert [stored[face_id]["probability"] for face_id in sorted(stored)] == \
+        pytest.approx(raw.max(axis=1).tolist(), abs=1e-6), "no temperature applied"
+    with engine.connect() as connection:
+        registered = connection.execute(select(schema.classifier_models.c.card).where(
+            schema.classifier_models.c.model_version == classifier.version)).scalar_one()
+    assert registered == modelfolder.read_card(plain)
+    assert _classify_runs(engine)[-1]["temperature"] == 1.0
+
+
+def test_refresh_predicts_for_the_configured_domain_and_again_only_when_it_changes(model_folders, home):
+    calibrated, _ = model_folders
+    version = modelfolder.model_version(calibrated)
+    engine = open_engine(default_url(home))
+
+    def classify(domain: str) -> refresh.StageResult:
+        _write_config(home, {"model": str(calibrated), "domain": domain})
+        return refresh._classify(AppContext(home))
+
+    first = classify("paintings")
+    again = classify("paintings")
+    posters = classify("posters")
+    back = classify("paintings")
+
+    assert first.counts["predicted"] == 9 and again.counts["predicted"] == 0
+    assert "model not loaded" in again.note
+    assert posters.counts["predicted"] == 9, "the changed domain predicted every face anew"
+    assert back.counts["predicted"] == 0 and "model not loaded" in back.note
+    assert [(run["model_version"], run["domain"]) for run in _classify_runs(engine)[-4:]] == [
+        (f"{version}-paintings", "paintings"), (f"{version}-paintings", "paintings"),
+        (f"{version}-posters", "posters"), (f"{version}-paintings", "paintings")]
+    with engine.connect() as connection:
+        assert result_sets(connection)["models"]["domain-test"] == f"{version}-paintings", \
+            "switching back to a domain predicted before uses its predictions again"
+
+
+def test_the_analysis_follows_the_domain_and_its_fingerprint_changes_with_it(model_folders, home):
+    calibrated, _ = model_folders
+    engine = open_engine(default_url(home))
+    store = PredictionStore(engine, home)
+    classifier = load_classifier(str(calibrated))
+    run_predictions(engine, store, classifier, 0.0, domain="posters")
+    before = catalogue_fingerprint(engine)
+    tables = load_tables(home)
+    assert tables.models["domain-test"][domains.APPLIED_KEY]["domain"] == "posters"
+
+    run_predictions(engine, store, classifier, 0.0, domain="paintings")
+
+    after = catalogue_fingerprint(engine)
+    assert before["result_sets"]["models"]["domain-test"] != after["result_sets"]["models"]["domain-test"]
+    assert load_tables(home).provenance["models"]["domain-test"]["calibration"]["domain"] == "paintings"
+
+
+# -- analysis tables, provenance and codebook ---------------------------------------------------------
+
+def _declare(home: Path, domain: str) -> None:
+    """Register the analysis catalogue's model as if its predictions had been made for `domain`."""
+    engine = open_engine(default_url(home))
+    card = domains.with_applied_calibration({**CARD, "model_id": MODEL, "domains": DOMAINS}, domain)
+    with engine.begin() as connection:
+        connection.execute(update(schema.classifier_models).values(card=card))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("domain,held_out", [("posters", POSTER_HELD_OUT), ("paintings", PAINTING_HELD_OUT)])
+def test_tables_provenance_and_codebook_use_and_name_the_predictions_domain(tmp_path, domain, held_out):
+    home = build_catalogue(tmp_path / "home")
+    _declare(home, domain)
+
+    tables = load_tables(home)
+    table = by_gender(tables).set_index("label")
+    paths = export(tables, tmp_path / "export")
+
+    expected = corrected_shares({"labels": LABELS, "held_out_predictions": held_out}, {"female": 4, "male": 3}, 0.0)
+    assert table.loc["female", "corrected_share"] == pytest.approx(expected.corrected_share["female"])
+    provenance = json.loads((tmp_path / "export" / "provenance.json").read_text(encoding="utf-8"))
+    calibration = provenance["models"][MODEL]["calibration"]
+    assert calibration["domain"] == domain and calibration["temperature"] == DOMAINS[domain]["temperature"]
+    assert calibration["held_out"] == {key: DOMAINS[domain][key] for key in
+                                       ("temperature", "n", "accuracy", "balanced_accuracy", "ece",
+                                        "ece_before_calibration")}
+    assert f"domains.{domain}" in calibration["corrected_with"]
+    codebook = (tmp_path / "export" / "codebook.md").read_text(encoding="utf-8")
+    assert f"Corrected shares of model {MODEL}: corrected with the errors of out-of-fold {domain} faces" in codebook
+    assert tmp_path / "export" / "provenance.json" in paths
+
+
+def test_provenance_of_a_card_without_domains_says_it_used_the_cards_held_out_faces(tmp_path):
+    tables = load_tables(build_catalogue(tmp_path / "home"))
+    calibration = tables.provenance["models"][MODEL]["calibration"]
+    assert calibration["domain"] is None and calibration["temperature"] == 1.0 and calibration["held_out"] == {}
+    assert "no per-domain calibration" in calibration["corrected_with"]
+
+
+def test_predict_on_the_command_line_names_the_domain_and_corrects_with_it(model_folders, home):
+    calibrated, _ = model_folders
+    version = modelfolder.model_version(calibrated)
+    _write_config(home, {"domain": "posters"})
+
+    result = run_cli(home, "classify", "predict", "--model", str(calibrated), "--domain", "paintings")
+
+    assert result.exit_code == 0, result.output
+    assert f"version {version}-paintings, paintings calibration (temperature 3): 9 face(s) to label" in result.output
+    engine = open_engine(default_url(home))
+    stored = _stored(engine, f"{version}-paintings")
+    counts = {label: sum(row["label"] == label for row in stored.values()) for label in LABELS}
+    expected = corrected_shares({"labels": LABELS, "held_out_predictions": PAINTING_HELD_OUT}, counts, 0.0)
+    assert f"corrected share {expected.corrected_share['female']:.3f}" in result.output, "--domain beats the toml"
+
+
+def test_the_evaluation_page_shows_the_cards_figures_per_domain():
+    card = {**CARD, "domains": DOMAINS}
+    report = evaluate_predictions(["female", "male"], np.array([[0.8, 0.2], [0.3, 0.7]]), LABELS)
+    report.update(model_card_domains=domains.domain_figures(card), contact_sheets={})
+
+    page = render_html(report, [], "test")
+
+    assert "Model card: out-of-fold figures per domain" in page and "ECE before calibration" in page
+    assert "<td>paintings</td><td>20</td><td>0.9</td><td>0.9</td><td>0.12</td><td>0.04</td><td>3.0</td>" in page
+    assert "per domain" not in render_html({**report, "model_card_domains": {}}, [], "test")
