@@ -52,7 +52,8 @@ def frames(tables: Tables, filters: Filters = Filters()) -> dict[str, pd.DataFra
 
 def _csv(frame: pd.DataFrame) -> bytes:
     """Tidy UTF-8 CSV: lists joined with "; ", missing values as empty cells."""
-    lists = [column for column in frame.columns if frame[column].map(lambda value: isinstance(value, list)).any()]
+    lists = [column for column in frame.columns  # only an object column can hold a list
+             if frame[column].dtype == object and frame[column].map(lambda value: isinstance(value, list)).any()]
     frame = frame.assign(**{column: frame[column].map("; ".join) for column in lists})
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 

@@ -17,8 +17,8 @@ import pandas as pd
 from analysis.face_status import SCANNED, UNSCANNED
 from analysis.filters import Filters
 from analysis.load import Tables
-from analysis.selection import Selection, items_with, select, top_keywords
-from analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS, ratio_rows, share_rows
+from analysis.selection import Selection, items_with, items_with_each, select, top_keywords
+from analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS, ratio_rows, share_records, share_rows
 
 BY_GENDER_COLUMNS = ["label", *SHARE_COLUMNS, "model_id"]
 COMPOSITION_COLUMNS = ["composition", "items", "share"]
@@ -54,11 +54,13 @@ def item_compositions(selection: Selection) -> pd.Series:
     """
     kinds = pd.Series(NO_FACE, index=scanned_items(selection.items)["item_id"].to_numpy(), dtype=object)
     kinds[kinds.index.isin(selection.faces["item_id"])] = ONLY_UNCERTAIN
-    decided = selection.faces[selection.faces["label"].isin(selection.labels)]
-    shown = decided.groupby("item_id")["label"].agg(lambda labels: sorted(set(labels)))
-    for item_id, labels in shown.items():
-        kinds[item_id] = f"only_{labels[0]}" if len(labels) == 1 else MIXED
-    return kinds
+    decided = selection.faces.loc[selection.faces["label"].isin(selection.labels), ["item_id", "label"]]
+    shown = decided.drop_duplicates().groupby("item_id")["label"].agg(["first", "size"])  # sorted by item_id
+    shown_kinds = ("only_" + shown["first"].astype(str)).where(shown["size"].eq(1), MIXED)
+    known = shown_kinds.index.isin(kinds.index)
+    kinds[shown_kinds.index[known]] = shown_kinds[known].to_numpy()
+    # an item with decided faces that is not scanned is added after them, as setting it one by one would
+    return pd.concat([kinds, shown_kinds[~known].astype(object)]) if not known.all() else kinds
 
 
 def composition(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
@@ -106,20 +108,22 @@ def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     step = 1 if period == "year" else 10
     item_period = dated.set_index("item_id")[period]
-    faces = selection.faces.assign(period=selection.faces["item_id"].map(item_period)).dropna(subset=["period"])
+    faces = selection.faces[["item_id", "label"]]  # all a row needs: splitting every column costs seconds
+    faces = faces.assign(period=faces["item_id"].map(item_period)).dropna(subset=["period"])
     items_per = dated.groupby(period).size()
     scanned_per = scanned_items(dated).groupby(period).size()
-    faces_by_period = dict(list(faces.groupby("period")))
-    frames = []
+    counts: dict[int, dict[str, int]] = {}  # period → label → faces, as _counts gives them per period
+    for (value, label), faces_of_label in faces.groupby(["period", "label"]).size().items():
+        counts.setdefault(value, {})[label] = faces_of_label
+    with_faces = faces.groupby("period")["item_id"].nunique()
+    records = []
     for value in range(int(dated[period].min()), int(dated[period].max()) + 1, step):
-        in_period = faces_by_period.get(value, faces.iloc[0:0])
-        rows = share_rows(selection.card, _counts(in_period), filters.min_probability)
-        rows.insert(0, period, value)
-        if period == "year":
-            rows.insert(1, "decade", value // 10 * 10)
-        frames.append(rows.assign(items=int(items_per.get(value, 0)), items_scanned=int(scanned_per.get(value, 0)),
-                                  items_with_faces=in_period["item_id"].nunique(), model_id=selection.model_id))
-    return pd.concat(frames, ignore_index=True)[columns]
+        group = {period: value, **({"decade": value // 10 * 10} if period == "year" else {}),
+                 "items": int(items_per.get(value, 0)), "items_scanned": int(scanned_per.get(value, 0)),
+                 "items_with_faces": int(with_faces.get(value, 0)), "model_id": selection.model_id}
+        records += [{**group, **row} for row in share_records(selection.card, counts.get(value, {}),
+                                                               filters.min_probability)]
+    return pd.DataFrame(records, columns=columns)
 
 
 def by_year(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
@@ -140,8 +144,9 @@ def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) ->
     if selection.card is None:
         return pd.DataFrame(columns=BY_KEYWORD_COLUMNS)
     top = top_keywords(selection.items, top_n)
-    subsets = [selection.faces[selection.faces["item_id"].isin(items_with(selection.items, keyword))]
-               for keyword in top.index]
+    carrying = items_with_each(selection.items, top.index)
+    faces = selection.faces[["item_id", "label"]]  # all a row needs: copying every column costs seconds
+    subsets = [faces[faces["item_id"].isin(carrying[keyword])] for keyword in top.index]
     ratios = ratio_rows(selection.card, [_counts(faces) for faces in subsets], _counts(selection.faces),
                         filters.min_probability)
     scanned = scanned_items(selection.items)
@@ -150,7 +155,7 @@ def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) ->
         rows = share_rows(selection.card, _counts(faces), filters.min_probability)
         for column in RATIO_COLUMNS:
             rows[column] = rows["label"].map(lambda label: ratio.get(label, {}).get(column, math.nan))
-        with_keyword = scanned["item_id"].isin(items_with(selection.items, keyword)).sum()
+        with_keyword = scanned["item_id"].isin(carrying[keyword]).sum()
         frames.append(rows.assign(keyword=keyword, items=int(items), items_scanned=int(with_keyword),
                                   items_with_faces=faces["item_id"].nunique(), model_id=selection.model_id))
     if not frames:

@@ -56,6 +56,9 @@ class Tables:
     text_version: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     images: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=IMAGE_COLUMNS))
+    # filters → (items, faces, their `analysis.selection.Selection`), kept by `select` for the latest few: one
+    # view's tables (and the export's) all select the same faces, which costs seconds at 200,000 faces
+    selections: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def demo_banner(self) -> str | None:
@@ -80,7 +83,7 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
         engine = open_engine(config.database_url(None, home))
     with engine.connect() as connection:
         def frame(query: Select) -> pd.DataFrame:
-            return pd.DataFrame.from_records([dict(row) for row in connection.execute(query).mappings()])
+            return _read(connection, query)
 
         runs = frame(select(schema.runs).order_by(schema.runs.c.id))
         face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
@@ -97,6 +100,14 @@ def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tabl
     provenance = {"demo": config is not None and config.demo,
                   **_provenance(runs, face_sets, used, faces, text_version, sources)}
     return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images)
+
+
+def _read(connection: Connection, query: Select) -> pd.DataFrame:
+    """The query's rows as a frame (no columns when there is none): built from plain tuples, as a
+    dict per row costs seconds on a catalogue of 100,000 items."""
+    result = connection.execute(query)
+    rows = list(map(tuple, result))
+    return pd.DataFrame.from_records(rows, columns=list(result.keys())) if rows else pd.DataFrame()
 
 
 def _items(frame, face_set: str | None, stored: pd.DataFrame) -> pd.DataFrame:
@@ -269,7 +280,7 @@ def result_sets(connection: Connection) -> dict[str, Any]:
     """Which result sets `load_tables` reads now, by the same choices: the face set, each model's
     version and the text version (the analysis cache's fingerprint names them)."""
     def frame(query: Select) -> pd.DataFrame:
-        return pd.DataFrame.from_records([dict(row) for row in connection.execute(query).mappings()])
+        return _read(connection, query)
 
     runs = frame(select(schema.runs.c.stage, schema.runs.c.parameters)
                  .where(schema.runs.c.stage.in_(("faces", "classify", "text"))).order_by(schema.runs.c.id))

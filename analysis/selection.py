@@ -6,6 +6,7 @@ so that the counts always follow the rule whose confusion matrix corrects them.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ import pandas as pd
 from analysis.filters import FilterError, Filters, select_items
 from analysis.load import PREDICTION_COLUMNS, Tables
 from catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
+
+KEPT_SELECTIONS = 4  # per Tables: a view's filters and the few before them
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,21 @@ def chosen_model(tables: Tables, filters: Filters) -> str | None:
 
 
 def select(tables: Tables, filters: Filters) -> Selection:
-    """Apply the filters and decide every face of the chosen model at min_probability."""
+    """Apply the filters and decide every face of the chosen model at min_probability.
+
+    The selection is kept on `tables` for the latest few filters (the tables are read-only, and
+    a kept selection is never changed by its callers), so every table of one view selects once.
+    """
+    items, faces, selection = tables.selections.get(filters, (None, None, None))
+    if items is not tables.items or faces is not tables.faces:  # not kept, or a frame was replaced since
+        selection = _select(tables, filters)
+        kept = dict(list(tables.selections.items())[1 - KEPT_SELECTIONS:])
+        # a new dict, not an edit: the dashboard's threads may read the old one meanwhile
+        tables.selections = {**kept, filters: (tables.items, tables.faces, selection)}
+    return selection
+
+
+def _select(tables: Tables, filters: Filters) -> Selection:
     model_id = chosen_model(tables, filters)
     items = select_items(tables.items, filters)
     faces = tables.faces[tables.faces["item_id"].isin(items["item_id"])
@@ -90,3 +107,13 @@ def top_keywords(items: pd.DataFrame, top_n: int) -> pd.Series:
 def items_with(items: pd.DataFrame, keyword: str) -> pd.Series:
     """The ids of the items that carry `keyword`."""
     return items.loc[items["keywords"].map(lambda keywords: keyword in keywords), "item_id"]
+
+
+def items_with_each(items: pd.DataFrame, keywords: Iterable[str]) -> dict[str, pd.Series]:
+    """keyword → the ids of the items that carry it (as `items_with`), for many keywords in one
+    pass over the items instead of one per keyword."""
+    keywords = list(keywords)
+    exploded = items[["item_id", "keywords"]].explode("keywords", ignore_index=True)
+    wanted = exploded[exploded["keywords"].isin(keywords)]
+    carrying = dict(list(wanted.groupby("keywords")["item_id"]))
+    return {keyword: carrying.get(keyword, items["item_id"].iloc[0:0]) for keyword in keywords}

@@ -43,6 +43,13 @@ def _estimate(card: Mapping[str, Any], counts: Mapping[str, int], min_probabilit
 def share_rows(card: Mapping[str, Any] | None, counts: Mapping[str, int], min_probability: float) -> pd.DataFrame:
     """One row per category: label, faces, raw_share (of all decided faces), corrected share and
     its 95 % interval (NaN for `uncertain`, and for every label when there are no faces)."""
+    return pd.DataFrame(share_records(card, counts, min_probability), columns=["label", *SHARE_COLUMNS])
+
+
+def share_records(card: Mapping[str, Any] | None, counts: Mapping[str, int],
+                  min_probability: float) -> list[dict[str, Any]]:
+    """`share_rows` as plain records, for a table of many groups built as one frame (a frame per
+    group costs more than its shares)."""
     labels = categories(card, min_probability)
     n = sum(int(counts.get(label, 0)) for label in labels)
     estimate = _estimate(card, counts, min_probability) if n else None
@@ -52,7 +59,7 @@ def share_rows(card: Mapping[str, Any] | None, counts: Mapping[str, int], min_pr
         corrected = {name: getattr(estimate, name).get(label, math.nan) if estimate else math.nan
                      for name in ("corrected_share", "ci_low", "ci_high")}
         rows.append({"label": label, "faces": faces, "raw_share": faces / n if n else math.nan, **corrected})
-    return pd.DataFrame(rows, columns=["label", *SHARE_COLUMNS])
+    return rows
 
 
 def ratio_rows(card: Mapping[str, Any], subsets: Sequence[Mapping[str, int]], whole: Mapping[str, int],

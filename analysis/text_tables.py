@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from analysis.face_status import SCANNED, UNSCANNED
 from analysis.filters import Filters
 from analysis.load import Tables
-from analysis.selection import items_with, select, top_keywords
+from analysis.selection import items_with_each, select, top_keywords
 from catalog.schema import UNCERTAIN_LABEL
 
 GENDERS = ("female", "male")  # what text and faces can both show; agreement compares these
@@ -69,21 +70,25 @@ def mentions_by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int
     items, mentions = _mentions(tables, filters)
     genders = sorted(mentions["gender"].unique())
     rows = []
-    for keyword in top_keywords(items, top_n).index:
-        genders_here = mentions.loc[mentions["item_id"].isin(items_with(items, keyword)), "gender"].value_counts()
+    top = top_keywords(items, top_n).index
+    carrying = items_with_each(items, top)
+    for keyword in top:
+        genders_here = mentions.loc[mentions["item_id"].isin(carrying[keyword]), "gender"].value_counts()
         rows.extend({"keyword": keyword, "gender": gender, "mentions": int(genders_here.get(gender, 0))}
                     for gender in genders)
     return pd.DataFrame(rows, columns=["keyword", "gender", "mentions"])
 
 
-def _agreement(text: set[str], faces: set[str]) -> str:
-    """agree: both show the same genders; disagree: both show some, not the same; text_only /
-    faces_only: one shows a gender, the other none; neither: e.g. only uncertain faces."""
-    if text and faces:
-        return "agree" if text == faces else "disagree"
-    if text:
-        return "text_only"
-    return "faces_only" if faces else "neither"
+def _agreements(table: pd.DataFrame) -> pd.Series:
+    """Per row of text_<gender> and faces_<gender> counts: agree (both show the same genders),
+    disagree (both show some, not the same), text_only / faces_only (one shows a gender, the other
+    none) or neither (e.g. only uncertain faces). Vectorised: a row loop costs seconds at 100k items."""
+    text = table[[f"text_{g}" for g in GENDERS]].to_numpy() > 0
+    faces = table[[f"faces_{g}" for g in GENDERS]].to_numpy() > 0
+    any_text, any_faces, same = text.any(axis=1), faces.any(axis=1), (text == faces).all(axis=1)
+    kinds = np.select([any_text & any_faces & same, any_text & any_faces, any_text, any_faces],
+                      ["agree", "disagree", "text_only", "faces_only"], "neither")
+    return pd.Series(kinds.tolist(), index=table.index)  # from a list: the dtype the row loop's list got
 
 
 def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
@@ -104,9 +109,7 @@ def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
         for gender in GENDERS:
             column = counts[gender] if gender in counts.columns else pd.Series(dtype=int)
             table[f"{prefix}_{gender}"] = table["item_id"].map(column).fillna(0).astype(int)
-    table["agreement"] = [
-        _agreement({g for g in GENDERS if row[f"text_{g}"]}, {g for g in GENDERS if row[f"faces_{g}"]})
-        for _, row in table.iterrows()]
+    table["agreement"] = _agreements(table)
     status = table["item_id"].map(selection.items.set_index("item_id")["face_status"])
     unscanned = status.ne(SCANNED)
     for gender in GENDERS:

@@ -18,9 +18,12 @@ bootstraps the labelled set and the collection together.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +32,9 @@ from catalog.schema import UNCERTAIN_LABEL as UNCERTAIN  # the threshold rule's 
 ROGAN_GLADEN = "rogan-gladen"
 LEAST_SQUARES = "constrained-least-squares"
 METHODS = (ROGAN_GLADEN, LEAST_SQUARES)
+_REMEMBERED: OrderedDict[tuple, Any] = OrderedDict()  # see _remembered
+_REMEMBERED_LOCK = threading.Lock()  # the dashboard's server calls from several threads
+_REMEMBERED_SIZE = 16  # a few thresholds' point and bootstrap rates
 _FEASIBLE = -1e-9  # a restricted least-squares solution this far below zero still counts as ≥ 0
 
 
@@ -336,8 +342,35 @@ def _identified(rates: np.ndarray, method: str) -> np.ndarray:
     """
     if method == ROGAN_GLADEN:
         return rates[..., 0, 0] != rates[..., 1, 0]
-    singular = np.linalg.svd(rates, compute_uv=False)
-    return singular[..., -1] > singular[..., 0] * max(rates.shape[-2:]) * np.finfo(float).eps
+
+    def compute() -> np.ndarray:
+        singular = np.linalg.svd(rates, compute_uv=False)
+        return singular[..., -1] > singular[..., 0] * max(rates.shape[-2:]) * np.finfo(float).eps
+
+    return _remembered("identified", rates, compute)
+
+
+def _remembered(kind: str, rates: np.ndarray, compute: Callable[[], Any]) -> Any:
+    """compute(), which depends on `rates` alone, remembered for the last few rate arrays.
+
+    Every bootstrap of one model at one threshold draws the same rates (same held-out counts, same
+    seed), so a table of a hundred years or keywords would otherwise factorise the same 2,000
+    matrices a hundred times; the values are those a fresh computation gives, as it is the same one.
+    """
+    key = (kind, rates.shape, rates.dtype.str, rates.tobytes())
+    with _REMEMBERED_LOCK:
+        if key in _REMEMBERED:
+            _REMEMBERED.move_to_end(key)
+            return _REMEMBERED[key]
+    value = compute()
+    for array in value if isinstance(value, list) else [value]:
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False  # shared by every later caller
+    with _REMEMBERED_LOCK:
+        _REMEMBERED[key] = value
+        while len(_REMEMBERED) > _REMEMBERED_SIZE:
+            _REMEMBERED.popitem(last=False)
+    return value
 
 
 def _require_identified(rates: np.ndarray, method: str) -> None:
@@ -371,6 +404,16 @@ def _solve(rates: np.ndarray, q: np.ndarray, method: str) -> tuple[np.ndarray, n
     return shares, identified
 
 
+def _kkt_inverse(columns: np.ndarray) -> np.ndarray:
+    """pinv of the stacked KKT matrices of the fit on `columns` (B, C, |S|) with Σp = 1; pinv, as a
+    singular system (an unidentified replicate) must not abort the whole batch."""
+    batch, _, size = columns.shape
+    kkt = np.zeros((batch, size + 1, size + 1))
+    kkt[:, :size, :size] = np.swapaxes(columns, 1, 2) @ columns
+    kkt[:, :size, size] = kkt[:, size, :size] = 1.0
+    return np.linalg.pinv(kkt)
+
+
 def _simplex_least_squares(mixing: np.ndarray, q: np.ndarray) -> np.ndarray:
     """argmin ‖mixing·p − q‖² over the simplex, exactly, for stacked mixing (B, C, K), q (B, C).
 
@@ -383,23 +426,22 @@ def _simplex_least_squares(mixing: np.ndarray, q: np.ndarray) -> np.ndarray:
     batch, _, k = mixing.shape
     best = np.full((batch, k), np.nan)
     best_loss = np.full(batch, np.inf)
-    for size in range(1, k + 1):
-        for support in map(list, combinations(range(k), size)):
-            columns = mixing[:, :, support]
-            kkt = np.zeros((batch, size + 1, size + 1))
-            kkt[:, :size, :size] = np.swapaxes(columns, 1, 2) @ columns
-            kkt[:, :size, size] = kkt[:, size, :size] = 1.0
-            rhs = np.zeros((batch, size + 1))
-            rhs[:, :size] = (np.swapaxes(columns, 1, 2) @ q[:, :, None])[:, :, 0]
-            rhs[:, size] = 1.0
-            # pinv: a singular system (unidentified replicate) must not abort the whole batch
-            solution = (np.linalg.pinv(kkt) @ rhs[:, :, None])[:, :size, 0]
-            feasible = (solution >= _FEASIBLE).all(axis=1)
-            candidate = np.zeros((batch, k))
-            candidate[:, support] = np.clip(solution, 0.0, None)
-            total = candidate.sum(axis=1, keepdims=True)
-            np.divide(candidate, total, out=candidate, where=total > 0)
-            loss = (((mixing @ candidate[:, :, None])[:, :, 0] - q) ** 2).sum(axis=1)
-            better = feasible & (loss < best_loss)
-            best[better], best_loss[better] = candidate[better], loss[better]
+    supports = [list(support) for size in range(1, k + 1) for support in combinations(range(k), size)]
+    inverses = _remembered("kkt_inverses", mixing, lambda: [_kkt_inverse(mixing[:, :, support])
+                                                            for support in supports])
+    for support, inverse in zip(supports, inverses):
+        size = len(support)
+        columns = mixing[:, :, support]
+        rhs = np.zeros((batch, size + 1))
+        rhs[:, :size] = (np.swapaxes(columns, 1, 2) @ q[:, :, None])[:, :, 0]
+        rhs[:, size] = 1.0
+        solution = (inverse @ rhs[:, :, None])[:, :size, 0]
+        feasible = (solution >= _FEASIBLE).all(axis=1)
+        candidate = np.zeros((batch, k))
+        candidate[:, support] = np.clip(solution, 0.0, None)
+        total = candidate.sum(axis=1, keepdims=True)
+        np.divide(candidate, total, out=candidate, where=total > 0)
+        loss = (((mixing @ candidate[:, :, None])[:, :, 0] - q) ** 2).sum(axis=1)
+        better = feasible & (loss < best_loss)
+        best[better], best_loss[better] = candidate[better], loss[better]
     return best
