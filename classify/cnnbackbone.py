@@ -1,12 +1,13 @@
-"""A compact CNN trained here on aligned crops of photographed, drawn and painted faces.
+"""A compact CNN on aligned crops of photographed, drawn and painted faces.
 
 dlib's descriptor was trained on photographs for identity; adding painted faces to its head's
 training barely moves painted-face accuracy, so the perceived-gender cues of depicted faces must
-be learnt from pixels. This network is small enough to train on a CPU and to ship (a few
-hundred thousand weights, ~1–2 MB), reads the face stage's aligned crop at `size` px, and is
-both a classifier of its own (softmax probabilities, optionally averaged with the mirrored
-face) and a `Backbone`: `features` returns its penultimate embedding, so a head can sit on it
-alone or concatenated with dlib's descriptor.
+be learnt from pixels. The network reads the face stage's aligned crop at `size` px (1.2 M
+weights, about 5 MB; 18 ms a face on one core with its mirror image) and is both a classifier
+of its own (softmax probabilities, averaged with the mirrored face) and a `Backbone`
+(`features`: its penultimate embedding). The default model's CNNs were trained on a GPU by
+benchmarks/train_depicted_cnn.py and loaded here with `load_exported_weights`; `train_cnn`
+trains the same network on a CPU (with classify.augment) for tests and small experiments.
 """
 from __future__ import annotations
 
