@@ -203,3 +203,22 @@ def test_a_base_counts_the_faces_whose_image_trained_it_and_knows_when_it_cannot
     shutil.copytree(base_model, unlisted)
     (unlisted / "training_sha256.txt").unlink()
     assert load_base(str(unlisted)).seen([trained[0]]) is None
+
+
+def test_the_weight_is_chosen_on_a_base_sample_of_whole_groups_in_proportion_with_the_same_own_share():
+    from classify.basefaces import BaseFaces
+    from classify.transfer import base_sample
+
+    domains = ["photos"] * 600 + ["posters"] * 100 + ["paintings"] * 300
+    groups = [f"{d}:{i // 2}" for i, d in enumerate(domains)]  # two faces per group
+    base = BaseFaces(np.arange(1000 * 128, dtype=np.float32).reshape(1000, 128), ["female", "male"] * 500,
+                     domains, groups)
+    sample, scale = base_sample(base, 300, seed=0)
+    counts = {d: sample.domains.count(d) for d in ("photos", "posters", "paintings")}
+    assert counts == {"photos": 180, "posters": 30, "paintings": 90}, "each domain in proportion"
+    assert all(sample.groups.count(g) == 2 for g in sample.groups), "whole groups only"
+    assert scale == len(sample.labels) / 1000
+    rows = [groups.index(g) for g in sample.groups[::2]]
+    assert np.array_equal(sample.descriptors[::2], base.descriptors[rows]), "rows keep their descriptors"
+    assert base_sample(base, 300, seed=0)[0].groups == sample.groups, "seeded"
+    assert base_sample(base, 5000, seed=0) == (base, 1.0), "a small base is used whole"
