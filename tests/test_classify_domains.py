@@ -189,12 +189,18 @@ def _classify_runs(engine) -> list[dict]:
             select(schema.runs.c.parameters).where(schema.runs.c.stage == "classify").order_by(schema.runs.c.id))]
 
 
-def test_predict_calibrates_with_the_domains_temperature_and_a_changed_domain_predicts_anew(model_folders, home):
-    calibrated, _ = model_folders
+def _loaded(home: Path, folder: Path):
+    """(engine, prediction store, classifier, its raw probabilities of every pending face) for `home`."""
     engine = open_engine(default_url(home))
     store = PredictionStore(engine, home)
-    classifier = load_classifier(str(calibrated))
+    classifier = load_classifier(str(folder))
     raw = classifier.probabilities([face.sample for page in store.pending("domain-test", "x") for face in page])
+    return engine, store, classifier, raw
+
+
+def test_predict_calibrates_with_the_domains_temperature_and_a_changed_domain_predicts_anew(model_folders, home):
+    calibrated, _ = model_folders
+    engine, store, classifier, raw = _loaded(home, calibrated)
 
     posters = run_predictions(engine, store, classifier, 0.0, domain="posters")
     assert posters.model_version == f"{classifier.version}-posters" and posters.predicted == 9
@@ -220,10 +226,7 @@ def test_predict_calibrates_with_the_domains_temperature_and_a_changed_domain_pr
 
 def test_a_card_without_domains_predicts_as_before(model_folders, home):
     _, plain = model_folders
-    engine = open_engine(default_url(home))
-    store = PredictionStore(engine, home)
-    classifier = load_classifier(str(plain))
-    raw = classifier.probabilities([face.sample for page in store.pending("domain-test", "x") for face in page])
+    engine, store, classifier, raw = _loaded(home, plain)
 
     report = run_predictions(engine, store, classifier, 0.0, domain="paintings")
 
