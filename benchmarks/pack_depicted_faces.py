@@ -25,13 +25,10 @@ import numpy as np
 from PIL import Image
 
 from bench_support import DATA, progress
-from classify.facesamples import WHOLE_IMAGE, FaceSample, stage_face_settings
+from classify.facesamples import sample_from_result, stage_face_settings
 from classify.splits import grouped_folds
 from classify_data import metfaces_files, nk_files, utk_files
-from faces.align import detector_alignment_matrix, warp
-from faces.boxes import Box
-from faces.imageload import load_rgb
-from faces.pipeline import _detector_for, _jpeg, describe_face
+from faces.pipeline import process_image
 
 CNN_SIZE = 64
 JPEG_QUALITY = 95
@@ -39,23 +36,10 @@ SETS = (("photos", utk_files), ("posters", nk_files), ("paintings", metfaces_fil
 SETTINGS = stage_face_settings()
 
 
-def aligned_crop(path: Path) -> bytes:
-    """The crop `classify.facesamples.sample_from_result` keeps for this file, without its descriptor."""
-    rgb = load_rgb(path.read_bytes(), SETTINGS.max_pixels)
-    height, width = rgb.shape[:2]
-    boxes = [box for box in _detector_for(SETTINGS).detect(rgb) if box.width > 1 and box.height > 1]
-    if not boxes:
-        return describe_face(rgb, Box(0, 0, width, height, 0.0, (WHOLE_IMAGE,)), SETTINGS).crop_jpeg
-    box = max(boxes, key=lambda b: b.width * b.height)
-    if box.landmarks is None:
-        return describe_face(rgb, box, SETTINGS).crop_jpeg
-    matrix = detector_alignment_matrix(np.array(box.landmarks), SETTINGS.aligned_size)
-    return _jpeg(warp(rgb, matrix, SETTINGS.aligned_size))
-
-
 def packed_pixels(path: Path) -> bytes:
     """The CNN's input for this file (64 px, as the backbone reads a crop), as a JPEG."""
-    pixels = FaceSample(np.zeros(128, np.float32), crop_jpeg=aligned_crop(path)).crop_rgb(CNN_SIZE)
+    data = path.read_bytes()
+    pixels = sample_from_result(data, process_image(data, SETTINGS), SETTINGS).crop_rgb(CNN_SIZE)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
