@@ -27,6 +27,9 @@ from classify.progress import Advance, ignore
 CNN_NAME = "cnn-depicted"
 EMBEDDING_LAYER = "embedding"
 BN_EPSILON = 1e-3  # PyTorch's default is 1e-5: both sides set it
+# The weights of each layer type, in Keras' order, as "<layer>/<name>" in an exported file.
+EXPORTED_WEIGHTS = {"Conv2D": ("kernel",), "BatchNormalization": ("gamma", "beta", "moving_mean", "moving_variance"),
+                    "Dense": ("kernel", "bias")}
 _BATCH = 128
 
 
@@ -97,10 +100,8 @@ def build_cnn(settings: CnnSettings, n_classes: int = 2):
 def load_exported_weights(model, weights: dict[str, np.ndarray]) -> None:
     """Set `model`'s weights from `{"<layer>/<weight>": array}` in Keras layouts (what
     benchmarks/train_depicted_cnn.py exports); every layer with weights must be present."""
-    order = {"Conv2D": ("kernel",), "BatchNormalization": ("gamma", "beta", "moving_mean", "moving_variance"),
-             "Dense": ("kernel", "bias")}
     for layer in model.layers:
-        names = order.get(type(layer).__name__)
+        names = EXPORTED_WEIGHTS.get(type(layer).__name__)
         if names:
             missing = [name for name in names if f"{layer.name}/{name}" not in weights]
             if missing:

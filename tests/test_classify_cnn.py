@@ -145,10 +145,10 @@ def test_test_time_flips_average_a_face_with_its_mirror(shared_data: Path):
 
 def _exported(model) -> dict[str, np.ndarray]:
     """A Keras model's weights as train_depicted_cnn.py exports a PyTorch network's."""
-    names = {"Conv2D": ("kernel",), "BatchNormalization": ("gamma", "beta", "moving_mean", "moving_variance"),
-             "Dense": ("kernel", "bias")}
+    from classify.cnnbackbone import EXPORTED_WEIGHTS
+
     return {f"{layer.name}/{name}": value for layer in model.layers
-            for name, value in zip(names.get(type(layer).__name__, ()), layer.get_weights())}
+            for name, value in zip(EXPORTED_WEIGHTS.get(type(layer).__name__, ()), layer.get_weights())}
 
 
 def test_exported_weights_load_by_layer_name_and_a_missing_one_is_named(shared_data: Path):
