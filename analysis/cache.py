@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, case, func, select
 
-from analysis.export import export
-from analysis.load import load_tables, result_sets
-from catalog import __version__, schema
-from catalog.atomicwrite import write_atomically
-from catalog.runs import recorded_run, start_run
-from catalog.schema import ImageStatus
+from postercensus.analysis.export import export
+from postercensus.analysis.load import load_tables, result_sets
+from postercensus.catalog import __version__, schema
+from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.catalog.runs import recorded_run, start_run
+from postercensus.catalog.schema import ImageStatus
 from postercensus.config import HomeConfig
 
 STAGE = "analyze"

@@ -14,13 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import face_tables, text_tables
-from analysis.codebook import codebook_markdown, undocumented
-from analysis.filters import Filters, select_items
-from analysis.load import MENTION_COLUMNS, Tables
-from analysis.selection import select
-from catalog import __version__
-from catalog.atomicwrite import write_atomically
+from postercensus.analysis import face_tables, text_tables
+from postercensus.analysis.codebook import codebook_markdown, undocumented
+from postercensus.analysis.filters import Filters, select_items
+from postercensus.analysis.load import MENTION_COLUMNS, Tables
+from postercensus.analysis.selection import select
+from postercensus.catalog import __version__
+from postercensus.catalog.atomicwrite import write_atomically
 
 FACE_EXPORT_COLUMNS = ["face_id", "item_id", "image_path", "left", "top", "right", "bottom", "parameter_hash",
                        "model_id", "model_version", "label", "top_label", "probability", "margin", "human_label"]

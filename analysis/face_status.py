@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from catalog.schema import FaceScanStatus
+from postercensus.catalog.schema import FaceScanStatus
 
 SCANNED = "scanned"  # at least one stored image scanned ok with the face set
 NOT_SCANNED = "not_scanned"  # images stored, none scanned ok and at least one not scanned yet

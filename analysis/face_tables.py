@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.face_status import SCANNED, UNSCANNED
-from analysis.filters import Filters
-from analysis.load import Tables
-from analysis.selection import Selection, items_with, items_with_each, select, top_keywords
-from analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS, ratio_rows, share_records, share_rows
+from postercensus.analysis.face_status import SCANNED, UNSCANNED
+from postercensus.analysis.filters import Filters
+from postercensus.analysis.load import Tables
+from postercensus.analysis.selection import Selection, items_with, items_with_each, select, top_keywords
+from postercensus.analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS, ratio_rows, share_records, share_rows
 
 BY_GENDER_COLUMNS = ["label", *SHARE_COLUMNS, "model_id"]
 COMPOSITION_COLUMNS = ["composition", "items", "share"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from catalog.keywords import normalise_keywords
+from postercensus.catalog.keywords import normalise_keywords
 
 CLOSE_MATCHES = 5
 

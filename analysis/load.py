@@ -15,12 +15,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, select
 
-from analysis.face_status import item_face_statuses
-from catalog import schema
-from catalog.database import open_engine
-from catalog.runs import iso_utc
-from catalog.schema import ImageStatus
-from classify.domains import calibration_provenance
+from postercensus.analysis.face_status import item_face_statuses
+from postercensus.catalog import schema
+from postercensus.catalog.database import open_engine
+from postercensus.catalog.runs import iso_utc
+from postercensus.catalog.schema import ImageStatus
+from postercensus.classify.domains import calibration_provenance
 from postercensus.config import DEMO_BANNER, HomeConfig
 
 ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "date", "year", "decade", "keywords",

@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.filters import FilterError, Filters, select_items
-from analysis.load import PREDICTION_COLUMNS, Tables
-from catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
+from postercensus.analysis.filters import FilterError, Filters, select_items
+from postercensus.analysis.load import PREDICTION_COLUMNS, Tables
+from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
 
 KEPT_SELECTIONS = 4  # per Tables: a view's filters and the few before them
 

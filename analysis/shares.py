@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from classify.correction import corrected_shares, decision_categories, held_out_confusion
-from classify.domains import registered_held_out
-from classify.prevalence import PrevalenceEstimate, bootstrap_draws
+from postercensus.classify.correction import corrected_shares, decision_categories, held_out_confusion
+from postercensus.classify.domains import registered_held_out
+from postercensus.classify.prevalence import PrevalenceEstimate, bootstrap_draws
 
 SHARE_COLUMNS = ["faces", "raw_share", "corrected_share", "ci_low", "ci_high"]
 RATIO_COLUMNS = ["ratio", "ratio_low", "ratio_high"]

@@ -9,7 +9,7 @@ the dashboards depend on one stable module.
 """
 from __future__ import annotations
 
-from analysis.face_tables import (
+from postercensus.analysis.face_tables import (
     FaceBase,
     by_decade,
     by_gender,
@@ -19,9 +19,9 @@ from analysis.face_tables import (
     face_base,
     items_for,
 )
-from analysis.filters import Filters
-from analysis.load import Tables, load_tables
-from analysis.text_tables import (
+from postercensus.analysis.filters import Filters
+from postercensus.analysis.load import Tables, load_tables
+from postercensus.analysis.text_tables import (
     agreement,
     agreement_summary,
     mentions_by_gender,

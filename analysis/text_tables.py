@@ -13,11 +13,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.face_status import SCANNED, UNSCANNED
-from analysis.filters import Filters
-from analysis.load import Tables
-from analysis.selection import items_with_each, select, top_keywords
-from catalog.schema import UNCERTAIN_LABEL
+from postercensus.analysis.face_status import SCANNED, UNSCANNED
+from postercensus.analysis.filters import Filters
+from postercensus.analysis.load import Tables
+from postercensus.analysis.selection import items_with_each, select, top_keywords
+from postercensus.catalog.schema import UNCERTAIN_LABEL
 
 GENDERS = ("female", "male")  # what text and faces can both show; agreement compares these
 COMPARED = ("agree", "text_only", "faces_only", "disagree", "neither")  # items whose image was scanned

@@ -84,8 +84,8 @@ def _insert(connection, table, rows: list[dict]) -> None:
 
 def synthesise(url: str, items: int, seed: int = 0) -> None:
     """Write the catalogue described in the module docstring into the database at `url`."""
-    from catalog import schema
-    from catalog.database import open_engine
+    from postercensus.catalog import schema
+    from postercensus.catalog.database import open_engine
 
     rng = random.Random(seed)
     engine = open_engine(url)
@@ -175,8 +175,8 @@ def _peak_rss_mb() -> float:
 
 
 def measure_analyze(home: Path, url: str) -> dict:
-    from analysis.cache import analyze
-    from catalog.database import open_engine
+    from postercensus.analysis.cache import analyze
+    from postercensus.catalog.database import open_engine
 
     engine = open_engine(url)
     start = time.perf_counter()
@@ -203,7 +203,7 @@ def _filter_changes(low: int, high: int, keywords: list[str], rng: random.Random
 def measure_callback(home: Path, url: str) -> dict:
     import plotly.io.json
 
-    from dashboards.app import make_app
+    from postercensus.dashboards.app import make_app
 
     start = time.perf_counter()
     app = make_app(home, url, max_age=math.inf)  # tables loaded once: a reload is not a filter change
@@ -227,7 +227,7 @@ def measure_callback(home: Path, url: str) -> dict:
 def _year_range(url: str) -> tuple[int, int]:
     from sqlalchemy import create_engine, func, select
 
-    from catalog import schema
+    from postercensus.catalog import schema
 
     with create_engine(url).connect() as connection:
         low, high = connection.execute(select(func.min(schema.items.c.year), func.max(schema.items.c.year))).one()
@@ -258,7 +258,7 @@ def _database(stack: ExitStack, home: Path) -> tuple[str, str]:
     if server:
         from tests.support.postgres import fresh_database
         return stack.enter_context(fresh_database(server)), "PostgreSQL"
-    from catalog.database import default_url
+    from postercensus.catalog.database import default_url
     return default_url(home), "SQLite"
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from bench_support import progress
-from classify.facesamples import FaceSample, samples_from_files, stage_face_settings
-from classify.labelled import group_of
-from faces.executors import make_executor
-from faces.pipeline import process_image
-from faces.settings import FaceSettings
+from postercensus.classify.facesamples import FaceSample, samples_from_files, stage_face_settings
+from postercensus.classify.labelled import group_of
+from postercensus.faces.executors import make_executor
+from postercensus.faces.pipeline import process_image
+from postercensus.faces.settings import FaceSettings
 
 DEFAULT_CACHE = Path("/tmp/postercensus-classify-cache")
 UTK_SAMPLE_SEED = 0

@@ -37,12 +37,12 @@ import numpy as np  # noqa: E402
 from bench_support import DATA, print_table, progress, require_data  # noqa: E402
 from classify_data import (DEFAULT_CACHE, LabelledFaces, faces_found, load_faces,  # noqa: E402
                            metfaces_files, nk_files, utk_files)
-from classify.calibration import apply_temperature, fit_temperature  # noqa: E402
-from classify.facesamples import HOG_FOLDER_SETTINGS, stage_face_settings  # noqa: E402
-from classify.head import HeadSettings  # noqa: E402
-from classify.metrics import evaluate_predictions  # noqa: E402
-from classify.splits import grouped_folds  # noqa: E402
-from classify.training import train_head, validation_split  # noqa: E402
+from postercensus.classify.calibration import apply_temperature, fit_temperature  # noqa: E402
+from postercensus.classify.facesamples import HOG_FOLDER_SETTINGS, stage_face_settings  # noqa: E402
+from postercensus.classify.head import HeadSettings  # noqa: E402
+from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.splits import grouped_folds  # noqa: E402
+from postercensus.classify.training import train_head, validation_split  # noqa: E402
 
 LABELS = ("female", "male")
 DOMAINS = (("photos", "utk"), ("posters", "nk"), ("paintings", "metfaces"))
@@ -211,7 +211,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args()
     require_data(DATA / "nk-poster-faces", DATA / "utkface", DATA / "metfaces-faces")
-    from classify.classifier import ensemble_probabilities
+    from postercensus.classify.classifier import ensemble_probabilities
     from train_default_model import cross_fitted_ensemble
 
     settings = stage_face_settings()

@@ -38,13 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from bench_support import print_table, progress  # noqa: E402
-from classify.basefaces import BaseFaces  # noqa: E402
-from classify.classifier import ensemble_probabilities  # noqa: E402
-from classify.head import HeadSettings  # noqa: E402
-from classify.metrics import evaluate_predictions  # noqa: E402
-from classify.splits import grouped_folds, grouped_holdout  # noqa: E402
-from classify.training import train_head  # noqa: E402
-from classify.transfer import BASE_VALIDATION_SHARE, fit_with_base  # noqa: E402
+from postercensus.classify.basefaces import BaseFaces  # noqa: E402
+from postercensus.classify.classifier import ensemble_probabilities  # noqa: E402
+from postercensus.classify.head import HeadSettings  # noqa: E402
+from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.splits import grouped_folds, grouped_holdout  # noqa: E402
+from postercensus.classify.training import train_head  # noqa: E402
+from postercensus.classify.transfer import BASE_VALIDATION_SHARE, fit_with_base  # noqa: E402
 
 LABELS = ("female", "male")
 CURVE_DOMAINS = ("posters", "paintings")

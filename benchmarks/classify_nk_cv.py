@@ -22,10 +22,10 @@ import numpy as np  # noqa: E402
 from bench_support import DATA, progress, require_data  # noqa: E402
 from classify_data import load_faces, nk_files, utk_files  # noqa: E402
 from train_default_model import LABELS, Recipe  # noqa: E402
-from classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
-from classify.head import HeadSettings  # noqa: E402
-from classify.splits import grouped_folds  # noqa: E402
-from classify.training import train_head, validation_split  # noqa: E402
+from postercensus.classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
+from postercensus.classify.head import HeadSettings  # noqa: E402
+from postercensus.classify.splits import grouped_folds  # noqa: E402
+from postercensus.classify.training import train_head, validation_split  # noqa: E402
 
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_support import print_table, progress  # noqa: E402
 
-from classify.prevalence import UNCERTAIN, ConfusionMatrix, estimate_prevalence  # noqa: E402
+from postercensus.classify.prevalence import UNCERTAIN, ConfusionMatrix, estimate_prevalence  # noqa: E402
 
 TARGET = 0.93  # a 95 % interval may fall a little short in simulation; below this it misleads
 LEVEL = 0.95

@@ -22,8 +22,8 @@ from typing import Protocol
 
 from bench_support import progress
 
-from faces.boxes import Box
-from faces.settings import FaceSettings
+from postercensus.faces.boxes import Box
+from postercensus.faces.settings import FaceSettings
 
 CACHE = Path(os.environ.get("POSTERCENSUS_BENCH_CACHE", "/tmp/postercensus-bench-cache"))
 SEED_KEY = "seed-v1"
@@ -51,7 +51,7 @@ class SettingsSource:
         self.key = settings.parameter_hash()
 
     def detect(self, path: Path) -> list[Box]:
-        from faces.pipeline import process_image
+        from postercensus.faces.pipeline import process_image
 
         result = process_image(path.read_bytes(), self.settings, describe=False)
         if result.error:

@@ -36,8 +36,8 @@ from detection_cache import Detected, SeedSource, SettingsSource, Source, detect
 
 from PIL import Image
 
-from faces.boxes import Box, merge_boxes
-from faces.settings import NEUTRAL_BOX_SCALE, FaceSettings
+from postercensus.faces.boxes import Box, merge_boxes
+from postercensus.faces.settings import NEUTRAL_BOX_SCALE, FaceSettings
 
 SEED_LABEL = "seed (2.5× resize, HOG u0, grayscale)"
 HOG_LOWEST = -0.7
@@ -185,7 +185,7 @@ def ensemble(members: Sequence[Candidate], min_votes: int, how: str = "composed"
 
 def yunet_and_mtcnn_candidates() -> list[Candidate]:
     """YuNet at several score cuts and input scales, MTCNN at several cuts, and ensembles with them."""
-    from faces.settings import DETECTOR_NAMES
+    from postercensus.faces.settings import DETECTOR_NAMES
 
     if "yunet" not in DETECTOR_NAMES:
         return []

@@ -20,8 +20,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_support import NK_FACES, require_data  # noqa: E402
-from faces.align import ALIGNED_SIZE, alignment_matrix, shape_of, shape_points  # noqa: E402
-from faces.detectors import HogDetector  # noqa: E402
+from postercensus.faces.align import ALIGNED_SIZE, alignment_matrix, shape_of, shape_points  # noqa: E402
+from postercensus.faces.detectors import HogDetector  # noqa: E402
 
 NAMES = ("image-left eye", "image-right eye", "nose tip", "image-left mouth corner", "image-right mouth corner")
 

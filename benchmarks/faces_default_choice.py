@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_support import print_table, progress, ratio, require_data  # noqa: E402
 from face_candidates import all_candidates, default_family  # noqa: E402
-from faces.settings import NEUTRAL_BOX_SCALE  # noqa: E402
+from postercensus.faces.settings import NEUTRAL_BOX_SCALE  # noqa: E402
 from faces_paintings import painting_metrics  # noqa: E402
 from faces_peopleart import peopleart_metrics  # noqa: E402
 from grouped_cv import (  # noqa: E402

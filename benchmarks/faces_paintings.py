@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import detection_cache  # noqa: E402
 from bench_support import print_table, progress, ratio, require_data  # noqa: E402
 from face_candidates import Candidate, all_candidates, default_family, results  # noqa: E402
-from faces.settings import NEUTRAL_BOX_SCALE  # noqa: E402
+from postercensus.faces.settings import NEUTRAL_BOX_SCALE  # noqa: E402
 from grouped_cv import Fold, add_choice_options, balanced_folds, choose_f1, cross_validate, eligible_labels, pooled  # noqa: E402
 from paintingfaces import DATA, Counts, Painting, load_paintings, match  # noqa: E402
 

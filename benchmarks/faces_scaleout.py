@@ -45,9 +45,9 @@ def dask_rate(workers: int, posters: list[bytes]) -> float:
     """Images per minute on a fresh LocalCluster of `workers` single-threaded processes."""
     from distributed import Client, LocalCluster
 
-    from faces.executors import DaskFaceExecutor
-    from faces.pipeline import process_image
-    from faces.settings import FaceSettings
+    from postercensus.faces.executors import DaskFaceExecutor
+    from postercensus.faces.pipeline import process_image
+    from postercensus.faces.settings import FaceSettings
 
     settings = FaceSettings()
     with LocalCluster(

@@ -50,7 +50,7 @@ from paintingfaces import DATA as PAINTINGS  # noqa: E402
 from peopleart import DATA as PEOPLEART, load_images  # noqa: E402
 from step_timer import StepTimer, detector_targets  # noqa: E402
 
-from faces.settings import FaceSettings  # noqa: E402
+from postercensus.faces.settings import FaceSettings  # noqa: E402
 
 WPA_IMAGES = DATA / "wpa-posters" / "images"
 SCAN_TARGET, DETECT_TARGET = 3.0, 1.5
@@ -151,7 +151,7 @@ def time_seed(files: list[Path]) -> Timing:
 
 def _warm_pool(settings: FaceSettings, files: list[Path], describe: bool):
     """A fresh pool on every core with each worker's models loaded (two images per worker, untimed)."""
-    from faces.executors import default_workers, make_executor
+    from postercensus.faces.executors import default_workers, make_executor
 
     executor = make_executor(None, None)
     warm = files[: 2 * default_workers()]
@@ -161,7 +161,7 @@ def _warm_pool(settings: FaceSettings, files: list[Path], describe: bool):
 
 
 def time_scan(settings: FaceSettings, folder: Path, files: list[Path], out: Path) -> tuple[Timing, str]:
-    from faces.scan import scan_folder
+    from postercensus.faces.scan import scan_folder
 
     with timed() as startup:
         executor = _warm_pool(settings, files, describe=False)
@@ -176,7 +176,7 @@ def time_scan(settings: FaceSettings, folder: Path, files: list[Path], out: Path
 
 
 def _stage(home: Path, settings: FaceSettings):
-    from faces.stage import FaceStage
+    from postercensus.faces.stage import FaceStage
     from postercensus.context import AppContext
 
     return FaceStage(AppContext(home).catalog.engine, home, settings)
@@ -233,8 +233,8 @@ PIPELINE_STEPS = [  # faces.pipeline names → step
 
 def load_models(settings: FaceSettings, image: Path) -> None:
     """Load the detector, landmark and descriptor models outside the timed run (they load lazily, on first use)."""
-    from faces import align, embed, models
-    from faces.pipeline import process_image
+    from postercensus.faces import align, embed, models
+    from postercensus.faces.pipeline import process_image
 
     process_image(image.read_bytes(), settings)
     for file_name in (models.LANDMARKS_5_FILE, models.LANDMARKS_68_FILE):
@@ -246,10 +246,10 @@ def profile_ours(settings: FaceSettings, home: Path) -> tuple[StepTimer, float, 
     """`faces detect --workers 1` on an already harvested home, every step timed."""
     import cv2
 
-    import faces.embed as embed
-    import faces.pipeline as pipeline
-    from faces.executors import InlineExecutor
-    from faces.stage import FaceStage
+    import postercensus.faces.embed as embed
+    import postercensus.faces.pipeline as pipeline
+    from postercensus.faces.executors import InlineExecutor
+    from postercensus.faces.stage import FaceStage
 
     stage = _stage(home, settings)
     pipeline._detector_for(settings)  # build (and import) the detector chain so its classes are found

@@ -25,10 +25,10 @@ import numpy as np
 from PIL import Image
 
 from bench_support import DATA, progress
-from classify.facesamples import sample_from_result, stage_face_settings
-from classify.splits import grouped_folds
+from postercensus.classify.facesamples import sample_from_result, stage_face_settings
+from postercensus.classify.splits import grouped_folds
 from classify_data import metfaces_files, nk_files, utk_files
-from faces.pipeline import process_image
+from postercensus.faces.pipeline import process_image
 
 CNN_SIZE = 64
 JPEG_QUALITY = 95

@@ -14,7 +14,7 @@ import cv2
 import dlib
 import numpy as np
 
-from faces import models
+from postercensus.faces import models
 
 SEED_RESIZE = 2.5
 SEED_SIZE = 224

@@ -42,17 +42,17 @@ from bench_support import DATA, progress, require_data  # noqa: E402
 from classify_data import DEFAULT_CACHE, load_faces, metfaces_files, nk_files, utk_files  # noqa: E402
 from classify_depicted_cv import (DOMAINS, HEAD, VALIDATION_SHARE, Combined, combine, domain_folds,  # noqa: E402
                                   domain_weights, head_probabilities)
-from catalog import __version__  # noqa: E402
-from classify import modelfolder  # noqa: E402
-from classify.backbones import DlibBackbone  # noqa: E402
-from classify.basefaces import BaseFaces  # noqa: E402
-from classify.classifier import ensemble_probabilities  # noqa: E402
-from classify.cnnbackbone import CnnBackbone, CnnSettings, build_cnn, load_exported_weights  # noqa: E402
-from classify.domains import domain_entry  # noqa: E402
-from classify.facesamples import stage_face_settings  # noqa: E402
-from classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
-from classify.metrics import evaluate_predictions  # noqa: E402
-from classify.training import held_out_predictions, train_head, training_images_entry, validation_split  # noqa: E402
+from postercensus.catalog import __version__  # noqa: E402
+from postercensus.classify import modelfolder  # noqa: E402
+from postercensus.classify.backbones import DlibBackbone  # noqa: E402
+from postercensus.classify.basefaces import BaseFaces  # noqa: E402
+from postercensus.classify.classifier import ensemble_probabilities  # noqa: E402
+from postercensus.classify.cnnbackbone import CnnBackbone, CnnSettings, build_cnn, load_exported_weights  # noqa: E402
+from postercensus.classify.domains import domain_entry  # noqa: E402
+from postercensus.classify.facesamples import stage_face_settings  # noqa: E402
+from postercensus.classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
+from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.training import held_out_predictions, train_head, training_images_entry, validation_split  # noqa: E402
 
 LABELS = ("female", "male")
 MODEL_ID = "perceived-gender-depicted"

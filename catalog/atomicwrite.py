@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from catalog.tempfiles import make_temp
+from postercensus.catalog.tempfiles import make_temp
 
 READABLE_FILE_MODE = 0o644
 

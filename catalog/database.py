@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
-from catalog.migrations import migrate
+from postercensus.catalog.migrations import migrate
 
 SQLITE_FILENAME = "catalog.sqlite"
 POSTGRES_DRIVER = "postgresql+psycopg"

@@ -17,7 +17,7 @@ from typing import BinaryIO, Iterator
 
 from PIL import Image, UnidentifiedImageError
 
-from catalog.tempfiles import make_temp
+from postercensus.catalog.tempfiles import make_temp
 
 # Our own cap, checked on the header before any decoding. Pillow refuses images over twice its
 # MAX_IMAGE_PIXELS (~179 M) by itself, so the cap is kept under that: one rule, one message.

@@ -10,7 +10,7 @@ from typing import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
-from catalog import schema
+from postercensus.catalog import schema
 
 Step = Callable[[Connection], None]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
-from catalog import schema
+from postercensus.catalog import schema
 
 EXAMPLES = 3  # messages `status` shows per kind
 _CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit

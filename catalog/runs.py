@@ -15,8 +15,8 @@ from typing import Any, Iterable, Protocol
 
 from sqlalchemy import Engine, select
 
-from catalog import schema
-from catalog.problems import Problem, item_errors, record_problems
+from postercensus.catalog import schema
+from postercensus.catalog.problems import Problem, item_errors, record_problems
 
 MAX_STORED_ERRORS = 1000
 _VERSIONED_PACKAGES = ("postercensus", "sqlalchemy", "sickle", "requests", "pillow", "lxml", "numpy", "dlib-bin",

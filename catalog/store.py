@@ -14,10 +14,10 @@ from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
-from catalog import schema
-from catalog.keywords import apply_synonyms, normalise_keywords, normalise_synonyms
-from catalog.runs import utcnow
-from catalog.schema import ImageStatus
+from postercensus.catalog import schema
+from postercensus.catalog.keywords import apply_synonyms, normalise_keywords, normalise_synonyms
+from postercensus.catalog.runs import utcnow
+from postercensus.catalog.schema import ImageStatus
 
 ITEM_FIELDS = ("title", "date", "year", "description", "creator", "rights", "landing_url", "datestamp")
 

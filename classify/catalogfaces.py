@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, and_, exists, func, select
 
-from catalog import schema
-from catalog.runs import utcnow
-from catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
-from classify.facesamples import FaceSample
-from classify.trainingset import TrainingSet
+from postercensus.catalog import schema
+from postercensus.catalog.runs import utcnow
+from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
+from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.trainingset import TrainingSet
 
 PAGE = 256
 

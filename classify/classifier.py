@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from classify import modelfolder
-from classify.backbones import Backbone, VggFaceBackbone, make_backbone
-from classify.cnnbackbone import CnnBackbone
-from classify.facesamples import FaceSample
-from classify.fisherfaces import Fisherfaces, pixels_of
-from classify.progress import Advance, ignore
+from postercensus.classify import modelfolder
+from postercensus.classify.backbones import Backbone, VggFaceBackbone, make_backbone
+from postercensus.classify.cnnbackbone import CnnBackbone
+from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
+from postercensus.classify.progress import Advance, ignore
 
 
 @dataclass
@@ -78,7 +78,7 @@ def load_classifier(model: str | Path, weights: Path | None = None, search_dirs:
     head = keras.models.load_model(folder / modelfolder.HEAD_FILE)
     fine_tuned = None
     if card.get("fine_tuned"):
-        from classify.head import HeadSettings, fine_tune_model
+        from postercensus.classify.head import HeadSettings, fine_tune_model
 
         assert isinstance(backbone, VggFaceBackbone)
         fine_tuned = fine_tune_model(backbone.network, head, backbone.architecture, HeadSettings())

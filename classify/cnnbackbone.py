@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from classify import modelfolder
-from classify.augment import augment_batch
-from classify.facesamples import FaceSample
-from classify.progress import Advance, ignore
+from postercensus.classify import modelfolder
+from postercensus.classify.augment import augment_batch
+from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.progress import Advance, ignore
 
 CNN_NAME = "cnn-depicted"
 EMBEDDING_LAYER = "embedding"
@@ -121,7 +121,7 @@ def train_cnn(pixels: np.ndarray, y: np.ndarray, settings: CnnSettings, sample_w
     """
     import keras
 
-    from classify.head import balanced_class_weights
+    from postercensus.classify.head import balanced_class_weights
 
     classes = balanced_class_weights(y, n_classes)
     weights = np.array([classes[label] for label in y], dtype=np.float64)

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from catalog.schema import UNCERTAIN_LABEL
-from classify.domains import registered_held_out
-from classify.metrics import decide
-from classify.prevalence import ConfusionMatrix, PrevalenceEstimate, estimate_prevalence
+from postercensus.catalog.schema import UNCERTAIN_LABEL
+from postercensus.classify.domains import registered_held_out
+from postercensus.classify.metrics import decide
+from postercensus.classify.prevalence import ConfusionMatrix, PrevalenceEstimate, estimate_prevalence
 
 
 def decision_categories(labels: list[str], threshold: float) -> list[str]:

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from classify.calibration import apply_temperature, fit_temperature
-from classify.metrics import evaluate_predictions
+from postercensus.classify.calibration import apply_temperature, fit_temperature
+from postercensus.classify.metrics import evaluate_predictions
 
 DOMAINS = ("posters", "paintings", "photos")
 DEFAULT_DOMAIN = "posters"

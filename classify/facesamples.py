@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faces.boxes import Box
-from faces.executors import FaceExecutor
-from faces.imageload import BadImage, load_rgb
-from faces.pipeline import ImageFaces, describe_face
-from faces.settings import FaceSettings
+from postercensus.faces.boxes import Box
+from postercensus.faces.executors import FaceExecutor
+from postercensus.faces.imageload import BadImage, load_rgb
+from postercensus.faces.pipeline import ImageFaces, describe_face
+from postercensus.faces.settings import FaceSettings
 
 # How labelled folders were described before faces were found as the face stage finds them: HOG
 # at one upsampling missed a third of painted crops and a seventh of NK poster crops (taken

@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from classify.facesamples import samples_from_files
-from classify.labelled import LabelledDataError, LabelledFile
-from classify.trainingset import TrainingSet
-from faces.executors import FaceExecutor
-from faces.settings import FaceSettings
+from postercensus.classify.facesamples import samples_from_files
+from postercensus.classify.labelled import LabelledDataError, LabelledFile
+from postercensus.classify.trainingset import TrainingSet
+from postercensus.faces.executors import FaceExecutor
+from postercensus.faces.settings import FaceSettings
 
 
 def load_labelled_folder(folder: Path, files: list[LabelledFile], executor: FaceExecutor,

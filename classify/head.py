@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from classify.progress import Advance, ignore
+from postercensus.classify.progress import Advance, ignore
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def fit(model: keras.Model, train: tuple[np.ndarray, np.ndarray], validation: tu
 
 def fine_tune_model(network: keras.Model, head: keras.Model, architecture: str, settings: HeadSettings) -> keras.Model:
     """Backbone + trained head as one model, with only the backbone's last block left trainable."""
-    from classify.vggface import freeze_all_but_last_block
+    from postercensus.classify.vggface import freeze_all_but_last_block
 
     freeze_all_but_last_block(network, architecture)
     head.trainable = True

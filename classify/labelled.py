@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.imagefiles import IMAGE_SUFFIXES
+from postercensus.catalog.imagefiles import IMAGE_SUFFIXES
 
 _POSTER_FACE_NAME = re.compile(r"^(?P<poster>.+)_\d+$")
 

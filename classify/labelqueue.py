@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, and_, case, delete, exists, func, insert, null, select, update
 from sqlalchemy.sql import Select
 
-from catalog import schema
-from catalog.runs import utcnow
-from catalog.schema import ImageStatus
+from postercensus.catalog import schema
+from postercensus.catalog.runs import utcnow
+from postercensus.catalog.schema import ImageStatus
 
 Model = tuple[str, str]  # (model_id, model_version)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from catalog.schema import UNCERTAIN_LABEL
-from classify.prevalence import ConfusionMatrix
+from postercensus.catalog.schema import UNCERTAIN_LABEL
+from postercensus.classify.prevalence import ConfusionMatrix
 
 CALIBRATION_BINS = 10
 

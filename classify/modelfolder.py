@@ -29,7 +29,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from catalog.atomicwrite import write_atomically
+from postercensus.catalog.atomicwrite import write_atomically
 
 CARD_FILE = "model.json"
 HEAD_FILE = "head.keras"

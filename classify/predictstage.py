@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine
 
-from catalog.runs import RunStatus, recorded_run, start_run, utcnow
-from classify.catalogfaces import CatalogFace, PredictionStore
-from classify.classifier import Classifier
-from classify import domains
-from classify.metrics import decide
+from postercensus.catalog.runs import RunStatus, recorded_run, start_run, utcnow
+from postercensus.classify.catalogfaces import CatalogFace, PredictionStore
+from postercensus.classify.classifier import Classifier
+from postercensus.classify import domains
+from postercensus.classify.metrics import decide
 
 STAGE = "classify"
 ProgressCallback = Callable[[int], None]

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from catalog.schema import UNCERTAIN_LABEL as UNCERTAIN  # the threshold rule's extra category
+from postercensus.catalog.schema import UNCERTAIN_LABEL as UNCERTAIN  # the threshold rule's extra category
 
 ROGAN_GLADEN = "rogan-gladen"
 LEAST_SQUARES = "constrained-least-squares"

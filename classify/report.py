@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from classify.facesamples import FaceSample
-from classify.overlap import overlap_lines
+from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.overlap import overlap_lines
 
 SHEET_SIZE = 8  # faces per contact sheet
 THUMBNAIL = 96

@@ -18,22 +18,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from catalog import __version__
-from catalog.atomicwrite import write_atomically
-from classify import modelfolder
-from classify.backbones import Backbone, VggFaceBackbone
-from classify.facesamples import FaceSample
-from classify.fisherfaces import Fisherfaces, pixels_of
-from classify.head import HeadSettings, build_head, fine_tune_model, fit
-from classify.labelled import LabelledDataError, check_label_set
-from classify.metrics import evaluate_predictions
-from classify.progress import Advance, Step, ignore, quiet
-from classify.report import contact_sheets, render_html
-from classify.splits import grouped_holdout
-from classify.trainingset import TrainingSet
+from postercensus.catalog import __version__
+from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.classify import modelfolder
+from postercensus.classify.backbones import Backbone, VggFaceBackbone
+from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
+from postercensus.classify.head import HeadSettings, build_head, fine_tune_model, fit
+from postercensus.classify.labelled import LabelledDataError, check_label_set
+from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.progress import Advance, Step, ignore, quiet
+from postercensus.classify.report import contact_sheets, render_html
+from postercensus.classify.splits import grouped_holdout
+from postercensus.classify.trainingset import TrainingSet
 
 if TYPE_CHECKING:
-    from classify.transfer import TransferBase
+    from postercensus.classify.transfer import TransferBase
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
                                 "use --base none to train another backbone on your faces alone")
     label_set = check_label_set(data.labels, "the labelled data")
     if base is not None:
-        from classify.transfer import check_labels
+        from postercensus.classify.transfer import check_labels
 
         check_labels(base, data.labels)
         label_set = base.labels
@@ -144,7 +144,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
                                                 f"{len(validation_idx)} (early stopping may end it before the last epoch)",
                                                 "epochs", options.head.max_epochs))
     else:
-        from classify.transfer import transfer
+        from postercensus.classify.transfer import transfer
 
         transferred = transfer(base, features, y, data.samples, data.labels, data.groups, fit_idx, validation_idx,
                                options.head, step)

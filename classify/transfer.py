@@ -21,16 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from classify import modelfolder
-from classify.basefaces import BaseFaces
-from classify.classifier import ensemble_probabilities
-from classify.cnnbackbone import CnnBackbone
-from classify.facesamples import FaceSample
-from classify.head import HeadSettings
-from classify.labelled import LabelledDataError
-from classify.progress import Advance, Step, ignore, quiet
-from classify.splits import grouped_folds, grouped_holdout
-from classify.training import train_head
+from postercensus.classify import modelfolder
+from postercensus.classify.basefaces import BaseFaces
+from postercensus.classify.classifier import ensemble_probabilities
+from postercensus.classify.cnnbackbone import CnnBackbone
+from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.head import HeadSettings
+from postercensus.classify.labelled import LabelledDataError
+from postercensus.classify.progress import Advance, Step, ignore, quiet
+from postercensus.classify.splits import grouped_folds, grouped_holdout
+from postercensus.classify.training import train_head
 
 NO_BASE = "none"
 OWN_WEIGHTS = (1.0, 3.0, 10.0, 30.0)

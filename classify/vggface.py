@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from classify.h5weights import WEIGHTS_FILES, keras_layer_name, rcmalli_layer_name
+from postercensus.classify.h5weights import WEIGHTS_FILES, keras_layer_name, rcmalli_layer_name
 
 ARCHITECTURES = ("vgg16", "resnet50")
 FEATURE_SIZES = {"vgg16": 512, "resnet50": 2048}

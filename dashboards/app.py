@@ -18,14 +18,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from analysis.filters import FilterError, Filters
-from analysis.load import Tables, load_tables
-from analysis.selection import matched
-from analysis.tables import by_keyword, items_for
-from catalog.database import engine_url
-from dashboards.drilldown import drilldown, register_image_route
-from dashboards.figures import no_data
-from dashboards.panels import FACES_BY_YEAR, KEYWORDS, PANELS, SHARE_OVER_TIME, build_figures, methods
+from postercensus.analysis.filters import FilterError, Filters
+from postercensus.analysis.load import Tables, load_tables
+from postercensus.analysis.selection import matched
+from postercensus.analysis.tables import by_keyword, items_for
+from postercensus.catalog.database import engine_url
+from postercensus.dashboards.drilldown import drilldown, register_image_route
+from postercensus.dashboards.figures import no_data
+from postercensus.dashboards.panels import FACES_BY_YEAR, KEYWORDS, PANELS, SHARE_OVER_TIME, build_figures, methods
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8050

@@ -14,7 +14,7 @@ import pandas as pd
 from dash import html
 from PIL import Image
 
-from dashboards.figures import label_colour
+from postercensus.dashboards.figures import label_colour
 
 IMAGE_ROUTE = "/poster-images/"
 IMAGES_FOLDER = "images"

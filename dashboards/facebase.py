@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis.face_status import UNSCANNED
-from analysis.tables import FaceBase
-from dashboards import figures
-from dashboards.names import display_name
+from postercensus.analysis.face_status import UNSCANNED
+from postercensus.analysis.tables import FaceBase
+from postercensus.dashboards import figures
+from postercensus.dashboards.names import display_name
 
 SUBTITLE_MARGIN = 95  # top margin (px) that fits a title and its one-line subtitle
 

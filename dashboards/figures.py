@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.names import NOT_IN_SHARES, display_name
+from postercensus.dashboards.names import NOT_IN_SHARES, display_name
 
 FEMALE = "female"
 NO_DATA = "no data"

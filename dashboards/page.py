@@ -11,10 +11,10 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from analysis.filters import Filters, describe
-from analysis.load import Tables
-from catalog.atomicwrite import write_atomically
-from dashboards.panels import PANELS, build_figures, methods
+from postercensus.analysis.filters import Filters, describe
+from postercensus.analysis.load import Tables
+from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.dashboards.panels import PANELS, build_figures, methods
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 STYLE = """

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from analysis import tables as analysis
-from analysis.filters import Filters
-from analysis.load import Tables
-from dashboards import facebase, figures
+from postercensus.analysis import tables as analysis
+from postercensus.analysis.filters import Filters
+from postercensus.analysis.load import Tables
+from postercensus.dashboards import facebase, figures
 
 
 @dataclass(frozen=True)

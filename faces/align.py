@@ -19,8 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from faces import models
-from faces.boxes import Box
+from postercensus.faces import models
+from postercensus.faces.boxes import Box
 
 ALIGNED_SIZE = 224
 LEFT_EYE_POSITION = (0.35, 0.35)  # where the image-left eye lands, as fractions of the crop

@@ -18,8 +18,8 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from faces import models
-from faces.boxes import Box, best_landmarks, merge_boxes, overlap
+from postercensus.faces import models
+from postercensus.faces.boxes import Box, best_landmarks, merge_boxes, overlap
 
 HAAR_FRONTAL = "haarcascade_frontalface_default.xml"
 HAAR_PROFILE = "haarcascade_profileface.xml"

@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from faces import models
-from faces.descriptor_net import CHIP_PADDING, CHIP_SIZE, DescriptorNet, descriptor_net
+from postercensus.faces import models
+from postercensus.faces.descriptor_net import CHIP_PADDING, CHIP_SIZE, DescriptorNet, descriptor_net
 
 BATCH = 8  # faces per network call
 

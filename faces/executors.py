@@ -12,8 +12,8 @@ from collections.abc import Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Protocol
 
-from faces.pipeline import ImageFaces, process_image
-from faces.settings import FaceSettings
+from postercensus.faces.pipeline import ImageFaces, process_image
+from postercensus.faces.settings import FaceSettings
 
 TASKS_PER_WORKER = 2
 Job = tuple[Hashable, bytes]

@@ -12,7 +12,7 @@ import io
 import numpy as np
 from PIL import Image, ImageOps
 
-from catalog.imagefiles import DEFAULT_MAX_PIXELS, InvalidImage, open_capped
+from postercensus.catalog.imagefiles import DEFAULT_MAX_PIXELS, InvalidImage, open_capped
 
 BadImage = InvalidImage  # the face stage's name for it: these bytes cannot be turned into a picture
 

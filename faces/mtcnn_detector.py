@@ -14,8 +14,8 @@ import threading
 
 import numpy as np
 
-from faces import models
-from faces.boxes import LANDMARK_NAMES, Box
+from postercensus.faces import models
+from postercensus.faces.boxes import LANDMARK_NAMES, Box
 
 DEFAULT_THRESHOLD = 0.9  # O-net's face probability; mtcnn's own default is 0.8
 MIN_FACE = 20  # px: mtcnn's default, the smallest face its image pyramid starts from

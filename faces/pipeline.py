@@ -13,13 +13,13 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from faces.align import alignment_matrix, detector_alignment_matrix, shape_of, shape_points, warp
-from faces.boxes import Box
-from faces.detectors import Detector
-from faces.embed import face_descriptors
-from faces.imageload import BadImage, load_rgb
-from faces.models import ModelMissing
-from faces.settings import FaceSettings, build_detector
+from postercensus.faces.align import alignment_matrix, detector_alignment_matrix, shape_of, shape_points, warp
+from postercensus.faces.boxes import Box
+from postercensus.faces.detectors import Detector
+from postercensus.faces.embed import face_descriptors
+from postercensus.faces.imageload import BadImage, load_rgb
+from postercensus.faces.models import ModelMissing
+from postercensus.faces.settings import FaceSettings, build_detector
 
 CROP_QUALITY = 92
 

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog.atomicwrite import write_atomically
-from catalog.imagefiles import IMAGE_SUFFIXES
-from faces.executors import FaceExecutor, Job
-from faces.settings import FaceSettings
+from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.catalog.imagefiles import IMAGE_SUFFIXES
+from postercensus.faces.executors import FaceExecutor, Job
+from postercensus.faces.settings import FaceSettings
 
 CSV_COLUMNS = ("file", "left", "top", "right", "bottom", "score", "detector")
 

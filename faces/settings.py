@@ -12,10 +12,10 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Collection
 
-from catalog.imagefiles import DEFAULT_MAX_PIXELS
-from faces import models
-from faces.align import ALIGNED_SIZE
-from faces.detectors import (
+from postercensus.catalog.imagefiles import DEFAULT_MAX_PIXELS
+from postercensus.faces import models
+from postercensus.faces.align import ALIGNED_SIZE
+from postercensus.faces.detectors import (
     CnnDetector,
     Detector,
     EnsembleDetector,
@@ -24,9 +24,9 @@ from faces.detectors import (
     Resized,
     Tiled,
 )
-from faces.mtcnn_detector import DEFAULT_THRESHOLD as MTCNN_DEFAULT_THRESHOLD
-from faces.mtcnn_detector import MtcnnDetector
-from faces.yunet import YunetDetector
+from postercensus.faces.mtcnn_detector import DEFAULT_THRESHOLD as MTCNN_DEFAULT_THRESHOLD
+from postercensus.faces.mtcnn_detector import MtcnnDetector
+from postercensus.faces.yunet import YunetDetector
 
 DETECTOR_NAMES = ("hog", "cnn", "haar", "yunet", "mtcnn", "ensemble")
 MEMBER_NAMES = ("hog", "cnn", "haar", "yunet", "mtcnn")

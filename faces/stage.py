@@ -12,12 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from catalog.atomicwrite import write_atomically
-from catalog.runs import RunStatus, recorded_run, start_run
-from faces.executors import FaceExecutor, Job
-from faces.pipeline import ImageFaces
-from faces.settings import FaceSettings
-from faces.store import FaceStore, StoredImageRef
+from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.catalog.runs import RunStatus, recorded_run, start_run
+from postercensus.faces.executors import FaceExecutor, Job
+from postercensus.faces.pipeline import ImageFaces
+from postercensus.faces.settings import FaceSettings
+from postercensus.faces.store import FaceStore, StoredImageRef
 
 STAGE = "faces"
 CROPS_DIRNAME = "faces"  # <home>/faces/<parameter hash>/…: the crops of each result set

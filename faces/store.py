@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, exists, func, insert, select
 
-from catalog import schema
-from catalog.runs import utcnow
-from catalog.schema import FaceScanStatus, ImageStatus
-from faces.pipeline import ImageFaces
-from faces.settings import FaceSettings
+from postercensus.catalog import schema
+from postercensus.catalog.runs import utcnow
+from postercensus.catalog.schema import FaceScanStatus, ImageStatus
+from postercensus.faces.pipeline import ImageFaces
+from postercensus.faces.settings import FaceSettings
 
 
 @dataclass(frozen=True)

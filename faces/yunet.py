@@ -25,9 +25,9 @@ import threading
 
 import numpy as np
 
-from faces import models
-from faces.boxes import Box, merge_boxes
-from faces.detectors import tile_origins
+from postercensus.faces import models
+from postercensus.faces.boxes import Box, merge_boxes
+from postercensus.faces.detectors import tile_origins
 
 BASE_SIDE = 640  # the coarsest level's long side (measured: best F1 on paintings)
 MIN_STEP = 2 ** 0.5  # the least scale factor between neighbouring levels

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from harvest.dates import MAX_DATE_CHARS, date_problem
-from harvest.records import HarvestedItem, RecordProblem
+from postercensus.harvest.dates import MAX_DATE_CHARS, date_problem
+from postercensus.harvest.records import HarvestedItem, RecordProblem
 
 MAX_ID_CHARS = 1000  # the catalogue's items.source_item_id column
 SHOWN_CHARS = 80

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from catalog import __version__
-from catalog.tempfiles import make_temp
+from postercensus.catalog import __version__
+from postercensus.catalog.tempfiles import make_temp
 
 USER_AGENT = f"postercensus/{__version__} (corpus analytics for poster collections)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

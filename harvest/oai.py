@@ -24,10 +24,10 @@ from sickle.app import DEFAULT_CLASS_MAP
 from sickle.models import Header
 from sickle.response import OAIResponse
 
-from catalog.imagefiles import IMAGE_SUFFIXES
-from harvest.dates import parse_year
-from harvest.http import FetchError, HttpClient
-from harvest.records import (
+from postercensus.catalog.imagefiles import IMAGE_SUFFIXES
+from postercensus.harvest.dates import parse_year
+from postercensus.harvest.http import FetchError, HttpClient
+from postercensus.harvest.records import (
     HarvestedItem,
     HarvestError,
     HarvestEvent,
@@ -35,7 +35,7 @@ from harvest.records import (
     RecordProblem,
     is_http_url,
 )
-from harvest.xmlsafe import UnsafeXMLError, XMLEntitiesError, parse_xml
+from postercensus.harvest.xmlsafe import UnsafeXMLError, XMLEntitiesError, parse_xml
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 DC_NS = "http://purl.org/dc/elements/1.1/"

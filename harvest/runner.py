@@ -16,14 +16,14 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from catalog.imagefiles import ImageFiles, InvalidImage
-from catalog.problems import Problem, ProblemKind
-from catalog.runs import RunStatus, finish_run, start_run
-from catalog.schema import ImageStatus
-from catalog.store import Catalog, PendingImage
-from harvest.checks import date_warning, identifier_problem
-from harvest.http import FetchError, HttpClient
-from harvest.records import Harvester, HarvestError, HarvestedItem, RecordProblem, is_http_url
+from postercensus.catalog.imagefiles import ImageFiles, InvalidImage
+from postercensus.catalog.problems import Problem, ProblemKind
+from postercensus.catalog.runs import RunStatus, finish_run, start_run
+from postercensus.catalog.schema import ImageStatus
+from postercensus.catalog.store import Catalog, PendingImage
+from postercensus.harvest.checks import date_warning, identifier_problem
+from postercensus.harvest.http import FetchError, HttpClient
+from postercensus.harvest.records import Harvester, HarvestError, HarvestedItem, RecordProblem, is_http_url
 
 ITEM_BATCH = 100
 MAX_IMAGE_ATTEMPTS = 3

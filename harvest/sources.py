@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harvest.http import HttpClient
-from harvest.records import Harvester, HarvestError
+from postercensus.harvest.http import HttpClient
+from postercensus.harvest.records import Harvester, HarvestError
 
 KINDS = ("oai", "iiif", "csv", "folder")
 
@@ -25,15 +25,15 @@ def harvester_from_params(kind: str, params: Mapping[str, Any], client: HttpClie
 
 def _build(kind: str, params: Mapping[str, Any], client: HttpClient) -> Harvester:
     if kind == "oai":
-        from harvest.oai import OaiHarvester
+        from postercensus.harvest.oai import OaiHarvester
 
         return OaiHarvester.from_params(params, client)
     if kind == "iiif":
-        from harvest.iiif import DEFAULT_IMAGE_REQUEST, IiifHarvester
+        from postercensus.harvest.iiif import DEFAULT_IMAGE_REQUEST, IiifHarvester
 
         return IiifHarvester(params["url"], client, image_request=params.get("image_request", DEFAULT_IMAGE_REQUEST))
     if kind == "csv":
-        from harvest.tabular import CsvColumns, CsvHarvester
+        from postercensus.harvest.tabular import CsvColumns, CsvHarvester
 
         names = ("id", "title", "date", "keywords", "description", "image", "creator", "rights", "url")
         columns = CsvColumns(**{name: params.get(f"{name}_column") for name in names},
@@ -41,7 +41,7 @@ def _build(kind: str, params: Mapping[str, Any], client: HttpClient) -> Harveste
         images = params.get("images")
         return CsvHarvester(Path(params["path"]), Path(images) if images else None, columns)
     if kind == "folder":
-        from harvest.tabular import FolderHarvester
+        from postercensus.harvest.tabular import FolderHarvester
 
         return FolderHarvester(Path(params["path"]))
     raise HarvestError(f"unknown source kind {kind!r} (known: {', '.join(KINDS)})")

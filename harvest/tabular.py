@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
-from catalog.imagefiles import IMAGE_SUFFIXES
-from harvest.dates import parse_year
-from harvest.records import (
+from postercensus.catalog.imagefiles import IMAGE_SUFFIXES
+from postercensus.harvest.dates import parse_year
+from postercensus.harvest.records import (
     HarvestError,
     HarvestEvent,
     HarvestedItem,

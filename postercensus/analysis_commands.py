@@ -22,7 +22,7 @@ def analyze_command(ctx: typer.Context) -> None:
     says so and writes nothing. Each real run is recorded as stage "analyze".
     Example: postercensus --home H analyze
     """
-    from analysis.cache import analyze
+    from postercensus.analysis.cache import analyze
 
     context: AppContext = ctx.obj
     console = Console(soft_wrap=True)
@@ -50,9 +50,9 @@ def export_command(
     the tables rest on.
     Example: postercensus --home H export out/ --year-from 1935 --min-probability 0.7
     """
-    from analysis.export import export
-    from analysis.load import load_tables
-    from analysis.selection import matched
+    from postercensus.analysis.export import export
+    from postercensus.analysis.load import load_tables
+    from postercensus.analysis.selection import matched
 
     context: AppContext = ctx.obj
     filters = make_filters(year_from, year_to, keyword, source, min_probability, model)

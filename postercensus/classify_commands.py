@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from classify.progress import Advance, Step, ignore
+from postercensus.classify.progress import Advance, Step, ignore
 from postercensus.commandapp import CommandApp
 from postercensus.context import AppContext, CommandError
 from postercensus.terminal import face_executor, print_errors, progress_bar
@@ -33,9 +33,9 @@ Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Proces
 
 def _classify_errors():
     """The errors of the classify package that mean 'fix your input', reported without a traceback."""
-    from classify.h5weights import WeightsError
-    from classify.labelled import LabelledDataError
-    from classify.modelfolder import ModelFolderError
+    from postercensus.classify.h5weights import WeightsError
+    from postercensus.classify.labelled import LabelledDataError
+    from postercensus.classify.modelfolder import ModelFolderError
 
     return WeightsError, LabelledDataError, ModelFolderError
 
@@ -59,8 +59,8 @@ def _steps(console: Console, progress: Progress) -> Step:
 
 
 def _folder_set(folder: Path, workers: int | None, console: Console, errors: list[str]):
-    from classify.folderdata import load_labelled_folder
-    from classify.labelled import list_labelled_files
+    from postercensus.classify.folderdata import load_labelled_folder
+    from postercensus.classify.labelled import list_labelled_files
 
     files = list_labelled_files(folder)
     with face_executor(workers, None) as executor, progress_bar(console) as progress:
@@ -93,11 +93,11 @@ def train(
     postercensus classify train ./faces-labelled --out models/gender;
     postercensus --home H classify train --from-catalog --out models/gender-v2
     """
-    from classify.backbones import make_backbone
-    from classify.head import HeadSettings
-    from classify.training import TrainOptions, save
-    from classify.training import train as train_model
-    from classify.transfer import NO_BASE, load_base
+    from postercensus.classify.backbones import make_backbone
+    from postercensus.classify.head import HeadSettings
+    from postercensus.classify.training import TrainOptions, save
+    from postercensus.classify.training import train as train_model
+    from postercensus.classify.transfer import NO_BASE, load_base
 
     if (folder is None) == (not from_catalog):
         raise CommandError("give either a labelled FOLDER or --from-catalog (one of the two)")
@@ -113,7 +113,7 @@ def train(
                                "add --base none to train on your faces alone")
         start = load_base(base)
         if from_catalog:
-            from classify.catalogfaces import labelled_training_set
+            from postercensus.classify.catalogfaces import labelled_training_set
 
             data = labelled_training_set(context.catalog.engine, context.home)
             if not data.samples:
@@ -127,7 +127,7 @@ def train(
         version = save(trained, out, data)
     except _classify_errors() as error:
         raise CommandError(str(error)) from error
-    from classify.modelfolder import EVALUATION_PAGE
+    from postercensus.classify.modelfolder import EVALUATION_PAGE
 
     evaluation, baseline = trained.card["evaluation"], trained.card["baseline_fisherfaces"]
     console.print(f"[bold]model[/bold] {trained.card['model_id']} version {version}: labels {', '.join(trained.card['labels'])}")
@@ -166,14 +166,14 @@ def evaluate(
 
     Example: postercensus classify evaluate default ./nk-faces --json report.json --html report.html
     """
-    from catalog.atomicwrite import write_atomically
-    from classify.classifier import load_classifier
-    from classify.domains import domain_figures
-    from classify.metrics import evaluate_predictions
-    from classify.modelfolder import read_training_images
-    from classify.overlap import overlap_lines, training_overlap
-    from classify.report import contact_sheets, render_html
-    from classify.training import fisher_report
+    from postercensus.catalog.atomicwrite import write_atomically
+    from postercensus.classify.classifier import load_classifier
+    from postercensus.classify.domains import domain_figures
+    from postercensus.classify.metrics import evaluate_predictions
+    from postercensus.classify.modelfolder import read_training_images
+    from postercensus.classify.overlap import overlap_lines, training_overlap
+    from postercensus.classify.report import contact_sheets, render_html
+    from postercensus.classify.training import fisher_report
 
     context: AppContext = ctx.obj
     console = Console(soft_wrap=True)
@@ -224,11 +224,11 @@ def predict(
 
     Example: postercensus --home H classify predict --threshold 0.7 --domain paintings
     """
-    from classify import domains
-    from classify.catalogfaces import PredictionStore
-    from classify.classifier import load_classifier
-    from classify.correction import corrected_shares
-    from classify.predictstage import run_predictions
+    from postercensus.classify import domains
+    from postercensus.classify.catalogfaces import PredictionStore
+    from postercensus.classify.classifier import load_classifier
+    from postercensus.classify.correction import corrected_shares
+    from postercensus.classify.predictstage import run_predictions
 
     context: AppContext = ctx.obj
     console = Console(soft_wrap=True)
@@ -271,7 +271,7 @@ def label(
     `classify train --from-catalog` trains on them. Stop with Ctrl-C.
     Example, another label set: postercensus --home H classify label --keys w=worker,d=soldier,o=other
     """
-    from classify.labelserver import LabellingServer
+    from postercensus.classify.labelserver import LabellingServer
 
     context: AppContext = ctx.obj
     pairs = [pair.split("=", 1) for pair in keys.split(",") if pair.strip()]
@@ -296,6 +296,6 @@ def label(
 
 def classifiers_summary(context: AppContext) -> list[dict]:
     """Per registered model, the faces per predicted label, for `postercensus status`."""
-    from classify.catalogfaces import PredictionStore
+    from postercensus.classify.catalogfaces import PredictionStore
 
     return PredictionStore(context.catalog.engine, context.home).summary()

@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from catalog import __version__
-from catalog.problems import standing_problems
-from catalog.runs import iso_utc, latest_run
+from postercensus.catalog import __version__
+from postercensus.catalog.problems import standing_problems
+from postercensus.catalog.runs import iso_utc, latest_run
 from postercensus.analysis_commands import analyze_command, export_command
 from postercensus.classify_commands import classifiers_summary, classify_app
 from postercensus.commandapp import CommandApp, HelpGroup

@@ -13,9 +13,9 @@ from typing import Any
 
 import tomli_w
 
-from catalog.atomicwrite import write_atomically
-from catalog.database import default_url
-from classify.domains import DEFAULT_DOMAIN, check_domain
+from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.catalog.database import default_url
+from postercensus.classify.domains import DEFAULT_DOMAIN, check_domain
 
 CONFIG_FILENAME = "postercensus.toml"
 DEFAULT_HOME = "postercensus-home"

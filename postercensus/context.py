@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from catalog.database import display_url, open_engine
-from catalog.imagefiles import ImageFiles
-from catalog.store import Catalog
+from postercensus.catalog.database import display_url, open_engine
+from postercensus.catalog.imagefiles import ImageFiles
+from postercensus.catalog.store import Catalog
 from postercensus.config import HomeConfig
 
 

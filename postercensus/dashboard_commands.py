@@ -39,9 +39,9 @@ def build(
     images and faces the figures rest on.
     Example: postercensus --home H dashboard build dashboard.html --year-from 1940 --year-to 1945
     """
-    from analysis.load import load_tables
-    from analysis.selection import matched
-    from dashboards.page import build_page
+    from postercensus.analysis.load import load_tables
+    from postercensus.analysis.selection import matched
+    from postercensus.dashboards.page import build_page
 
     context: AppContext = ctx.obj
     filters = make_filters(year_from, year_to, keyword, source, min_probability, model)
@@ -63,7 +63,7 @@ def serve(
 
     Example: postercensus --home H dashboard serve --port 8050
     """
-    from dashboards.app import serve as serve_app
+    from postercensus.dashboards.app import serve as serve_app
 
     context: AppContext = ctx.obj
     serve_app(context.home, context.catalog.engine, port,

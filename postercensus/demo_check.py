@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
-from catalog.schema import faces, images, items, predictions
+from postercensus.catalog.schema import faces, images, items, predictions
 from postercensus.demo_collection import DemoPoster
 
 MISSED = "not found"

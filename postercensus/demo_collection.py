@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from catalog.atomicwrite import write_atomically
+from postercensus.catalog.atomicwrite import write_atomically
 
 WIDTH, HEIGHT = 480, 640
 CSV_NAME = "items.csv"

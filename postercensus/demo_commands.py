@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from catalog.schema import sources
-from harvest.tabular import CsvHarvester
+from postercensus.catalog.schema import sources
+from postercensus.harvest.tabular import CsvHarvester
 from postercensus.classify_commands import classifiers_summary
 from postercensus.context import AppContext, CommandError
 from postercensus.demo_check import MISSED, drawn_against_labelled
@@ -94,7 +94,7 @@ def _refuse_other_sources(context: AppContext, demo_key: str) -> None:
 
 def _print_drawn_and_found(console: Console, context: AppContext) -> None:
     """Each drawn figure beside the label its face got: the demo's own check of the tool on drawings."""
-    from faces.settings import FaceSettings
+    from postercensus.faces.settings import FaceSettings
 
     posters = demo_posters()
     for model in classifiers_summary(context):

@@ -9,11 +9,11 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from faces.models import ModelMissing
-from faces.scan import image_files, scan_folder
-from faces.settings import DETECTOR_NAMES, MEMBER_NAMES, FaceSettings, threshold_settings
-from faces.stage import FaceStage
-from faces.store import FaceStore
+from postercensus.faces.models import ModelMissing
+from postercensus.faces.scan import image_files, scan_folder
+from postercensus.faces.settings import DETECTOR_NAMES, MEMBER_NAMES, FaceSettings, threshold_settings
+from postercensus.faces.stage import FaceStage
+from postercensus.faces.store import FaceStore
 from postercensus.commandapp import CommandApp
 from postercensus.context import AppContext, CommandError
 from postercensus.terminal import face_executor, print_errors, progress_bar

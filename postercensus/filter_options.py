@@ -13,7 +13,7 @@ import typer
 from postercensus.context import CommandError
 
 if TYPE_CHECKING:
-    from analysis.filters import Filters
+    from postercensus.analysis.filters import Filters
 
 YearFrom = Annotated[Optional[int], typer.Option("--year-from", help="Only items from this year on.",
                                                   show_default=False)]
@@ -33,7 +33,7 @@ Model = Annotated[Optional[str], typer.Option(
 def make_filters(year_from: int | None, year_to: int | None, keywords: list[str] | None, source: str | None,
                  min_probability: float, model: str | None) -> Filters:
     """The options as Filters; reversed years or a probability outside 0–1 fail here, as one line."""
-    from analysis.filters import FilterError, Filters  # pandas: loaded only by the commands that filter
+    from postercensus.analysis.filters import FilterError, Filters  # pandas: loaded only by the commands that filter
 
     try:
         return Filters(year_from, year_to, tuple(keywords or ()), source, min_probability, model)

@@ -7,10 +7,10 @@ from typing import Annotated, Callable, Optional
 import typer
 from rich.console import Console
 
-from harvest.http import HttpClient, HttpSettings
-from harvest.records import Harvester, HarvestError
-from harvest.runner import HarvestReport, run_harvest
-from harvest.tabular import COLUMN_CANDIDATES, CsvColumns, CsvHarvester, FolderHarvester
+from postercensus.harvest.http import HttpClient, HttpSettings
+from postercensus.harvest.records import Harvester, HarvestError
+from postercensus.harvest.runner import HarvestReport, run_harvest
+from postercensus.harvest.tabular import COLUMN_CANDIDATES, CsvColumns, CsvHarvester, FolderHarvester
 from postercensus.commandapp import CommandApp
 from postercensus.context import AppContext, CommandError
 from postercensus.terminal import print_errors
@@ -93,7 +93,7 @@ def harvest_oai(
 
     Example: postercensus harvest oai https://example.org/oai --set posters --prefix mods
     """
-    from harvest.oai import OaiHarvester
+    from postercensus.harvest.oai import OaiHarvester
 
     if prefix not in ("oai_dc", "mods"):
         raise typer.BadParameter("choose oai_dc or mods", param_hint="--prefix")
@@ -114,7 +114,7 @@ def harvest_iiif(
 
     Example: postercensus harvest iiif https://example.org/iiif/collection/posters
     """
-    from harvest.iiif import IiifHarvester
+    from postercensus.harvest.iiif import IiifHarvester
 
     _run(ctx, lambda client: IiifHarvester(url, client, image_request=image_request),
          workers, _http_settings(delay, retries, timeout, max_mb))

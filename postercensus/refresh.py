@@ -21,9 +21,9 @@ from typing import Any
 
 from rich.console import Console
 
-from catalog.problems import KindCount, run_problem_counts
-from catalog.runs import RunStatus, close_interrupted_runs
-from catalog.tempfiles import sweep_orphans
+from postercensus.catalog.problems import KindCount, run_problem_counts
+from postercensus.catalog.runs import RunStatus, close_interrupted_runs
+from postercensus.catalog.tempfiles import sweep_orphans
 from postercensus.context import AppContext
 from postercensus.runlock import refresh_lock
 from postercensus.terminal import face_executor
@@ -111,8 +111,8 @@ def run_refresh(context: AppContext, scheduler: str | None = None, workers: int 
 
 def _written_folders(context: AppContext) -> Iterator[Path]:
     """Where the stages write files: the home, incoming images, the tables, the export and the crops."""
-    from analysis.cache import TABLES_DIRNAME
-    from faces.stage import CROPS_DIRNAME
+    from postercensus.analysis.cache import TABLES_DIRNAME
+    from postercensus.faces.stage import CROPS_DIRNAME
 
     home = context.home
     yield from (home, context.image_files.incoming, home / TABLES_DIRNAME, home / EXPORT_DIRNAME)
@@ -153,9 +153,9 @@ def _with_problems(context: AppContext, result: StageResult, run_id: int) -> Sta
 
 
 def _harvest(context: AppContext, source: Mapping[str, Any], console: Console) -> StageResult:
-    from harvest.http import HttpClient, HttpSettings
-    from harvest.runner import run_harvest
-    from harvest.sources import harvester_from_params
+    from postercensus.harvest.http import HttpClient, HttpSettings
+    from postercensus.harvest.runner import run_harvest
+    from postercensus.harvest.sources import harvester_from_params
 
     client = HttpClient(HttpSettings())
     harvester = harvester_from_params(source.get("kind", ""), source.get("params", {}), client)
@@ -168,8 +168,8 @@ def _harvest(context: AppContext, source: Mapping[str, Any], console: Console) -
 
 
 def _faces(context: AppContext, scheduler: str | None, workers: int | None) -> StageResult:
-    from faces.settings import FaceSettings
-    from faces.stage import FaceStage
+    from postercensus.faces.settings import FaceSettings
+    from postercensus.faces.stage import FaceStage
 
     with face_executor(workers, scheduler) as executor:
         done = FaceStage(context.catalog.engine, context.home, FaceSettings()).run(executor)
@@ -179,10 +179,10 @@ def _faces(context: AppContext, scheduler: str | None, workers: int | None) -> S
 def _classify(context: AppContext) -> StageResult:
     """The model, threshold and domain of `[classify]` in postercensus.toml (default: the shipped model,
     threshold 0, posters)."""
-    from classify import domains, modelfolder
-    from classify.catalogfaces import PredictionStore
-    from classify.classifier import load_classifier
-    from classify.predictstage import record_nothing_new, run_predictions
+    from postercensus.classify import domains, modelfolder
+    from postercensus.classify.catalogfaces import PredictionStore
+    from postercensus.classify.classifier import load_classifier
+    from postercensus.classify.predictstage import record_nothing_new, run_predictions
 
     section = context.config.data.get("classify", {})
     threshold = float(section.get("threshold", 0.0))
@@ -209,8 +209,8 @@ def _classify(context: AppContext) -> StageResult:
 
 
 def _text(context: AppContext) -> StageResult:
-    from text.pipeline import TextPipeline, TextSettings
-    from text.stage import TextStage
+    from postercensus.text.pipeline import TextPipeline, TextSettings
+    from postercensus.text.stage import TextStage
 
     pipeline = TextPipeline(TextSettings.from_config(context.config.text))
     context.catalog.apply_keyword_synonyms()
@@ -220,7 +220,7 @@ def _text(context: AppContext) -> StageResult:
 
 
 def _analyze(context: AppContext) -> StageResult:
-    from analysis.cache import analyze
+    from postercensus.analysis.cache import analyze
 
     done = analyze(context.catalog.engine, context.home)
     if done.unchanged:
@@ -230,7 +230,7 @@ def _analyze(context: AppContext) -> StageResult:
 
 def _tables_written(context: AppContext) -> Path:
     """The file analyze writes last: outputs older than it were made from older tables."""
-    from analysis.cache import FINGERPRINT_FILE, TABLES_DIRNAME
+    from postercensus.analysis.cache import FINGERPRINT_FILE, TABLES_DIRNAME
 
     return context.home / TABLES_DIRNAME / FINGERPRINT_FILE
 
@@ -241,8 +241,8 @@ def _current(output: Path, context: AppContext) -> bool:
 
 
 def _export(context: AppContext, outdir: Path) -> StageResult:
-    from analysis.export import export
-    from analysis.load import load_tables
+    from postercensus.analysis.export import export
+    from postercensus.analysis.load import load_tables
 
     if _current(outdir / "provenance.json", context):  # export writes provenance.json last
         return StageResult("", RunStatus.OK, {"files": 0}, f"{outdir} is current")
@@ -251,8 +251,8 @@ def _export(context: AppContext, outdir: Path) -> StageResult:
 
 
 def _dashboard(context: AppContext, out: Path) -> StageResult:
-    from analysis.load import load_tables
-    from dashboards.page import build_page
+    from postercensus.analysis.load import load_tables
+    from postercensus.dashboards.page import build_page
 
     if _current(out, context):
         return StageResult("", RunStatus.OK, {"pages": 0}, f"{out} is current")

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from catalog.problems import ProblemKind
+from postercensus.catalog.problems import ProblemKind
 from postercensus.context import AppContext
 from postercensus.refresh import EXIT_RUNNING, RefreshReport, run_refresh
 from postercensus.runlock import RefreshRunning

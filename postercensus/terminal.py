@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from faces.executors import FaceExecutor, make_executor
+from postercensus.faces.executors import FaceExecutor, make_executor
 from postercensus.context import CommandError
 
 MAX_ERRORS_SHOWN = 10

@@ -22,7 +22,7 @@ from postercensus.context import AppContext, CommandError
 from postercensus.terminal import print_errors, progress_bar
 
 if TYPE_CHECKING:
-    from text.pipeline import TextPipeline
+    from postercensus.text.pipeline import TextPipeline
 
 text_app = CommandApp(
     help="Find gendered noun phrases (\"woman welder\", \"his mother\") in item descriptions: lexicon "
@@ -37,8 +37,8 @@ PHRASE_COLUMNS = ["id", "gender", "trigger", "role", "role_lemma", "category", "
 
 def _pipeline(context: AppContext) -> TextPipeline:
     """The pipeline the home's [text] settings describe; a missing model or bad setting is a one-line error."""
-    from text.nlp import ModelNotInstalled
-    from text.pipeline import TextPipeline, TextSettings
+    from postercensus.text.nlp import ModelNotInstalled
+    from postercensus.text.pipeline import TextPipeline, TextSettings
 
     try:
         return TextPipeline(TextSettings.from_config(context.config.text))
@@ -63,7 +63,7 @@ def extract(ctx: typer.Context) -> None:
     If the keywords synonym map changed, every item's keywords are re-mapped first.
     Example: postercensus --home H text extract
     """
-    from text.stage import TextStage
+    from postercensus.text.stage import TextStage
 
     context: AppContext = ctx.obj
     pipeline = _pipeline(context)
@@ -153,6 +153,6 @@ def phrases(
 
 def text_summary(context: AppContext) -> list[dict]:
     """Per text pipeline version, items scanned and mentions per gender, for `postercensus status`."""
-    from text.store import TextStore
+    from postercensus.text.store import TextStore
 
     return TextStore(context.catalog.engine).summary()

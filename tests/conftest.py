@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.database import default_url
+from postercensus.catalog.database import default_url
 from tests.support import postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.export import export
-from analysis.load import load_tables
+from postercensus.analysis.export import export
+from postercensus.analysis.load import load_tables
 from postercensus.config import DEMO_BANNER, HomeConfig
 from tests.support.cli import run_cli, status
 from tests.test_analysis_tables import MODEL, build_catalogue

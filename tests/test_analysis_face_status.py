@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.export import frames
-from analysis.face_status import item_face_statuses
-from analysis.tables import (
+from postercensus.analysis.export import frames
+from postercensus.analysis.face_status import item_face_statuses
+from postercensus.analysis.tables import (
     Filters,
     agreement,
     agreement_summary,
@@ -32,8 +32,8 @@ from analysis.tables import (
     face_base,
     load_tables,
 )
-from catalog import schema
-from catalog.database import default_url, open_engine
+from postercensus.catalog import schema
+from postercensus.catalog.database import default_url, open_engine
 from tests.test_analysis_tables import T0, build_catalogue
 
 EXTRA_ITEMS = {  # id: (year, keywords, [(sha or None, image status, set1 scan status or None)])

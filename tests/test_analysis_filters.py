@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis.export import export
-from analysis.filters import FilterError, Filters
-from analysis.load import load_tables
-from analysis.selection import matched
-from analysis.tables import by_gender, by_year
+from postercensus.analysis.export import export
+from postercensus.analysis.filters import FilterError, Filters
+from postercensus.analysis.load import load_tables
+from postercensus.analysis.selection import matched
+from postercensus.analysis.tables import by_gender, by_year
 from tests.support.cli import run_cli
 from tests.test_analysis_tables import build_catalogue
 from tests.test_harvest_csv import WPA_CSV
@@ -68,8 +68,7 @@ def test_the_python_api_refuses_unknown_keywords_sources_and_empty_selections(ta
 
 
 def test_keyword_close_matches_are_at_most_five(tables):
-    import analysis.filters as filters_module
-
+    import postercensus.analysis.filters as filters_module
     items = tables.items.assign(keywords=[[f"poster {n}" for n in range(10)]] * len(tables.items))
     with pytest.raises(FilterError) as raised:
         filters_module.select_items(items, Filters(keywords=("posters",)))
@@ -77,7 +76,7 @@ def test_keyword_close_matches_are_at_most_five(tables):
 
 
 def test_the_whole_of_an_empty_catalogue_is_not_a_filter_error(tmp_path):
-    from catalog.database import default_url, open_engine
+    from postercensus.catalog.database import default_url, open_engine
 
     home = tmp_path / "empty"
     home.mkdir()

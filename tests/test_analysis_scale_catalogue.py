@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis.cache import analyze
-from analysis.filters import Filters
-from analysis.load import load_tables
-from analysis.tables import by_gender, by_keyword, by_year
-from catalog.database import default_url, open_engine
+from postercensus.analysis.cache import analyze
+from postercensus.analysis.filters import Filters
+from postercensus.analysis.load import load_tables
+from postercensus.analysis.tables import by_gender, by_keyword, by_year
+from postercensus.catalog.database import default_url, open_engine
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "analysis_scale.py"
 ITEMS = 400

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.tables import (
+from postercensus.analysis.tables import (
     Filters,
     agreement,
     agreement_summary,
@@ -42,10 +42,10 @@ from analysis.tables import (
     mentions_by_role,
     mentions_by_year,
 )
-from catalog import schema
-from catalog.database import default_url, open_engine
-from classify.correction import corrected_shares, held_out_confusion
-from classify.prevalence import bootstrap_draws
+from postercensus.catalog import schema
+from postercensus.catalog.database import default_url, open_engine
+from postercensus.classify.correction import corrected_shares, held_out_confusion
+from postercensus.classify.prevalence import bootstrap_draws
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 MODEL = "test-model"

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from catalog import schema
-from catalog.database import default_url, engine_url, open_engine
-from catalog.imagefiles import ImageFiles, InvalidImage, inspect_image
-from catalog.migrations import LATEST_VERSION, current_version
-from catalog.problems import KindCount, Problem, ProblemKind, item_errors, run_problem_counts, standing_problems
-from catalog.runs import RunStatus, finish_run, start_run
-from catalog.schema import ImageStatus
-from catalog.store import Catalog
-from harvest.records import HarvestedItem, ImageRef
+from postercensus.catalog import schema
+from postercensus.catalog.database import default_url, engine_url, open_engine
+from postercensus.catalog.imagefiles import ImageFiles, InvalidImage, inspect_image
+from postercensus.catalog.migrations import LATEST_VERSION, current_version
+from postercensus.catalog.problems import KindCount, Problem, ProblemKind, item_errors, run_problem_counts, standing_problems
+from postercensus.catalog.runs import RunStatus, finish_run, start_run
+from postercensus.catalog.schema import ImageStatus
+from postercensus.catalog.store import Catalog
+from postercensus.harvest.records import HarvestedItem, ImageRef
 from tests.support.images import make_jpeg
 
 
@@ -163,7 +163,7 @@ def test_pixel_cap_refuses_decompression_bombs(tmp_path):
 def test_an_existing_catalogue_is_upgraded_by_new_steps(catalog_url, monkeypatch):
     from sqlalchemy import Column, Integer, MetaData, Table, inspect
 
-    from catalog import migrations
+    from postercensus.catalog import migrations
 
     open_engine(catalog_url).dispose()
     later = Table("later_stage", MetaData(), Column("id", Integer, primary_key=True))
@@ -210,8 +210,8 @@ def test_a_runs_problems_are_new_only_when_its_scopes_previous_run_did_not_repor
 def test_a_catalogue_from_before_the_problems_table_keeps_its_runs_and_counts_problems_from_its_next_run(catalog_url):
     from sqlalchemy import create_engine, inspect
 
-    from catalog import migrations
-    from catalog.runs import utcnow
+    from postercensus.catalog import migrations
+    from postercensus.catalog.runs import utcnow
 
     with create_engine(engine_url(catalog_url)).begin() as connection:  # as schema version 4 left it
         schema.metadata.create_all(connection, tables=[schema.schema_version])

@@ -17,21 +17,21 @@ import pytest
 import tomli_w
 from sqlalchemy import select, update
 
-from analysis.cache import catalogue_fingerprint
-from analysis.export import export
-from analysis.load import result_sets
-from analysis.tables import by_gender, load_tables
-from catalog import schema
-from catalog.database import default_url, open_engine
-from classify import domains, modelfolder
-from classify.calibration import apply_temperature
-from classify.catalogfaces import PredictionStore
-from classify.classifier import load_classifier
-from classify.correction import corrected_shares, held_out_confusion
-from classify.head import HeadSettings, build_head
-from classify.metrics import evaluate_predictions
-from classify.predictstage import run_predictions
-from classify.report import render_html
+from postercensus.analysis.cache import catalogue_fingerprint
+from postercensus.analysis.export import export
+from postercensus.analysis.load import result_sets
+from postercensus.analysis.tables import by_gender, load_tables
+from postercensus.catalog import schema
+from postercensus.catalog.database import default_url, open_engine
+from postercensus.classify import domains, modelfolder
+from postercensus.classify.calibration import apply_temperature
+from postercensus.classify.catalogfaces import PredictionStore
+from postercensus.classify.classifier import load_classifier
+from postercensus.classify.correction import corrected_shares, held_out_confusion
+from postercensus.classify.head import HeadSettings, build_head
+from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.predictstage import run_predictions
+from postercensus.classify.report import render_html
 from postercensus import refresh
 from postercensus.config import CONFIG_FILENAME, HomeConfig
 from postercensus.context import AppContext

@@ -18,11 +18,11 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import Engine, delete, insert, update
 
-from catalog import schema
-from catalog.database import default_url, open_engine
-from catalog.runs import start_run
-from classify import labelqueue
-from classify.labelserver import LabellingServer
+from postercensus.catalog import schema
+from postercensus.catalog.database import default_url, open_engine
+from postercensus.catalog.runs import start_run
+from postercensus.classify import labelqueue
+from postercensus.classify.labelserver import LabellingServer
 from tests.support.browser import chromium_page
 
 SHA = "a" * 64

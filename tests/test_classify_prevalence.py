@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from classify.prevalence import (
+from postercensus.classify.prevalence import (
     LEAST_SQUARES,
     ROGAN_GLADEN,
     UNCERTAIN,

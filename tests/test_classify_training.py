@@ -15,18 +15,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classify import modelfolder
-from classify.backbones import DlibBackbone
-from classify.classifier import load_classifier
-from classify.facesamples import FaceSample
-from classify.fisherfaces import Fisherfaces, pixels_of
-from classify.head import HeadSettings
-from classify.labelled import group_of
-from classify.metrics import decide, evaluate_predictions
-from classify.overlap import overlap_lines, training_overlap
-from classify.splits import grouped_folds, grouped_holdout
-from classify.training import TrainOptions, save, train
-from classify.trainingset import TrainingSet
+from postercensus.classify import modelfolder
+from postercensus.classify.backbones import DlibBackbone
+from postercensus.classify.classifier import load_classifier
+from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
+from postercensus.classify.head import HeadSettings
+from postercensus.classify.labelled import group_of
+from postercensus.classify.metrics import decide, evaluate_predictions
+from postercensus.classify.overlap import overlap_lines, training_overlap
+from postercensus.classify.splits import grouped_folds, grouped_holdout
+from postercensus.classify.training import TrainOptions, save, train
+from postercensus.classify.trainingset import TrainingSet
 
 LABELS = ("female", "male")
 
@@ -399,7 +399,7 @@ def test_the_model_version_is_stable_and_changes_when_the_head_changes(saved, tm
 
 
 def test_too_few_posters_of_a_label_is_a_labelled_data_error(clusters):
-    from classify.labelled import LabelledDataError
+    from postercensus.classify.labelled import LabelledDataError
 
     labels = ["female"] * 3 + ["male"] * 3
     data = TrainingSet(clusters.samples(labels, seed=2), labels, ["a", "a", "a", "b", "c", "d"],

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classify import modelfolder
-from classify.transfer import OWN_WEIGHTS, domain_balanced_weights
+from postercensus.classify import modelfolder
+from postercensus.classify.transfer import OWN_WEIGHTS, domain_balanced_weights
 from tests.support.cli import run_cli
 from tests.support.posters import FACES_DIR
 from tests.test_classify_cli import _error, _ok, quick_training  # noqa: F401  (quick_training: autouse fixture)
@@ -62,17 +62,17 @@ def folders(shared_data, tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def base_model(folders, tmp_path_factory) -> Path:
     """A model folder to transfer from: dlib head, base_faces.npz, one CNN (share 0.5), a `domains` entry."""
-    from classify.backbones import DlibBackbone
-    from classify.basefaces import BaseFaces
-    from classify.cnnbackbone import CnnBackbone, CnnSettings, train_cnn
-    from classify.domains import domain_entry
-    from classify.facesamples import stage_face_settings
-    from classify.folderdata import load_labelled_folder
-    from classify.head import HeadSettings
-    from classify.labelled import list_labelled_files
-    from classify.training import TrainOptions, save, train
-    from classify.trainingset import TrainingSet
-    from faces.executors import InlineExecutor
+    from postercensus.classify.backbones import DlibBackbone
+    from postercensus.classify.basefaces import BaseFaces
+    from postercensus.classify.cnnbackbone import CnnBackbone, CnnSettings, train_cnn
+    from postercensus.classify.domains import domain_entry
+    from postercensus.classify.facesamples import stage_face_settings
+    from postercensus.classify.folderdata import load_labelled_folder
+    from postercensus.classify.head import HeadSettings
+    from postercensus.classify.labelled import list_labelled_files
+    from postercensus.classify.training import TrainOptions, save, train
+    from postercensus.classify.trainingset import TrainingSet
+    from postercensus.faces.executors import InlineExecutor
 
     parts = []
     for domain in ("posters", "paintings"):
@@ -137,11 +137,11 @@ def test_transfer_records_its_base_and_chosen_weight_and_keeps_the_base_cnns(tra
 
 
 def test_a_transferred_model_loads_and_predicts_with_its_ensemble(transferred, folders, tmp_path):
-    from classify.classifier import ensemble_probabilities, load_classifier
-    from classify.facesamples import stage_face_settings
-    from classify.folderdata import load_labelled_folder
-    from classify.labelled import list_labelled_files
-    from faces.executors import InlineExecutor
+    from postercensus.classify.classifier import ensemble_probabilities, load_classifier
+    from postercensus.classify.facesamples import stage_face_settings
+    from postercensus.classify.folderdata import load_labelled_folder
+    from postercensus.classify.labelled import list_labelled_files
+    from postercensus.faces.executors import InlineExecutor
 
     out, _ = transferred
     classifier = load_classifier(out)
@@ -181,7 +181,7 @@ def test_a_base_without_base_faces_is_an_error_naming_base_none(folders, base_mo
 
 
 def test_the_shipped_default_ships_the_base_faces_transfer_starts_from():
-    from classify.basefaces import BaseFaces
+    from postercensus.classify.basefaces import BaseFaces
 
     folder = modelfolder.default_model_folder()
     base, card = BaseFaces.load(folder), modelfolder.read_card(folder)
@@ -193,7 +193,7 @@ def test_the_shipped_default_ships_the_base_faces_transfer_starts_from():
 
 
 def test_a_base_counts_the_faces_whose_image_trained_it_and_knows_when_it_cannot(base_model, tmp_path):
-    from classify.transfer import load_base
+    from postercensus.classify.transfer import load_base
 
     base = load_base(str(base_model))
     trained = sorted((base_model / "training_sha256.txt").read_text(encoding="ascii").split())
@@ -206,8 +206,8 @@ def test_a_base_counts_the_faces_whose_image_trained_it_and_knows_when_it_cannot
 
 
 def test_the_weight_is_chosen_on_a_base_sample_of_whole_groups_in_proportion_with_the_same_own_share():
-    from classify.basefaces import BaseFaces
-    from classify.transfer import base_sample
+    from postercensus.classify.basefaces import BaseFaces
+    from postercensus.classify.transfer import base_sample
 
     domains = ["photos"] * 600 + ["posters"] * 100 + ["paintings"] * 300
     groups = [f"{d}:{i // 2}" for i, d in enumerate(domains)]  # two faces per group

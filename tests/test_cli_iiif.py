@@ -7,9 +7,9 @@ import tomllib
 from pathlib import Path
 from urllib.parse import unquote
 
-from harvest.http import HttpClient, HttpSettings
-from harvest.iiif import IiifHarvester
-from harvest.records import HarvestedItem
+from postercensus.harvest.http import HttpClient, HttpSettings
+from postercensus.harvest.iiif import IiifHarvester
+from postercensus.harvest.records import HarvestedItem
 from tests.support.cli import run_cli, status
 from tests.support.localserver import Reply
 from tests.support.iiifsite import IiifSite

@@ -17,11 +17,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from analysis.filters import FilterError, Filters
-from analysis.load import Tables, load_tables
-from dashboards import figures
-from dashboards.names import display_name
-from dashboards.panels import (AGREEMENT, COMPOSITION, FACE_PANELS, KEYWORDS, PANELS, SHARE_BY_DECADE,
+from postercensus.analysis.filters import FilterError, Filters
+from postercensus.analysis.load import Tables, load_tables
+from postercensus.dashboards import figures
+from postercensus.dashboards.names import display_name
+from postercensus.dashboards.panels import (AGREEMENT, COMPOSITION, FACE_PANELS, KEYWORDS, PANELS, SHARE_BY_DECADE,
                                SHARE_OVER_TIME, build_figures)
 from postercensus.config import DEMO_BANNER, HomeConfig
 from postercensus.context import AppContext
@@ -47,7 +47,7 @@ def tables(catalogue) -> Tables:
 
 @pytest.fixture(scope="module")
 def page_path(tables, tmp_path_factory) -> Path:
-    from dashboards.page import build_page
+    from postercensus.dashboards.page import build_page
 
     return build_page(tables, tmp_path_factory.mktemp("page") / "dashboard.html")
 
@@ -226,7 +226,7 @@ def demo_tables(catalogue, tmp_path_factory) -> Tables:
 
 
 def test_a_demo_page_keeps_its_banner_in_view_and_marks_every_figure(demo_tables, tmp_path):
-    from dashboards.page import build_page
+    from postercensus.dashboards.page import build_page
 
     page_path = build_page(demo_tables, tmp_path / "dashboard.html")
     html = page_path.read_text(encoding="utf-8")
@@ -247,7 +247,7 @@ def test_a_demo_page_keeps_its_banner_in_view_and_marks_every_figure(demo_tables
 @contextmanager
 def _serving(home: Path, engine) -> Iterator[str]:
     """The Dash app on a free 127.0.0.1 port, in a background thread, stopped on leaving."""
-    from dashboards.app import make_app, make_local_server
+    from postercensus.dashboards.app import make_app, make_local_server
 
     server = make_local_server(make_app(home, engine), port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -307,7 +307,7 @@ def test_app_filters_update_figures_and_a_click_shows_the_posters(served):
 
 
 def test_the_app_of_a_demo_home_shows_the_banner_and_a_real_one_does_not(catalogue, demo_tables):
-    from dashboards.app import make_app
+    from postercensus.dashboards.app import make_app
 
     _home, engine = catalogue
     demo = make_app(demo_tables.home, engine).server.test_client()
@@ -319,7 +319,7 @@ def test_the_app_of_a_demo_home_shows_the_banner_and_a_real_one_does_not(catalog
 
 
 def test_image_route_serves_only_files_under_home_images(catalogue, tables):
-    from dashboards.app import make_app
+    from postercensus.dashboards.app import make_app
 
     home, engine = catalogue
     client = make_app(home, engine).server.test_client()
@@ -346,7 +346,7 @@ def test_cli_build_writes_the_page(catalogue, tmp_path):
 
 
 def test_a_page_is_never_drawn_for_an_empty_selection(tables):
-    from dashboards.page import render_page
+    from postercensus.dashboards.page import render_page
 
     with pytest.raises(FilterError, match="no item matches years 1990–…"):
         render_page(tables, Filters(year_from=1990))
@@ -374,7 +374,7 @@ def test_every_face_figure_states_its_base(tables):
 
 
 def test_a_collection_without_a_scanned_image_says_so_instead_of_empty_axes(unscanned_catalogue):
-    from dashboards.page import render_page
+    from postercensus.dashboards.page import render_page
 
     home, engine = unscanned_catalogue
     tables = load_tables(engine, home=home)
@@ -429,7 +429,7 @@ def _update_figures(client, years: list[int], keywords: list[str] | None) -> dic
 
 
 def test_app_says_how_much_its_filters_match_and_when_they_match_nothing(catalogue):
-    from dashboards.app import NO_MATCH, make_app
+    from postercensus.dashboards.app import NO_MATCH, make_app
 
     home, engine = catalogue
     client = make_app(home, engine).server.test_client()

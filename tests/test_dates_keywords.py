@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.keywords import normalise_keywords
-from harvest.dates import date_problem, parse_year
+from postercensus.catalog.keywords import normalise_keywords
+from postercensus.harvest.dates import date_problem, parse_year
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ import pytest
 import tomli_w
 from typer.testing import CliRunner, Result
 
-from catalog.database import default_url
-from classify import classifier
+from postercensus.catalog.database import default_url
+from postercensus.classify import classifier
 from postercensus.cli import app
 from postercensus.config import CONFIG_FILENAME, DEMO_BANNER
 from postercensus.demo_collection import FEMALE, MALE, demo_posters, write_demo_collection

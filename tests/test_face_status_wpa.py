@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboards.panels import FACE_PANELS
+from postercensus.dashboards.panels import FACE_PANELS
 from tests.support.cli import run_cli
 
 WPA = Path("wpa-posters")

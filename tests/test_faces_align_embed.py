@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faces.align import (
+from postercensus.faces.align import (
     ALIGNED_SIZE,
     LEFT_EYE_POSITION,
     align_face,
@@ -21,10 +21,10 @@ from faces.align import (
     shape_of,
     shape_points,
 )
-from faces.boxes import Box
-from faces.detectors import HogDetector
-from faces.pipeline import process_image
-from faces.settings import FaceSettings
+from postercensus.faces.boxes import Box
+from postercensus.faces.detectors import HogDetector
+from postercensus.faces.pipeline import process_image
+from postercensus.faces.settings import FaceSettings
 from tests.support.posters import (
     VERIFIED_FACES,
     Placement,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from faces.executors import DaskFaceExecutor
+from postercensus.faces.executors import DaskFaceExecutor
 from tests.support import facedb
 from tests.support.cli import run_cli, status
 from tests.support.badimages import bomb_png, truncated_jpeg
@@ -154,8 +154,8 @@ def test_a_threshold_that_fits_no_detector_is_an_error(tmp_path, args, message):
 def test_faces_stored_before_schema_6_are_marked_aligned_by_dlib68(detected, tmp_path):
     import sqlite3
 
-    from catalog.database import default_url, open_engine
-    from catalog.migrations import LATEST_VERSION
+    from postercensus.catalog.database import default_url, open_engine
+    from postercensus.catalog.migrations import LATEST_VERSION
 
     home = copy_home(detected[0], tmp_path / "home")
     before = facedb.faces(home)
@@ -445,7 +445,7 @@ def test_a_missing_model_stops_the_run_instead_of_failing_every_image(harvested,
     not the images'. The run must stop with `Error:` (the CLI has an `except ModelMissing` for
     this) instead of storing a permanent `failed` scan for every image, which a later run with
     the model installed would never retry."""
-    from faces import align, models
+    from postercensus.faces import align, models
 
     def missing(file_name: str):
         raise models.ModelMissing(f"{file_name} is missing; reinstall face_recognition_models")

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faces import models
-from faces.align import shape_of
-from faces.descriptor_net import DescriptorNet
-from faces.detectors import HogDetector
-from faces.embed import dlib_face_descriptors, face_chips, face_descriptors
-from faces.executors import BLAS_THREADS_VARIABLE, ProcessPoolFaceExecutor
-from faces.imageload import load_rgb
-from faces.pipeline import _detector_for, process_image
-from faces.settings import FaceSettings
+from postercensus.faces import models
+from postercensus.faces.align import shape_of
+from postercensus.faces.descriptor_net import DescriptorNet
+from postercensus.faces.detectors import HogDetector
+from postercensus.faces.embed import dlib_face_descriptors, face_chips, face_descriptors
+from postercensus.faces.executors import BLAS_THREADS_VARIABLE, ProcessPoolFaceExecutor
+from postercensus.faces.imageload import load_rgb
+from postercensus.faces.pipeline import _detector_for, process_image
+from postercensus.faces.settings import FaceSettings
 from tests.support.posters import small_poster
 
 TOLERANCE = 1e-5  # float32 sums in another order; dlib's "same face" distance is 0.6

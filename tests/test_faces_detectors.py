@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faces.boxes import Box, merge_boxes, overlap
-from faces.detectors import (
+from postercensus.faces.boxes import Box, merge_boxes, overlap
+from postercensus.faces.detectors import (
     CnnDetector,
     EnsembleDetector,
     HaarDetector,
@@ -21,7 +21,7 @@ from faces.detectors import (
     Tiled,
     tile_origins,
 )
-from faces.settings import FaceSettings, build_detector
+from postercensus.faces.settings import FaceSettings, build_detector
 from tests.support.posters import (
     HOG_ONLY_FACE,
     VERIFIED_FACES,

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faces.imageload import BadImage, load_rgb
-from faces.pipeline import process_image
-from faces.settings import FaceSettings
+from postercensus.faces.imageload import BadImage, load_rgb
+from postercensus.faces.pipeline import process_image
+from postercensus.faces.settings import FaceSettings
 from tests.support.badimages import bomb_png, header_only_png, truncated_jpeg
 from tests.support.images import make_jpeg
 from tests.support.posters import Poster, assert_finds_faces, small_poster

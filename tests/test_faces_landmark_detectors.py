@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faces import models, mtcnn_detector
-from faces.align import ALIGNED_SIZE, CANONICAL_POINTS, detector_alignment_matrix, eye_centres, shape_of, shape_points
-from faces.boxes import Box, merge_boxes
-from faces.detectors import EnsembleDetector, HogDetector, Resized
-from faces.mtcnn_detector import MtcnnDetector
-from faces.pipeline import AlignedBy, process_image
-from faces.settings import FaceSettings, build_detector, threshold_settings
-from faces.yunet import BASE_SIDE, TILE, YunetDetector, pyramid_scales
+from postercensus.faces import models, mtcnn_detector
+from postercensus.faces.align import ALIGNED_SIZE, CANONICAL_POINTS, detector_alignment_matrix, eye_centres, shape_of, shape_points
+from postercensus.faces.boxes import Box, merge_boxes
+from postercensus.faces.detectors import EnsembleDetector, HogDetector, Resized
+from postercensus.faces.mtcnn_detector import MtcnnDetector
+from postercensus.faces.pipeline import AlignedBy, process_image
+from postercensus.faces.settings import FaceSettings, build_detector, threshold_settings
+from postercensus.faces.yunet import BASE_SIDE, TILE, YunetDetector, pyramid_scales
 from tests.support.cli import run_cli
 from tests.support.posters import (
     VERIFIED_FACES,

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from faces import models
-from faces.detectors import CnnDetector, EnsembleDetector, HaarDetector, HogDetector, Resized, Tiled
-from faces.settings import FaceSettings, build_detector
-from faces.yunet import YunetDetector
+from postercensus.faces import models
+from postercensus.faces.detectors import CnnDetector, EnsembleDetector, HaarDetector, HogDetector, Resized, Tiled
+from postercensus.faces.settings import FaceSettings, build_detector
+from postercensus.faces.yunet import YunetDetector
 
 
 def test_parameter_hash_is_16_hex_digits_and_stable():

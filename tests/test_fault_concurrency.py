@@ -9,8 +9,8 @@ import time
 
 import requests
 
-from dashboards.app import make_app, make_local_server, reader_engine
-from dashboards.panels import PANELS
+from postercensus.dashboards.app import make_app, make_local_server, reader_engine
+from postercensus.dashboards.panels import PANELS
 from tests.support.cli import run_cli
 from tests.support.facedb import write_posters
 

@@ -23,7 +23,7 @@ import pytest
 
 from tests.support.cli import run_cli, use_catalog
 from tests.support.facedb import rows
-from harvest.dates import MAX_DATE_CHARS
+from postercensus.harvest.dates import MAX_DATE_CHARS
 from tests.support.malformedsite import BAD_DATES, Bad, MalformedArchive
 
 EXPECTED_BAD_INPUTS = 100

@@ -14,9 +14,9 @@ import json
 import pytest
 from PIL import Image
 
-from harvest.http import HttpClient, HttpSettings
-from harvest.iiif import MAX_DEPTH, IiifHarvester
-from harvest.records import HarvestedItem, HarvestError, RecordProblem
+from postercensus.harvest.http import HttpClient, HttpSettings
+from postercensus.harvest.iiif import MAX_DEPTH, IiifHarvester
+from postercensus.harvest.records import HarvestedItem, HarvestError, RecordProblem
 from tests.support.localserver import Reply
 
 REQUEST = "full/!2000,2000/0/default.jpg"

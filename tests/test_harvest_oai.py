@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl
 import pytest
 from lxml import etree
 
-from harvest.http import HttpClient, HttpSettings
-from harvest.oai import PAGE_ATTEMPTS, OaiHarvester, format_image_url, map_dublin_core
-from harvest.records import HarvestError, HarvestedItem, RecordProblem
+from postercensus.harvest.http import HttpClient, HttpSettings
+from postercensus.harvest.oai import PAGE_ATTEMPTS, OaiHarvester, format_image_url, map_dublin_core
+from postercensus.harvest.records import HarvestError, HarvestedItem, RecordProblem
 from tests.support.localserver import LocalServer, Reply, Request
 from tests.support.oaiserver import FsuOaiServer
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from harvest.http import FetchError, HttpClient, HttpSettings
+from postercensus.harvest.http import FetchError, HttpClient, HttpSettings
 from tests.support.localserver import LocalServer, Reply
 
 FAST = HttpSettings(backoff=0.01, retries=3)

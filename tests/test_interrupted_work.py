@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog.database import default_url, open_engine
-from catalog.imagefiles import ImageFiles
-from catalog.runs import RunStatus, close_interrupted_runs, finish_run, start_run
-from catalog.tempfiles import make_temp, sweep_orphans
+from postercensus.catalog.database import default_url, open_engine
+from postercensus.catalog.imagefiles import ImageFiles
+from postercensus.catalog.runs import RunStatus, close_interrupted_runs, finish_run, start_run
+from postercensus.catalog.tempfiles import make_temp, sweep_orphans
 from postercensus import refresh
 from tests.support.cli import run_cli, status
 from tests.support.facedb import query

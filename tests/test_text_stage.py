@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from catalog import schema
-from catalog.database import default_url, open_engine
-from catalog.keywords import apply_synonyms, normalise_keywords, normalise_synonyms
-from catalog.migrations import LATEST_VERSION, STEPS, current_version
-from catalog.runs import RunStatus, start_run
-from catalog.store import Catalog
-from harvest.records import HarvestedItem
-from text.pipeline import TextPipeline, TextSettings
-from text.stage import TextStage
+from postercensus.catalog import schema
+from postercensus.catalog.database import default_url, open_engine
+from postercensus.catalog.keywords import apply_synonyms, normalise_keywords, normalise_synonyms
+from postercensus.catalog.migrations import LATEST_VERSION, STEPS, current_version
+from postercensus.catalog.runs import RunStatus, start_run
+from postercensus.catalog.store import Catalog
+from postercensus.harvest.records import HarvestedItem
+from postercensus.text.pipeline import TextPipeline, TextSettings
+from postercensus.text.stage import TextStage
 
 WELDER = "Poster showing a woman welder at work."
 POLICE = "A policeman directs traffic."
@@ -121,7 +121,7 @@ def test_page_replacement_is_atomic(catalog, pipeline, monkeypatch):
     stage = TextStage(catalog.engine, pipeline)
     stage.run()
     _harvest(catalog, [HarvestedItem("a", description=POLICE)])
-    monkeypatch.setattr("text.store._mention_row", lambda *args: (_ for _ in ()).throw(RuntimeError("killed")))
+    monkeypatch.setattr("postercensus.text.store._mention_row", lambda *args: (_ for _ in ()).throw(RuntimeError("killed")))
     with pytest.raises(RuntimeError):
         stage.run()
     assert [m[:2] for m in _mentions(catalog)] == [("a", "woman")]
@@ -187,7 +187,7 @@ def test_mentions_inside_quoted_titles_are_stored_but_not_counted(catalog, pipel
     assert (report.mentions, report.in_title) == (2, 1)
     assert report.genders == {"male": 1}  # "Women" names the play, not a person shown
     assert [m[:2] for m in _mentions(catalog)] == [("play", "Women"), ("play", "man")]
-    from text.store import TextStore
+    from postercensus.text.store import TextStore
 
     (version,) = TextStore(catalog.engine).summary()
     assert version["mentions"] == {"male": 1}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from harvest.xmlsafe import UnsafeXMLError, parse_xml
+from postercensus.harvest.xmlsafe import UnsafeXMLError, parse_xml
 
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE r [<!ENTITY secret SYSTEM "file:///etc/passwd">]>

@@ -20,7 +20,7 @@ class Boilerplate:
 
     @classmethod
     def load(cls, extra: Iterable[str] = ()) -> Boilerplate:
-        data = tomllib.loads(resources.files("text").joinpath("data/boilerplate.toml").read_text("utf-8"))
+        data = tomllib.loads(resources.files("postercensus.text").joinpath("data/boilerplate.toml").read_text("utf-8"))
         patterns = tuple(data["patterns"]) + tuple(extra)
         for pattern in patterns:
             re.compile(pattern)  # a bad researcher pattern fails at load, not mid-run

@@ -21,7 +21,7 @@ class CategoryMap:
     @classmethod
     def load(cls, extra: dict[str, str] | None = None) -> CategoryMap:
         """The packaged map with `extra` role lemma → category merged in (extra wins)."""
-        data = tomllib.loads(resources.files("text").joinpath("data/categories.toml").read_text("utf-8"))
+        data = tomllib.loads(resources.files("postercensus.text").joinpath("data/categories.toml").read_text("utf-8"))
         by_lemma = {
             lemma.lower(): category
             for category, lemmas in data["categories"].items()

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Token
 
-from text.categories import CategoryMap
-from text.lexicon import Lexicon
+from postercensus.text.categories import CategoryMap
+from postercensus.text.lexicon import Lexicon
 
 EXTRACTOR_VERSION = "2"  # bump whenever a rule below changes
 

@@ -35,7 +35,7 @@ class Lexicon:
         An extra word already known keeps its kind and plural but takes the new gender; a new one
         is a role noun (researchers add words such as "kolkhoznitsa" that say what a person is).
         """
-        data = tomllib.loads(resources.files("text").joinpath("data/lexicon.toml").read_text("utf-8"))
+        data = tomllib.loads(resources.files("postercensus.text").joinpath("data/lexicon.toml").read_text("utf-8"))
         entries: dict[str, Entry] = {}
         for kind in KINDS:
             for gender in GENDERS:

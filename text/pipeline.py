@@ -11,11 +11,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from text.boilerplate import Boilerplate
-from text.categories import CategoryMap
-from text.extract import EXTRACTOR_VERSION, Mention, extract
-from text.lexicon import Lexicon
-from text.nlp import load_model, looks_english
+from postercensus.text.boilerplate import Boilerplate
+from postercensus.text.categories import CategoryMap
+from postercensus.text.extract import EXTRACTOR_VERSION, Mention, extract
+from postercensus.text.lexicon import Lexicon
+from postercensus.text.nlp import load_model, looks_english
 
 NOT_ENGLISH = "description does not look English; no mentions extracted"
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from catalog.runs import RunStatus, recorded_run, start_run
-from text.pipeline import TextPipeline
-from text.store import PendingText, TextStore
+from postercensus.catalog.runs import RunStatus, recorded_run, start_run
+from postercensus.text.pipeline import TextPipeline
+from postercensus.text.store import PendingText, TextStore
 
 STAGE = "text"
 ProgressCallback = Callable[[int], None]

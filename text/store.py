@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, func, insert, select
 
-from catalog import schema
-from catalog.runs import utcnow
+from postercensus.catalog import schema
+from postercensus.catalog.runs import utcnow
 
 if TYPE_CHECKING:  # the store needs no spaCy at import time
-    from text.extract import Mention
+    from postercensus.text.extract import Mention
 
 PAGE = 256
 

@@ -8,7 +8,7 @@ import tomli_w
 from typer.testing import Result
 from typer.testing import CliRunner
 
-from catalog.database import default_url
+from postercensus.catalog.database import default_url
 from postercensus.cli import app
 from postercensus.config import CONFIG_FILENAME
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from sqlalchemy import Engine, insert
 
-from catalog import schema
-from catalog.database import default_url, open_engine
+from postercensus.catalog import schema
+from postercensus.catalog.database import default_url, open_engine
 
 MODEL_ID = "test-model"
 FACE_SET = "faceset000000001"

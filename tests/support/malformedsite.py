@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from harvest.iiif import MAX_DEPTH
+from postercensus.harvest.iiif import MAX_DEPTH
 from tests.support.badimages import bomb_png, truncated_jpeg
 from tests.support.hostile import (
     billion_laughs_page,
