@@ -17,17 +17,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, case, func, select
 
+from postercensus.analysis.active import ActiveSets
 from postercensus.analysis.export import export
 from postercensus.analysis.load import load_tables, result_sets
 from postercensus.catalog import __version__, schema
 from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.catalog.home import Home
 from postercensus.catalog.runs import recorded_run, start_run
 from postercensus.catalog.schema import ImageStatus
-from postercensus.config import HomeConfig
 
 STAGE = "analyze"
 FINGERPRINT_FILE = "fingerprint.json"
-TABLES_DIRNAME = "analysis"  # <home>/analysis: the default place of the cached tables
 
 
 def _summaries(connection: Connection) -> dict[str, Any]:
@@ -67,10 +67,11 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
 
 
-def catalogue_fingerprint(engine: Engine) -> dict[str, Any]:
+def catalogue_fingerprint(engine: Engine, active: ActiveSets) -> dict[str, Any]:
     """What the tables are computed from: equal fingerprints give equal tables."""
     with engine.connect() as connection:
-        return {"code_version": __version__, "result_sets": result_sets(connection), "tables": _summaries(connection)}
+        return {"code_version": __version__, "result_sets": result_sets(connection, active),
+                "tables": _summaries(connection)}
 
 
 @dataclass
@@ -96,16 +97,26 @@ def _cached(outdir: Path) -> dict[str, Any] | None:
         return None
 
 
-def analyze(engine: Engine, home: Path, outdir: Path | None = None) -> AnalyzeReport:
+def current_fingerprint(home: Home) -> dict[str, Any]:
+    """The fingerprint the tables of `home` would be written with now (its active sets and demo flag:
+    the flag is printed into codebook.md and provenance.json, so marking a home recomputes them)."""
+    return {**catalogue_fingerprint(home.engine, ActiveSets.of(home.config)), "demo": home.config.demo}
+
+
+def tables_current(home: Home, outdir: Path | None = None) -> bool:
+    """Whether the cached tables are exactly what a fresh analyze would write."""
+    return _cached(Path(outdir) if outdir is not None else home.layout.tables) == current_fingerprint(home)
+
+
+def analyze(home: Home, outdir: Path | None = None) -> AnalyzeReport:
     """Recompute every table into `outdir` (default <home>/analysis) unless the catalogue is unchanged."""
-    outdir = Path(outdir) if outdir is not None else Path(home) / TABLES_DIRNAME
-    # the demo flag is printed into codebook.md and provenance.json: marking a home recomputes them
-    report = AnalyzeReport(outdir, {**catalogue_fingerprint(engine), "demo": HomeConfig.load(Path(home)).demo})
+    outdir = Path(outdir) if outdir is not None else home.layout.tables
+    report = AnalyzeReport(outdir, current_fingerprint(home))
     if _cached(outdir) == report.fingerprint:
         report.unchanged = True
         return report
-    report.run_id = start_run(engine, STAGE, {"outdir": str(outdir), "fingerprint": report.fingerprint})
-    with recorded_run(engine, report.run_id, report):
-        report.paths = export(load_tables(engine, home), outdir)
+    report.run_id = start_run(home.engine, STAGE, {"outdir": str(outdir), "fingerprint": report.fingerprint})
+    with recorded_run(home.engine, report.run_id, report):
+        report.paths = export(load_tables(home), outdir)
         write_atomically(outdir / FINGERPRINT_FILE, json.dumps(report.fingerprint, indent=2).encode("utf-8"))
     return report

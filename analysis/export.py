@@ -38,16 +38,22 @@ TABLES: dict[str, Callable[[Tables, Filters], pd.DataFrame]] = {
     "agreement_summary.csv": text_tables.agreement_summary,
 }
 
+PROVENANCE_FILE = "provenance.json"  # written last: an export without it is unfinished
 
-def frames(tables: Tables, filters: Filters = Filters()) -> dict[str, pd.DataFrame]:
-    """Every exported file's frame by file name: the filtered records, then the tables."""
+
+def record_frames(tables: Tables, filters: Filters = Filters()) -> dict[str, pd.DataFrame]:
+    """The filtered records by file name (items.csv, faces.csv, mentions.csv), in the export's columns."""
     items = select_items(tables.items, filters)
-    records = {
+    return {
         "items.csv": items,
         "faces.csv": select(tables, filters).faces[FACE_EXPORT_COLUMNS],
         "mentions.csv": tables.mentions.loc[tables.mentions["item_id"].isin(items["item_id"]), MENTION_COLUMNS],
     }
-    return records | {name: table(tables, filters) for name, table in TABLES.items()}
+
+
+def frames(tables: Tables, filters: Filters = Filters()) -> dict[str, pd.DataFrame]:
+    """Every exported file's frame by file name: the filtered records, then the tables."""
+    return record_frames(tables, filters) | {name: table(tables, filters) for name, table in TABLES.items()}
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -93,5 +99,5 @@ def export(tables: Tables, outdir: Path, filters: Filters = Filters()) -> list[P
     codebook = codebook_markdown(written, tables.demo_banner, corrected_with)
     write_atomically(outdir / "codebook.md", codebook.encode("utf-8"))
     record = provenance(tables, filters, datetime.now(timezone.utc))
-    write_atomically(outdir / "provenance.json", json.dumps(record, indent=2, default=str).encode("utf-8"))
-    return [*paths, outdir / "codebook.md", outdir / "provenance.json"]
+    write_atomically(outdir / PROVENANCE_FILE, json.dumps(record, indent=2, default=str).encode("utf-8"))
+    return [*paths, outdir / "codebook.md", outdir / PROVENANCE_FILE]

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from postercensus.catalog.keywords import normalise_keywords
+from postercensus.catalog.stage import StageError
 
 CLOSE_MATCHES = 5
 
 
-class FilterError(ValueError):
+class FilterError(StageError, ValueError):
     """Filters that describe no part of the catalogue: one line saying why and what would match."""
 
 
@@ -30,7 +31,7 @@ class Filters:
     keywords: tuple[str, ...] = ()  # items having any of these (normalised) keywords
     source: str | None = None  # sources.key
     min_probability: float = 0.0  # faces whose top probability is below → "uncertain"
-    model_id: str | None = None  # default: the most recently registered model that has predictions
+    model_id: str | None = None  # default: the active model when it has predictions, else the latest registered one
 
     def __post_init__(self) -> None:
         if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:

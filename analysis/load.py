@@ -2,9 +2,10 @@
 
 Everything later (tables, export, dashboards) works on these frames, so a dashboard's callbacks
 never query while a stage writes, and a notebook gets the same frames the published tables use.
-Which result sets are read is decided here, once: the face set of the latest faces run, each
-model's version named by its latest classify run (else its latest registered version) that has
-predictions, and the text version of the latest text run.
+Which result sets are read is decided here, once: the home's active ones (`analysis.active`): the
+face set stored with the `[faces]` settings, the `[classify]` model's predictions for its domain
+(other models: the version their latest classify run named), and the latest text run with the
+`[text]` settings.
 """
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, select
 
+from postercensus.analysis.active import ActiveSets
 from postercensus.analysis.face_status import item_face_statuses
 from postercensus.catalog import schema
-from postercensus.catalog.database import open_engine
+from postercensus.catalog.config import DEMO_BANNER, HomeConfig
+from postercensus.catalog.home import Home
 from postercensus.catalog.runs import iso_utc
 from postercensus.catalog.schema import ImageStatus
+from postercensus.classify.activeset import predictions_named
 from postercensus.classify.domains import calibration_provenance
-from postercensus.config import DEMO_BANNER, HomeConfig
 
 ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "date", "year", "decade", "keywords",
                 "landing_url", "image_path", "face_status"]
@@ -67,37 +70,38 @@ class Tables:
         return DEMO_BANNER if self.provenance.get("demo") else None
 
 
-def load_tables(home_or_engine: Path | Engine, home: Path | None = None) -> Tables:
-    """Read the catalogue of a home (its configured database) or of an open engine.
+def load_tables(source: Home | Path | Engine, home: Path | None = None) -> Tables:
+    """Read the catalogue of a home (a `Home`, or its folder) or of an open engine.
 
-    `home` resolves the home-relative image paths when an engine is given (default: the current
-    folder, whose config is then not read); with a home path it is that path. The home's config
-    says whether it is a demo (`provenance["demo"]`, see `Tables.demo_banner`).
+    The home's config names the active result sets (`analysis.active`) and whether it is a demo
+    (`provenance["demo"]`, see `Tables.demo_banner`). With an engine, `home` resolves the
+    home-relative image paths and its config is read (default: the current folder, no config:
+    every stage's default settings are active).
     """
-    if isinstance(home_or_engine, Engine):
-        engine, config = home_or_engine, None if home is None else HomeConfig.load(Path(home))
+    if isinstance(source, Engine):
+        engine, config = source, None if home is None else HomeConfig.load(Path(home))
         home = Path(home) if home is not None else Path.cwd()
     else:
-        home = Path(home_or_engine)
-        config = HomeConfig.load(home)
-        engine = open_engine(config.database_url(None, home))
+        opened = source if isinstance(source, Home) else Home(source)
+        engine, config, home = opened.engine, opened.config, opened.path
+    active = ActiveSets.of(config)
     with engine.connect() as connection:
         def frame(query: Select) -> pd.DataFrame:
             return _read(connection, query)
 
         runs = frame(select(schema.runs).order_by(schema.runs.c.id))
-        face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
+        face_set = _active_face_set(active, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
         stored = _stored_images(frame)
         items = _items(frame, face_set, stored)
         images = stored.loc[stored["item_id"].isin(items["item_id"]), IMAGE_COLUMNS].reset_index(drop=True)
         models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
-        faces, used = _faces(frame, items, face_set, models, runs)
-        text_version = _latest_text_version(runs, frame)
+        faces, used = _faces(frame, items, face_set, models, runs, active)
+        text_version = _active_text_version(active, runs)
         mentions = _mentions(frame, items, text_version)
         sources = frame(select(schema.sources.c.key, schema.sources.c.kind, schema.sources.c.location))
         face_sets = frame(select(schema.face_sets).where(schema.face_sets.c.parameter_hash == face_set))
     cards = {row.model_id: row.card for row in used.itertuples()}
-    provenance = {"demo": config is not None and config.demo,
+    provenance = {"demo": config is not None and config.demo, "active_settings": active.describe(),
                   **_provenance(runs, face_sets, used, faces, text_version, sources)}
     return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images)
 
@@ -149,18 +153,18 @@ def _stored_images(frame) -> pd.DataFrame:
     return rows if not rows.empty else pd.DataFrame(columns=[*IMAGE_COLUMNS, "sha256"])
 
 
-def _default_face_set(runs: pd.DataFrame, face_sets: pd.DataFrame) -> str | None:
-    """The face set of the latest faces run; else the only (or newest) set; None without faces."""
-    known = list(face_sets["parameter_hash"]) if not face_sets.empty else []
-    if not runs.empty:
-        for parameters in reversed(list(runs.loc[runs["stage"] == "faces", "parameters"])):
-            if parameters.get("parameter_hash") in known:
-                return parameters["parameter_hash"]
-    return known[-1] if known else None
+def _active_face_set(active: ActiveSets, face_sets: pd.DataFrame) -> str | None:
+    """The newest face set stored with the active detector settings (a newer one means new model
+    versions); None when no face set has them yet: the posters then count as not scanned."""
+    if face_sets.empty:
+        return None
+    wanted = active.faces.parameters()
+    matching = face_sets[face_sets["parameters"].map(lambda parameters: parameters == wanted)]
+    return None if matching.empty else matching["parameter_hash"].iloc[-1]
 
 
 def _faces(frame, items: pd.DataFrame, face_set: str | None, models: pd.DataFrame,
-           runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+           runs: pd.DataFrame, active: ActiveSets) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Faces × items × model predictions, and the model versions used (one per model id)."""
     columns = FACE_COLUMNS + PREDICTION_COLUMNS + ["human_label"]
     no_models = models.iloc[0:0] if not models.empty else pd.DataFrame(columns=["model_id", "model_version", "card"])
@@ -179,7 +183,7 @@ def _faces(frame, items: pd.DataFrame, face_set: str | None, models: pd.DataFram
     predicted = frame(
         select(predictions.c.face_id, predictions.c.threshold, *(predictions.c[name] for name in PREDICTION_COLUMNS))
         .join(faces, faces.c.id == predictions.c.face_id).where(faces.c.parameter_hash == face_set))
-    used = _used_versions(models, predicted, runs)
+    used = _used_versions(models, predicted, runs, _active_model(active))
     if not predicted.empty:
         predicted = predicted.merge(used[["model_id", "model_version"]], on=["model_id", "model_version"])
         thresholds = predicted.groupby("model_id")["threshold"].agg(lambda values: sorted(set(values)))
@@ -190,17 +194,27 @@ def _faces(frame, items: pd.DataFrame, face_set: str | None, models: pd.DataFram
     return located[columns].reset_index(drop=True), used
 
 
-def _used_versions(models: pd.DataFrame, predicted: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """Per model id, the version with predictions that its latest classify run named, else its latest
-    registered version with predictions; oldest model first.
+def _active_model(active: ActiveSets) -> tuple[str, str]:
+    """(model id, prediction version) of the active `[classify]` settings, from the model card."""
+    named = predictions_named(active.classify)
+    return named.model_id, named.version
 
-    The run decides because a model predicts under one version per domain (`classify.domains`):
-    switching back to a domain predicted before registers nothing new, yet its run names it.
+
+def _used_versions(models: pd.DataFrame, predicted: pd.DataFrame, runs: pd.DataFrame,
+                   active_model: tuple[str, str]) -> pd.DataFrame:
+    """Per model id, the version with predictions to read; oldest model first, the active model last
+    (the tables' default).
+
+    The active model's version is the active one (its domain included: `classify.domains`); any
+    other model's is the one its latest classify run named, else its latest registered version
+    with predictions.
     """
     if models.empty or predicted.empty:
         return models.iloc[0:0]
     with_predictions = predicted[["model_id", "model_version"]].drop_duplicates()
     used = models.merge(with_predictions, on=["model_id", "model_version"])
+    active_id, active_version = active_model
+    used = used[(used["model_id"] != active_id) | (used["model_version"] == active_version)]
     latest_run = {}
     if not runs.empty:
         for parameters in runs.loc[runs["stage"] == "classify", "parameters"]:
@@ -209,17 +223,19 @@ def _used_versions(models: pd.DataFrame, predicted: pd.DataFrame, runs: pd.DataF
     named = used["model_id"].map(latest_run) == used["model_version"]
     used = used.assign(named=named).sort_values(["named", "registered_at"], kind="stable")
     used = used.drop_duplicates("model_id", keep="last").sort_values("registered_at", kind="stable")
-    return used.drop(columns="named").reset_index(drop=True)
+    used = used.assign(is_active=used["model_id"] == active_id).sort_values("is_active", kind="stable")
+    return used.drop(columns=["named", "is_active"]).reset_index(drop=True)
 
 
-def _latest_text_version(runs: pd.DataFrame, frame) -> str | None:
-    """The version hash of the latest text run; else the one scanned last; None before any text run."""
-    if not runs.empty:
-        for parameters in reversed(list(runs.loc[runs["stage"] == "text", "parameters"])):
-            if parameters.get("version_hash"):
-                return parameters["version_hash"]
-    scans = frame(select(schema.text_scans.c.version_hash).order_by(schema.text_scans.c.scanned_at.desc()).limit(1))
-    return None if scans.empty else scans["version_hash"].iloc[0]
+def _active_text_version(active: ActiveSets, runs: pd.DataFrame) -> str | None:
+    """The version hash of the latest text run with the active `[text]` settings; None before one."""
+    if runs.empty:
+        return None
+    wanted = active.text.run_settings()
+    for parameters in reversed(list(runs.loc[runs["stage"] == "text", "parameters"])):
+        if parameters.get("version_hash") and {key: parameters.get(key) for key in wanted} == wanted:
+            return parameters["version_hash"]
+    return None
 
 
 def _mentions(frame, items: pd.DataFrame, text_version: str | None) -> pd.DataFrame:
@@ -276,19 +292,19 @@ def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame,
     }
 
 
-def result_sets(connection: Connection) -> dict[str, Any]:
+def result_sets(connection: Connection, active: ActiveSets) -> dict[str, Any]:
     """Which result sets `load_tables` reads now, by the same choices: the face set, each model's
     version and the text version (the analysis cache's fingerprint names them)."""
     def frame(query: Select) -> pd.DataFrame:
         return _read(connection, query)
 
     runs = frame(select(schema.runs.c.stage, schema.runs.c.parameters)
-                 .where(schema.runs.c.stage.in_(("faces", "classify", "text"))).order_by(schema.runs.c.id))
-    face_set = _default_face_set(runs, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
+                 .where(schema.runs.c.stage.in_(("classify", "text"))).order_by(schema.runs.c.id))
+    face_set = _active_face_set(active, frame(select(schema.face_sets).order_by(schema.face_sets.c.created_at)))
     predictions, faces = schema.predictions, schema.faces
     predicted = frame(select(predictions.c.model_id, predictions.c.model_version).distinct()
                       .join(faces, faces.c.id == predictions.c.face_id).where(faces.c.parameter_hash == face_set))
     models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
-    used = _used_versions(models, predicted, runs)
-    return {"face_set": face_set, "text_version": _latest_text_version(runs, frame),
+    used = _used_versions(models, predicted, runs, _active_model(active))
+    return {"face_set": face_set, "text_version": _active_text_version(active, runs),
             "models": dict(zip(used["model_id"], used["model_version"])) if not used.empty else {}}

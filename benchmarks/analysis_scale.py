@@ -86,6 +86,8 @@ def synthesise(url: str, items: int, seed: int = 0) -> None:
     """Write the catalogue described in the module docstring into the database at `url`."""
     from postercensus.catalog import schema
     from postercensus.catalog.database import open_engine
+    from postercensus.faces.settings import FaceSettings
+    from postercensus.text.settings import TextSettings
 
     rng = random.Random(seed)
     engine = open_engine(url)
@@ -94,11 +96,12 @@ def synthesise(url: str, items: int, seed: int = 0) -> None:
                                                   created_at=NOW))
         for run_id, (stage, parameters) in enumerate(
                 (("harvest", {}), ("faces", {"parameter_hash": FACE_SET}), ("classify", {}),
-                 ("text", {"version_hash": TEXT_VERSION})), start=1):
+                 ("text", {**TextSettings().run_settings(), "version_hash": TEXT_VERSION})), start=1):
             db.execute(schema.runs.insert().values(id=run_id, stage=stage, source_id=1, parameters=parameters,
                                                    versions={}, started_at=NOW, finished_at=NOW, status="ok"))
-        db.execute(schema.face_sets.insert().values(parameter_hash=FACE_SET, detector="hog", parameters={},
-                                                    model_versions={}, created_at=NOW))
+        db.execute(schema.face_sets.insert().values(  # the default settings: the active face set of the home
+            parameter_hash=FACE_SET, detector=FaceSettings().detector, parameters=FaceSettings().parameters(),
+            model_versions={}, created_at=NOW))
         db.execute(schema.classifier_models.insert().values(
             model_id=MODEL_ID, model_version=MODEL_VERSION, backbone="dlib", labels=list(LABELS), card=_card(rng),
             location="/models/scale", registered_at=NOW))
@@ -176,11 +179,12 @@ def _peak_rss_mb() -> float:
 
 def measure_analyze(home: Path, url: str) -> dict:
     from postercensus.analysis.cache import analyze
-    from postercensus.catalog.database import open_engine
+    from postercensus.catalog.home import Home
 
-    engine = open_engine(url)
+    opened = Home(home, url)
+    opened.engine  # the catalogue opened (and checked for migrations) before the clock starts
     start = time.perf_counter()
-    report = analyze(engine, home)
+    report = analyze(opened)
     seconds = time.perf_counter() - start
     if report.status != "ok":
         raise SystemExit(f"analyze ended {report.status}: {report.errors}")
@@ -203,10 +207,11 @@ def _filter_changes(low: int, high: int, keywords: list[str], rng: random.Random
 def measure_callback(home: Path, url: str) -> dict:
     import plotly.io.json
 
+    from postercensus.catalog.home import Home
     from postercensus.dashboards.app import make_app
 
     start = time.perf_counter()
-    app = make_app(home, url, max_age=math.inf)  # tables loaded once: a reload is not a filter change
+    app = make_app(Home(home, url), max_age=math.inf)  # tables loaded once: a reload is not a filter change
     started = time.perf_counter() - start
     entry, = (entry for key, entry in app.callback_map.items() if "fig-share-over-time" in key)
     update_figures = entry["callback"].__wrapped__  # the callback's own function, without Dash's request context

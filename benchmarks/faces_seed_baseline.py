@@ -177,9 +177,9 @@ def time_scan(settings: FaceSettings, folder: Path, files: list[Path], out: Path
 
 def _stage(home: Path, settings: FaceSettings):
     from postercensus.faces.stage import FaceStage
-    from postercensus.context import AppContext
+    from postercensus.catalog.home import Home
 
-    return FaceStage(AppContext(home).catalog.engine, home, settings)
+    return FaceStage(Home(home).catalog.engine, home, settings)
 
 
 def time_detect(settings: FaceSettings, home: Path, files: list[Path]) -> Timing:

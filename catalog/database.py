@@ -10,15 +10,15 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from postercensus.catalog.layout import HomeLayout
 from postercensus.catalog.migrations import migrate
 
-SQLITE_FILENAME = "catalog.sqlite"
 POSTGRES_DRIVER = "postgresql+psycopg"
 
 
 def default_url(home: Path) -> str:
     """The embedded default: `<home>/catalog.sqlite`."""
-    return f"sqlite:///{(home / SQLITE_FILENAME).resolve()}"
+    return f"sqlite:///{HomeLayout(home).sqlite.resolve()}"
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:

@@ -17,6 +17,7 @@ from typing import BinaryIO, Iterator
 
 from PIL import Image, UnidentifiedImageError
 
+from postercensus.catalog.layout import IMAGES_DIRNAME, HomeLayout
 from postercensus.catalog.tempfiles import make_temp
 
 # Our own cap, checked on the header before any decoding. Pillow refuses images over twice its
@@ -96,8 +97,9 @@ class ImageFiles:
     """The folder of stored images; adopts verified temp files under their hash."""
 
     def __init__(self, home: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
-        self.root = home / "images"
-        self.incoming = self.root / "incoming"
+        layout = HomeLayout(home)
+        self.root = layout.images
+        self.incoming = layout.incoming
         self.max_pixels = max_pixels
 
     def adopt(self, temp_file: Path) -> StoredImage:
@@ -107,7 +109,7 @@ class ImageFiles:
             sha256 = _sha256_of(temp_file)
             size = temp_file.stat().st_size
             extension = _EXTENSIONS.get(image_format, image_format.lower())
-            relative = Path("images") / sha256[:2] / sha256[2:4] / f"{sha256}.{extension}"
+            relative = Path(IMAGES_DIRNAME) / sha256[:2] / sha256[2:4] / f"{sha256}.{extension}"
             target = self.root.parent / relative
             already = target.exists()
             if not already:

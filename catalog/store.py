@@ -255,6 +255,14 @@ class Catalog:
             statement.where(schema.images.c.status != ImageStatus.WITHDRAWN).values(status=ImageStatus.WITHDRAWN)
         )
 
+    def keyword_synonyms_applied(self) -> bool:
+        """Whether every item's keywords were last mapped with this synonym map (none: no map)."""
+        settings = schema.catalog_settings
+        with self.engine.connect() as connection:
+            applied = connection.execute(
+                select(settings.c.value).where(settings.c.name == SYNONYMS_SETTING)).scalar()
+        return applied == self.keyword_synonyms or (applied is None and not self.keyword_synonyms)
+
     def apply_keyword_synonyms(self, page_size: int = 1000) -> int | None:
         """Re-map every item's keywords if the synonym map changed since it was last applied.
 
@@ -263,11 +271,7 @@ class Catalog:
         `source_keywords`, a page per transaction; the map is recorded as applied only after the
         last page, so an interrupted pass is simply repeated.
         """
-        settings = schema.catalog_settings
-        with self.engine.connect() as connection:
-            applied = connection.execute(
-                select(settings.c.value).where(settings.c.name == SYNONYMS_SETTING)).scalar()
-        if applied == self.keyword_synonyms or (applied is None and not self.keyword_synonyms):
+        if self.keyword_synonyms_applied():
             return None
         changed, after = 0, 0
         while True:

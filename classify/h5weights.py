@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
+from postercensus.catalog.stage import StageError
+
 if TYPE_CHECKING:
     import keras
 
@@ -36,7 +38,7 @@ _RCMALLI_SEPARATOR = "/"
 _KERAS_SEPARATOR = "."
 
 
-class WeightsError(Exception):
+class WeightsError(StageError):
     """A weights file is missing, unreadable or does not fit the model; the message says what to do."""
 
 

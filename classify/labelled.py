@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from postercensus.catalog.imagefiles import IMAGE_SUFFIXES
+from postercensus.catalog.stage import StageError
 
 _POSTER_FACE_NAME = re.compile(r"^(?P<poster>.+)_\d+$")
 
 
-class LabelledDataError(ValueError):
+class LabelledDataError(StageError, ValueError):
     """The labelled data cannot train or evaluate a classifier; the message says how to fix it."""
 
 

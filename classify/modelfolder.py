@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.catalog.stage import StageError
 
 CARD_FILE = "model.json"
 HEAD_FILE = "head.keras"
@@ -45,7 +46,7 @@ DEFAULT_MODEL = "default"
 _VERSIONED_FILES = (CARD_FILE, HEAD_FILE, FINE_TUNED_FILE, FISHERFACES_FILE, TRAINING_IMAGES_FILE, BASE_FACES_FILE)
 
 
-class ModelFolderError(ValueError):
+class ModelFolderError(StageError, ValueError):
     """A model folder is missing or incomplete; the message says what to do."""
 
 

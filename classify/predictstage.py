@@ -18,10 +18,13 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine
 
+from postercensus.catalog.home import Home
 from postercensus.catalog.runs import RunStatus, recorded_run, start_run, utcnow
-from postercensus.classify.catalogfaces import CatalogFace, PredictionStore
-from postercensus.classify.classifier import Classifier
+from postercensus.catalog.stage import Progress, StageReport, with_run_problems
 from postercensus.classify import domains
+from postercensus.classify.activeset import ActivePredictions, ClassifySettings, active_classify_settings, predictions_named
+from postercensus.classify.catalogfaces import CatalogFace, PredictionStore
+from postercensus.classify.classifier import Classifier, load_classifier
 from postercensus.classify.metrics import decide
 
 STAGE = "classify"
@@ -127,3 +130,44 @@ def _readable(page: list[CatalogFace], classifier: Classifier, report: PredictRe
             continue
         readable.append(face)
     return readable
+
+
+class PredictGenders:
+    """The classify stage for refresh, the CLI and notebooks: the active `[classify]` settings unless given.
+
+    When every face already has this version's prediction at this threshold, the run is recorded
+    without loading the model (TensorFlow costs seconds a nightly refresh need not spend).
+    """
+
+    name = "classify predict"
+    requires: tuple[str, ...] = ("faces detect",)
+
+    def __init__(self, settings: ClassifySettings | None = None, weights: Path | None = None) -> None:
+        self._settings = settings
+        self.weights = weights
+
+    def settings(self, home: Home) -> ClassifySettings:
+        return self._settings if self._settings is not None else active_classify_settings(home)
+
+    def named(self, home: Home) -> ActivePredictions:
+        return predictions_named(self.settings(home))
+
+    def pending(self, home: Home) -> int:
+        named = self.named(home)
+        return PredictionStore(home.engine, home.path).count_pending(named.model_id, named.version)
+
+    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
+        settings, named = self.settings(home), self.named(home)
+        store = PredictionStore(home.engine, home.path)
+        note = ""
+        if self.weights is None and store.up_to_date(named.model_id, named.version, settings.threshold):
+            done = record_nothing_new(home.engine, named.model_id, named.version, named.folder, settings.threshold,
+                                      settings.domain, named.temperature)
+            note = f"every face has a {named.model_id} prediction (model not loaded)"
+        else:
+            classifier = load_classifier(settings.model, self.weights, [home.layout.weights])
+            done = run_predictions(home.engine, store, classifier, settings.threshold, progress, settings.domain)
+        report = StageReport(self.name, done.status, {"predicted": done.predicted, "relabelled": done.relabelled},
+                             note, done.run_id, done.errors,
+                             details={"model_id": done.model_id, "model_version": done.model_version})
+        return with_run_problems(home.engine, report)

@@ -10,19 +10,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import dash
 from dash import Input, Output, State, dcc, html
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from postercensus.analysis.filters import FilterError, Filters
 from postercensus.analysis.load import Tables, load_tables
 from postercensus.analysis.selection import matched
 from postercensus.analysis.tables import by_keyword, items_for
-from postercensus.catalog.database import engine_url
+from postercensus.catalog.home import Home
 from postercensus.dashboards.drilldown import drilldown, register_image_route
 from postercensus.dashboards.figures import no_data
 from postercensus.dashboards.panels import FACES_BY_YEAR, KEYWORDS, PANELS, SHARE_OVER_TIME, build_figures, methods
@@ -39,19 +36,11 @@ DEMO_BANNER_STYLE = {"position": "sticky", "top": 0, "zIndex": 10, "background":
 NO_MATCH = "no poster matches these filters"
 
 
-def reader_engine(url: str) -> Engine:
-    """An engine for reading `url` without migrating it; SQLite waits for a writer instead of failing."""
-    engine = create_engine(engine_url(url))
-    if make_url(url).get_backend_name() == "sqlite":
-        event.listen(engine, "connect", lambda connection, _record: connection.execute("PRAGMA busy_timeout=30000"))
-    return engine
-
-
 class TablesCache:
-    """The loaded tables, reloaded when older than `max_age` seconds (one loader at a time)."""
+    """The home's tables (its active result sets), reloaded when older than `max_age` seconds (one loader at a time)."""
 
-    def __init__(self, engine: Engine, home: Path, max_age: float) -> None:
-        self.engine, self.home, self.max_age = engine, home, max_age
+    def __init__(self, home: Home, max_age: float) -> None:
+        self.home, self.max_age = home, max_age
         self._lock = threading.Lock()
         self._tables: Tables | None = None
         self._loaded_at = 0.0
@@ -59,7 +48,7 @@ class TablesCache:
     def get(self) -> Tables:
         with self._lock:
             if self._tables is None or time.monotonic() - self._loaded_at > self.max_age:
-                self._tables = load_tables(self.engine, home=self.home)
+                self._tables = load_tables(self.home)
                 self._loaded_at = time.monotonic()
             return self._tables
 
@@ -105,22 +94,22 @@ def _clicked(trigger: str, click: dict) -> tuple[dict, str]:
     return {"year": year}, str(year)
 
 
-def make_app(home: Path, engine: Engine | str, max_age: float = TABLES_MAX_AGE_S) -> dash.Dash:
-    """The Dash app for the catalogue behind `engine` (an Engine or URL); images come from `home`."""
-    home = Path(home)
-    cache = TablesCache(engine if isinstance(engine, Engine) else reader_engine(engine), home, max_age)
+def make_app(home: Home, max_age: float = TABLES_MAX_AGE_S) -> dash.Dash:
+    """The Dash app for a home: its tables through analysis (the same active result sets as the
+    export), its images from its folder."""
+    cache = TablesCache(home, max_age)
     tables = cache.get()
     years = tables.items["year"].dropna().astype(int)
     full_range = (int(years.min()), int(years.max())) if not years.empty else (0, 0)
     banner = tables.demo_banner
     app = dash.Dash(__name__, title=f"{banner}: postercensus" if banner else "postercensus", serve_locally=True,
                     external_stylesheets=[], external_scripts=[], update_title=None)
-    register_image_route(app.server, home)
+    register_image_route(app.server, home.path)
     app.layout = html.Div(style={"fontFamily": "system-ui, sans-serif", "maxWidth": "1200px", "margin": "0 auto",
                                  "padding": "1rem 2rem"}, children=[
         *([html.Div(banner, id="demo-banner", role="note", style=DEMO_BANNER_STYLE)] if banner else []),
         html.H1("postercensus"),
-        html.P(f"Catalogue {home}. Click a year's point or bar, or a keyword's bar, to see its posters."),
+        html.P(f"Catalogue {home.path}. Click a year's point or bar, or a keyword's bar, to see its posters."),
         _filter_controls(tables),
         html.P(id="filter-summary", role="status", style={"fontWeight": "bold"}),
         *(html.Section([dcc.Graph(id=panel.id, config=GRAPH_CONFIG), html.P(panel.caption)]) for panel in PANELS),
@@ -158,7 +147,7 @@ def make_app(home: Path, engine: Engine | str, max_age: float = TABLES_MAX_AGE_S
             items = items_for(cache.get(), filters, **selection)
         except FilterError:  # the catalogue was reloaded since the click's figure was drawn
             return []
-        return drilldown(home, items.to_dict("records"), what)
+        return drilldown(home.path, items.to_dict("records"), what)
 
     return app
 
@@ -168,10 +157,9 @@ def make_local_server(app: dash.Dash, port: int = DEFAULT_PORT) -> BaseWSGIServe
     return make_server(HOST, port, app.server, threaded=True)
 
 
-def serve(home: Path, engine: Engine | str, port: int = DEFAULT_PORT,
-          announce: Callable[[str], None] = print) -> None:
+def serve(home: Home, port: int = DEFAULT_PORT, announce: Callable[[str], None] = print) -> None:
     """Serve the dashboard until interrupted; `announce` gets the URL once it listens."""
-    server = make_local_server(make_app(home, engine), port)
+    server = make_local_server(make_app(home), port)
     announce(f"http://{HOST}:{server.server_port}/")
     try:
         server.serve_forever()

@@ -14,17 +14,18 @@ import pandas as pd
 from dash import html
 from PIL import Image
 
+from postercensus.catalog.layout import IMAGES_DIRNAME
 from postercensus.dashboards.figures import label_colour
 
 IMAGE_ROUTE = "/poster-images/"
-IMAGES_FOLDER = "images"
+
 MAX_THUMBNAILS = 60
 THUMBNAIL_WIDTH = "180px"
 
 
 def image_file(home: Path, relative: str) -> Path | None:
     """The file `relative` (home-relative) names, or None when it is missing or outside <home>/images."""
-    root = (home / IMAGES_FOLDER).resolve()
+    root = (home / IMAGES_DIRNAME).resolve()
     path = (home / relative).resolve()
     return path if path.is_relative_to(root) and path.is_file() else None
 

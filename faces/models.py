@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Collection
 
+from postercensus.catalog.stage import StageError
+
 DLIB_MODEL_PACKAGE = "face_recognition_models"
 CNN_DETECTOR_FILE = "mmod_human_face_detector.dat"
 LANDMARKS_5_FILE = "shape_predictor_5_face_landmarks.dat"
@@ -26,7 +28,7 @@ YUNET_FILE = "face_detection_yunet_2023mar.onnx"
 MTCNN_PACKAGES = ("mtcnn", "lz4", "joblib")  # mtcnn loads its weights with joblib, compressed with lz4
 
 
-class ModelMissing(RuntimeError):
+class ModelMissing(StageError, RuntimeError):
     """A model file is not on disk; the message says which package to install."""
 
 

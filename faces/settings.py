@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Collection
 
 from postercensus.catalog.imagefiles import DEFAULT_MAX_PIXELS
@@ -84,6 +84,27 @@ class FaceSettings:
         for name in ("yunet", "mtcnn"):
             if not 0 < getattr(self, THRESHOLD_FIELDS[name]) < 1:
                 raise ValueError(f"--threshold for {name} must be a probability between 0 and 1 (exclusive)")
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any]) -> FaceSettings:
+        """The `[faces]` table of postercensus.toml (the active face set; keys as the fields here,
+        absent keys at their defaults). Raises ValueError naming an unknown key or a bad value."""
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ValueError(f"unknown [faces] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values = dict(table)
+        if "members" in values:
+            values["members"] = tuple(values["members"])
+        return cls(**values)
+
+    def to_table(self) -> dict[str, Any]:
+        """The settings that differ from the defaults, as `[faces]` holds them (`from_table` inverts it)."""
+        defaults = asdict(DEFAULT_SETTINGS)
+        table = {name: value for name, value in asdict(self).items() if value != defaults[name]}
+        if "members" in table:
+            table["members"] = list(table["members"])
+        return table
 
     def detectors_used(self) -> tuple[str, ...]:
         """The detectors that run: the ensemble's members, or the one detector."""

@@ -13,14 +13,16 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.catalog.home import Home
+from postercensus.catalog.layout import CROPS_DIRNAME
 from postercensus.catalog.runs import RunStatus, recorded_run, start_run
-from postercensus.faces.executors import FaceExecutor, Job
+from postercensus.catalog.stage import Progress, StageError, StageReport, with_run_problems
+from postercensus.faces.executors import FaceExecutor, Job, make_executor
 from postercensus.faces.pipeline import ImageFaces
 from postercensus.faces.settings import FaceSettings
 from postercensus.faces.store import FaceStore, StoredImageRef
 
 STAGE = "faces"
-CROPS_DIRNAME = "faces"  # <home>/faces/<parameter hash>/…: the crops of each result set
 ProgressCallback = Callable[[int], None]
 
 
@@ -87,3 +89,54 @@ class FaceStage:
                 if progress:
                     progress(1)
         return report
+
+
+def active_face_settings(home: Home) -> FaceSettings:
+    """The settings of the home's active face set: its `[faces]` table (empty: the defaults)."""
+    try:
+        return FaceSettings.from_table(home.active("faces"))
+    except (TypeError, ValueError) as error:
+        raise StageError(f"{home.layout.config}: [faces] {error}", "fix or remove the [faces] table") from error
+
+
+class DetectFaces:
+    """The face stage for refresh, the CLI and notebooks: the active face set unless given settings.
+
+    `executor` is an open face executor (local processes, inline or a Dask cluster) the caller
+    owns; without one, `run` opens one for the run (`workers` local processes, default all cores,
+    or the Dask cluster at `scheduler`) and closes it after.
+    """
+
+    name = "faces detect"
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, settings: FaceSettings | None = None, executor: FaceExecutor | None = None,
+                 workers: int | None = None, scheduler: str | None = None) -> None:
+        self._settings = settings
+        self.executor = executor
+        self.workers, self.scheduler = workers, scheduler
+
+    def settings(self, home: Home) -> FaceSettings:
+        return self._settings if self._settings is not None else active_face_settings(home)
+
+    def worker(self, home: Home) -> FaceStage:
+        """The incremental worker for these settings (registers the face set on first use)."""
+        return FaceStage(home.engine, home.path, self.settings(home))
+
+    def pending(self, home: Home) -> int:
+        return self.worker(home).pending_count()
+
+    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
+        worker = self.worker(home)
+        try:
+            executor = self.executor or make_executor(self.workers, self.scheduler)
+        except ConnectionError as error:
+            raise StageError(str(error), "check the --scheduler address, or leave it out to run here") from error
+        try:
+            done = worker.run(executor, progress)
+        finally:
+            if self.executor is None:
+                executor.close()
+        report = StageReport(self.name, done.status, done.counts(), run_id=done.run_id, errors=done.errors,
+                             details={"parameter_hash": done.parameter_hash})
+        return with_run_problems(home.engine, report)

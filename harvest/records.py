@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Union
 
+from postercensus.catalog.stage import StageError
+
 
 # File-name endings taken to be images, wherever a source names files or URLs.
 
@@ -88,5 +90,5 @@ class Harvester(Protocol):
         """After `events` is exhausted: the value to pass as `since` next time, or None."""
 
 
-class HarvestError(Exception):
+class HarvestError(StageError):
     """The listing itself failed (not one record): the run stops paging and says why."""

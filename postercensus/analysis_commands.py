@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from postercensus.context import AppContext, CommandError
+from postercensus.catalog.home import Home
 from postercensus.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
 
 
@@ -22,15 +22,16 @@ def analyze_command(ctx: typer.Context) -> None:
     says so and writes nothing. Each real run is recorded as stage "analyze".
     Example: postercensus --home H analyze
     """
-    from postercensus.analysis.cache import analyze
+    from postercensus.analysis.stage import Analyze
 
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     console = Console(soft_wrap=True)
-    report = analyze(context.catalog.engine, context.home)
-    if report.unchanged:
-        console.print(f"catalogue unchanged since the last analyze: tables in {report.outdir} are current")
+    report = Analyze().run(context)
+    outdir = report.details["outdir"]
+    if report.details["unchanged"]:
+        console.print(f"catalogue unchanged since the last analyze: tables in {outdir} are current")
         return
-    console.print(f"[bold]tables[/bold]: {len(report.paths)} file(s) written to {report.outdir}  (run #{report.run_id})")
+    console.print(f"[bold]tables[/bold]: {report.counts['files']} file(s) written to {outdir}  (run #{report.run_id})")
 
 
 def export_command(
@@ -50,19 +51,13 @@ def export_command(
     the tables rest on.
     Example: postercensus --home H export out/ --year-from 1935 --min-probability 0.7
     """
-    from postercensus.analysis.export import export
-    from postercensus.analysis.load import load_tables
-    from postercensus.analysis.selection import matched
+    from postercensus.analysis.stage import Export
 
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     filters = make_filters(year_from, year_to, keyword, source, min_probability, model)
-    tables = load_tables(context.catalog.engine, context.home)
-    try:
-        found = matched(tables, filters)
-        paths = export(tables, outdir, filters)
-    except ValueError as error:  # FilterError: an unknown keyword, source or model, or no item left
-        raise CommandError(str(error)) from error
+    report = Export(outdir, filters).run(context)  # a FilterError (nothing selected) is the one-line error
     console = Console(soft_wrap=True)
-    console.print(f"[bold]export[/bold]: {found}; {len(paths)} file(s) written to {outdir}")
+    paths = report.details["paths"]
+    console.print(f"[bold]export[/bold]: {report.details['matched']}; {len(paths)} file(s) written to {outdir}")
     for path in paths:
         console.print(f"  {path.name}", highlight=False)

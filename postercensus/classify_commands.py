@@ -15,7 +15,8 @@ from rich.progress import Progress
 
 from postercensus.classify.progress import Advance, Step, ignore
 from postercensus.commandapp import CommandApp
-from postercensus.context import AppContext, CommandError
+from postercensus.catalog.home import Home
+from postercensus.context import CommandError
 from postercensus.terminal import face_executor, print_errors, progress_bar
 
 classify_app = CommandApp(
@@ -40,8 +41,8 @@ def _classify_errors():
     return WeightsError, LabelledDataError, ModelFolderError
 
 
-def _weights_dirs(context: AppContext) -> list[Path]:
-    return [context.home / "weights"]
+def _weights_dirs(context: Home) -> list[Path]:
+    return [context.layout.weights]
 
 
 def _steps(console: Console, progress: Progress) -> Step:
@@ -101,7 +102,7 @@ def train(
 
     if (folder is None) == (not from_catalog):
         raise CommandError("give either a labelled FOLDER or --from-catalog (one of the two)")
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     console = Console(soft_wrap=True)
     errors: list[str] = []
     try:
@@ -115,7 +116,7 @@ def train(
         if from_catalog:
             from postercensus.classify.catalogfaces import labelled_training_set
 
-            data = labelled_training_set(context.catalog.engine, context.home)
+            data = labelled_training_set(context.catalog.engine, context.path)
             if not data.samples:
                 raise CommandError("no labelled faces in the catalogue yet; label some with `postercensus classify label`")
         else:
@@ -175,7 +176,7 @@ def evaluate(
     from postercensus.classify.report import contact_sheets, render_html
     from postercensus.classify.training import fisher_report
 
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     console = Console(soft_wrap=True)
     errors: list[str] = []
     try:
@@ -215,47 +216,59 @@ def evaluate(
 @classify_app.command()
 def predict(
     ctx: typer.Context,
-    model: Annotated[str, typer.Option("--model", help="A model folder, or `default` (the shipped perceived-gender model).")] = "default",
-    threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Faces whose top probability is below this get the label `uncertain` (0: always the top label).")] = 0.0,
-    domain: Annotated[Optional[str], typer.Option("--domain", help="What the collection depicts: posters, paintings or photos (default: [classify] domain in postercensus.toml, else posters). Picks the model card's calibration temperature and the held-out faces whose errors correct the shares; a changed domain predicts anew.", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="A model folder, or `default` (the shipped perceived-gender model). Default: \\[classify] model in postercensus.toml, else `default`.", show_default=False)] = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Faces whose top probability is below this get the label `uncertain` (0: always the top label). Default: \\[classify] threshold in postercensus.toml, else 0.", show_default=False)] = None,
+    domain: Annotated[Optional[str], typer.Option("--domain", help="What the collection depicts: posters, paintings or photos (default: \\[classify] domain in postercensus.toml, else posters). Picks the model card's calibration temperature and the held-out faces whose errors correct the shares; a changed domain predicts anew.", show_default=False)] = None,
     weights: Weights = None,
+    activate: Annotated[bool, typer.Option("--activate", help="Make this model, threshold and domain the active predictions: written to \\[classify] in postercensus.toml, then used by refresh, analyze, export and both dashboards.")] = False,
 ) -> None:
     """Label every catalogue face this model version has not labelled yet (a changed threshold relabels).
 
-    Example: postercensus --home H classify predict --threshold 0.7 --domain paintings
+    Options left out take the active settings (\\[classify] in postercensus.toml).
+    Example: postercensus --home H classify predict --threshold 0.7 --domain paintings --activate
     """
-    from postercensus.classify import domains
-    from postercensus.classify.catalogfaces import PredictionStore
-    from postercensus.classify.classifier import load_classifier
-    from postercensus.classify.correction import corrected_shares
-    from postercensus.classify.predictstage import run_predictions
+    from dataclasses import replace
 
-    context: AppContext = ctx.obj
+    from postercensus.classify import domains
+    from postercensus.classify.activeset import active_classify_settings
+    from postercensus.classify.catalogfaces import PredictionStore
+    from postercensus.classify.correction import corrected_shares
+    from postercensus.classify.predictstage import PredictGenders
+
+    context: Home = ctx.obj
     console = Console(soft_wrap=True)
+    active = active_classify_settings(context)
+    chosen = {"model": model, "threshold": threshold, "domain": domain}
     try:
-        domain = context.config.classify_domain if domain is None else domains.check_domain(domain)
-        classifier = load_classifier(model, weights, _weights_dirs(context))
-        temperature = domains.temperature(classifier.card, domain)
-    except (ValueError, *_classify_errors()) as error:
+        settings = replace(active, **{key: value for key, value in chosen.items() if value is not None})
+        stage = PredictGenders(settings, weights)
+        named = stage.named(context)
+    except ValueError as error:
         raise CommandError(str(error)) from error
-    engine = context.catalog.engine
-    store = PredictionStore(engine, context.home)
-    version = domains.prediction_version(classifier.card, classifier.version, domain)
-    pending = store.count_pending(classifier.model_id, version)
-    calibration = f", {domain} calibration (temperature {temperature:g})" if domains.has_domains(classifier.card) else ""
-    console.print(f"model {classifier.model_id} version {version}{calibration}: {pending} face(s) to label")
+    pending = stage.pending(context)
+    calibration = (f", {settings.domain} calibration (temperature {named.temperature:g})"
+                   if domains.has_domains(named.card) else "")
+    console.print(f"model {named.model_id} version {named.version}{calibration}: {pending} face(s) to label")
     with progress_bar(console) as progress:
         task = progress.add_task("faces", total=pending)
-        report = run_predictions(engine, store, classifier, threshold, lambda n: progress.advance(task, n), domain)
-    console.print(f"[bold]predictions[/bold]: {report.predicted} new, {report.relabelled} relabelled for threshold {threshold}")
-    totals = store.label_counts(classifier.model_id, version)
-    registered = domains.with_applied_calibration(classifier.card, domain)
+        report = stage.run(context, lambda n: progress.advance(task, n))
+    console.print(f"[bold]predictions[/bold]: {report.counts['predicted']} new, {report.counts['relabelled']} "
+                  f"relabelled for threshold {settings.threshold}")
+    store = PredictionStore(context.engine, context.path)
+    totals = store.label_counts(named.model_id, named.version)
+    registered = domains.with_applied_calibration(named.card, settings.domain)
     if domains.registered_held_out(registered) is not None and sum(totals.values()):
-        estimate = corrected_shares(registered, totals, threshold)
-        for label in classifier.labels:
+        estimate = corrected_shares(registered, totals, settings.threshold)
+        for label in named.card["labels"]:
             console.print(f"  {label}: {totals.get(label, 0)} faces, corrected share {estimate.corrected_share[label]:.3f} "
                           f"(95 % interval {estimate.ci_low[label]:.3f}–{estimate.ci_high[label]:.3f})")
     console.print(f"catalogue: {context.database_display}  (run #{report.run_id})")
+    if activate:
+        context.activate("classify", settings.to_table())
+    state = "the active predictions" if settings == active_classify_settings(context) else \
+        "not the active predictions (the tables read [classify] in postercensus.toml; --activate uses these)"
+    console.print(f"{named.model_id} {named.version}, threshold {settings.threshold}: {state}", markup=False,
+                  highlight=False)
     print_errors(console, report.errors)
 
 
@@ -273,12 +286,12 @@ def label(
     """
     from postercensus.classify.labelserver import LabellingServer
 
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     pairs = [pair.split("=", 1) for pair in keys.split(",") if pair.strip()]
     if any(len(pair) != 2 or not pair[1].strip() for pair in pairs):
         raise CommandError(f"--keys must look like f=female,m=male,o=other (got {keys!r})")
     try:
-        server = LabellingServer(context.catalog.engine, context.home,
+        server = LabellingServer(context.catalog.engine, context.path,
                                  keys={key.strip(): label.strip() for key, label in pairs}, port=port)
     except ValueError as error:
         raise CommandError(str(error)) from error
@@ -294,8 +307,8 @@ def label(
         server.stop()
 
 
-def classifiers_summary(context: AppContext) -> list[dict]:
+def classifiers_summary(context: Home) -> list[dict]:
     """Per registered model, the faces per predicted label, for `postercensus status`."""
     from postercensus.classify.catalogfaces import PredictionStore
 
-    return PredictionStore(context.catalog.engine, context.home).summary()
+    return PredictionStore(context.catalog.engine, context.path).summary()

@@ -13,30 +13,31 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from postercensus.catalog import __version__
-from postercensus.catalog.problems import standing_problems
-from postercensus.catalog.runs import iso_utc, latest_run
 from postercensus.analysis_commands import analyze_command, export_command
-from postercensus.classify_commands import classifiers_summary, classify_app
+from postercensus.catalog import __version__
+from postercensus.catalog.config import resolve_home
+from postercensus.catalog.home import Home
+from postercensus.catalog.stage import StageError
+from postercensus.classify_commands import classify_app
 from postercensus.commandapp import CommandApp, HelpGroup
-from postercensus.config import resolve_home
-from postercensus.context import AppContext, CommandError
 from postercensus.dashboard_commands import dashboard_app
 from postercensus.demo_commands import demo_command
-from postercensus.faces_commands import faces_app, faces_summary
+from postercensus.faces_commands import faces_app
 from postercensus.harvest_commands import harvest_app
+from postercensus.homestatus import status_summary
 from postercensus.refresh_commands import refresh_command
 from postercensus.schedule_commands import schedule_app
-from postercensus.text_commands import text_app, text_summary
+from postercensus.text_commands import text_app
 
 
 class _ReportingGroup(HelpGroup):
-    """Turns a CommandError from any subcommand into `Error: …` on stderr and exit code 1."""
+    """Turns a StageError from any subcommand (a stage's, the home's, or the CLI's own CommandError)
+    into `Error: …` (with its hint) on stderr and exit code 1: the one place errors are mapped."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except CommandError as error:
+        except StageError as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(1) from error
 
@@ -84,7 +85,7 @@ def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    ctx.obj = AppContext(resolve_home(home), db)
+    ctx.obj = Home(resolve_home(home), db)
 
 
 @app.command()
@@ -93,26 +94,13 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Counts of items, images and runs in the catalogue, the last run, and the problems that stand."""
-    context: AppContext = ctx.obj
-    summary = context.catalog.summary()
-    last = latest_run(context.catalog.engine)
-    summary.update(
-        home=str(context.home),
-        catalog=context.database_display,
-        face_sets=faces_summary(context),
-        classifiers=classifiers_summary(context),
-        text_versions=text_summary(context),
-        standing_problems=standing_problems(context.catalog.engine),
-        last_run=None if last is None else {
-            "id": last["id"], "stage": last["stage"], "status": last["status"],
-            "started_at": iso_utc(last["started_at"]) if last["started_at"] else None,
-            "counts": last["counts"],
-        },
-    )
+    context: Home = ctx.obj
+    summary = status_summary(context)
+    last = summary["last_run"]
     if as_json:
         print(json.dumps(summary, indent=2))
         return
-    table = Table(title=f"postercensus catalogue — {context.home}")
+    table = Table(title=f"postercensus catalogue — {context.path}")
     table.add_column("what")
     table.add_column("count", justify="right")
     for key, value in summary.items():
@@ -132,6 +120,8 @@ def status(
     for version in summary["text_versions"]:
         counts = ", ".join(f"{gender} {n:,}" for gender, n in sorted(version["mentions"].items())) or "no mentions"
         console.print(f"text, version {version['version_hash']}: {version['items_scanned']:,} items scanned; {counts}")
+    for line in _active_lines(summary["active"]):
+        console.print(line, highlight=False, markup=False)
     for scope in summary["standing_problems"]:
         where = scope["source"] or scope["stage"]
         for kind, problems in scope["kinds"].items():
@@ -140,6 +130,22 @@ def status(
                           highlight=False, markup=False)
     if last is not None:
         console.print(f"last run: #{last['id']} {last['stage']} — {last['status']}")
+
+
+def _active_lines(active: dict) -> list[str]:
+    """What the tables read: each stage's active settings ([faces], [classify], [text] in postercensus.toml)."""
+    def settings(table: dict) -> str:
+        return ", ".join(f"{key}={value}" for key, value in table.items()) or "defaults"
+
+    faces, classify, text = active["faces"], active["classify"], active["text"]
+    return [
+        f"active face set: {faces['parameter_hash'] or 'none yet (run faces detect or refresh)'} "
+        f"([faces] {settings(faces['settings'])})",
+        f"active predictions: {classify['model_id']} {classify['model_version']}"
+        f"{'' if classify['predicted'] else ' (none stored yet)'} ([classify] {settings(classify['settings'])})",
+        f"active text version: {text['version_hash'] or 'none yet (run text extract or refresh)'} "
+        f"([text] {settings(text['settings'])})",
+    ]
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from postercensus.commandapp import CommandApp
-from postercensus.context import AppContext, CommandError
+from postercensus.catalog.home import Home
 from postercensus.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
 
 dashboard_app = CommandApp(
@@ -39,19 +39,12 @@ def build(
     images and faces the figures rest on.
     Example: postercensus --home H dashboard build dashboard.html --year-from 1940 --year-to 1945
     """
-    from postercensus.analysis.load import load_tables
-    from postercensus.analysis.selection import matched
-    from postercensus.dashboards.page import build_page
+    from postercensus.dashboards.stage import BuildDashboard
 
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     filters = make_filters(year_from, year_to, keyword, source, min_probability, model)
-    tables = load_tables(context.catalog.engine, home=context.home)
-    try:
-        found = matched(tables, filters)
-        page = build_page(tables, out, filters)
-    except ValueError as error:  # FilterError: an unknown keyword, source or model, or no item left
-        raise CommandError(str(error)) from error
-    typer.echo(f"dashboard page written to {page.resolve()} ({found})")
+    report = BuildDashboard(out, filters).run(context)  # a FilterError (nothing selected) is the one-line error
+    typer.echo(f"dashboard page written to {report.details['page'].resolve()} ({report.details['matched']})")
 
 
 @dashboard_app.command()
@@ -65,6 +58,5 @@ def serve(
     """
     from postercensus.dashboards.app import serve as serve_app
 
-    context: AppContext = ctx.obj
-    serve_app(context.home, context.catalog.engine, port,
-              announce=lambda url: typer.echo(f"dashboard at {url} (Ctrl-C to stop)"))
+    context: Home = ctx.obj
+    serve_app(context, port, announce=lambda url: typer.echo(f"dashboard at {url} (Ctrl-C to stop)"))

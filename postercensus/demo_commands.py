@@ -19,7 +19,8 @@ from sqlalchemy import select
 from postercensus.catalog.schema import sources
 from postercensus.harvest.tabular import CsvHarvester
 from postercensus.classify_commands import classifiers_summary
-from postercensus.context import AppContext, CommandError
+from postercensus.catalog.home import Home
+from postercensus.context import CommandError
 from postercensus.demo_check import MISSED, drawn_against_labelled
 from postercensus.demo_collection import CSV_NAME, FEMALE, MALE, demo_posters, write_demo_collection
 from postercensus.refresh import run_refresh
@@ -27,7 +28,6 @@ from postercensus.refresh_commands import print_refresh_summary, summary_console
 from postercensus.runlock import RefreshRunning
 
 DEMO_HOME = "postercensus-demo"
-COLLECTION_DIRNAME = "demo-collection"
 
 
 def demo_command(
@@ -44,10 +44,10 @@ def demo_command(
     its dashboards and export carry a "DEMO" banner.
     Example: postercensus demo --home ~/postercensus-demo
     """
-    context = AppContext(_demo_home(ctx, home), _typed_db_option(ctx))
-    harvester = CsvHarvester(context.home / COLLECTION_DIRNAME / CSV_NAME)
+    context = Home(_demo_home(ctx, home), _typed_db_option(ctx))
+    harvester = CsvHarvester(context.layout.demo_collection / CSV_NAME)
     _refuse_other_sources(context, harvester.source_key())
-    csv_path = write_demo_collection(context.home / COLLECTION_DIRNAME)
+    csv_path = write_demo_collection(context.layout.demo_collection)
     context.config.mark_demo()  # the export, the dashboards and the app of this home carry DEMO_BANNER
     context.config.register_source(harvester.source_key(), harvester.kind, harvester.params())
     console = summary_console()
@@ -60,7 +60,7 @@ def demo_command(
     print_refresh_summary(console, context, report)
     _print_drawn_and_found(console, context)
     console.print(f"open the dashboard: {report.dashboard.as_uri()}", highlight=False)
-    console.print(f"explore it live:    postercensus --home {context.home} dashboard serve", highlight=False)
+    console.print(f"explore it live:    postercensus --home {context.path} dashboard serve", highlight=False)
     console.print("DEMO DATA: posters drawn by program; the figures above describe the generator, not history.",
                   style="bold yellow", highlight=False)
     raise typer.Exit(report.exit_code)
@@ -79,7 +79,7 @@ def _typed_db_option(ctx: typer.Context) -> str | None:
     return ctx.parent.params.get("db") if typed else None
 
 
-def _refuse_other_sources(context: AppContext, demo_key: str) -> None:
+def _refuse_other_sources(context: Home, demo_key: str) -> None:
     """Stop before writing anything when the home's config or its catalogue knows another source."""
     registered = {source.get("key", "?") for source in context.config.sources}
     with context.catalog.engine.connect() as connection:
@@ -87,12 +87,12 @@ def _refuse_other_sources(context: AppContext, demo_key: str) -> None:
     others = sorted((registered | stored) - {demo_key})
     if others:
         raise CommandError(
-            f"{context.home} (catalogue {context.database_display}) already holds other sources "
+            f"{context.path} (catalogue {context.database_display}) already holds other sources "
             f"({', '.join(others)}); the demo keeps to its own home: run it with --home pointing at a new folder"
         )
 
 
-def _print_drawn_and_found(console: Console, context: AppContext) -> None:
+def _print_drawn_and_found(console: Console, context: Home) -> None:
     """Each drawn figure beside the label its face got: the demo's own check of the tool on drawings."""
     from postercensus.faces.settings import FaceSettings
 

@@ -12,10 +12,10 @@ from rich.console import Console
 from postercensus.faces.models import ModelMissing
 from postercensus.faces.scan import image_files, scan_folder
 from postercensus.faces.settings import DETECTOR_NAMES, MEMBER_NAMES, FaceSettings, threshold_settings
-from postercensus.faces.stage import FaceStage
-from postercensus.faces.store import FaceStore
+from postercensus.faces.stage import DetectFaces, active_face_settings
 from postercensus.commandapp import CommandApp
-from postercensus.context import AppContext, CommandError
+from postercensus.catalog.home import Home
+from postercensus.context import CommandError
 from postercensus.terminal import face_executor, print_errors, progress_bar
 
 faces_app = CommandApp(
@@ -63,6 +63,11 @@ def _settings(detector: str, upsample: int, resize: float, tile: int, threshold:
         raise CommandError(str(error)) from error
 
 
+Activate = Annotated[bool, typer.Option("--activate", help=(
+    "Make these settings the active face set: written to \\[faces] in postercensus.toml, then used by refresh, "
+    "analyze, export and both dashboards (a refresh never changes it)."))]
+
+
 @faces_app.command()
 def detect(
     ctx: typer.Context,
@@ -74,25 +79,29 @@ def detect(
     members: Members = ",".join(DEFAULTS.members),
     min_votes: MinVotes = DEFAULTS.min_votes,
     box_scale: BoxScale = DEFAULTS.box_scale,
+    activate: Activate = False,
     workers: Workers = None,
     scheduler: Scheduler = None,
 ) -> None:
     """Detect, align and embed faces in every stored image not yet processed with these settings.
 
     Each setting is its own result set (named by a parameter hash), so runs with other settings
-    sit beside earlier ones. Example: postercensus faces detect --detector ensemble --members hog,haar
+    sit beside earlier ones. The tables read the active set (\\[faces] in postercensus.toml, default
+    settings when absent); --activate makes this run's settings the active ones.
+    Example: postercensus faces detect --upsample 2 --detector hog --activate
     """
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes, box_scale)
     console = Console(soft_wrap=True)
     with face_executor(workers, scheduler) as executor:
         try:
-            stage = FaceStage(context.catalog.engine, context.home, settings)
-            pending = stage.pending_count()
-            console.print(f"result set {stage.parameter_hash}: {pending} image(s) to process on {executor.description}")
+            stage = DetectFaces(settings, executor)
+            pending = stage.pending(context)
+            console.print(f"result set {settings.parameter_hash()}: {pending} image(s) to process on "
+                          f"{executor.description}")
             with progress_bar(console) as progress:
                 task = progress.add_task("faces", total=pending)
-                report = stage.run(executor, lambda n: progress.advance(task, n))
+                report = stage.run(context, lambda n: progress.advance(task, n))
         except ModelMissing as error:
             raise CommandError(f"{error} (nothing was recorded for the remaining images)") from error
         except (BrokenProcessPool, OSError) as error:  # a worker killed (memory?) or a cluster lost
@@ -100,12 +109,21 @@ def detect(
                 f"the face run stopped: {type(error).__name__}: {error} — every image finished so far is "
                 "stored; run the same command again to continue (try fewer --workers if memory ran out)"
             ) from error
+    counts, parameter_hash = report.counts, report.details["parameter_hash"]
     console.print(
-        f"[bold]faces[/bold]: {report.faces} found in {report.images_scanned} image(s); "
-        f"{report.images_failed} image(s) could not be read, {report.images_unreadable} stored file(s) missing"
+        f"[bold]faces[/bold]: {counts['faces']} found in {counts['images_scanned']} image(s); "
+        f"{counts['images_failed']} image(s) could not be read, {counts['images_unreadable']} stored file(s) missing"
     )
-    console.print(f"catalogue: {context.database_display}  (run #{report.run_id}, result set {report.parameter_hash})")
-    console.print(f"aligned crops: {context.home / 'faces' / report.parameter_hash}")
+    console.print(f"catalogue: {context.database_display}  (run #{report.run_id}, result set {parameter_hash})")
+    console.print(f"aligned crops: {context.layout.crops / parameter_hash}")
+    if activate:
+        context.activate("faces", settings.to_table())
+    if settings == active_face_settings(context):
+        console.print(f"active face set: {parameter_hash} (the tables read it; [faces] in {context.layout.config})",
+                      markup=False, highlight=False)
+    else:
+        console.print(f"not the active face set: the tables read the [faces] settings in {context.layout.config}; "
+                      "run again with --activate to use this one", markup=False, highlight=False)
     print_errors(console, report.errors)
 
 
@@ -146,8 +164,3 @@ def scan(
     console.print(f"[bold]faces[/bold]: {report.faces} found in {report.images} image(s) under {folder}")
     console.print(f"written: {out}")
     print_errors(console, report.errors)
-
-
-def faces_summary(context: AppContext) -> list[dict]:
-    """Per result set counts, for `postercensus status`."""
-    return FaceStore(context.catalog.engine).summary()

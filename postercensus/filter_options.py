@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from postercensus.context import CommandError
-
 if TYPE_CHECKING:
     from postercensus.analysis.filters import Filters
 
@@ -27,15 +25,14 @@ MinProbability = Annotated[float, typer.Option(
     "(shares corrected at this threshold).")]
 Model = Annotated[Optional[str], typer.Option(
     "--model", show_default=False,
-    help="Model id whose predictions decide the faces (default: the most recently registered model with predictions).")]
+    help="Model id whose predictions decide the faces (default: the active model, \\[classify] in postercensus.toml, "
+    "when it has predictions; else the most recently registered model with predictions).")]
 
 
 def make_filters(year_from: int | None, year_to: int | None, keywords: list[str] | None, source: str | None,
                  min_probability: float, model: str | None) -> Filters:
-    """The options as Filters; reversed years or a probability outside 0–1 fail here, as one line."""
-    from postercensus.analysis.filters import FilterError, Filters  # pandas: loaded only by the commands that filter
+    """The options as Filters; reversed years or a probability outside 0–1 fail here (a FilterError,
+    printed as one line like every StageError)."""
+    from postercensus.analysis.filters import Filters  # pandas: loaded only by the commands that filter
 
-    try:
-        return Filters(year_from, year_to, tuple(keywords or ()), source, min_probability, model)
-    except FilterError as error:
-        raise CommandError(str(error)) from error
+    return Filters(year_from, year_to, tuple(keywords or ()), source, min_probability, model)

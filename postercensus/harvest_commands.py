@@ -8,11 +8,13 @@ import typer
 from rich.console import Console
 
 from postercensus.harvest.http import HttpClient, HttpSettings
-from postercensus.harvest.records import Harvester, HarvestError
-from postercensus.harvest.runner import HarvestReport, run_harvest
+from postercensus.harvest.records import Harvester
+from postercensus.harvest.runner import HarvestReport
+from postercensus.harvest.stage import HarvestSource
 from postercensus.harvest.tabular import COLUMN_CANDIDATES, CsvColumns, CsvHarvester, FolderHarvester
 from postercensus.commandapp import CommandApp
-from postercensus.context import AppContext, CommandError
+from postercensus.catalog.home import Home
+from postercensus.context import CommandError
 from postercensus.terminal import print_errors
 
 harvest_app = CommandApp(
@@ -36,14 +38,12 @@ def _http_settings(delay: float, retries: int, timeout: float, max_mb: int) -> H
 
 def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: int, settings: HttpSettings,
          overrides: dict | None = None) -> None:
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     client = HttpClient(settings)
-    try:
-        harvester = make(client)
-    except HarvestError as error:  # options the harvester refuses (a bad --from, template …)
-        raise CommandError(str(error)) from error
+    harvester = make(client)  # a HarvestError (options the harvester refuses: a bad --from, template …) is one line
     context.config.register_source(harvester.source_key(), harvester.kind, harvester.params())
-    report = run_harvest(context.catalog, harvester, client, context.image_files, workers=workers, overrides=overrides)
+    stage = HarvestSource(harvester, client, workers=workers, overrides=overrides)
+    report = stage.run(context).details["harvest"]
     _print_report(context, report)
     if report.listing_error:
         raise CommandError(
@@ -52,7 +52,7 @@ def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: i
         )
 
 
-def _print_report(context: AppContext, report: HarvestReport) -> None:
+def _print_report(context: Home, report: HarvestReport) -> None:
     counts = report.counts
     console = Console(soft_wrap=True)  # one line per fact: readable in logs and by grep
     console.print(

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from postercensus.catalog.problems import ProblemKind
-from postercensus.context import AppContext
+from postercensus.catalog.home import Home
 from postercensus.refresh import EXIT_RUNNING, RefreshReport, run_refresh
 from postercensus.runlock import RefreshRunning
 
@@ -43,7 +43,7 @@ def refresh_command(
     run did not report), 3 another refresh is running.
     Example: postercensus --home H refresh --workers 4
     """
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     console = summary_console()
     try:
         report = run_refresh(context, scheduler, workers, Console(stderr=True, soft_wrap=True))
@@ -60,9 +60,9 @@ def summary_console() -> Console:
     return console if console.is_terminal else Console(soft_wrap=True, width=LOG_WIDTH)
 
 
-def print_refresh_summary(console: Console, context: AppContext, report: RefreshReport) -> None:
+def print_refresh_summary(console: Console, context: Home, report: RefreshReport) -> None:
     """The stage table and where the results went (also printed by `demo`)."""
-    table = Table(title=f"refresh — {context.home}")
+    table = Table(title=f"refresh — {context.path}")
     for column in ("stage", "status", "counts", "note"):
         table.add_column(column, overflow="fold")
     for result in report.stages:

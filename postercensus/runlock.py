@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-LOCK_FILENAME = ".refresh.lock"
-
+from postercensus.catalog.layout import HomeLayout
 
 class RefreshRunning(Exception):
     """Another process holds the home's refresh lock."""
@@ -28,7 +27,7 @@ class RefreshRunning(Exception):
 def refresh_lock(home: Path) -> Iterator[Path]:
     """Hold the lock for the block, or raise RefreshRunning at once (never wait)."""
     home.mkdir(parents=True, exist_ok=True)
-    path = home / LOCK_FILENAME
+    path = HomeLayout(home).refresh_lock
     with path.open("a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -11,7 +11,8 @@ import shutil
 import sys
 from pathlib import Path
 
-LOG_FILENAME = "refresh.log"
+from postercensus.catalog.layout import HomeLayout
+
 UNIT_NAME = "postercensus-refresh"
 
 
@@ -40,7 +41,7 @@ def cron_line(program: Path, home: Path, at: str, extra: list[str]) -> str:
     """One crontab line; `%` is escaped because cron turns it into a newline."""
     hour, minute = parse_time(at)
     command = " ".join(shlex.quote(arg) for arg in refresh_argv(program, home, extra))
-    log = shlex.quote(str(home / LOG_FILENAME))
+    log = shlex.quote(str(HomeLayout(home).refresh_log))
     return f"{minute} {hour} * * * {command} >> {log} 2>&1".replace("%", r"\%")
 
 
@@ -60,8 +61,8 @@ def systemd_units(program: Path, home: Path, at: str, extra: list[str]) -> tuple
         f"WorkingDirectory={home}\n"
         f"ExecStart={command}\n"
         "SuccessExitStatus=2 3\n"
-        f"StandardOutput=append:{home / LOG_FILENAME}\n"
-        f"StandardError=append:{home / LOG_FILENAME}\n"
+        f"StandardOutput=append:{HomeLayout(home).refresh_log}\n"
+        f"StandardError=append:{HomeLayout(home).refresh_log}\n"
     )
     timer = (
         "[Unit]\n"

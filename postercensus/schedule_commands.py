@@ -9,12 +9,14 @@ from typing import Annotated, Optional
 import typer
 
 from postercensus.commandapp import CommandApp
-from postercensus.context import AppContext, CommandError
-from postercensus.schedule import LOG_FILENAME, UNIT_NAME, cron_line, executable, systemd_units
+from postercensus.catalog.home import Home
+from postercensus.context import CommandError
+from postercensus.catalog.layout import REFRESH_LOG_FILENAME
+from postercensus.schedule import UNIT_NAME, cron_line, executable, systemd_units
 
 schedule_app = CommandApp(
     help="Print a cron line or a systemd timer that runs `postercensus refresh` for this home daily, "
-    f"logging to <home>/{LOG_FILENAME}.",
+    f"logging to <home>/{REFRESH_LOG_FILENAME}.",
     no_args_is_help=True,
 )
 
@@ -33,9 +35,9 @@ def print_cron(ctx: typer.Context, at: At = "03:00", workers: Workers = None, sc
 
     Example: postercensus --home ~/wpa schedule print-cron --at 02:30
     """
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     try:
-        typer.echo(cron_line(executable(), context.home, at, _extra(workers, scheduler)))
+        typer.echo(cron_line(executable(), context.path, at, _extra(workers, scheduler)))
     except ValueError as error:
         raise CommandError(str(error)) from error
 
@@ -46,9 +48,9 @@ def print_systemd(ctx: typer.Context, at: At = "03:00", workers: Workers = None,
 
     Example: postercensus --home ~/wpa schedule print-systemd > units.txt
     """
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     try:
-        service, timer = systemd_units(executable(), context.home, at, _extra(workers, scheduler))
+        service, timer = systemd_units(executable(), context.path, at, _extra(workers, scheduler))
     except ValueError as error:
         raise CommandError(str(error)) from error
     typer.echo(f"# ~/.config/systemd/user/{UNIT_NAME}.service\n{service}")

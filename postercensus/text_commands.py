@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 
 from postercensus.commandapp import CommandApp
-from postercensus.context import AppContext, CommandError
+from postercensus.catalog.home import Home
+from postercensus.context import CommandError
 from postercensus.terminal import print_errors, progress_bar
 
 if TYPE_CHECKING:
@@ -35,13 +36,13 @@ text_app = CommandApp(
 PHRASE_COLUMNS = ["id", "gender", "trigger", "role", "role_lemma", "category", "start", "end", "sentence"]
 
 
-def _pipeline(context: AppContext) -> TextPipeline:
+def _pipeline(context: Home) -> TextPipeline:
     """The pipeline the home's [text] settings describe; a missing model or bad setting is a one-line error."""
     from postercensus.text.nlp import ModelNotInstalled
     from postercensus.text.pipeline import TextPipeline, TextSettings
 
     try:
-        return TextPipeline(TextSettings.from_config(context.config.text))
+        return TextPipeline(TextSettings.from_config(context.active("text")))
     except ModelNotInstalled as error:
         raise CommandError(str(error)) from error
     except (ValueError, TypeError) as error:
@@ -63,26 +64,27 @@ def extract(ctx: typer.Context) -> None:
     If the keywords synonym map changed, every item's keywords are re-mapped first.
     Example: postercensus --home H text extract
     """
-    from postercensus.text.stage import TextStage
+    from postercensus.catalog.keywordstage import RemapKeywords
+    from postercensus.text.stage import ExtractMentions
 
-    context: AppContext = ctx.obj
-    pipeline = _pipeline(context)
-    catalog = context.catalog
+    context: Home = ctx.obj
+    stage = ExtractMentions()
+    worker = stage.worker(context)  # loads spaCy: a missing model or bad [text] setting is an error here
     console = Console(soft_wrap=True)
-    remapped = catalog.apply_keyword_synonyms()
-    if remapped is not None:
-        console.print(f"keywords: synonym map from {context.config.path} applied, {remapped:,} item(s) changed")
-    stage = TextStage(catalog.engine, pipeline)
-    pending = stage.pending_count()
-    console.print(f"text pipeline version {stage.version_hash}: {pending:,} item(s) to scan")
+    remapped = RemapKeywords().run(context)
+    if remapped.details["applied"]:
+        console.print(f"keywords: synonym map from {context.config.path} applied, "
+                      f"{remapped.counts['items_changed']:,} item(s) changed")
+    pending = stage.pending(context)
+    console.print(f"text pipeline version {worker.version_hash}: {pending:,} item(s) to scan")
     with progress_bar(console) as progress:
         task = progress.add_task("descriptions", total=pending)
-        report = stage.run(lambda n: progress.advance(task, n))
-    console.print(f"[bold]mentions[/bold]: {report.mentions:,} in {report.items:,} item(s) scanned "
-                  f"({_gender_counts(report.genders)} outside titles); {report.in_title:,} inside quoted titles, "
-                  "not counted")
+        report = stage.run(context, lambda n: progress.advance(task, n))
+    console.print(f"[bold]mentions[/bold]: {report.counts['mentions']:,} in {report.counts['items']:,} item(s) scanned "
+                  f"({_gender_counts(Counter(report.details['genders']))} outside titles); "
+                  f"{report.details['in_title']:,} inside quoted titles, not counted")
     console.print(f"catalogue: {context.database_display}  (run #{report.run_id}; tables mentions and "
-                  f"text_scans, version_hash {stage.version_hash})")
+                  f"text_scans, version_hash {worker.version_hash})")
     print_errors(console, report.errors)
 
 
@@ -117,7 +119,7 @@ def phrases(
     start and end are character offsets of the trigger in the cleaned text (boilerplate removed).
     Example: postercensus text phrases --csv posters.csv --column description --id-column id --out phrases.csv
     """
-    context: AppContext = ctx.obj
+    context: Home = ctx.obj
     if not csv_file.is_file():
         raise CommandError(f"CSV file not found: {csv_file}")
     _check_columns(csv_file, column, id_column)
@@ -149,10 +151,3 @@ def phrases(
     console.print(f"[bold]mentions[/bold]: {sum(genders.values()):,} in {rows:,} row(s) ({_gender_counts(genders)})")
     console.print(f"written: {out}  (text pipeline version {pipeline.version_hash()})")
     print_errors(console, warnings)
-
-
-def text_summary(context: AppContext) -> list[dict]:
-    """Per text pipeline version, items scanned and mentions per gender, for `postercensus status`."""
-    from postercensus.text.store import TextStore
-
-    return TextStore(context.catalog.engine).summary()

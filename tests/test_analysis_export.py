@@ -10,7 +10,7 @@ import pytest
 
 from postercensus.analysis.export import export
 from postercensus.analysis.load import load_tables
-from postercensus.config import DEMO_BANNER, HomeConfig
+from postercensus.catalog.config import DEMO_BANNER, HomeConfig
 from tests.support.cli import run_cli, status
 from tests.test_analysis_tables import MODEL, build_catalogue
 

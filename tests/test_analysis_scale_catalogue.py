@@ -18,6 +18,7 @@ from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import load_tables
 from postercensus.analysis.tables import by_gender, by_keyword, by_year
 from postercensus.catalog.database import default_url, open_engine
+from postercensus.catalog.home import Home
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "analysis_scale.py"
 ITEMS = 400
@@ -60,6 +61,6 @@ def test_every_table_is_computed_with_corrected_shares(home):
 
 
 def test_analyze_writes_the_export(home):
-    report = analyze(open_engine(default_url(home)), home)
+    report = analyze(Home(home))
     assert report.status == "ok"
     assert (home / "analysis" / "agreement_summary.csv").exists()

@@ -43,12 +43,17 @@ from postercensus.analysis.tables import (
     mentions_by_year,
 )
 from postercensus.catalog import schema
+from postercensus.catalog.home import Home
 from postercensus.catalog.database import default_url, open_engine
 from postercensus.classify.correction import corrected_shares, held_out_confusion
 from postercensus.classify.prevalence import bootstrap_draws
+from postercensus.faces.settings import FaceSettings
+from postercensus.text.settings import TextSettings
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 MODEL = "test-model"
+SET0_FACES = FaceSettings(detector="hog", upsample=2)  # the older face set, not active by default
+V0_TEXT = TextSettings(lexicon={"lass": "female"})  # the older text version, not active by default
 # (true label, probabilities [female, male]) of the 20 held-out faces; two correct females are unsure (0.65)
 HELD_OUT = ([("female", [0.9, 0.1])] * 6 + [("female", [0.65, 0.35])] * 2 + [("female", [0.2, 0.8])] * 2
             + [("male", [0.7, 0.3])] + [("male", [0.1, 0.9])] * 9)
@@ -92,8 +97,8 @@ def build_catalogue(home: Path) -> Path:
         _run(c, 2, "faces", {"parameter_hash": "set0", "detector": "hog"})
         _run(c, 3, "faces", {"parameter_hash": "set1", "detector": "cnn"})
         _run(c, 4, "classify", {"model_id": MODEL, "threshold": 0.0})
-        _run(c, 5, "text", {"version_hash": "v0"})
-        _run(c, 6, "text", {"version_hash": "v1"})
+        _run(c, 5, "text", {**V0_TEXT.run_settings(), "version_hash": "v0"})
+        _run(c, 6, "text", {**TextSettings().run_settings(), "version_hash": "v1"})
         for item_id, (year, keywords, sha) in ITEMS.items():
             c.execute(schema.items.insert().values(
                 id=item_id, source_id=1, source_item_id=f"poster{item_id}", title=f"Poster {item_id}",
@@ -104,9 +109,9 @@ def build_catalogue(home: Path) -> Path:
                 c.execute(schema.images.insert().values(
                     item_id=item_id, position=0, origin=f"https://example.org/{item_id}.jpg", sha256=sha,
                     path=f"images/{sha}.jpg", status="ok", attempts=1))
-        for key, detector in (("set0", "hog"), ("set1", "cnn")):
-            c.execute(schema.face_sets.insert().values(parameter_hash=key, detector=detector,
-                                                       parameters={"detector": detector}, model_versions={},
+        for key, settings in (("set0", SET0_FACES), ("set1", FaceSettings())):
+            c.execute(schema.face_sets.insert().values(parameter_hash=key, detector=settings.detector,
+                                                       parameters=settings.parameters(), model_versions={},
                                                        created_at=T0))
         for sha in ("a", "b", "c", "d", "e"):
             c.execute(schema.face_scans.insert().values(
@@ -158,7 +163,7 @@ def one(frame: pd.DataFrame, **where) -> pd.Series:
 
 
 def test_load_reads_the_default_face_set_model_and_text_version(tables):
-    assert tables.face_set == "set1"  # the latest faces run's set, not the older set0 (face 9)
+    assert tables.face_set == "set1"  # the active set (no [faces]: the default settings), not set0 (face 9)
     assert set(tables.faces["face_id"]) == set(FACES)
     assert tables.text_version == "v1"
     assert set(tables.mentions["version_hash"]) == {"v1"}
@@ -169,6 +174,20 @@ def test_load_reads_the_default_face_set_model_and_text_version(tables):
     assert one(tables.items, item_id=4)["image_path"] is None
     assert tables.items.set_index("item_id")["face_status"].to_dict() == {1: "scanned", 2: "scanned", 3: "scanned",
                                                                           4: "no_image", 5: "scanned", 6: "scanned"}
+
+
+def test_the_active_settings_in_the_toml_choose_the_face_set_and_text_version_not_the_latest_run(tmp_path):
+    home = build_catalogue(tmp_path / "home")
+    Home(home).activate("faces", SET0_FACES.to_table())
+    Home(home).activate("text", {"lexicon": {"lass": "female"}})
+    chosen = load_tables(home)
+    assert (chosen.face_set, set(chosen.faces["face_id"])) == ("set0", {9})
+    assert (chosen.text_version, set(chosen.mentions["item_id"])) == ("v0", {3})
+    assert chosen.provenance["active_settings"]["faces"] == {"detector": "hog", "upsample": 2}
+    Home(home).activate("faces", {"detector": "mtcnn"})  # settings no face set was made with
+    unmade = load_tables(home)
+    assert unmade.face_set is None and unmade.faces.empty
+    assert set(unmade.items["face_status"]) == {"not_scanned", "no_image"}, "never scanned is not 'no face'"
 
 
 def test_by_gender_is_the_hand_computed_correction_and_leaves_out_the_other_face(tables):

@@ -17,24 +17,27 @@ import pytest
 import tomli_w
 from sqlalchemy import select, update
 
+from postercensus.analysis.active import ActiveSets
 from postercensus.analysis.cache import catalogue_fingerprint
 from postercensus.analysis.export import export
 from postercensus.analysis.load import result_sets
 from postercensus.analysis.tables import by_gender, load_tables
 from postercensus.catalog import schema
+from postercensus.catalog.config import HomeConfig
 from postercensus.catalog.database import default_url, open_engine
+from postercensus.catalog.home import Home
+from postercensus.catalog.layout import CONFIG_FILENAME
+from postercensus.catalog.stage import StageError, StageReport
 from postercensus.classify import domains, modelfolder
+from postercensus.classify.activeset import active_classify_settings
 from postercensus.classify.calibration import apply_temperature
 from postercensus.classify.catalogfaces import PredictionStore
 from postercensus.classify.classifier import load_classifier
 from postercensus.classify.correction import corrected_shares, held_out_confusion
 from postercensus.classify.head import HeadSettings, build_head
 from postercensus.classify.metrics import evaluate_predictions
-from postercensus.classify.predictstage import run_predictions
+from postercensus.classify.predictstage import PredictGenders, run_predictions
 from postercensus.classify.report import render_html
-from postercensus import refresh
-from postercensus.config import CONFIG_FILENAME, HomeConfig
-from postercensus.context import AppContext
 from tests.support.cli import run_cli
 from tests.test_analysis_tables import CARD, MODEL, build_catalogue
 
@@ -124,13 +127,13 @@ def _write_config(home: Path, classify: dict) -> None:
 
 
 def test_the_domain_setting_defaults_to_posters_reads_the_toml_and_refuses_an_unknown_value(tmp_path):
-    assert HomeConfig.load(tmp_path / "none").classify_domain == "posters"
+    assert active_classify_settings(Home(tmp_path / "none")).domain == "posters"
     _write_config(tmp_path / "a", {"domain": "paintings"})
-    assert HomeConfig.load(tmp_path / "a").classify_domain == "paintings"
+    assert active_classify_settings(Home(tmp_path / "a")).domain == "paintings"
     _write_config(tmp_path / "b", {"domain": "drawings"})
-    with pytest.raises(ValueError, match=r"\[classify\] domain: unknown domain 'drawings': "
+    with pytest.raises(StageError, match=r"\[classify\] domain: unknown domain 'drawings': "
                                          "choose one of posters, paintings, photos"):
-        HomeConfig.load(tmp_path / "b").classify_domain
+        active_classify_settings(Home(tmp_path / "b"))
 
 
 def test_predict_refuses_an_unknown_domain_before_loading_the_model(tmp_path):
@@ -246,9 +249,9 @@ def test_refresh_predicts_for_the_configured_domain_and_again_only_when_it_chang
     version = modelfolder.model_version(calibrated)
     engine = open_engine(default_url(home))
 
-    def classify(domain: str) -> refresh.StageResult:
+    def classify(domain: str) -> StageReport:
         _write_config(home, {"model": str(calibrated), "domain": domain})
-        return refresh._classify(AppContext(home))
+        return PredictGenders().run(Home(home))
 
     first = classify("paintings")
     again = classify("paintings")
@@ -263,7 +266,8 @@ def test_refresh_predicts_for_the_configured_domain_and_again_only_when_it_chang
         (f"{version}-paintings", "paintings"), (f"{version}-paintings", "paintings"),
         (f"{version}-posters", "posters"), (f"{version}-paintings", "paintings")]
     with engine.connect() as connection:
-        assert result_sets(connection)["models"]["domain-test"] == f"{version}-paintings", \
+        assert result_sets(connection, ActiveSets.of(HomeConfig.load(home)))["models"]["domain-test"] \
+            == f"{version}-paintings", \
             "switching back to a domain predicted before uses its predictions again"
 
 
@@ -273,13 +277,13 @@ def test_the_analysis_follows_the_domain_and_its_fingerprint_changes_with_it(mod
     store = PredictionStore(engine, home)
     classifier = load_classifier(str(calibrated))
     run_predictions(engine, store, classifier, 0.0, domain="posters")
-    before = catalogue_fingerprint(engine)
+    before = catalogue_fingerprint(engine, ActiveSets())
     tables = load_tables(home)
     assert tables.models["domain-test"][domains.APPLIED_KEY]["domain"] == "posters"
 
     run_predictions(engine, store, classifier, 0.0, domain="paintings")
 
-    after = catalogue_fingerprint(engine)
+    after = catalogue_fingerprint(engine, ActiveSets())
     assert before["result_sets"]["models"]["domain-test"] != after["result_sets"]["models"]["domain-test"]
     assert load_tables(home).provenance["models"]["domain-test"]["calibration"]["domain"] == "paintings"
 

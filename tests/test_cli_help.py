@@ -72,8 +72,9 @@ def test_analyze_help_says_it_is_incremental(home):
 
 def test_model_defaults_are_worded_the_same_in_every_command(home):
     analysis = {_option_help(help_text(home, *command), "--model") for command in (("export",), ("dashboard", "build"))}
-    assert analysis == {"<str> Model id whose predictions decide the faces (default: the most recently "
-                        "registered model with predictions)."}
+    assert analysis == {"<str> Model id whose predictions decide the faces (default: the active model, [classify] "
+                        "in postercensus.toml, when it has predictions; else the most recently registered model "
+                        "with predictions)."}
     predict = _option_help(help_text(home, "classify", "predict"), "--model")
     evaluate = help_text(home, "classify", "evaluate").split("MODEL <str> ", 1)[1].split(" [required]")[0]
     assert predict.startswith("<str> " + evaluate)

@@ -23,8 +23,8 @@ from postercensus.dashboards import figures
 from postercensus.dashboards.names import display_name
 from postercensus.dashboards.panels import (AGREEMENT, COMPOSITION, FACE_PANELS, KEYWORDS, PANELS, SHARE_BY_DECADE,
                                SHARE_OVER_TIME, build_figures)
-from postercensus.config import DEMO_BANNER, HomeConfig
-from postercensus.context import AppContext
+from postercensus.catalog.config import DEMO_BANNER, HomeConfig
+from postercensus.catalog.home import Home
 from postercensus.dashboard_commands import dashboard_app
 from tests.support.browser import chromium_page
 from tests.support.dashboarddb import MODEL_ID, build_catalogue
@@ -245,11 +245,11 @@ def test_a_demo_page_keeps_its_banner_in_view_and_marks_every_figure(demo_tables
 
 
 @contextmanager
-def _serving(home: Path, engine) -> Iterator[str]:
-    """The Dash app on a free 127.0.0.1 port, in a background thread, stopped on leaving."""
+def _serving(home: Path) -> Iterator[str]:
+    """The Dash app of the home on a free 127.0.0.1 port, in a background thread, stopped on leaving."""
     from postercensus.dashboards.app import make_app, make_local_server
 
-    server = make_local_server(make_app(home, engine), port=0)
+    server = make_local_server(make_app(Home(home)), port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -263,7 +263,7 @@ def _serving(home: Path, engine) -> Iterator[str]:
 @pytest.fixture
 def served(catalogue) -> Iterator[str]:
     """The Dash app of the test catalogue, stopped after the test."""
-    with _serving(*catalogue) as url:
+    with _serving(catalogue[0]) as url:
         yield url
 
 
@@ -310,19 +310,19 @@ def test_the_app_of_a_demo_home_shows_the_banner_and_a_real_one_does_not(catalog
     from postercensus.dashboards.app import make_app
 
     _home, engine = catalogue
-    demo = make_app(demo_tables.home, engine).server.test_client()
+    demo = make_app(Home(demo_tables.home, db_url=str(engine.url))).server.test_client()
     first = demo.get("/_dash-layout").get_json()["props"]["children"][0]["props"]
     assert (first["id"], first["children"]) == ("demo-banner", DEMO_BANNER)
     assert f"<title>{DEMO_BANNER}: postercensus</title>" in demo.get("/").get_data(as_text=True)
-    real = make_app(*catalogue).server.test_client()
+    real = make_app(Home(catalogue[0])).server.test_client()
     assert "DEMO" not in real.get("/_dash-layout").get_data(as_text=True)
 
 
 def test_image_route_serves_only_files_under_home_images(catalogue, tables):
     from postercensus.dashboards.app import make_app
 
-    home, engine = catalogue
-    client = make_app(home, engine).server.test_client()
+    home, _engine = catalogue
+    client = make_app(Home(home)).server.test_client()
     image = tables.items["image_path"].iloc[0]
     assert client.get(f"/poster-images/{image}").status_code == 200
     for outside in ("catalog.sqlite", "images/../catalog.sqlite", "images/%2e%2e/catalog.sqlite", "images/missing.png"):
@@ -335,7 +335,7 @@ def test_cli_build_writes_the_page(catalogue, tmp_path):
 
     @cli.callback()
     def options(ctx: typer.Context) -> None:
-        ctx.obj = AppContext(home)
+        ctx.obj = Home(home)
 
     cli.add_typer(dashboard_app, name="dashboard")
     out = tmp_path / "out" / "page.html"
@@ -397,7 +397,7 @@ def _subtitle(page, panel_id: str) -> str:
 
 
 def test_app_states_the_base_and_says_when_nothing_was_scanned(catalogue, unscanned_catalogue):
-    with chromium_page() as browser, _serving(*catalogue) as scanned, _serving(*unscanned_catalogue) as unscanned:
+    with chromium_page() as browser, _serving(catalogue[0]) as scanned, _serving(unscanned_catalogue[0]) as unscanned:
         page = browser.page
         page.goto(scanned + "/")
         for panel in FACE_PANELS:
@@ -431,8 +431,8 @@ def _update_figures(client, years: list[int], keywords: list[str] | None) -> dic
 def test_app_says_how_much_its_filters_match_and_when_they_match_nothing(catalogue):
     from postercensus.dashboards.app import NO_MATCH, make_app
 
-    home, engine = catalogue
-    client = make_app(home, engine).server.test_client()
+    home, _engine = catalogue
+    client = make_app(Home(home)).server.test_client()
     found = _update_figures(client, [1940, 1945], ["war"])  # 1940 (2 faces) and 1941 (1 face)
     assert found["filter-summary"]["children"] == "2 items, 2 images and 3 faces matched."
     assert found[SHARE_OVER_TIME]["figure"]["data"]

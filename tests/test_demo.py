@@ -19,7 +19,8 @@ from typer.testing import CliRunner, Result
 from postercensus.catalog.database import default_url
 from postercensus.classify import classifier
 from postercensus.cli import app
-from postercensus.config import CONFIG_FILENAME, DEMO_BANNER
+from postercensus.catalog.config import DEMO_BANNER
+from postercensus.catalog.layout import CONFIG_FILENAME
 from postercensus.demo_collection import FEMALE, MALE, demo_posters, write_demo_collection
 from tests.support.cli import run_cli
 from tests.support.facedb import query, rows

@@ -9,7 +9,8 @@ import time
 
 import requests
 
-from postercensus.dashboards.app import make_app, make_local_server, reader_engine
+from postercensus.catalog.home import Home
+from postercensus.dashboards.app import make_app, make_local_server
 from postercensus.dashboards.panels import PANELS
 from tests.support.cli import run_cli
 from tests.support.facedb import write_posters
@@ -35,7 +36,7 @@ def test_the_dashboard_keeps_answering_while_a_refresh_writes(shared_data, tmp_p
     assert run_cli(home, "harvest", "folder", str(folder), "--workers", "1").exit_code == 0
     write_posters(folder, shared_data, {"poster1": 1, "poster2": 2})  # new work for the refresh
 
-    app = make_app(home, reader_engine(f"sqlite:///{home / 'catalog.sqlite'}"), max_age=0)  # reload every time
+    app = make_app(Home(home), max_age=0)  # reload every time
     server = make_local_server(app, port=0)
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()

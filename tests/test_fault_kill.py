@@ -37,7 +37,8 @@ from tests.support.posters import small_poster
 POSTERS = 8
 KILLS = 10
 SEED = 20240611
-STAGES = ("harvest", "faces detect", "classify predict", "text extract", "analyze", "export", "dashboard build")
+STAGES = ("harvest", "faces detect", "classify predict", "keywords", "text extract", "analyze", "export",
+          "dashboard build")
 DESCRIPTIONS = (
     "A woman tractor driver and male workers bring in the harvest.",
     "Two soldiers say goodbye; a nurse and a mother wave from the station.",

@@ -20,13 +20,13 @@ from postercensus.harvest.oai import OaiHarvester
 from postercensus.harvest.records import HarvestError
 from postercensus.harvest.sources import harvester_from_params
 from postercensus.harvest.tabular import CsvColumns, CsvHarvester, FolderHarvester
-from postercensus import refresh
+from postercensus.text.stage import ExtractMentions
 from tests.support.cli import run_cli, use_catalog
 from tests.support.facedb import rows
 from tests.support.posters import small_poster
 
 INLINE = ("--workers", "1")
-PROCESSING = ["faces detect", "classify predict", "text extract", "analyze", "export", "dashboard build"]
+PROCESSING = ["faces detect", "classify predict", "keywords", "text extract", "analyze", "export", "dashboard build"]
 
 
 def _stages(home: Path) -> list[str]:
@@ -109,11 +109,11 @@ def test_a_failing_stage_skips_what_depends_on_it_and_the_next_refresh_completes
     folder, home = _harvested_home(shared_data, tmp_path, 1, catalog_urls)
     small_poster(shared_data, 3).save(folder / "later.jpg")  # new work for the failing refresh
 
-    def broken(context):
+    def broken(stage, home, progress=None):
         raise RuntimeError("spaCy went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(refresh, "_text", broken)
+        patch.setattr(ExtractMentions, "run", broken)
         failed = run_cli(home, "refresh", *INLINE)
 
     assert failed.exit_code == 1, (failed.output, failed.exception)

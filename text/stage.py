@@ -8,7 +8,6 @@ spaCy batches them with nlp.pipe.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,8 +15,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from postercensus.catalog.home import Home
 from postercensus.catalog.runs import RunStatus, recorded_run, start_run
+from postercensus.catalog.stage import Progress, StageError, StageReport, with_run_problems
 from postercensus.text.pipeline import TextPipeline
+from postercensus.text.settings import TextSettings
 from postercensus.text.store import PendingText, TextStore
 
 STAGE = "text"
@@ -43,8 +45,7 @@ class TextStageReport:
 
 def run_parameters(pipeline: TextPipeline) -> dict[str, Any]:
     """What the run record keeps: the settings as configured and the pipeline's versions."""
-    return {**dataclasses.asdict(pipeline.settings), "version": pipeline.version(),
-            "version_hash": pipeline.version_hash()}
+    return {**pipeline.settings.run_settings(), "version": pipeline.version(), "version_hash": pipeline.version_hash()}
 
 
 class TextStage:
@@ -79,3 +80,47 @@ class TextStage:
                 if progress:
                     progress(len(page))
         return report
+
+
+def active_text_settings(home: Home) -> TextSettings:
+    """The home's active text settings: its `[text]` table (model, lexicon, categories, boilerplate)."""
+    try:
+        return TextSettings.from_config(home.active("text"))
+    except (TypeError, ValueError) as error:
+        raise StageError(f"{home.layout.config}: [text] {error}", "fix or remove that setting") from error
+
+
+class ExtractMentions:
+    """The text stage for refresh, the CLI and notebooks, with the home's `[text]` settings.
+
+    The spaCy pipeline is loaded on first use and kept, so `pending` and `run` load it once.
+    """
+
+    name = "text extract"
+    requires: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self._worker: TextStage | None = None
+
+    def settings(self, home: Home) -> TextSettings:
+        return active_text_settings(home)
+
+    def worker(self, home: Home) -> TextStage:
+        if self._worker is None:
+            try:  # a missing spaCy model is a StageError (text.nlp.ModelNotInstalled) already
+                pipeline = TextPipeline(self.settings(home))
+            except (TypeError, ValueError) as error:
+                raise StageError(f"{home.layout.config}: [text] {error}", "fix or remove that setting") from error
+            self._worker = TextStage(home.engine, pipeline)
+        return self._worker
+
+    def pending(self, home: Home) -> int:
+        return self.worker(home).pending_count()
+
+    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
+        done = self.worker(home).run(progress)
+        report = StageReport(self.name, done.status, {"items": done.items, "mentions": done.mentions},
+                             run_id=done.run_id, errors=done.errors,
+                             details={"version_hash": done.version_hash, "in_title": done.in_title,
+                                      "genders": dict(done.genders)})
+        return with_run_problems(home.engine, report)

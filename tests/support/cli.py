@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from postercensus.catalog.database import default_url
 from postercensus.cli import app
-from postercensus.config import CONFIG_FILENAME
+from postercensus.catalog.layout import CONFIG_FILENAME
 
 
 def run_cli(home: Path, *args: str) -> Result:

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, insert
 
 from postercensus.catalog import schema
 from postercensus.catalog.database import default_url, open_engine
+from postercensus.faces.settings import DEFAULT_SETTINGS
+from postercensus.text.settings import TextSettings
 
 MODEL_ID = "test-model"
 FACE_SET = "faceset000000001"
@@ -80,8 +82,10 @@ def build_catalogue(home: Path, scanned: bool = True) -> Engine:
                                                          status="ok")).inserted_primary_key[0]
 
         harvest, faces_run = run("harvest", {}), run("faces", {"parameter_hash": FACE_SET})
-        classify_run, text_run = run("classify", {}), run("text", {"version_hash": TEXT_VERSION})
-        db.execute(insert(schema.face_sets).values(parameter_hash=FACE_SET, detector="hog", parameters={},
+        classify_run = run("classify", {})
+        text_run = run("text", {**TextSettings().run_settings(), "version_hash": TEXT_VERSION})  # the active [text]
+        db.execute(insert(schema.face_sets).values(parameter_hash=FACE_SET, detector=DEFAULT_SETTINGS.detector,
+                                                   parameters=DEFAULT_SETTINGS.parameters(),  # the active [faces]
                                                    model_versions={}, created_at=now))
         db.execute(insert(schema.classifier_models).values(model_id=MODEL_ID, model_version="v1", backbone="dlib",
                                                            labels=["female", "male"], card=_card(),

@@ -1,4 +1,5 @@
-"""The home folder and `<home>/postercensus.toml`: where the catalogue lives, which sources to refresh.
+"""The home folder and `<home>/postercensus.toml`: where the catalogue lives, which sources to refresh,
+and which result set of each stage the tables read.
 
 Each harvest registers its source here with the options it ran with, so `postercensus refresh`
 can repeat every harvest unattended and a researcher can read (and edit) what is collected.
@@ -15,9 +16,8 @@ import tomli_w
 
 from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.catalog.database import default_url
-from postercensus.classify.domains import DEFAULT_DOMAIN, check_domain
+from postercensus.catalog.layout import CONFIG_FILENAME
 
-CONFIG_FILENAME = "postercensus.toml"
 DEFAULT_HOME = "postercensus-home"
 DEMO_BANNER = "DEMO — generated posters, not data"  # on every page, export and app of a demo home
 
@@ -59,20 +59,21 @@ class HomeConfig:
             raise ValueError(f"{self.path}: [keywords] synonyms must be a table of \"variant\" = \"preferred\" strings")
         return synonyms
 
-    @property
-    def text(self) -> dict[str, Any]:
-        """The [text] table: spaCy model, lexicon and category additions, boilerplate patterns."""
-        return dict(self.data.get("text", {}))
+    def section(self, name: str) -> dict[str, Any]:
+        """A table of the file (empty when absent): `[faces]`, `[classify]` and `[text]` hold the
+        settings of each stage's active result set; the stage that reads one checks its keys."""
+        table = self.data.get(name, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"{self.path}: {name} must be a table ([{name}])")
+        return dict(table)
 
-    @property
-    def classify_domain(self) -> str:
-        """[classify] domain: what the collection depicts (posters, paintings, photos), which picks the
-        model card's calibration temperature and the held-out faces whose errors correct the shares."""
-        domain = self.data.get("classify", {}).get("domain", DEFAULT_DOMAIN)
-        try:
-            return check_domain(domain)
-        except ValueError as error:
-            raise ValueError(f"{self.path}: [classify] domain: {error}") from error
+    def set_section(self, name: str, table: dict[str, Any]) -> None:
+        """Replace a table (dropped when empty), then write the file."""
+        if table:
+            self.data[name] = table
+        else:
+            self.data.pop(name, None)
+        self._write()
 
     @property
     def demo(self) -> bool:

@@ -1,0 +1,47 @@
+"""The result sets the tables read: the home's active ones, named by settings in postercensus.toml.
+
+`[faces]`, `[classify]` and `[text]` hold the settings of the active face set, predictions and
+text version (empty tables: each stage's defaults). The tables read the face set stored with
+exactly those detector settings, the active model's predictions for the active domain, and the
+mentions of the latest text run with those text settings — never simply "the latest run", so a
+run with other settings (`faces detect --upsample 2`) or a nightly refresh never changes what the
+tables show. Settings are compared, not hashes, so no detector or language model is loaded here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from postercensus.catalog.config import HomeConfig
+from postercensus.catalog.stage import StageError
+from postercensus.classify.activeset import ClassifySettings
+from postercensus.faces.settings import FaceSettings
+from postercensus.text.settings import TextSettings
+
+
+@dataclass(frozen=True)
+class ActiveSets:
+    faces: FaceSettings = field(default_factory=FaceSettings)
+    classify: ClassifySettings = field(default_factory=ClassifySettings)
+    text: TextSettings = field(default_factory=TextSettings)
+
+    @classmethod
+    def of(cls, config: HomeConfig | None) -> ActiveSets:
+        """The active sets a home's config names (None: no config, every stage's defaults)."""
+        if config is None:
+            return cls()
+        parsers = {"faces": FaceSettings.from_table, "classify": ClassifySettings.from_table,
+                   "text": TextSettings.from_config}
+        values = {}
+        for name, parse in parsers.items():
+            try:
+                values[name] = parse(config.section(name))
+            except (TypeError, ValueError) as error:
+                raise StageError(f"{config.path}: [{name}] {error}", "fix or remove that setting") from error
+        return cls(**values)
+
+    def describe(self) -> dict[str, Any]:
+        """What provenance.json and `status` say is active (settings that differ from the defaults)."""
+        text = {key: value for key, value in self.text.run_settings().items()
+                if value != TextSettings().run_settings()[key]}
+        return {"faces": self.faces.to_table(), "classify": self.classify.to_table(), "text": text}

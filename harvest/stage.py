@@ -1,0 +1,60 @@
+"""The harvest stage: one source's records and images into the catalogue, as a `Stage`.
+
+`refresh` makes one per source registered in postercensus.toml; the `harvest` commands make one
+from the options they were given (and register the source). Either way `run_harvest` does the
+work and the full `HarvestReport` stays on the StageReport (`details["harvest"]`) for printing.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+
+from postercensus.catalog.home import Home
+from postercensus.catalog.stage import Progress, StageReport, with_run_problems
+from postercensus.harvest.http import HttpClient, HttpSettings
+from postercensus.harvest.records import Harvester
+from postercensus.harvest.runner import run_harvest
+from postercensus.harvest.sources import harvester_from_params
+
+DOWNLOADS = 4  # parallel image downloads per source, the `harvest` commands' default
+REPORTED_COUNTS = ("new", "updated", "deleted", "problems", "images_stored", "images_failed", "images_missing")
+
+
+class HarvestSource:
+    """Harvest one source: built from its postercensus.toml entry (`from_entry`) or given ready."""
+
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, harvester: Harvester, client: HttpClient, *, workers: int = DOWNLOADS,
+                 overrides: dict[str, Any] | None = None, console: Console | None = None) -> None:
+        self.harvester = harvester
+        self.client = client
+        self.workers = workers
+        self.overrides = overrides
+        self.console = console
+        self.name = f"harvest {harvester.source_key()}"
+
+    @classmethod
+    def from_entry(cls, source: Mapping[str, Any], console: Console | None = None) -> HarvestSource:
+        """The source as registered (`[[sources]]`: key, kind, params); a HarvestError names a broken entry."""
+        client = HttpClient(HttpSettings())
+        return cls(harvester_from_params(source.get("kind", ""), source.get("params", {}), client), client,
+                   console=console)
+
+    def settings(self, home: Home) -> dict[str, Any]:
+        return {"kind": self.harvester.kind, "params": self.harvester.params()}
+
+    def pending(self, home: Home) -> None:
+        """Unknown until the source is asked: a harvest always runs."""
+        return None
+
+    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
+        """Harvest; the rich console shows the harvest's own two-phase progress (records, then images)."""
+        harvested = run_harvest(home.catalog, self.harvester, self.client, home.image_files, workers=self.workers,
+                                overrides=self.overrides, console=self.console)
+        counts = {key: harvested.counts.get(key, 0) for key in REPORTED_COUNTS}
+        report = StageReport(self.name, harvested.status, counts, harvested.listing_error or "", harvested.run_id,
+                             harvested.item_errors, details={"harvest": harvested})
+        return with_run_problems(home.engine, report)

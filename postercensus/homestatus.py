@@ -1,0 +1,58 @@
+"""What `postercensus status` reports (and `NotebookHome.status()` returns): one dict for both.
+
+Counts of the catalogue, each stage's result sets, which of them are active, the last run and the
+problems that stand.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from postercensus.catalog.home import Home
+from postercensus.catalog.problems import standing_problems
+from postercensus.catalog.runs import iso_utc, latest_run
+
+
+def active_summary(home: Home) -> dict[str, Any]:
+    """The settings of each active result set and what they name in the catalogue now (None: not
+    computed yet with these settings)."""
+    from postercensus.analysis.active import ActiveSets
+    from postercensus.analysis.load import result_sets
+    from postercensus.classify.activeset import predictions_named
+
+    active = ActiveSets.of(home.config)
+    with home.engine.connect() as connection:
+        named = result_sets(connection, active)
+    settings = active.describe()
+    model = predictions_named(active.classify)
+    return {
+        "faces": {"settings": settings["faces"], "parameter_hash": named["face_set"]},
+        "classify": {"settings": settings["classify"], "model_id": model.model_id, "model_version": model.version,
+                     "predicted": named["models"].get(model.model_id) == model.version},
+        "text": {"settings": settings["text"], "version_hash": named["text_version"]},
+    }
+
+
+def status_summary(home: Home) -> dict[str, Any]:
+    """The dict `status --json` prints."""
+    from postercensus.classify.catalogfaces import PredictionStore
+    from postercensus.faces.store import FaceStore
+    from postercensus.text.store import TextStore
+
+    engine = home.engine
+    summary = home.catalog.summary()
+    last = latest_run(engine)
+    summary.update(
+        home=str(home.path),
+        catalog=home.database_display,
+        face_sets=FaceStore(engine).summary(),
+        classifiers=PredictionStore(engine, home.path).summary(),
+        text_versions=TextStore(engine).summary(),
+        active=active_summary(home),
+        standing_problems=standing_problems(engine),
+        last_run=None if last is None else {
+            "id": last["id"], "stage": last["stage"], "status": last["status"],
+            "started_at": iso_utc(last["started_at"]) if last["started_at"] else None,
+            "counts": last["counts"],
+        },
+    )
+    return summary

@@ -1,0 +1,115 @@
+"""The notebook API over a home: `pc.open(path)` → status, refresh and the tables as DataFrames.
+
+A `NotebookHome` is a `catalog.home.Home` with the pipeline's verbs added; they call what the CLI
+calls (`homestatus.status_summary`, `refresh.run_refresh`, `analysis.load.load_tables` and the
+export's tables), so a figure computed in a notebook is the figure the export and the dashboards
+show for the same filters and the same active result sets.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from postercensus.catalog.home import Home
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from postercensus.analysis.filters import Filters
+    from postercensus.analysis.load import Tables
+    from postercensus.refresh import RefreshReport
+
+
+def open(path: str | Path, db: str | None = None) -> NotebookHome:  # noqa: A001 - `pc.open` is the API's name
+    """The home at `path` (`~` expanded): an existing one, or a new, empty one created on first use.
+
+    `db` is a catalogue URL (as `--db`); default: the home's postercensus.toml, else its SQLite file.
+    """
+    return NotebookHome(path, db)
+
+
+class NotebookHome(Home):
+    """A home with `status()`, `refresh()` and `tables(...)` for notebooks."""
+
+    def status(self) -> dict[str, Any]:
+        """The dict `postercensus status --json` prints."""
+        from postercensus.homestatus import status_summary
+
+        return status_summary(self)
+
+    def refresh(self, workers: int | None = None, scheduler: str | None = None) -> RefreshReport:
+        """The same run as `postercensus refresh` (raises runlock.RefreshRunning if one is running);
+        the report lists every stage's status, counts and note, and its `exit_code`."""
+        from postercensus.refresh import run_refresh
+
+        return run_refresh(self, scheduler, workers)
+
+    def tables(self, year_from: int | None = None, year_to: int | None = None,
+               keywords: Iterable[str] | str = (), source: str | None = None, min_probability: float = 0.0,
+               model: str | None = None) -> TableView:
+        """The tables under these filters (the options of `export`); a filter that keeps nothing, a
+        keyword or source no item has, raises FilterError at once, saying so."""
+        from postercensus.analysis.filters import Filters
+        from postercensus.analysis.load import load_tables
+
+        keywords = (keywords,) if isinstance(keywords, str) else tuple(keywords)
+        filters = Filters(year_from, year_to, keywords, source, min_probability, model)
+        return TableView(load_tables(self), filters)
+
+
+class TableView:
+    """One set of filters over the loaded tables: each method returns the DataFrame of the export
+    file of the same name (`by_year()` is `by_year.csv` before it is written)."""
+
+    def __init__(self, tables: Tables, filters: Filters) -> None:
+        from postercensus.analysis.selection import matched
+
+        self.tables = tables
+        self.filters = filters
+        self.matched = matched(tables, filters)  # what the tables rest on; FilterError when nothing
+
+    def __repr__(self) -> str:
+        return f"TableView({self.matched})"
+
+    def _table(self, name: str) -> pd.DataFrame:
+        from postercensus.analysis.export import TABLES
+
+        return TABLES[f"{name}.csv"](self.tables, self.filters)
+
+    @cached_property
+    def _records(self) -> dict[str, pd.DataFrame]:
+        from postercensus.analysis.export import record_frames
+
+        return record_frames(self.tables, self.filters)
+
+    def by_gender(self) -> pd.DataFrame:
+        return self._table("by_gender")
+
+    def by_year(self) -> pd.DataFrame:
+        return self._table("by_year")
+
+    def by_decade(self) -> pd.DataFrame:
+        return self._table("by_decade")
+
+    def by_keyword(self) -> pd.DataFrame:
+        return self._table("by_keyword")
+
+    def composition(self) -> pd.DataFrame:
+        return self._table("composition")
+
+    def mentions_by_gender(self) -> pd.DataFrame:
+        return self._table("mentions_by_gender")
+
+    def agreement(self) -> pd.DataFrame:
+        return self._table("agreement")
+
+    def items(self) -> pd.DataFrame:
+        return self._records["items.csv"].copy()
+
+    def faces(self) -> pd.DataFrame:
+        return self._records["faces.csv"].copy()
+
+    def mentions(self) -> pd.DataFrame:
+        return self._records["mentions.csv"].copy()
