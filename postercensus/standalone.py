@@ -90,7 +90,7 @@ def _face(record: FaceRecord) -> Face:
 
 
 def find_faces(image: ImageInput) -> list[Face]:
-    """The faces the face stage's default detector finds in `image`, top to bottom.
+    """The faces the face stage's default detector finds in `image`, in the order it stores them.
 
     `image` is a path (str or Path), a PIL image or an RGB array (H×W×3 uint8). Boxes only: no
     descriptor is computed, as in `faces scan`. Raises TypeError for any other input, OSError for
@@ -122,10 +122,13 @@ def perceived_gender(image: ImageInput, model: str | Path = "default", domain: s
     minus second), one p_<label> column per label of the model (they sum to 1), model_id and
     model_version (the version `classify predict` stores, domain included). Perceived gender is
     an annotation of a depiction, not a person's identity.
+
+    `model` is `default` (the shipped model) or a model folder. Raises what `find_faces` raises,
+    ModelFolderError for a folder that holds no model and ValueError for an unknown domain.
     """
     domain = DEFAULT_DOMAIN if domain is None else check_domain(domain)
-    classifier = _classifier(model)
     records = _described(image, describe=True).faces
+    classifier = _classifier(model)
     probabilities = calibrated_probabilities(classifier, [face_sample(record) for record in records], domain)
     ordered = np.sort(probabilities, axis=1)
     boxes = [(record.box.left, record.box.top, record.box.right, record.box.bottom) for record in records]
