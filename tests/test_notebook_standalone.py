@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,7 @@ from tests.support import facedb
 from tests.support.cli import run_cli
 from tests.support.posters import FACES_DIR, Poster, assert_finds_faces
 
+REPO = Path(__file__).resolve().parents[1]
 INLINE = ("--workers", "1")
 POSTERS = {"poster0": 0, "poster1": 1}  # two generated posters, two real NK faces each
 DEFAULT_LABELS = ["female", "male"]  # the shipped model's label set
@@ -170,6 +174,15 @@ def test_perceived_gender_calibrates_for_the_domain_asked(poster_folder):
     assert posters["model_version"][0].endswith("-posters") and paintings["model_version"][0].endswith("-paintings")
     with pytest.raises(ValueError, match="unknown domain 'murals'"):
         pc.perceived_gender(path, domain="murals")
+
+
+def test_the_default_model_is_found_outside_the_repository(tmp_path):
+    """Tests run with the checkout on sys.path; a notebook elsewhere has only the installed package."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", "from postercensus.classify.modelfolder import resolve; "
+                           "print(resolve('default'))"], cwd=tmp_path, env=environment, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()) == REPO / "classify" / "default_model"
 
 
 def test_perceived_gender_of_an_image_without_faces_is_an_empty_table_with_the_columns():
