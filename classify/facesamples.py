@@ -18,7 +18,7 @@ from PIL import Image
 from postercensus.faces.boxes import Box
 from postercensus.faces.executors import FaceExecutor
 from postercensus.faces.imageload import BadImage, load_rgb
-from postercensus.faces.pipeline import ImageFaces, describe_face
+from postercensus.faces.pipeline import FaceRecord, ImageFaces, describe_face
 from postercensus.faces.settings import FaceSettings
 
 # How labelled folders were described before faces were found as the face stage finds them: HOG
@@ -77,6 +77,13 @@ class FaceSample:
             return np.asarray(image)
 
 
+def face_sample(face: FaceRecord, image_sha256: str | None = None) -> FaceSample:
+    """A described face as a classifier sees it: its stored descriptor and aligned JPEG crop, the
+    very values `classify predict` reads back from the catalogue for a face the stage stored."""
+    return FaceSample(np.asarray(face.embedding, dtype=np.float32), crop_jpeg=face.crop_jpeg,
+                      image_sha256=image_sha256, aligned_by=face.aligned_by)
+
+
 def sample_from_result(data: bytes, result: ImageFaces, settings: FaceSettings | None = None) -> FaceSample:
     """The largest detected face, or the whole image described as one face (with the reason
     recorded in `fallback_reason`); BadImage if unreadable."""
@@ -85,14 +92,11 @@ def sample_from_result(data: bytes, result: ImageFaces, settings: FaceSettings |
         raise BadImage(result.error)
     digest = hashlib.sha256(data).hexdigest()
     if result.faces:
-        face = max(result.faces, key=lambda f: f.box.width * f.box.height)
-        return FaceSample(np.asarray(face.embedding, dtype=np.float32), crop_jpeg=face.crop_jpeg, image_sha256=digest,
-                          aligned_by=face.aligned_by)
+        return face_sample(max(result.faces, key=lambda f: f.box.width * f.box.height), digest)
     rgb = load_rgb(data, settings.max_pixels)
     height, width = rgb.shape[:2]
     face = describe_face(rgb, Box(0, 0, width, height, 0.0, (WHOLE_IMAGE,)), settings)
-    return FaceSample(np.asarray(face.embedding, dtype=np.float32), crop_jpeg=face.crop_jpeg, detected=False,
-                      image_sha256=digest, fallback_reason=no_face_reason(settings), aligned_by=face.aligned_by)
+    return replace(face_sample(face, digest), detected=False, fallback_reason=no_face_reason(settings))
 
 
 def samples_from_files(

@@ -52,7 +52,7 @@ class ModelFolderError(StageError, ValueError):
 
 def default_model_folder() -> Path:
     """The perceived-gender head shipped inside the package (classify/default_model/)."""
-    return Path(str(files("classify") / "default_model"))
+    return Path(str(files("postercensus.classify") / "default_model"))
 
 
 def resolve(model: str | Path) -> Path:

@@ -11,7 +11,7 @@ and the analysis corrects with the errors of the domain the stored probabilities
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from postercensus.classify import domains
 from postercensus.classify.activeset import ActivePredictions, ClassifySettings, active_classify_settings, predictions_named
 from postercensus.classify.catalogfaces import CatalogFace, PredictionStore
 from postercensus.classify.classifier import Classifier, load_classifier
+from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.metrics import decide
 
 STAGE = "classify"
@@ -70,6 +71,12 @@ def _rows(page: list[CatalogFace], probabilities: np.ndarray, classifier: Classi
     ]
 
 
+def calibrated_probabilities(classifier: Classifier, samples: Sequence[FaceSample], domain: str) -> np.ndarray:
+    """(faces, labels): what `classify predict` stores for these faces, the model's probabilities
+    calibrated for `domain` (one rule for the catalogue and for `pc.perceived_gender`)."""
+    return domains.calibrate(classifier.card, classifier.probabilities(samples), domain)
+
+
 def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifier, threshold: float,
                     progress: ProgressCallback | None = None, domain: str = domains.DEFAULT_DOMAIN) -> PredictReport:
     """Predict every pending face page by page; a face whose crop cannot be read is reported and retried later.
@@ -86,7 +93,7 @@ def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifi
         report.relabelled = store.apply_threshold(classifier.model_id, version, threshold)
         for page in store.pending(classifier.model_id, version):
             readable = _readable(page, classifier, report)
-            probabilities = domains.calibrate(card, classifier.probabilities([f.sample for f in readable]), domain)
+            probabilities = calibrated_probabilities(classifier, [f.sample for f in readable], domain)
             rows = _rows(readable, probabilities, classifier, version, threshold, run_id)
             store.insert(rows)
             report.predicted += len(rows)

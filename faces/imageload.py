@@ -31,14 +31,23 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def upright_rgb(image: Image.Image) -> np.ndarray:
+    """An opened image as an upright H×W×3 uint8 array (EXIF rotation applied); raises BadImage.
+
+    Also for a picture already in memory (`pc.find_faces` given a PIL image), so it reaches the
+    detectors as the same pixels its file would.
+    """
+    try:
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+        return np.ascontiguousarray(np.asarray(_to_rgb(upright), dtype=np.uint8))
+    except (OSError, SyntaxError, ValueError) as error:
+        raise BadImage(f"corrupt or truncated image: {error}") from error
+
+
 def load_rgb(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode `data` into an upright H×W×3 uint8 array; raises BadImage."""
     if not data:
         raise BadImage("empty file (0 bytes)")
     with open_capped(io.BytesIO(data), max_pixels) as image:
-        try:
-            image.load()
-            upright = ImageOps.exif_transpose(image)
-            return np.ascontiguousarray(np.asarray(_to_rgb(upright), dtype=np.uint8))
-        except (OSError, SyntaxError, ValueError) as error:
-            raise BadImage(f"corrupt or truncated image: {error}") from error
+        return upright_rgb(image)

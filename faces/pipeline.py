@@ -121,6 +121,12 @@ def process_image(data: bytes, settings: FaceSettings, describe: bool = True) ->
         rgb = load_rgb(data, settings.max_pixels)
     except BadImage as error:
         return ImageFaces(error=str(error))
+    return process_rgb(rgb, settings, describe)
+
+
+def process_rgb(rgb: np.ndarray, settings: FaceSettings, describe: bool = True) -> ImageFaces:
+    """`process_image` for an image already decoded to an upright H×W×3 uint8 array (a picture
+    a notebook holds in memory): the same detection, description and box scaling."""
     height, width = rgb.shape[:2]
     try:
         boxes = _detector_for(settings).detect(rgb)

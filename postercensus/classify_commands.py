@@ -5,7 +5,6 @@ stages never need it.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -167,14 +166,9 @@ def evaluate(
 
     Example: postercensus classify evaluate default ./nk-faces --json report.json --html report.html
     """
-    from postercensus.catalog.atomicwrite import write_atomically
     from postercensus.classify.classifier import load_classifier
-    from postercensus.classify.domains import domain_figures
-    from postercensus.classify.metrics import evaluate_predictions
-    from postercensus.classify.modelfolder import read_training_images
-    from postercensus.classify.overlap import overlap_lines, training_overlap
-    from postercensus.classify.report import contact_sheets, render_html
-    from postercensus.classify.training import fisher_report
+    from postercensus.classify.evaluation import evaluation_report, write_evaluation
+    from postercensus.classify.overlap import overlap_lines
 
     context: Home = ctx.obj
     console = Console(soft_wrap=True)
@@ -182,28 +176,12 @@ def evaluate(
     try:
         classifier = load_classifier(model, weights, _weights_dirs(context))
         data = _folder_set(folder, workers, console, errors)
-        unknown = sorted(set(data.labels) - set(classifier.labels))
-        if unknown:
-            raise CommandError(f"{folder} has label folder(s) {', '.join(unknown)} that the model does not know "
-                               f"(its labels: {', '.join(classifier.labels)})")
         with progress_bar(console) as progress:
             task = progress.add_task("classifying", total=len(data.samples))
-            probabilities = classifier.probabilities(data.samples, lambda n: progress.advance(task, n))
-        training_images = read_training_images(classifier.folder)
+            report = evaluation_report(classifier, data, folder, threshold or None, lambda n: progress.advance(task, n))
     except _classify_errors() as error:
         raise CommandError(str(error)) from error
-    report = evaluate_predictions(data.labels, probabilities, classifier.labels, threshold or None)
-    report.update(model_id=classifier.model_id, model_version=classifier.version, folder=str(folder),
-                  model_card_domains=domain_figures(classifier.card),
-                  faces_taken_whole=sum(not s.detected for s in data.samples),
-                  training_overlap=training_overlap([s.image_sha256 for s in data.samples], training_images,
-                                                    data.labels, probabilities, classifier.labels))
-    if classifier.fisherfaces is not None:
-        report["baseline_fisherfaces"] = fisher_report(classifier.fisherfaces, data.samples, data.labels, classifier.labels)
-    report["contact_sheets"] = contact_sheets(data.labels, probabilities, classifier.labels, data.names)
-    write_atomically(json_out, json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8"))
-    if html_out:
-        write_atomically(html_out, render_html(report, data.samples, f"{classifier.model_id} on {folder}").encode("utf-8"))
+    write_evaluation(report, data, f"{classifier.model_id} on {folder}", json_out, html_out)
     console.print(f"[bold]{classifier.model_id}[/bold] on {report['n']} faces: accuracy {report['accuracy']:.3f}, "
                   f"balanced accuracy {report['balanced_accuracy']:.3f}, ECE {report['ece']:.3f}")
     overlap = report["training_overlap"]

@@ -6,11 +6,7 @@ there applies to the catalogue and to a plain CSV alike.
 """
 from __future__ import annotations
 
-import csv
-import itertools
-import os
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -32,8 +28,6 @@ text_app = CommandApp(
     "The lexicon, categories and boilerplate can be extended in the text table of postercensus.toml.",
     no_args_is_help=True,
 )
-
-PHRASE_COLUMNS = ["id", "gender", "trigger", "role", "role_lemma", "category", "start", "end", "sentence"]
 
 
 def _pipeline(context: Home) -> TextPipeline:
@@ -89,19 +83,14 @@ def extract(ctx: typer.Context) -> None:
 
 
 def _check_columns(path: Path, column: str, id_column: str | None) -> None:
-    """Refuse a column the CSV lacks before any output is written."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), [])
-    for name, option in ((column, "--column"), (id_column, "--id-column")):
-        if name is not None and name not in header:
-            raise CommandError(f"{path} has no column {name!r} ({option}); its columns: {', '.join(header)}")
+    """Refuse a column the CSV lacks before any output is written, naming the option that gave it."""
+    from postercensus.text.phrases import MissingColumn, check_columns
 
-
-def _rows(path: Path, column: str, id_column: str | None) -> Iterator[tuple[str, str | None]]:
-    """(id, text) per data row; the id is the id column's value (if empty, or no --id-column: the 1-based row number)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for number, row in enumerate(csv.DictReader(handle), start=1):
-            yield (row.get(id_column) or str(number)) if id_column else str(number), row.get(column)
+    try:
+        check_columns(path, column, id_column)
+    except MissingColumn as error:
+        option = "--column" if error.name == column else "--id-column"
+        raise CommandError(f"{path} has no column {error.name!r} ({option}); its columns: {', '.join(error.header)}") from error
 
 
 @text_app.command()
@@ -119,35 +108,18 @@ def phrases(
     start and end are character offsets of the trigger in the cleaned text (boilerplate removed).
     Example: postercensus text phrases --csv posters.csv --column description --id-column id --out phrases.csv
     """
+    from postercensus.text.phrases import count_rows, write_phrases
+
     context: Home = ctx.obj
     if not csv_file.is_file():
         raise CommandError(f"CSV file not found: {csv_file}")
     _check_columns(csv_file, column, id_column)
     pipeline = _pipeline(context)
     console = Console(soft_wrap=True)
-    columns = PHRASE_COLUMNS + (["in_title"] if include_titles else [])
-    rows, warnings, genders = 0, [], Counter()
-    partial = out.with_name(out.name + ".part")  # a half-written OUT never replaces a finished one
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with partial.open("w", newline="", encoding="utf-8") as handle, progress_bar(console) as progress:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            task = progress.add_task("rows", total=sum(1 for _ in _rows(csv_file, column, id_column)))
-            texts, ids = itertools.tee(_rows(csv_file, column, id_column))
-            for (row_id, _), result in zip(ids, pipeline.process(text for _, text in texts)):
-                rows += 1
-                if result.warning:
-                    warnings.append(f"row {row_id}: {result.warning}")
-                for mention in result.mentions:
-                    if mention.in_title and not include_titles:
-                        continue
-                    genders[mention.gender] += 1
-                    writer.writerow({"id": row_id, **{name: getattr(mention, name) for name in columns[1:]}})
-                progress.advance(task)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
-    console.print(f"[bold]mentions[/bold]: {sum(genders.values()):,} in {rows:,} row(s) ({_gender_counts(genders)})")
+    with progress_bar(console) as progress:
+        task = progress.add_task("rows", total=count_rows(csv_file))
+        report = write_phrases(pipeline, csv_file, column, out, id_column, include_titles,
+                               lambda n: progress.advance(task, n))
+    console.print(f"[bold]mentions[/bold]: {report.mentions:,} in {report.rows:,} row(s) ({_gender_counts(report.genders)})")
     console.print(f"written: {out}  (text pipeline version {pipeline.version_hash()})")
-    print_errors(console, warnings)
+    print_errors(console, report.warnings)

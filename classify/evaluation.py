@@ -1,0 +1,60 @@
+"""A model judged on a labelled folder: the report `classify evaluate` writes, from Python too.
+
+The report holds what a researcher cites (accuracy, balanced accuracy, per-label scores,
+confusion, calibration), what qualifies it (how many faces trained the model, the model card's
+per-domain figures, faces taken whole), the Fisherfaces baseline when the model has one, and
+the contact sheets of its best and worst calls.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from postercensus.catalog.atomicwrite import write_atomically
+from postercensus.classify.classifier import Classifier
+from postercensus.classify.domains import domain_figures
+from postercensus.classify.labelled import LabelledDataError
+from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.modelfolder import read_training_images
+from postercensus.classify.overlap import training_overlap
+from postercensus.classify.progress import Advance, ignore
+from postercensus.classify.report import contact_sheets, render_html
+from postercensus.classify.training import fisher_report
+from postercensus.classify.trainingset import TrainingSet
+
+
+def evaluation_report(classifier: Classifier, data: TrainingSet, folder: Path, threshold: float | None = None,
+                      advance: Advance = ignore) -> dict[str, Any]:
+    """The evaluation of `classifier` on `data` (the faces of the labelled `folder`, from
+    `load_labelled_folder`), with the confusion matrix under `threshold` too when one is given.
+
+    `advance` counts the faces classified. Raises LabelledDataError when the folder has labels
+    the model does not know (its figures would be meaningless), ModelFolderError when the model's
+    list of training images cannot be read.
+    """
+    unknown = sorted(set(data.labels) - set(classifier.labels))
+    if unknown:
+        raise LabelledDataError(f"{folder} has label folder(s) {', '.join(unknown)} that the model does not know "
+                                f"(its labels: {', '.join(classifier.labels)})")
+    probabilities = classifier.probabilities(data.samples, advance)
+    training_images = read_training_images(classifier.folder)
+    report = evaluate_predictions(data.labels, probabilities, classifier.labels, threshold)
+    report.update(model_id=classifier.model_id, model_version=classifier.version, folder=str(folder),
+                  model_card_domains=domain_figures(classifier.card),
+                  faces_taken_whole=sum(not s.detected for s in data.samples),
+                  training_overlap=training_overlap([s.image_sha256 for s in data.samples], training_images,
+                                                    data.labels, probabilities, classifier.labels))
+    if classifier.fisherfaces is not None:
+        report["baseline_fisherfaces"] = fisher_report(classifier.fisherfaces, data.samples, data.labels, classifier.labels)
+    report["contact_sheets"] = contact_sheets(data.labels, probabilities, classifier.labels, data.names)
+    return report
+
+
+def write_evaluation(report: dict[str, Any], data: TrainingSet, title: str, json_out: Path,
+                     html_out: Path | None = None) -> None:
+    """The report as JSON at `json_out`, and as a self-contained page with the faces' contact
+    sheets at `html_out` when given; each written atomically."""
+    write_atomically(json_out, json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8"))
+    if html_out:
+        write_atomically(html_out, render_html(report, data.samples, title).encode("utf-8"))
