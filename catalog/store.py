@@ -288,6 +288,7 @@ class Catalog:
             if not rows:
                 break
             after = rows[-1].id
+        settings = schema.catalog_settings
         with self.engine.begin() as connection:
             connection.execute(settings.delete().where(settings.c.name == SYNONYMS_SETTING))
             connection.execute(settings.insert().values(name=SYNONYMS_SETTING, value=self.keyword_synonyms,

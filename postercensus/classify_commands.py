@@ -31,15 +31,6 @@ Weights = Annotated[Optional[Path], typer.Option(
 Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Processes for finding faces in image files (default: all cores).", show_default=False)]
 
 
-def _classify_errors():
-    """The errors of the classify package that mean 'fix your input', reported without a traceback."""
-    from postercensus.classify.h5weights import WeightsError
-    from postercensus.classify.labelled import LabelledDataError
-    from postercensus.classify.modelfolder import ModelFolderError
-
-    return WeightsError, LabelledDataError, ModelFolderError
-
-
 def _weights_dirs(context: Home) -> list[Path]:
     return [context.layout.weights]
 
@@ -104,29 +95,26 @@ def train(
     context: Home = ctx.obj
     console = Console(soft_wrap=True)
     errors: list[str] = []
-    try:
-        if fine_tune and backbone == "dlib":
-            raise CommandError("--fine-tune needs a VGGFace backbone (--backbone vggface-vgg16 or vggface-resnet50)")
-        chosen = make_backbone(backbone, weights, _weights_dirs(context))  # a missing weights file fails first
-        if base != NO_BASE and backbone != "dlib":
-            raise CommandError(f"--backbone {backbone} cannot start from a base model (its faces are dlib descriptors); "
-                               "add --base none to train on your faces alone")
-        start = load_base(base)
-        if from_catalog:
-            from postercensus.classify.catalogfaces import labelled_training_set
+    if fine_tune and backbone == "dlib":
+        raise CommandError("--fine-tune needs a VGGFace backbone (--backbone vggface-vgg16 or vggface-resnet50)")
+    chosen = make_backbone(backbone, weights, _weights_dirs(context))  # a missing weights file fails first
+    if base != NO_BASE and backbone != "dlib":
+        raise CommandError(f"--backbone {backbone} cannot start from a base model (its faces are dlib descriptors); "
+                           "add --base none to train on your faces alone")
+    start = load_base(base)
+    if from_catalog:
+        from postercensus.classify.catalogfaces import labelled_training_set
 
-            data = labelled_training_set(context.catalog.engine, context.path)
-            if not data.samples:
-                raise CommandError("no labelled faces in the catalogue yet; label some with `postercensus classify label`")
-        else:
-            data = _folder_set(folder, workers, console, errors)
-        options = TrainOptions(head=HeadSettings(seed=seed), test_share=test_share, fine_tune=fine_tune)
-        with progress_bar(console) as progress:
-            trained = train_model(data, chosen, options, model_id or out.resolve().name, _steps(console, progress),
-                                  start)
-        version = save(trained, out, data)
-    except _classify_errors() as error:
-        raise CommandError(str(error)) from error
+        data = labelled_training_set(context.catalog.engine, context.path)
+        if not data.samples:
+            raise CommandError("no labelled faces in the catalogue yet; label some with `postercensus classify label`")
+    else:
+        data = _folder_set(folder, workers, console, errors)
+    options = TrainOptions(head=HeadSettings(seed=seed), test_share=test_share, fine_tune=fine_tune)
+    with progress_bar(console) as progress:
+        trained = train_model(data, chosen, options, model_id or out.resolve().name, _steps(console, progress),
+                              start)
+    version = save(trained, out, data)
     from postercensus.classify.modelfolder import EVALUATION_PAGE
 
     evaluation, baseline = trained.card["evaluation"], trained.card["baseline_fisherfaces"]
@@ -173,14 +161,11 @@ def evaluate(
     context: Home = ctx.obj
     console = Console(soft_wrap=True)
     errors: list[str] = []
-    try:
-        classifier = load_classifier(model, weights, _weights_dirs(context))
-        data = _folder_set(folder, workers, console, errors)
-        with progress_bar(console) as progress:
-            task = progress.add_task("classifying", total=len(data.samples))
-            report = evaluation_report(classifier, data, folder, threshold or None, lambda n: progress.advance(task, n))
-    except _classify_errors() as error:
-        raise CommandError(str(error)) from error
+    classifier = load_classifier(model, weights, _weights_dirs(context))
+    data = _folder_set(folder, workers, console, errors)
+    with progress_bar(console) as progress:
+        task = progress.add_task("classifying", total=len(data.samples))
+        report = evaluation_report(classifier, data, folder, threshold or None, lambda n: progress.advance(task, n))
     write_evaluation(report, data, f"{classifier.model_id} on {folder}", json_out, html_out)
     console.print(f"[bold]{classifier.model_id}[/bold] on {report['n']} faces: accuracy {report['accuracy']:.3f}, "
                   f"balanced accuracy {report['balanced_accuracy']:.3f}, ECE {report['ece']:.3f}")
