@@ -42,6 +42,9 @@ class ActiveSets:
 
     def describe(self) -> dict[str, Any]:
         """What provenance.json and `status` say is active (settings that differ from the defaults)."""
-        text = {key: value for key, value in self.text.run_settings().items()
-                if value != TextSettings().run_settings()[key]}
-        return {"faces": self.faces.to_table(), "classify": self.classify.to_table(), "text": text}
+        def changed(settings: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+            return {key: value for key, value in settings.items() if value != defaults[key]}
+
+        return {"faces": self.faces.to_table(),
+                "classify": changed(self.classify.to_table(), ClassifySettings().to_table()),
+                "text": changed(self.text.run_settings(), TextSettings().run_settings())}

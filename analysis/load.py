@@ -39,11 +39,11 @@ MENTION_COLUMNS = ["item_id", "gender", "trigger", "role", "role_lemma", "catego
 class Tables:
     """Tidy frames loaded once from the catalogue (read-only).
 
-    items: one row per item not deleted, with its face_status in the default face set
+    items: one row per item not deleted, with its face_status in the active face set
     (`analysis.face_status`: only `scanned` items enter face counts and shares). faces: one row
-    per face of the default face set × item showing it (identical image bytes in two items give
+    per face of the active face set × item showing it (identical image bytes in two items give
     the face to both) × model that predicted it; a face no model has predicted yet has one row
-    with empty prediction columns. mentions: the latest text version only. models: model_id →
+    with empty prediction columns. mentions: the active text version only. models: model_id →
     card of the version used, in registration order (the last is the default model). provenance:
     what export cites (whether the home is a demo, runs, face set, models, text version, sources).
     images: one row per stored (ok) image of an item not deleted, so a filter can say how many

@@ -82,7 +82,7 @@ class Matched:
 
     items: int
     images: int  # stored images of those items
-    faces: int  # faces of the default face set on those items (each face once, `other` faces left out)
+    faces: int  # faces of the active face set on those items (each face once, `other` faces left out)
 
     def __str__(self) -> str:
         return f"{self.items:,} items, {self.images:,} images and {self.faces:,} faces matched"

@@ -137,6 +137,8 @@ def _active_lines(active: dict) -> list[str]:
     def settings(table: dict) -> str:
         return ", ".join(f"{key}={value}" for key, value in table.items()) or "defaults"
 
+    if "error" in active:
+        return [f"active result sets: {active['error']}"]
     faces, classify, text = active["faces"], active["classify"], active["text"]
     return [
         f"active face set: {faces['parameter_hash'] or 'none yet (run faces detect or refresh)'} "

@@ -10,20 +10,25 @@ from typing import Any
 from postercensus.catalog.home import Home
 from postercensus.catalog.problems import standing_problems
 from postercensus.catalog.runs import iso_utc, latest_run
+from postercensus.catalog.stage import StageError
 
 
 def active_summary(home: Home) -> dict[str, Any]:
     """The settings of each active result set and what they name in the catalogue now (None: not
-    computed yet with these settings)."""
+    computed yet with these settings). A setting that names nothing usable (a model folder that is
+    gone, an unknown key) is reported under `error`, so `status` still shows the rest."""
     from postercensus.analysis.active import ActiveSets
     from postercensus.analysis.load import result_sets
     from postercensus.classify.activeset import predictions_named
 
-    active = ActiveSets.of(home.config)
-    with home.engine.connect() as connection:
-        named = result_sets(connection, active)
+    try:
+        active = ActiveSets.of(home.config)
+        model = predictions_named(active.classify)
+        with home.engine.connect() as connection:
+            named = result_sets(connection, active)
+    except StageError as error:
+        return {"error": str(error)}
     settings = active.describe()
-    model = predictions_named(active.classify)
     return {
         "faces": {"settings": settings["faces"], "parameter_hash": named["face_set"]},
         "classify": {"settings": settings["classify"], "model_id": model.model_id, "model_version": model.version,

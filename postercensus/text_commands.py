@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -18,9 +18,6 @@ from postercensus.catalog.home import Home
 from postercensus.context import CommandError
 from postercensus.terminal import print_errors, progress_bar
 
-if TYPE_CHECKING:
-    from postercensus.text.pipeline import TextPipeline
-
 text_app = CommandApp(
     help="Find gendered noun phrases (\"woman welder\", \"his mother\") in item descriptions: lexicon "
     "triggers, the role they qualify, its category, and the sentence, with character offsets in the "
@@ -28,19 +25,6 @@ text_app = CommandApp(
     "The lexicon, categories and boilerplate can be extended in the text table of postercensus.toml.",
     no_args_is_help=True,
 )
-
-
-def _pipeline(context: Home) -> TextPipeline:
-    """The pipeline the home's [text] settings describe; a missing model or bad setting is a one-line error."""
-    from postercensus.text.nlp import ModelNotInstalled
-    from postercensus.text.pipeline import TextPipeline, TextSettings
-
-    try:
-        return TextPipeline(TextSettings.from_config(context.active("text")))
-    except ModelNotInstalled as error:
-        raise CommandError(str(error)) from error
-    except (ValueError, TypeError) as error:
-        raise CommandError(f"{context.config.path}: [text] {error}") from error
 
 
 def _gender_counts(genders: Counter) -> str:
@@ -109,12 +93,13 @@ def phrases(
     Example: postercensus text phrases --csv posters.csv --column description --id-column id --out phrases.csv
     """
     from postercensus.text.phrases import count_rows, write_phrases
+    from postercensus.text.stage import active_pipeline
 
     context: Home = ctx.obj
     if not csv_file.is_file():
         raise CommandError(f"CSV file not found: {csv_file}")
     _check_columns(csv_file, column, id_column)
-    pipeline = _pipeline(context)
+    pipeline = active_pipeline(context)  # a missing spaCy model or bad [text] setting is a one-line error
     console = Console(soft_wrap=True)
     with progress_bar(console) as progress:
         task = progress.add_task("rows", total=count_rows(csv_file))

@@ -90,6 +90,15 @@ def active_text_settings(home: Home) -> TextSettings:
         raise StageError(f"{home.layout.config}: [text] {error}", "fix or remove that setting") from error
 
 
+def active_pipeline(home: Home) -> TextPipeline:
+    """The spaCy pipeline of the home's `[text]` settings (the catalogue is not opened: `text phrases`
+    needs none). A missing model is a StageError already (`text.nlp.ModelNotInstalled`)."""
+    try:
+        return TextPipeline(active_text_settings(home))
+    except (TypeError, ValueError) as error:
+        raise StageError(f"{home.layout.config}: [text] {error}", "fix or remove that setting") from error
+
+
 class ExtractMentions:
     """The text stage for refresh, the CLI and notebooks, with the home's `[text]` settings.
 
@@ -107,11 +116,7 @@ class ExtractMentions:
 
     def worker(self, home: Home) -> TextStage:
         if self._worker is None:
-            try:  # a missing spaCy model is a StageError (text.nlp.ModelNotInstalled) already
-                pipeline = TextPipeline(self.settings(home))
-            except (TypeError, ValueError) as error:
-                raise StageError(f"{home.layout.config}: [text] {error}", "fix or remove that setting") from error
-            self._worker = TextStage(home.engine, pipeline)
+            self._worker = TextStage(home.engine, active_pipeline(home))
         return self._worker
 
     def pending(self, home: Home) -> int:
