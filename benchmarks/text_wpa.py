@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_support import DATA, print_table, progress, require_data, timed  # noqa: E402
 
 from tests.test_text_handchecked import hand_checked_scores  # noqa: E402
-from postercensus.text.pipeline import TextPipeline, TextSettings  # noqa: E402
+from postercensus.text.pipeline import TextPipeline  # noqa: E402
+from postercensus.text.settings import TextSettings  # noqa: E402
 
 WPA_CSV = DATA / "wpa-posters" / "posters-wpa-posters-2024-02-11.csv"
 TOP_ROLES = 15

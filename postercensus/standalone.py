@@ -32,7 +32,8 @@ from postercensus.faces.imageload import BadImage, upright_rgb
 from postercensus.faces.pipeline import FaceRecord, ImageFaces, process_image, process_rgb
 from postercensus.faces.settings import DEFAULT_SETTINGS
 from postercensus.text.extract import Mention
-from postercensus.text.pipeline import TextPipeline, TextSettings
+from postercensus.text.pipeline import TextPipeline
+from postercensus.text.settings import TextSettings
 
 __all__ = ["Face", "Mention", "find_faces", "mentions", "perceived_gender"]
 

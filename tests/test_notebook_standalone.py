@@ -28,7 +28,8 @@ from postercensus.classify.labelled import list_labelled_files
 from postercensus.classify.overlap import overlap_lines
 from postercensus.faces.executors import InlineExecutor
 from postercensus.text.phrases import MissingColumn, write_phrases
-from postercensus.text.pipeline import TextPipeline, TextSettings
+from postercensus.text.pipeline import TextPipeline
+from postercensus.text.settings import TextSettings
 from tests.support import facedb
 from tests.support.cli import run_cli
 from tests.support.posters import FACES_DIR, Poster, assert_finds_faces

@@ -9,7 +9,8 @@ import pytest
 
 from tests.support import facedb
 from tests.support.cli import run_cli, status
-from postercensus.text.pipeline import TextPipeline, TextSettings
+from postercensus.text.pipeline import TextPipeline
+from postercensus.text.settings import TextSettings
 
 WPA_CSV = "wpa-posters/posters-wpa-posters-2024-02-11.csv"
 HEADER = ["id", "gender", "trigger", "role", "role_lemma", "category", "start", "end", "sentence"]

@@ -10,7 +10,8 @@ from postercensus.text.categories import CategoryMap
 from postercensus.text.extract import Mention
 from postercensus.text.lexicon import Lexicon
 from postercensus.text.nlp import ModelNotInstalled, load_model
-from postercensus.text.pipeline import NOT_ENGLISH, TextPipeline, TextResult, TextSettings
+from postercensus.text.pipeline import NOT_ENGLISH, TextPipeline, TextResult
+from postercensus.text.settings import TextSettings
 
 
 @pytest.fixture(scope="module")

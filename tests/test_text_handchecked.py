@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from postercensus.text.pipeline import TextPipeline, TextSettings
+from postercensus.text.pipeline import TextPipeline
+from postercensus.text.settings import TextSettings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "wpa_hand_checked.json"
 WPA_CSV = Path("wpa-posters") / "posters-wpa-posters-2024-02-11.csv"

@@ -15,7 +15,8 @@ from postercensus.catalog.migrations import LATEST_VERSION, STEPS, current_versi
 from postercensus.catalog.runs import RunStatus, start_run
 from postercensus.catalog.store import Catalog
 from postercensus.harvest.records import HarvestedItem
-from postercensus.text.pipeline import TextPipeline, TextSettings
+from postercensus.text.pipeline import TextPipeline
+from postercensus.text.settings import TextSettings
 from postercensus.text.stage import TextStage
 
 WELDER = "Poster showing a woman welder at work."
