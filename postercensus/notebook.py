@@ -71,7 +71,8 @@ class TableView:
         self.matched = matched(tables, filters)  # what the tables rest on; FilterError when nothing
 
     def __repr__(self) -> str:
-        return f"TableView({self.matched})"
+        banner = self.tables.demo_banner  # a demo home's figures describe a poster generator: said first
+        return f"TableView({banner + ': ' if banner else ''}{self.matched})"
 
     def _table(self, name: str) -> pd.DataFrame:
         from postercensus.analysis.export import TABLES
