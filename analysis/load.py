@@ -62,6 +62,9 @@ class Tables:
     # filters → (items, faces, their `analysis.selection.Selection`), kept by `select` for the latest few: one
     # view's tables (and the export's) all select the same faces, which costs seconds at 200,000 faces
     selections: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    # what analysis derives from these frames once and keeps beside them, each value with the frame it
+    # was derived from (`analysis.item_keywords.catalogue_keywords`, `analysis.selection.decided_faces`)
+    derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def demo_banner(self) -> str | None:

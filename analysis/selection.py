@@ -6,14 +6,16 @@ so that the counts always follow the rule whose confusion matrix corrects them.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
 
 from postercensus.analysis.filters import FilterError, Filters, select_items
+from postercensus.analysis.item_keywords import ItemKeywords, catalogue_keywords
 from postercensus.analysis.load import PREDICTION_COLUMNS, Tables
+from postercensus.analysis.shares import Shares
 from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
 
 KEPT_SELECTIONS = 4  # per Tables: a view's filters and the few before them
@@ -29,11 +31,23 @@ class Selection:
     model_id: str | None
     card: dict[str, Any] | None
     min_probability: float
+    catalogue_keywords: ItemKeywords = field(repr=False, compare=False)  # of every item, `keywords` is of these
+
+    @cached_property
+    def keywords(self) -> ItemKeywords:
+        """The (item, keyword) pairs of these items."""
+        return self.catalogue_keywords.within(self.items["item_id"])
 
     @property
     def labels(self) -> list[str]:
         """The model's labels (none without a model)."""
         return [] if self.card is None else list(self.card["labels"])
+
+    @cached_property
+    def shares(self) -> Shares:
+        """The share columns of these faces' decisions: every table of the selection corrects with one
+        confusion matrix."""
+        return Shares(self.card, self.min_probability)
 
 
 def chosen_model(tables: Tables, filters: Filters) -> str | None:
@@ -63,17 +77,30 @@ def select(tables: Tables, filters: Filters) -> Selection:
 
 def _select(tables: Tables, filters: Filters) -> Selection:
     model_id = chosen_model(tables, filters)
-    items = select_items(tables.items, filters)
-    faces = tables.faces[tables.faces["item_id"].isin(items["item_id"])
-                         & tables.faces["human_label"].ne(OTHER_LABEL)]
-    located = faces.drop(columns=PREDICTION_COLUMNS).drop_duplicates(["face_id", "item_id"])
-    predicted = faces.loc[faces["model_id"].eq(model_id), ["face_id", "item_id", *PREDICTION_COLUMNS]]
-    decided = located.merge(predicted, on=["face_id", "item_id"], how="left")
+    keywords = catalogue_keywords(tables)
+    items = select_items(tables.items, filters, keywords)
+    faces = decided_faces(tables, model_id)
+    decided = faces[faces["item_id"].isin(items["item_id"])].reset_index(drop=True)
     confident = decided["probability"].astype(float).ge(filters.min_probability)
     decided["label"] = (decided["top_label"].astype(object).where(confident, UNCERTAIN_LABEL)
                         .where(decided["top_label"].notna(), None))
     card = None if model_id is None else tables.models[model_id]
-    return Selection(items, decided, model_id, card, filters.min_probability)
+    return Selection(items, decided, model_id, card, filters.min_probability, keywords)
+
+
+def decided_faces(tables: Tables, model_id: str | None) -> pd.DataFrame:
+    """Every face × item of the catalogue, `other` faces left out, with `model_id`'s prediction (empty
+    where it made none): what every selection keeps the rows of its items from, made once per
+    model and faces frame (kept on the tables, read-only), as merging 200,000 faces costs more
+    than a view's every other step."""
+    kept = tables.derived.get(("decided", model_id))
+    if kept is None or kept[0] is not tables.faces:  # not made yet, or the frame was replaced since
+        faces = tables.faces[tables.faces["human_label"].ne(OTHER_LABEL)]
+        located = faces.drop(columns=PREDICTION_COLUMNS).drop_duplicates(["face_id", "item_id"])
+        predicted = faces.loc[faces["model_id"].eq(model_id), ["face_id", "item_id", *PREDICTION_COLUMNS]]
+        kept = (tables.faces, located.merge(predicted, on=["face_id", "item_id"], how="left"))
+        tables.derived[("decided", model_id)] = kept
+    return kept[1]
 
 
 @dataclass(frozen=True)
@@ -95,25 +122,6 @@ def matched(tables: Tables, filters: Filters) -> Matched:
     return Matched(len(selection.items), int(images), selection.faces["face_id"].nunique())
 
 
-def top_keywords(items: pd.DataFrame, top_n: int) -> pd.Series:
-    """keyword → items, the top_n by items (ties alphabetically, so the choice is stable)."""
-    keywords = items["keywords"].explode().dropna()
-    counts = keywords.value_counts().rename("items").reset_index()
-    counts.columns = ["keyword", "items"]
-    counts = counts.sort_values(["items", "keyword"], ascending=[False, True]).head(top_n)
-    return counts.set_index("keyword")["items"]
-
-
 def items_with(items: pd.DataFrame, keyword: str) -> pd.Series:
     """The ids of the items that carry `keyword`."""
     return items.loc[items["keywords"].map(lambda keywords: keyword in keywords), "item_id"]
-
-
-def items_with_each(items: pd.DataFrame, keywords: Iterable[str]) -> dict[str, pd.Series]:
-    """keyword → the ids of the items that carry it (as `items_with`), for many keywords in one
-    pass over the items instead of one per keyword."""
-    keywords = list(keywords)
-    exploded = items[["item_id", "keywords"]].explode("keywords", ignore_index=True)
-    wanted = exploded[exploded["keywords"].isin(keywords)]
-    carrying = dict(list(wanted.groupby("keywords")["item_id"]))
-    return {keyword: carrying.get(keyword, items["item_id"].iloc[0:0]) for keyword in keywords}

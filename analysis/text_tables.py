@@ -16,7 +16,7 @@ import pandas as pd
 from postercensus.analysis.face_status import SCANNED, UNSCANNED
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import Tables
-from postercensus.analysis.selection import items_with_each, select, top_keywords
+from postercensus.analysis.selection import select
 from postercensus.catalog.schema import UNCERTAIN_LABEL
 
 GENDERS = ("female", "male")  # what text and faces can both show; agreement compares these
@@ -67,11 +67,12 @@ def mentions_by_year(tables: Tables, filters: Filters = Filters()) -> pd.DataFra
 
 def mentions_by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) -> pd.DataFrame:
     """Per top-N keyword (by items, as in by_keyword) × gender: mentions."""
-    items, mentions = _mentions(tables, filters)
+    _, mentions = _mentions(tables, filters)
     genders = sorted(mentions["gender"].unique())
     rows = []
-    top = top_keywords(items, top_n).index
-    carrying = items_with_each(items, top)
+    keywords = select(tables, filters).keywords
+    top = keywords.top(top_n).index
+    carrying = keywords.carrying(top)
     for keyword in top:
         genders_here = mentions.loc[mentions["item_id"].isin(carrying[keyword]), "gender"].value_counts()
         rows.extend({"keyword": keyword, "gender": gender, "mentions": int(genders_here.get(gender, 0))}
