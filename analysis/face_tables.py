@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from postercensus.analysis.face_status import SCANNED, UNSCANNED
+from postercensus.analysis.face_status import UNSCANNED
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import Tables
 from postercensus.analysis.selection import Selection, items_with, select
@@ -31,50 +31,41 @@ ITEMS_FOR_COLUMNS = ["item_id", "title", "year", "landing_url", "image_path", "f
 NO_FACE, MIXED, ONLY_UNCERTAIN = "no_face", "mixed", "only_uncertain"
 
 
-def _counts(faces: pd.DataFrame) -> dict[str, int]:
-    return faces["label"].value_counts().to_dict()
-
-
 def by_gender(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     """Faces per label among the filtered items, with raw and corrected shares (one row per label)."""
     selection = select(tables, filters)
-    rows = selection.shares.rows(_counts(selection.faces))
+    rows = selection.shares.rows(selection.item_faces.counts())
     return rows.assign(model_id=selection.model_id)[BY_GENDER_COLUMNS]
 
 
-def scanned_items(items: pd.DataFrame) -> pd.DataFrame:
-    """The items with a scanned image: the only ones whose lack of faces means anything."""
-    return items[items["face_status"].eq(SCANNED)]
-
-
-def item_compositions(selection: Selection) -> pd.Series:
-    """item_id → no_face, only_<label>, mixed or only_uncertain (faces but none decided as a label),
-    for the selection's scanned items only.
+def composition_counts(selection: Selection) -> tuple[dict[str, int], int]:
+    """(items per kind, items counted): the selection's scanned items as no_face, only_<label>, mixed
+    or only_uncertain (faces but none decided as a label), and an item that is not scanned but has
+    decided faces by its faces too.
 
     Uncertain faces beside decided ones do not make an item mixed: mixed means two labels were seen.
     """
-    kinds = pd.Series(NO_FACE, index=scanned_items(selection.items)["item_id"].to_numpy(), dtype=object)
-    kinds[kinds.index.isin(selection.faces["item_id"])] = ONLY_UNCERTAIN
-    decided = selection.faces.loc[selection.faces["label"].isin(selection.labels), ["item_id", "label"]]
-    shown = decided.drop_duplicates().groupby("item_id")["label"].agg(["first", "size"])  # sorted by item_id
-    shown_kinds = ("only_" + shown["first"].astype(str)).where(shown["size"].eq(1), MIXED)
-    known = shown_kinds.index.isin(kinds.index)
-    kinds[shown_kinds.index[known]] = shown_kinds[known].to_numpy()
-    # an item with decided faces that is not scanned is added after them, as setting it one by one would
-    return pd.concat([kinds, shown_kinds[~known].astype(object)]) if not known.all() else kinds
+    faces = selection.item_faces
+    shown = np.stack([faces.column(label) > 0 for label in selection.labels], axis=1) \
+        if selection.labels else np.zeros((len(faces.faces), 0), bool)
+    labels_shown = shown.sum(axis=1)
+    counted = selection.scanned | (labels_shown > 0)
+    one = counted & (labels_shown == 1)
+    kinds = {NO_FACE: selection.scanned & (faces.faces == 0),
+             **{f"only_{label}": one & shown[:, k] for k, label in enumerate(selection.labels)},
+             MIXED: counted & (labels_shown > 1),
+             ONLY_UNCERTAIN: selection.scanned & (faces.faces > 0) & (labels_shown == 0)}
+    return {kind: int(items.sum()) for kind, items in kinds.items()}, int(counted.sum())
 
 
 def composition(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     """Scanned items by which labels their faces show, share of the scanned items; then the items
     not scanned, failed and without an image, each in its own row with no share."""
     selection = select(tables, filters)
-    kinds = item_compositions(selection)
-    order = [NO_FACE, *(f"only_{label}" for label in selection.labels), MIXED, ONLY_UNCERTAIN]
-    counts = kinds.value_counts()
-    total = len(kinds)
+    counts, total = composition_counts(selection)
     statuses = selection.items["face_status"].value_counts()
-    return pd.DataFrame([*({"composition": kind, "items": int(counts.get(kind, 0)),
-                            "share": counts.get(kind, 0) / total if total else math.nan} for kind in order),
+    return pd.DataFrame([*({"composition": kind, "items": items, "share": items / total if total else math.nan}
+                           for kind, items in counts.items()),
                          *({"composition": status, "items": int(statuses.get(status, 0)), "share": math.nan}
                            for status in UNSCANNED)],
                         columns=COMPOSITION_COLUMNS)
@@ -103,26 +94,30 @@ def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
     """One row per period × label from the first to the last period with items; periods without
     items are kept with items = 0 and NaN shares (no data), never zero shares."""
     selection = select(tables, filters)
-    dated = selection.items.dropna(subset=[period])
+    periods = selection.items[period]
+    dated = periods.notna().to_numpy()
     columns = BY_YEAR_COLUMNS if period == "year" else BY_DECADE_COLUMNS
-    if dated.empty or selection.card is None:
+    if not dated.any() or selection.card is None:
         return pd.DataFrame(columns=columns)
     step = 1 if period == "year" else 10
-    item_period = dated.set_index("item_id")[period]
-    faces = selection.faces[["item_id", "label"]]  # all a row needs: splitting every column costs seconds
-    faces = faces.assign(period=faces["item_id"].map(item_period)).dropna(subset=["period"])
-    items_per = dated.groupby(period).size()
-    scanned_per = scanned_items(dated).groupby(period).size()
-    counts: dict[int, dict[str, int]] = {}  # period → label → faces, as _counts gives them per period
-    for (value, label), faces_of_label in faces.groupby(["period", "label"]).size().items():
-        counts.setdefault(value, {})[label] = faces_of_label
-    with_faces = faces.groupby("period")["item_id"].nunique()
+    first, last = int(periods.min()), int(periods.max())
+    group = ((periods[dated].to_numpy(dtype=np.int64) - first) // step)  # each dated item's period, 0 = first
+    count = last // step - first // step + 1
+
+    def per_period(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=values[dated], minlength=count).astype(np.int64)
+
+    faces = selection.item_faces
+    items_per = np.bincount(group, minlength=count)
+    scanned_per, with_faces = per_period(selection.scanned), per_period(faces.faces > 0)
+    decided = {label: per_period(faces.column(label)) for label in faces.labels}
     records = []
-    for value in range(int(dated[period].min()), int(dated[period].max()) + 1, step):
-        group = {period: value, **({"decade": value // 10 * 10} if period == "year" else {}),
-                 "items": int(items_per.get(value, 0)), "items_scanned": int(scanned_per.get(value, 0)),
-                 "items_with_faces": int(with_faces.get(value, 0)), "model_id": selection.model_id}
-        records += [{**group, **row} for row in selection.shares.records(counts.get(value, {}))]
+    for index, value in enumerate(range(first, last + 1, step)):
+        row = {period: value, **({"decade": value // 10 * 10} if period == "year" else {}),
+               "items": int(items_per[index]), "items_scanned": int(scanned_per[index]),
+               "items_with_faces": int(with_faces[index]), "model_id": selection.model_id}
+        counts = {label: int(faces_per[index]) for label, faces_per in decided.items() if faces_per[index]}
+        records += [{**row, **shares} for shares in selection.shares.records(counts)]
     return pd.DataFrame(records, columns=columns)
 
 
@@ -139,8 +134,8 @@ def by_decade(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class _KeywordBase:
-    """What one keyword's rows rest on: its faces per label (as `_counts` gives them), its scanned
-    items and its items with at least one face."""
+    """What one keyword's rows rest on: its faces per label, its scanned items and its items with
+    at least one face."""
 
     counts: dict[str, int]
     items_scanned: int
@@ -148,22 +143,14 @@ class _KeywordBase:
 
 
 def _keyword_bases(selection: Selection, keywords: pd.Index) -> list[_KeywordBase]:
-    """Each keyword's base, from per-item label counts summed over the keyword's items: one pass
-    over the faces for all keywords (filtering 200,000 faces once per keyword costs a second)."""
-    items = pd.Index(selection.items["item_id"])  # item ids are unique: item_id → row
-    face_items = items.get_indexer(selection.faces["item_id"])  # every face's item is selected
-    labels, names = pd.factorize(selection.faces["label"])  # -1: not decided (no prediction yet)
-    decided = labels >= 0
-    per_item = np.bincount(face_items[decided] * len(names) + labels[decided],
-                           minlength=len(items) * len(names)).reshape(len(items), len(names))
-    with_faces = np.bincount(face_items, minlength=len(items)) > 0
-    scanned = selection.items["face_status"].eq(SCANNED).to_numpy()
+    """Each keyword's base, summed over its items' face counts (`Selection.item_faces`)."""
+    rows_of = pd.Index(selection.items["item_id"])  # item ids are unique: item_id → row
+    faces = selection.item_faces
     bases = []
     for carrying in selection.keywords.carrying(keywords).values():
-        rows = np.unique(items.get_indexer(carrying))
-        counts = per_item[rows].sum(axis=0)
-        bases.append(_KeywordBase({name: int(count) for name, count in zip(names, counts) if count},
-                                  int(scanned[rows].sum()), int(with_faces[rows].sum())))
+        rows = np.unique(rows_of.get_indexer(carrying))
+        bases.append(_KeywordBase(faces.counts(rows), int(selection.scanned[rows].sum()),
+                                  int((faces.faces[rows] > 0).sum())))
     return bases
 
 
@@ -175,7 +162,7 @@ def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) ->
         return pd.DataFrame(columns=BY_KEYWORD_COLUMNS)
     top = selection.keywords.top(top_n)
     bases = _keyword_bases(selection, top.index)
-    ratios = selection.shares.ratios([base.counts for base in bases], _counts(selection.faces))
+    ratios = selection.shares.ratios([base.counts for base in bases], selection.item_faces.counts())
     records = []
     for (keyword, items), base, ratio in zip(top.items(), bases, ratios):
         group = {"keyword": keyword, "items": int(items), "items_scanned": base.items_scanned,

@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from postercensus.analysis.face_status import SCANNED
 from postercensus.analysis.filters import FilterError, Filters, select_items
+from postercensus.analysis.item_faces import ItemFaces
 from postercensus.analysis.item_keywords import ItemKeywords, catalogue_keywords
 from postercensus.analysis.load import PREDICTION_COLUMNS, Tables
 from postercensus.analysis.shares import Shares
@@ -42,6 +45,16 @@ class Selection:
     def labels(self) -> list[str]:
         """The model's labels (none without a model)."""
         return [] if self.card is None else list(self.card["labels"])
+
+    @cached_property
+    def item_faces(self) -> ItemFaces:
+        """The faces counted per item, in the order of `items`."""
+        return ItemFaces.of(self.items, self.faces)
+
+    @cached_property
+    def scanned(self) -> np.ndarray:
+        """Per item: whether its image was scanned (only those can show "no face")."""
+        return self.items["face_status"].eq(SCANNED).to_numpy()
 
     @cached_property
     def shares(self) -> Shares:

@@ -17,7 +17,6 @@ from postercensus.analysis.face_status import SCANNED, UNSCANNED
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import Tables
 from postercensus.analysis.selection import select
-from postercensus.catalog.schema import UNCERTAIN_LABEL
 
 GENDERS = ("female", "male")  # what text and faces can both show; agreement compares these
 COMPARED = ("agree", "text_only", "faces_only", "disagree", "neither")  # items whose image was scanned
@@ -101,11 +100,11 @@ def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     """
     selection = select(tables, filters)
     _, mentions = _mentions(tables, filters)
-    decided = selection.faces[selection.faces["label"].ne(UNCERTAIN_LABEL)]
     text = mentions.groupby(["item_id", "gender"]).size().unstack(fill_value=0)
-    faces = decided.groupby(["item_id", "label"]).size().unstack(fill_value=0)
-    item_ids = sorted(set(mentions["item_id"]) | set(selection.faces["item_id"]))
-    table = pd.DataFrame({"item_id": item_ids})
+    counted = selection.item_faces
+    faces = pd.DataFrame({gender: counted.column(gender) for gender in GENDERS}, index=selection.items["item_id"])
+    with_faces = selection.items["item_id"].to_numpy()[counted.faces > 0]
+    table = pd.DataFrame({"item_id": np.union1d(mentions["item_id"].to_numpy(), with_faces).tolist()})
     for prefix, counts in (("text", text), ("faces", faces)):
         for gender in GENDERS:
             column = counts[gender] if gender in counts.columns else pd.Series(dtype=int)
