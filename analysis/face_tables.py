@@ -144,14 +144,10 @@ class _KeywordBase:
 
 def _keyword_bases(selection: Selection, keywords: pd.Index) -> list[_KeywordBase]:
     """Each keyword's base, summed over its items' face counts (`Selection.item_faces`)."""
-    rows_of = pd.Index(selection.items["item_id"])  # item ids are unique: item_id → row
     faces = selection.item_faces
-    bases = []
-    for carrying in selection.keywords.carrying(keywords).values():
-        rows = np.unique(rows_of.get_indexer(carrying))
-        bases.append(_KeywordBase(faces.counts(rows), int(selection.scanned[rows].sum()),
-                                  int((faces.faces[rows] > 0).sum())))
-    return bases
+    return [_KeywordBase(faces.counts(carrying), int(selection.scanned[carrying].sum()),
+                         int((faces.faces[carrying] > 0).sum()))
+            for carrying in selection.keywords.carrying(keywords).values()]
 
 
 def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) -> pd.DataFrame:

@@ -2,9 +2,9 @@
 
 Filters check a keyword against every keyword of the catalogue and keep the items carrying it; the
 keyword tables rank the selection's keywords and count the faces of each one's items. At 100,000
-items exploding the lists costs tens of milliseconds and a set of every keyword a hundred, so the
-catalogue's pairs are made once per loaded items frame (`catalogue_keywords`) and a selection's
-are taken from them (`within`).
+items exploding the lists, or grouping their text, costs tens of milliseconds each time, so the
+catalogue's pairs are made once per loaded items frame (`catalogue_keywords`), each keyword
+numbered, and a selection's pairs are taken from them (`within`).
 """
 from __future__ import annotations
 
@@ -20,49 +20,58 @@ from postercensus.analysis.load import Tables
 
 @dataclass(frozen=True)
 class ItemKeywords:
-    """One row per keyword of an item, in the items' order: `position` (the item's row in the frame
-    the pairs were made from), `item_id` and `keyword`. Items without keywords have no row."""
+    """The (item, keyword) pairs of an items frame, one per keyword an item lists, in the items'
+    order: `rows[j]` the row of pair j's item in the frame, `item_ids[j]` its id, `codes[j]` its
+    keyword as a position in `names`. `size` is the frame's length (of any mask over its items)."""
 
-    pairs: pd.DataFrame
-    rows: int  # how many items the pairs were made from (the length of a mask over them)
+    rows: np.ndarray
+    item_ids: np.ndarray
+    codes: np.ndarray
+    names: pd.Index
+    size: int
+
+    @classmethod
+    def of(cls, items: pd.DataFrame) -> ItemKeywords:
+        """The pairs of an items frame (columns item_id, and keywords: a list per item)."""
+        keywords = pd.Series(items["keywords"].to_numpy(), index=np.arange(len(items))).explode().dropna()
+        rows = keywords.index.to_numpy(dtype=np.int64)
+        codes, names = pd.factorize(keywords)
+        return cls(rows, items["item_id"].to_numpy()[rows], codes, pd.Index(names), len(items))
+
+    def within(self, items: pd.DataFrame) -> ItemKeywords:
+        """The pairs of `items`, some of the items these pairs were made from (item ids are unique),
+        with their rows in `items`."""
+        rows = pd.Index(items["item_id"]).get_indexer(self.item_ids)
+        kept = rows >= 0
+        return ItemKeywords(rows[kept], self.item_ids[kept], self.codes[kept], self.names, len(items))
 
     @cached_property
     def known(self) -> frozenset[str]:
         """Every keyword the items carry."""
-        return frozenset(self.pairs["keyword"])
-
-    @classmethod
-    def of(cls, items: pd.DataFrame) -> ItemKeywords:
-        """The pairs of an items frame (columns item_id and keywords, a list per item)."""
-        pairs = pd.DataFrame({"position": np.arange(len(items)), "item_id": items["item_id"].to_numpy(),
-                              "keyword": items["keywords"].to_numpy()})
-        pairs = pairs.explode("keyword", ignore_index=True).dropna(subset=["keyword"])
-        return cls(pairs.reset_index(drop=True), len(items))
-
-    def within(self, item_ids: pd.Series) -> ItemKeywords:
-        """The pairs of these items (a subset of the pairs' items, in the same order; positions
-        stay those of the frame the pairs were made from)."""
-        return ItemKeywords(self.pairs[self.pairs["item_id"].isin(item_ids)].reset_index(drop=True), self.rows)
+        return frozenset(self.names[np.unique(self.codes)])
 
     def carrying_any(self, keywords: Iterable[str]) -> np.ndarray:
         """A mask over the items: whether each carries any of `keywords`."""
-        mask = np.zeros(self.rows, dtype=bool)
-        mask[self.pairs.loc[self.pairs["keyword"].isin(set(keywords)), "position"].to_numpy()] = True
+        wanted = self.names.get_indexer(list(keywords))
+        mask = np.zeros(self.size, dtype=bool)
+        mask[self.rows[np.isin(self.codes, wanted[wanted >= 0])]] = True
         return mask
 
     def top(self, top_n: int) -> pd.Series:
         """keyword → items, the top_n by items (ties alphabetically, so the choice is stable)."""
-        counts = self.pairs["keyword"].value_counts().rename("items").reset_index()
-        counts.columns = ["keyword", "items"]
+        items = np.bincount(self.codes, minlength=len(self.names))
+        counts = pd.DataFrame({"keyword": self.names[items > 0], "items": items[items > 0]})
         counts = counts.sort_values(["items", "keyword"], ascending=[False, True]).head(top_n)
         return counts.set_index("keyword")["items"]
 
-    def carrying(self, keywords: Iterable[str]) -> dict[str, pd.Series]:
-        """keyword → the ids of the items that carry it, for many keywords in one pass."""
+    def carrying(self, keywords: Iterable[str]) -> dict[str, np.ndarray]:
+        """keyword → a mask over the items: whether each carries it."""
         keywords = list(keywords)
-        wanted = self.pairs[self.pairs["keyword"].isin(keywords)]
-        found = dict(list(wanted.groupby("keyword")["item_id"]))
-        return {keyword: found.get(keyword, self.pairs["item_id"].iloc[0:0]) for keyword in keywords}
+        masks = {}
+        for keyword, code in zip(keywords, self.names.get_indexer(keywords)):
+            masks[keyword] = np.zeros(self.size, dtype=bool)
+            masks[keyword][self.rows[self.codes == code]] = True
+        return masks
 
 
 def catalogue_keywords(tables: Tables) -> ItemKeywords:

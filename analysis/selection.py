@@ -39,7 +39,7 @@ class Selection:
     @cached_property
     def keywords(self) -> ItemKeywords:
         """The (item, keyword) pairs of these items."""
-        return self.catalogue_keywords.within(self.items["item_id"])
+        return self.catalogue_keywords.within(self.items)
 
     @property
     def labels(self) -> list[str]:

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from postercensus.analysis.face_status import SCANNED, UNSCANNED
+from postercensus.analysis.face_status import UNSCANNED
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import Tables
 from postercensus.analysis.selection import select
@@ -66,14 +66,15 @@ def mentions_by_year(tables: Tables, filters: Filters = Filters()) -> pd.DataFra
 
 def mentions_by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) -> pd.DataFrame:
     """Per top-N keyword (by items, as in by_keyword) × gender: mentions."""
-    _, mentions = _mentions(tables, filters)
+    items, mentions = _mentions(tables, filters)
     genders = sorted(mentions["gender"].unique())
     rows = []
     keywords = select(tables, filters).keywords
     top = keywords.top(top_n).index
     carrying = keywords.carrying(top)
+    item_ids = items["item_id"].to_numpy()
     for keyword in top:
-        genders_here = mentions.loc[mentions["item_id"].isin(carrying[keyword]), "gender"].value_counts()
+        genders_here = mentions.loc[mentions["item_id"].isin(item_ids[carrying[keyword]]), "gender"].value_counts()
         rows.extend({"keyword": keyword, "gender": gender, "mentions": int(genders_here.get(gender, 0))}
                     for gender in genders)
     return pd.DataFrame(rows, columns=["keyword", "gender", "mentions"])
@@ -100,18 +101,22 @@ def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     """
     selection = select(tables, filters)
     _, mentions = _mentions(tables, filters)
-    text = mentions.groupby(["item_id", "gender"]).size().unstack(fill_value=0)
-    counted = selection.item_faces
-    faces = pd.DataFrame({gender: counted.column(gender) for gender in GENDERS}, index=selection.items["item_id"])
-    with_faces = selection.items["item_id"].to_numpy()[counted.faces > 0]
-    table = pd.DataFrame({"item_id": np.union1d(mentions["item_id"].to_numpy(), with_faces).tolist()})
-    for prefix, counts in (("text", text), ("faces", faces)):
-        for gender in GENDERS:
-            column = counts[gender] if gender in counts.columns else pd.Series(dtype=int)
-            table[f"{prefix}_{gender}"] = table["item_id"].map(column).fillna(0).astype(int)
+    faces = selection.item_faces
+    mentioned = pd.Index(selection.items["item_id"]).get_indexer(mentions["item_id"])  # each mention's item
+    shown = faces.faces > 0
+    shown[mentioned] = True
+    rows = np.flatnonzero(shown)  # the items with faces or mentions, by item id
+    rows = rows[np.argsort(selection.items["item_id"].to_numpy()[rows], kind="stable")]
+    table = pd.DataFrame({"item_id": selection.items["item_id"].to_numpy()[rows].tolist()})
+    genders, named = pd.factorize(mentions["gender"])
+    for gender in GENDERS:
+        said = mentioned[genders == named.get_loc(gender)] if gender in named else mentioned[:0]
+        table[f"text_{gender}"] = np.bincount(said, minlength=len(shown))[rows]
+    for gender in GENDERS:
+        table[f"faces_{gender}"] = faces.column(gender)[rows]
     table["agreement"] = _agreements(table)
-    status = table["item_id"].map(selection.items.set_index("item_id")["face_status"])
-    unscanned = status.ne(SCANNED)
+    status = selection.items["face_status"].take(rows).set_axis(table.index)
+    unscanned = pd.Series(~selection.scanned[rows], index=table.index)
     for gender in GENDERS:
         table[f"faces_{gender}"] = table[f"faces_{gender}"].astype("Int64").mask(unscanned)
     table["agreement"] = table["agreement"].mask(unscanned, status)
