@@ -6,6 +6,7 @@ dashboard view, while summing a small items × labels matrix over each group cos
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,13 +24,12 @@ class ItemFaces:
     faces: np.ndarray
 
     @classmethod
-    def of(cls, items: pd.DataFrame, faces: pd.DataFrame) -> ItemFaces:
-        """Count `faces` (columns item_id and label; NaN label: not decided) per item of `items`
-        (whose item ids are unique and include every face's item)."""
-        rows = pd.Index(items["item_id"]).get_indexer(faces["item_id"])
-        codes, labels = pd.factorize(faces["label"])
-        known = codes >= 0
-        decided = np.bincount(rows[known] * len(labels) + codes[known],
+    def of(cls, items: pd.DataFrame, item_ids: np.ndarray, decisions: np.ndarray, labels: Sequence[str]) -> ItemFaces:
+        """Count faces per item of `items` (whose item ids are unique and include every face's item):
+        a face per item id in `item_ids`, decided as `labels[decisions]` (-1: not decided)."""
+        rows = pd.Index(items["item_id"]).get_indexer(item_ids)
+        known = decisions >= 0
+        decided = np.bincount(rows[known] * len(labels) + decisions[known],
                               minlength=len(items) * len(labels)).reshape(len(items), len(labels))
         return cls(tuple(labels), decided, np.bincount(rows, minlength=len(items)))
 

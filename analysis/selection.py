@@ -17,9 +17,9 @@ from postercensus.analysis.face_status import SCANNED
 from postercensus.analysis.filters import FilterError, Filters, select_items
 from postercensus.analysis.item_faces import ItemFaces
 from postercensus.analysis.item_keywords import ItemKeywords, catalogue_keywords
-from postercensus.analysis.load import PREDICTION_COLUMNS, Tables
+from postercensus.analysis.load import Tables
+from postercensus.analysis.model_faces import ModelFaces, model_faces
 from postercensus.analysis.shares import Shares
-from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
 
 KEPT_SELECTIONS = 4  # per Tables: a view's filters and the few before them
 
@@ -27,14 +27,25 @@ KEPT_SELECTIONS = 4  # per Tables: a view's filters and the few before them
 @dataclass(frozen=True)
 class Selection:
     """items: the filtered items. faces: one row per face × item of those items, `other` faces left
-    out, `label` the decision at min_probability (NaN for a face the model has not predicted yet)."""
+    out, `label` the decision at min_probability (None for a face the model has not predicted yet),
+    made when first asked for: the tables count the faces per item (`item_faces`) without it."""
 
     items: pd.DataFrame
-    faces: pd.DataFrame
     model_id: str | None
     card: dict[str, Any] | None
     min_probability: float
     catalogue_keywords: ItemKeywords = field(repr=False, compare=False)  # of every item, `keywords` is of these
+    catalogue_faces: ModelFaces = field(repr=False, compare=False)  # of every item, `face_rows` are these items'
+    face_rows: np.ndarray = field(repr=False, compare=False)
+
+    @cached_property
+    def decisions(self) -> np.ndarray:
+        """Each face's decision, a position in `catalogue_faces.labels` (-1: not decided)."""
+        return self.catalogue_faces.decide(self.face_rows, self.min_probability)
+
+    @cached_property
+    def faces(self) -> pd.DataFrame:
+        return self.catalogue_faces.faces(self.face_rows, self.decisions)
 
     @cached_property
     def keywords(self) -> ItemKeywords:
@@ -49,7 +60,8 @@ class Selection:
     @cached_property
     def item_faces(self) -> ItemFaces:
         """The faces counted per item, in the order of `items`."""
-        return ItemFaces.of(self.items, self.faces)
+        return ItemFaces.of(self.items, self.catalogue_faces.item_ids[self.face_rows], self.decisions,
+                            self.catalogue_faces.labels)
 
     @cached_property
     def scanned(self) -> np.ndarray:
@@ -92,28 +104,10 @@ def _select(tables: Tables, filters: Filters) -> Selection:
     model_id = chosen_model(tables, filters)
     keywords = catalogue_keywords(tables)
     items = select_items(tables.items, filters, keywords)
-    faces = decided_faces(tables, model_id)
-    decided = faces[faces["item_id"].isin(items["item_id"])].reset_index(drop=True)
-    confident = decided["probability"].astype(float).ge(filters.min_probability)
-    decided["label"] = (decided["top_label"].astype(object).where(confident, UNCERTAIN_LABEL)
-                        .where(decided["top_label"].notna(), None))
+    faces = model_faces(tables, model_id)
     card = None if model_id is None else tables.models[model_id]
-    return Selection(items, decided, model_id, card, filters.min_probability, keywords)
-
-
-def decided_faces(tables: Tables, model_id: str | None) -> pd.DataFrame:
-    """Every face × item of the catalogue, `other` faces left out, with `model_id`'s prediction (empty
-    where it made none): what every selection keeps the rows of its items from, made once per
-    model and faces frame (kept on the tables, read-only), as merging 200,000 faces costs more
-    than a view's every other step."""
-    kept = tables.derived.get(("decided", model_id))
-    if kept is None or kept[0] is not tables.faces:  # not made yet, or the frame was replaced since
-        faces = tables.faces[tables.faces["human_label"].ne(OTHER_LABEL)]
-        located = faces.drop(columns=PREDICTION_COLUMNS).drop_duplicates(["face_id", "item_id"])
-        predicted = faces.loc[faces["model_id"].eq(model_id), ["face_id", "item_id", *PREDICTION_COLUMNS]]
-        kept = (tables.faces, located.merge(predicted, on=["face_id", "item_id"], how="left"))
-        tables.derived[("decided", model_id)] = kept
-    return kept[1]
+    return Selection(items, model_id, card, filters.min_probability, keywords, faces,
+                     np.isin(faces.item_ids, items["item_id"].to_numpy()))
 
 
 @dataclass(frozen=True)
@@ -132,7 +126,8 @@ def matched(tables: Tables, filters: Filters) -> Matched:
     """Count what the filters keep (raises FilterError as `select` does)."""
     selection = select(tables, filters)
     images = tables.images["item_id"].isin(selection.items["item_id"]).sum()
-    return Matched(len(selection.items), int(images), selection.faces["face_id"].nunique())
+    faces = pd.unique(selection.catalogue_faces.face_ids[selection.face_rows])
+    return Matched(len(selection.items), int(images), len(faces))
 
 
 def items_with(items: pd.DataFrame, keyword: str) -> pd.Series:
