@@ -145,9 +145,12 @@ class _KeywordBase:
 def _keyword_bases(selection: Selection, keywords: pd.Index) -> list[_KeywordBase]:
     """Each keyword's base, summed over its items' face counts (`Selection.item_faces`)."""
     faces = selection.item_faces
-    return [_KeywordBase(faces.counts(carrying), int(selection.scanned[carrying].sum()),
-                         int((faces.faces[carrying] > 0).sum()))
-            for carrying in selection.keywords.carrying(keywords).values()]
+    bases = []
+    for carrying in selection.keywords.carrying(keywords).values():
+        rows = np.flatnonzero(carrying)
+        bases.append(_KeywordBase(faces.counts(rows), int(selection.scanned[rows].sum()),
+                                  int((faces.faces[rows] > 0).sum())))
+    return bases
 
 
 def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) -> pd.DataFrame:

@@ -83,13 +83,15 @@ def mentions_by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int
 
 
 def _agreements(text: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Per row of text and face counts (items × GENDERS): agree (both show the same genders),
-    disagree (both show some, not the same), text_only / faces_only (one shows a gender, the other
-    none) or neither (e.g. only uncertain faces). Vectorised: a row loop costs seconds at 100k items."""
+    """Per row of text and face counts (items × GENDERS), as a position in COMPARED: agree (both
+    show the same genders), disagree (both show some, not the same), text_only / faces_only (one
+    shows a gender, the other none) or neither (e.g. only uncertain faces). Vectorised: a row loop
+    costs seconds at 100k items."""
     text, faces = text > 0, faces > 0
     any_text, any_faces, same = text.any(axis=1), faces.any(axis=1), (text == faces).all(axis=1)
     return np.select([any_text & any_faces & same, any_text & any_faces, any_text, any_faces],
-                     ["agree", "disagree", "text_only", "faces_only"], "neither")
+                     [COMPARED.index(kind) for kind in ("agree", "disagree", "text_only", "faces_only")],
+                     COMPARED.index("neither"))
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class _Compared:
 
     @property
     def kinds(self) -> np.ndarray:
+        """Per row: how text and faces agree, a position in COMPARED."""
         return _agreements(self.text, self.faces)
 
     @property
@@ -143,7 +146,8 @@ def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     unscanned = pd.Series(compared.unscanned, index=table.index)
     for k, gender in enumerate(GENDERS):
         table[f"faces_{gender}"] = pd.Series(compared.faces[:, k], index=table.index).astype("Int64").mask(unscanned)
-    agreements = pd.Series(compared.kinds.tolist(), index=table.index)  # from a list: the dtype the row loop's list got
+    kinds = np.array(COMPARED, dtype=object)[compared.kinds].tolist()
+    agreements = pd.Series(kinds, index=table.index)  # from a list: the dtype the row loop's list got
     table["agreement"] = agreements.mask(unscanned, items["face_status"].take(compared.rows).set_axis(table.index))
     return table[AGREEMENT_COLUMNS]
 
@@ -154,8 +158,9 @@ def agreement_summary(tables: Tables, filters: Filters = Filters()) -> pd.DataFr
     compared = _compared(tables, filters)
     unscanned = compared.unscanned
     statuses = compared.selection.items["face_status"].to_numpy()[compared.rows][unscanned]
-    kinds = Counter(compared.kinds[~unscanned].tolist()) + Counter(statuses.tolist())
-    total = sum(kinds.get(kind, 0) for kind in COMPARED)
+    kinds = dict(zip(COMPARED, np.bincount(compared.kinds[~unscanned], minlength=len(COMPARED)).tolist()))
+    kinds |= Counter(statuses.tolist())
+    total = sum(kinds[kind] for kind in COMPARED)
     return pd.DataFrame([{"agreement": kind, "items": int(kinds.get(kind, 0)),
                           "share": kinds.get(kind, 0) / total if total and kind in COMPARED else math.nan}
                          for kind in AGREEMENTS],
