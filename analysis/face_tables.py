@@ -9,6 +9,7 @@ counted in their own composition rows and `items_scanned` columns, and in no sha
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ def composition(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     not scanned, failed and without an image, each in its own row with no share."""
     selection = select(tables, filters)
     counts, total = composition_counts(selection)
-    statuses = selection.items["face_status"].value_counts()
+    statuses = Counter(selection.items["face_status"].to_numpy()[~selection.scanned].tolist())
     return pd.DataFrame([*({"composition": kind, "items": items, "share": items / total if total else math.nan}
                            for kind, items in counts.items()),
                          *({"composition": status, "items": int(statuses.get(status, 0)), "share": math.nan}

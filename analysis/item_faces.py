@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -24,14 +23,13 @@ class ItemFaces:
     faces: np.ndarray
 
     @classmethod
-    def of(cls, items: pd.DataFrame, item_ids: np.ndarray, decisions: np.ndarray, labels: Sequence[str]) -> ItemFaces:
-        """Count faces per item of `items` (whose item ids are unique and include every face's item):
-        a face per item id in `item_ids`, decided as `labels[decisions]` (-1: not decided)."""
-        rows = pd.Index(items["item_id"]).get_indexer(item_ids)
+    def of(cls, rows: np.ndarray, items: int, decisions: np.ndarray, labels: Sequence[str]) -> ItemFaces:
+        """Count the faces of `items` items: a face per entry of `rows` (its item's row), decided as
+        `labels[decisions]` (-1: not decided)."""
         known = decisions >= 0
         decided = np.bincount(rows[known] * len(labels) + decisions[known],
-                              minlength=len(items) * len(labels)).reshape(len(items), len(labels))
-        return cls(tuple(labels), decided, np.bincount(rows, minlength=len(items)))
+                              minlength=items * len(labels)).reshape(items, len(labels))
+        return cls(tuple(labels), decided, np.bincount(rows, minlength=items))
 
     def column(self, label: str) -> np.ndarray:
         """Each item's faces decided as `label` (0 where no face is)."""

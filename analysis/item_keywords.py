@@ -38,12 +38,12 @@ class ItemKeywords:
         codes, names = pd.factorize(keywords)
         return cls(rows, items["item_id"].to_numpy()[rows], codes, pd.Index(names), len(items))
 
-    def within(self, items: pd.DataFrame) -> ItemKeywords:
-        """The pairs of `items`, some of the items these pairs were made from (item ids are unique),
-        with their rows in `items`."""
-        rows = pd.Index(items["item_id"]).get_indexer(self.item_ids)
+    def within(self, item_rows: pd.Index) -> ItemKeywords:
+        """The pairs of some of the items these pairs were made from, `item_rows` (item_id → row:
+        their ids in their order), with their rows there."""
+        rows = item_rows.get_indexer(self.item_ids)
         kept = rows >= 0
-        return ItemKeywords(rows[kept], self.item_ids[kept], self.codes[kept], self.names, len(items))
+        return ItemKeywords(rows[kept], self.item_ids[kept], self.codes[kept], self.names, len(item_rows))
 
     @cached_property
     def known(self) -> frozenset[str]:

@@ -37,6 +37,12 @@ class Selection:
     catalogue_keywords: ItemKeywords = field(repr=False, compare=False)  # of every item, `keywords` is of these
     catalogue_faces: ModelFaces = field(repr=False, compare=False)  # of every item, `face_rows` are these items'
     face_rows: np.ndarray = field(repr=False, compare=False)
+    catalogue_mentions: pd.DataFrame = field(repr=False, compare=False)  # `Tables.mentions`
+
+    @cached_property
+    def item_rows(self) -> pd.Index:
+        """item_id → its row in `items` (item ids are unique)."""
+        return pd.Index(self.items["item_id"])
 
     @cached_property
     def decisions(self) -> np.ndarray:
@@ -50,7 +56,7 @@ class Selection:
     @cached_property
     def keywords(self) -> ItemKeywords:
         """The (item, keyword) pairs of these items."""
-        return self.catalogue_keywords.within(self.items)
+        return self.catalogue_keywords.within(self.item_rows)
 
     @property
     def labels(self) -> list[str]:
@@ -60,13 +66,20 @@ class Selection:
     @cached_property
     def item_faces(self) -> ItemFaces:
         """The faces counted per item, in the order of `items`."""
-        return ItemFaces.of(self.items, self.catalogue_faces.item_ids[self.face_rows], self.decisions,
-                            self.catalogue_faces.labels)
+        rows = self.item_rows.get_indexer(self.catalogue_faces.item_ids[self.face_rows])
+        return ItemFaces.of(rows, len(self.items), self.decisions, self.catalogue_faces.labels)
 
     @cached_property
     def scanned(self) -> np.ndarray:
         """Per item: whether its image was scanned (only those can show "no face")."""
         return self.items["face_status"].eq(SCANNED).to_numpy()
+
+    @cached_property
+    def mentions(self) -> pd.DataFrame:
+        """The mentions of these items outside titles (a title names a work, not a person on or
+        behind the poster)."""
+        mentions = self.catalogue_mentions
+        return mentions[mentions["item_id"].isin(self.items["item_id"]) & ~mentions["in_title"].astype(bool)]
 
     @cached_property
     def shares(self) -> Shares:
@@ -91,12 +104,13 @@ def select(tables: Tables, filters: Filters) -> Selection:
     The selection is kept on `tables` for the latest few filters (the tables are read-only, and
     a kept selection is never changed by its callers), so every table of one view selects once.
     """
-    items, faces, selection = tables.selections.get(filters, (None, None, None))
-    if items is not tables.items or faces is not tables.faces:  # not kept, or a frame was replaced since
-        selection = _select(tables, filters)
+    frames, selection = tables.selections.get(filters, (None, None))
+    current = (tables.items, tables.faces, tables.mentions)
+    if frames is None or any(kept is not now for kept, now in zip(frames, current)):
+        selection = _select(tables, filters)  # not kept, or a frame was replaced since
         kept = dict(list(tables.selections.items())[1 - KEPT_SELECTIONS:])
         # a new dict, not an edit: the dashboard's threads may read the old one meanwhile
-        tables.selections = {**kept, filters: (tables.items, tables.faces, selection)}
+        tables.selections = {**kept, filters: (current, selection)}
     return selection
 
 
@@ -107,7 +121,7 @@ def _select(tables: Tables, filters: Filters) -> Selection:
     faces = model_faces(tables, model_id)
     card = None if model_id is None else tables.models[model_id]
     return Selection(items, model_id, card, filters.min_probability, keywords, faces,
-                     np.isin(faces.item_ids, items["item_id"].to_numpy()))
+                     np.isin(faces.item_ids, items["item_id"].to_numpy()), tables.mentions)
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,8 @@ AGREEMENT_COLUMNS = ["item_id", *(f"text_{g}" for g in GENDERS), *(f"faces_{g}" 
 
 def _mentions(tables: Tables, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(filtered items, their mentions outside titles)."""
-    items = select(tables, filters).items
-    mentions = tables.mentions
-    return items, mentions[mentions["item_id"].isin(items["item_id"]) & ~mentions["in_title"].astype(bool)]
+    selection = select(tables, filters)
+    return selection.items, selection.mentions
 
 
 def mentions_by_gender(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
@@ -119,7 +118,7 @@ def _compared(tables: Tables, filters: Filters) -> _Compared:
     selection = select(tables, filters)
     _, mentions = _mentions(tables, filters)
     faces = selection.item_faces
-    mentioned = pd.Index(selection.items["item_id"]).get_indexer(mentions["item_id"])  # each mention's item
+    mentioned = selection.item_rows.get_indexer(mentions["item_id"])  # each mention's item
     shown = faces.faces > 0
     shown[mentioned] = True
     rows = np.flatnonzero(shown)
