@@ -123,9 +123,8 @@ def _compared(tables: Tables, filters: Filters) -> _Compared:
     shown[mentioned] = True
     rows = np.flatnonzero(shown)
     rows = rows[np.argsort(selection.items["item_id"].to_numpy()[rows], kind="stable")]
-    genders, named = pd.factorize(mentions["gender"])
-    text = [np.bincount(mentioned[genders == named.get_loc(gender)] if gender in named else mentioned[:0],
-                        minlength=len(shown))[rows] for gender in GENDERS]
+    genders = mentions["gender"].to_numpy(dtype=object)
+    text = [np.bincount(mentioned[genders == gender], minlength=len(shown))[rows] for gender in GENDERS]
     return _Compared(selection, rows, np.stack(text, axis=1),
                      np.stack([faces.column(gender)[rows] for gender in GENDERS], axis=1))
 
