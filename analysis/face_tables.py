@@ -154,15 +154,21 @@ def _keyword_bases(selection: Selection, keywords: pd.Index) -> list[_KeywordBas
     return bases
 
 
-def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) -> pd.DataFrame:
+def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20, with_ratios: bool = True) -> pd.DataFrame:
     """Per top-N keyword × label: the shares, and the ratio of the keyword's corrected share to the
-    whole filtered collection's (1: as in the collection), with its bootstrap interval."""
+    whole filtered collection's (1: as in the collection), with its bootstrap interval.
+
+    with_ratios=False leaves the ratio columns out, and their bootstrap: for a view that does not
+    show them (the dashboard's keyword panel).
+    """
+    columns = BY_KEYWORD_COLUMNS if with_ratios else [c for c in BY_KEYWORD_COLUMNS if c not in RATIO_COLUMNS]
     selection = select(tables, filters)
     if selection.card is None:
-        return pd.DataFrame(columns=BY_KEYWORD_COLUMNS)
+        return pd.DataFrame(columns=columns)
     top = selection.keywords.top(top_n)
     bases = _keyword_bases(selection, top.index)
-    ratios = selection.shares.ratios([base.counts for base in bases], selection.item_faces.counts())
+    ratios = (selection.shares.ratios([base.counts for base in bases], selection.item_faces.counts())
+              if with_ratios else [{} for _ in bases])
     records = []
     for (keyword, items), base, ratio in zip(top.items(), bases, ratios):
         group = {"keyword": keyword, "items": int(items), "items_scanned": base.items_scanned,
@@ -170,7 +176,7 @@ def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) ->
         records += [{**group, **row, **{column: ratio.get(row["label"], {}).get(column, math.nan)
                                         for column in RATIO_COLUMNS}}
                     for row in selection.shares.records(base.counts)]
-    return pd.DataFrame(records, columns=BY_KEYWORD_COLUMNS)
+    return pd.DataFrame(records, columns=columns)
 
 
 def _face_boxes(faces: pd.DataFrame) -> list[dict[str, Any]]:
