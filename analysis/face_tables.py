@@ -39,16 +39,17 @@ def by_gender(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     return rows.assign(model_id=selection.model_id)[BY_GENDER_COLUMNS]
 
 
-def composition_counts(selection: Selection) -> tuple[dict[str, int], int]:
-    """(items per kind, items counted): the selection's scanned items as no_face, only_<label>, mixed
-    or only_uncertain (faces but none decided as a label), and an item that is not scanned but has
-    decided faces by its faces too.
+def _composition_counts(selection: Selection) -> tuple[dict[str, int], int]:
+    """(items per kind, items counted): each scanned item as no_face, only_<label>, mixed or
+    only_uncertain (faces but none decided as a label); an item that is not scanned but has decided
+    faces is counted by them too.
 
     Uncertain faces beside decided ones do not make an item mixed: mixed means two labels were seen.
     """
     faces = selection.item_faces
-    shown = np.stack([faces.column(label) > 0 for label in selection.labels], axis=1) \
-        if selection.labels else np.zeros((len(faces.faces), 0), bool)
+    shown = np.zeros((len(faces.faces), len(selection.labels)), dtype=bool)  # item × label: a face decided so
+    for k, label in enumerate(selection.labels):
+        shown[:, k] = faces.column(label) > 0
     labels_shown = shown.sum(axis=1)
     counted = selection.scanned | (labels_shown > 0)
     one = counted & (labels_shown == 1)
@@ -63,7 +64,7 @@ def composition(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     """Scanned items by which labels their faces show, share of the scanned items; then the items
     not scanned, failed and without an image, each in its own row with no share."""
     selection = select(tables, filters)
-    counts, total = composition_counts(selection)
+    counts, total = _composition_counts(selection)
     statuses = Counter(selection.items["face_status"].to_numpy()[~selection.scanned].tolist())
     return pd.DataFrame([*({"composition": kind, "items": items, "share": items / total if total else math.nan}
                            for kind, items in counts.items()),
@@ -102,7 +103,7 @@ def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     step = 1 if period == "year" else 10
     first, last = int(periods.min()), int(periods.max())
-    group = ((periods[dated].to_numpy(dtype=np.int64) - first) // step)  # each dated item's period, 0 = first
+    group = (periods[dated].to_numpy(dtype=np.int64) - first) // step  # each dated item's period, 0: the first
     count = last // step - first // step + 1
 
     def per_period(values: np.ndarray) -> np.ndarray:

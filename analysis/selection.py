@@ -36,7 +36,7 @@ class Selection:
     min_probability: float
     catalogue_keywords: ItemKeywords = field(repr=False, compare=False)  # of every item, `keywords` is of these
     catalogue_faces: ModelFaces = field(repr=False, compare=False)  # of every item, `face_rows` are these items'
-    face_rows: np.ndarray = field(repr=False, compare=False)
+    face_rows: np.ndarray = field(repr=False, compare=False)  # a mask over `catalogue_faces`: these items' faces
     catalogue_mentions: pd.DataFrame = field(repr=False, compare=False)  # `Tables.mentions`
 
     @cached_property
@@ -51,6 +51,7 @@ class Selection:
 
     @cached_property
     def faces(self) -> pd.DataFrame:
+        """The faces frame (see the class's docstring), in the catalogue's order of faces."""
         return self.catalogue_faces.faces(self.face_rows, self.decisions)
 
     @cached_property

@@ -24,7 +24,7 @@ from postercensus.classify.prevalence import ConfusionMatrix, PrevalenceEstimate
 SHARE_COLUMNS = ["faces", "raw_share", "corrected_share", "ci_low", "ci_high"]
 RATIO_COLUMNS = ["ratio", "ratio_low", "ratio_high"]
 LEVEL = 0.95
-ESTIMATES_KEPT = 20_000  # remembered estimates (a few kB each): a long dashboard session's worth of groups
+ESTIMATES_KEPT = 10_000  # remembered estimates (about 1.5 kB each): some 80 dashboard views of ~120 groups
 _ESTIMATES: OrderedDict[tuple, PrevalenceEstimate | None] = OrderedDict()  # see _remembered_estimate
 _ESTIMATES_LOCK = threading.Lock()  # the dashboard's server calls from several threads
 
