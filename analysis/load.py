@@ -63,7 +63,7 @@ class Tables:
     # latest few: one view's tables (and the export's) all select the same faces and mentions
     selections: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     # what analysis derives from these frames once and keeps beside them, each value with the frame it
-    # was derived from (`analysis.item_keywords.catalogue_keywords`, `analysis.selection.decided_faces`)
+    # was derived from (`analysis.item_keywords.catalogue_keywords`, `analysis.model_faces.model_faces`)
     derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
