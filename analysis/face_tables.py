@@ -9,16 +9,18 @@ counted in their own composition rows and `items_scanned` columns, and in no sha
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from postercensus.analysis.face_status import SCANNED, UNSCANNED
+from postercensus.analysis.face_status import UNSCANNED
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import Tables
-from postercensus.analysis.selection import Selection, items_with, items_with_each, select, top_keywords
-from postercensus.analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS, ratio_rows, share_records, share_rows
+from postercensus.analysis.selection import Selection, items_with, select
+from postercensus.analysis.shares import RATIO_COLUMNS, SHARE_COLUMNS
 
 BY_GENDER_COLUMNS = ["label", *SHARE_COLUMNS, "model_id"]
 COMPOSITION_COLUMNS = ["composition", "items", "share"]
@@ -30,50 +32,42 @@ ITEMS_FOR_COLUMNS = ["item_id", "title", "year", "landing_url", "image_path", "f
 NO_FACE, MIXED, ONLY_UNCERTAIN = "no_face", "mixed", "only_uncertain"
 
 
-def _counts(faces: pd.DataFrame) -> dict[str, int]:
-    return faces["label"].value_counts().to_dict()
-
-
 def by_gender(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     """Faces per label among the filtered items, with raw and corrected shares (one row per label)."""
     selection = select(tables, filters)
-    rows = share_rows(selection.card, _counts(selection.faces), filters.min_probability)
+    rows = selection.shares.rows(selection.item_faces.counts())
     return rows.assign(model_id=selection.model_id)[BY_GENDER_COLUMNS]
 
 
-def scanned_items(items: pd.DataFrame) -> pd.DataFrame:
-    """The items with a scanned image: the only ones whose lack of faces means anything."""
-    return items[items["face_status"].eq(SCANNED)]
-
-
-def item_compositions(selection: Selection) -> pd.Series:
-    """item_id → no_face, only_<label>, mixed or only_uncertain (faces but none decided as a label),
-    for the selection's scanned items only.
+def _composition_counts(selection: Selection) -> tuple[dict[str, int], int]:
+    """(items per kind, items counted): each scanned item as no_face, only_<label>, mixed or
+    only_uncertain (faces but none decided as a label); an item that is not scanned but has decided
+    faces is counted by them too.
 
     Uncertain faces beside decided ones do not make an item mixed: mixed means two labels were seen.
     """
-    kinds = pd.Series(NO_FACE, index=scanned_items(selection.items)["item_id"].to_numpy(), dtype=object)
-    kinds[kinds.index.isin(selection.faces["item_id"])] = ONLY_UNCERTAIN
-    decided = selection.faces.loc[selection.faces["label"].isin(selection.labels), ["item_id", "label"]]
-    shown = decided.drop_duplicates().groupby("item_id")["label"].agg(["first", "size"])  # sorted by item_id
-    shown_kinds = ("only_" + shown["first"].astype(str)).where(shown["size"].eq(1), MIXED)
-    known = shown_kinds.index.isin(kinds.index)
-    kinds[shown_kinds.index[known]] = shown_kinds[known].to_numpy()
-    # an item with decided faces that is not scanned is added after them, as setting it one by one would
-    return pd.concat([kinds, shown_kinds[~known].astype(object)]) if not known.all() else kinds
+    faces = selection.item_faces
+    shown = np.zeros((len(faces.faces), len(selection.labels)), dtype=bool)  # item × label: a face decided so
+    for k, label in enumerate(selection.labels):
+        shown[:, k] = faces.column(label) > 0
+    labels_shown = shown.sum(axis=1)
+    counted = selection.scanned | (labels_shown > 0)
+    one = counted & (labels_shown == 1)
+    kinds = {NO_FACE: selection.scanned & (faces.faces == 0),
+             **{f"only_{label}": one & shown[:, k] for k, label in enumerate(selection.labels)},
+             MIXED: counted & (labels_shown > 1),
+             ONLY_UNCERTAIN: selection.scanned & (faces.faces > 0) & (labels_shown == 0)}
+    return {kind: int(items.sum()) for kind, items in kinds.items()}, int(counted.sum())
 
 
 def composition(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     """Scanned items by which labels their faces show, share of the scanned items; then the items
     not scanned, failed and without an image, each in its own row with no share."""
     selection = select(tables, filters)
-    kinds = item_compositions(selection)
-    order = [NO_FACE, *(f"only_{label}" for label in selection.labels), MIXED, ONLY_UNCERTAIN]
-    counts = kinds.value_counts()
-    total = len(kinds)
-    statuses = selection.items["face_status"].value_counts()
-    return pd.DataFrame([*({"composition": kind, "items": int(counts.get(kind, 0)),
-                            "share": counts.get(kind, 0) / total if total else math.nan} for kind in order),
+    counts, total = _composition_counts(selection)
+    statuses = Counter(selection.items["face_status"].to_numpy()[~selection.scanned].tolist())
+    return pd.DataFrame([*({"composition": kind, "items": items, "share": items / total if total else math.nan}
+                           for kind, items in counts.items()),
                          *({"composition": status, "items": int(statuses.get(status, 0)), "share": math.nan}
                            for status in UNSCANNED)],
                         columns=COMPOSITION_COLUMNS)
@@ -102,27 +96,30 @@ def _by_period(tables: Tables, filters: Filters, period: str) -> pd.DataFrame:
     """One row per period × label from the first to the last period with items; periods without
     items are kept with items = 0 and NaN shares (no data), never zero shares."""
     selection = select(tables, filters)
-    dated = selection.items.dropna(subset=[period])
+    periods = selection.items[period]
+    dated = periods.notna().to_numpy()
     columns = BY_YEAR_COLUMNS if period == "year" else BY_DECADE_COLUMNS
-    if dated.empty or selection.card is None:
+    if not dated.any() or selection.card is None:
         return pd.DataFrame(columns=columns)
     step = 1 if period == "year" else 10
-    item_period = dated.set_index("item_id")[period]
-    faces = selection.faces[["item_id", "label"]]  # all a row needs: splitting every column costs seconds
-    faces = faces.assign(period=faces["item_id"].map(item_period)).dropna(subset=["period"])
-    items_per = dated.groupby(period).size()
-    scanned_per = scanned_items(dated).groupby(period).size()
-    counts: dict[int, dict[str, int]] = {}  # period → label → faces, as _counts gives them per period
-    for (value, label), faces_of_label in faces.groupby(["period", "label"]).size().items():
-        counts.setdefault(value, {})[label] = faces_of_label
-    with_faces = faces.groupby("period")["item_id"].nunique()
+    first, last = int(periods.min()), int(periods.max())
+    group = (periods[dated].to_numpy(dtype=np.int64) - first) // step  # each dated item's period, 0: the first
+    count = last // step - first // step + 1
+
+    def per_period(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=values[dated], minlength=count).astype(np.int64)
+
+    faces = selection.item_faces
+    items_per = np.bincount(group, minlength=count)
+    scanned_per, with_faces = per_period(selection.scanned), per_period(faces.faces > 0)
+    decided = {label: per_period(faces.column(label)) for label in faces.labels}
     records = []
-    for value in range(int(dated[period].min()), int(dated[period].max()) + 1, step):
-        group = {period: value, **({"decade": value // 10 * 10} if period == "year" else {}),
-                 "items": int(items_per.get(value, 0)), "items_scanned": int(scanned_per.get(value, 0)),
-                 "items_with_faces": int(with_faces.get(value, 0)), "model_id": selection.model_id}
-        records += [{**group, **row} for row in share_records(selection.card, counts.get(value, {}),
-                                                               filters.min_probability)]
+    for index, value in enumerate(range(first, last + 1, step)):
+        row = {period: value, **({"decade": value // 10 * 10} if period == "year" else {}),
+               "items": int(items_per[index]), "items_scanned": int(scanned_per[index]),
+               "items_with_faces": int(with_faces[index]), "model_id": selection.model_id}
+        counts = {label: int(faces_per[index]) for label, faces_per in decided.items() if faces_per[index]}
+        records += [{**row, **shares} for shares in selection.shares.records(counts)]
     return pd.DataFrame(records, columns=columns)
 
 
@@ -137,30 +134,50 @@ def by_decade(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     return _by_period(tables, filters, "decade")
 
 
-def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _KeywordBase:
+    """What one keyword's rows rest on: its faces per label, its scanned items and its items with
+    at least one face."""
+
+    counts: dict[str, int]
+    items_scanned: int
+    items_with_faces: int
+
+
+def _keyword_bases(selection: Selection, keywords: pd.Index) -> list[_KeywordBase]:
+    """Each keyword's base, summed over its items' face counts (`Selection.item_faces`)."""
+    faces = selection.item_faces
+    bases = []
+    for carrying in selection.keywords.carrying(keywords).values():
+        rows = np.flatnonzero(carrying)
+        bases.append(_KeywordBase(faces.counts(rows), int(selection.scanned[rows].sum()),
+                                  int((faces.faces[rows] > 0).sum())))
+    return bases
+
+
+def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20, with_ratios: bool = True) -> pd.DataFrame:
     """Per top-N keyword × label: the shares, and the ratio of the keyword's corrected share to the
-    whole filtered collection's (1: as in the collection), with its bootstrap interval."""
+    whole filtered collection's (1: as in the collection), with its bootstrap interval.
+
+    with_ratios=False leaves the ratio columns out, and their bootstrap: for a view that does not
+    show them (the dashboard's keyword panel).
+    """
+    columns = BY_KEYWORD_COLUMNS if with_ratios else [c for c in BY_KEYWORD_COLUMNS if c not in RATIO_COLUMNS]
     selection = select(tables, filters)
     if selection.card is None:
-        return pd.DataFrame(columns=BY_KEYWORD_COLUMNS)
-    top = top_keywords(selection.items, top_n)
-    carrying = items_with_each(selection.items, top.index)
-    faces = selection.faces[["item_id", "label"]]  # all a row needs: copying every column costs seconds
-    subsets = [faces[faces["item_id"].isin(carrying[keyword])] for keyword in top.index]
-    ratios = ratio_rows(selection.card, [_counts(faces) for faces in subsets], _counts(selection.faces),
-                        filters.min_probability)
-    scanned = scanned_items(selection.items)
-    frames = []
-    for (keyword, items), faces, ratio in zip(top.items(), subsets, ratios):
-        rows = share_rows(selection.card, _counts(faces), filters.min_probability)
-        for column in RATIO_COLUMNS:
-            rows[column] = rows["label"].map(lambda label: ratio.get(label, {}).get(column, math.nan))
-        with_keyword = scanned["item_id"].isin(carrying[keyword]).sum()
-        frames.append(rows.assign(keyword=keyword, items=int(items), items_scanned=int(with_keyword),
-                                  items_with_faces=faces["item_id"].nunique(), model_id=selection.model_id))
-    if not frames:
-        return pd.DataFrame(columns=BY_KEYWORD_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[BY_KEYWORD_COLUMNS]
+        return pd.DataFrame(columns=columns)
+    top = selection.keywords.top(top_n)
+    bases = _keyword_bases(selection, top.index)
+    ratios = (selection.shares.ratios([base.counts for base in bases], selection.item_faces.counts())
+              if with_ratios else [{} for _ in bases])
+    records = []
+    for (keyword, items), base, ratio in zip(top.items(), bases, ratios):
+        group = {"keyword": keyword, "items": int(items), "items_scanned": base.items_scanned,
+                 "items_with_faces": base.items_with_faces, "model_id": selection.model_id}
+        records += [{**group, **row, **{column: ratio.get(row["label"], {}).get(column, math.nan)
+                                        for column in RATIO_COLUMNS}}
+                    for row in selection.shares.records(base.counts)]
+    return pd.DataFrame(records, columns=columns)
 
 
 def _face_boxes(faces: pd.DataFrame) -> list[dict[str, Any]]:

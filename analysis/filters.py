@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from postercensus.analysis.item_keywords import ItemKeywords
 from postercensus.catalog.keywords import normalise_keywords
 from postercensus.catalog.stage import StageError
 
@@ -62,27 +63,30 @@ def describe(filters: Filters) -> str:
     return "; ".join(parts) or "whole catalogue"
 
 
-def _check_known(items: pd.DataFrame, filters: Filters) -> None:
+def _check_known(items: pd.DataFrame, filters: Filters, keywords: ItemKeywords) -> None:
     """A source or keyword no item has is a typo far more often than a question, so it is named."""
     if filters.source is not None and not items["source"].eq(filters.source).any():
         known = ", ".join(sorted(items["source"].dropna().unique())) or "none"
         raise FilterError(f"no item comes from source {filters.source!r}; sources: {known}")
     if filters.keywords:
-        known_keywords = set(items["keywords"].explode().dropna())
         for keyword in normalise_keywords(filters.keywords):
-            if keyword not in known_keywords:
-                close = difflib.get_close_matches(keyword, sorted(known_keywords), n=CLOSE_MATCHES)
+            if keyword not in keywords.known:
+                close = difflib.get_close_matches(keyword, sorted(keywords.known), n=CLOSE_MATCHES)
                 hint = f"close matches: {', '.join(repr(match) for match in close)}" if close else "no close match"
                 raise FilterError(f"no item has the keyword {keyword!r}; {hint}")
 
 
-def select_items(items: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+def select_items(items: pd.DataFrame, filters: Filters, keywords: ItemKeywords | None = None) -> pd.DataFrame:
     """The items the filters keep; a year bound drops items without a year (they lie outside any range).
 
-    Raises FilterError for an unknown source or keyword, and when narrowing filters keep no item
-    (an empty catalogue under no filters is not an error: there is nothing to narrow).
+    `keywords` are the items' pairs when the caller keeps them (`analysis.item_keywords`), else
+    they are made here when a keyword filter needs them. Raises FilterError for an unknown source
+    or keyword, and when narrowing filters keep no item (an empty catalogue under no filters is not
+    an error: there is nothing to narrow).
     """
-    _check_known(items, filters)
+    if filters.keywords and keywords is None:
+        keywords = ItemKeywords.of(items)
+    _check_known(items, filters, keywords)
     keep = pd.Series(True, index=items.index)
     if filters.year_from is not None:
         keep &= items["year"].ge(filters.year_from).fillna(False).astype(bool)
@@ -91,8 +95,7 @@ def select_items(items: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     if filters.source is not None:
         keep &= items["source"].eq(filters.source)
     if filters.keywords:
-        wanted = set(normalise_keywords(filters.keywords))
-        keep &= items["keywords"].map(lambda keywords: bool(wanted.intersection(keywords)))
+        keep &= keywords.carrying_any(normalise_keywords(filters.keywords))
     if filters.narrows and not keep.any():
         years = items["year"].dropna()
         span = f"items span {years.min()}–{years.max()}" if not years.empty else "no item has a year"

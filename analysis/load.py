@@ -59,9 +59,12 @@ class Tables:
     text_version: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     images: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=IMAGE_COLUMNS))
-    # filters → (items, faces, their `analysis.selection.Selection`), kept by `select` for the latest few: one
-    # view's tables (and the export's) all select the same faces, which costs seconds at 200,000 faces
+    # filters → ((items, faces, mentions), their `analysis.selection.Selection`), kept by `select` for the
+    # latest few: one view's tables (and the export's) all select the same faces and mentions
     selections: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    # what analysis derives from these frames once and keeps beside them, each value with the frame it
+    # was derived from (`analysis.item_keywords.catalogue_keywords`, `analysis.model_faces.model_faces`)
+    derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def demo_banner(self) -> str | None:

@@ -6,15 +6,20 @@ so that the counts always follow the rule whose confusion matrix corrects them.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from postercensus.analysis.face_status import SCANNED
 from postercensus.analysis.filters import FilterError, Filters, select_items
-from postercensus.analysis.load import PREDICTION_COLUMNS, Tables
-from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
+from postercensus.analysis.item_faces import ItemFaces
+from postercensus.analysis.item_keywords import ItemKeywords, catalogue_keywords
+from postercensus.analysis.load import Tables
+from postercensus.analysis.model_faces import ModelFaces, model_faces
+from postercensus.analysis.shares import Shares
 
 KEPT_SELECTIONS = 4  # per Tables: a view's filters and the few before them
 
@@ -22,18 +27,66 @@ KEPT_SELECTIONS = 4  # per Tables: a view's filters and the few before them
 @dataclass(frozen=True)
 class Selection:
     """items: the filtered items. faces: one row per face × item of those items, `other` faces left
-    out, `label` the decision at min_probability (NaN for a face the model has not predicted yet)."""
+    out, `label` the decision at min_probability (None for a face the model has not predicted yet),
+    made when first asked for: the tables count the faces per item (`item_faces`) without it."""
 
     items: pd.DataFrame
-    faces: pd.DataFrame
     model_id: str | None
     card: dict[str, Any] | None
     min_probability: float
+    catalogue_keywords: ItemKeywords = field(repr=False, compare=False)  # of every item, `keywords` is of these
+    catalogue_faces: ModelFaces = field(repr=False, compare=False)  # of every item, `face_rows` are these items'
+    face_rows: np.ndarray = field(repr=False, compare=False)  # a mask over `catalogue_faces`: these items' faces
+    catalogue_mentions: pd.DataFrame = field(repr=False, compare=False)  # `Tables.mentions`
+
+    @cached_property
+    def item_rows(self) -> pd.Index:
+        """item_id → its row in `items` (item ids are unique)."""
+        return pd.Index(self.items["item_id"])
+
+    @cached_property
+    def decisions(self) -> np.ndarray:
+        """Each face's decision, a position in `catalogue_faces.labels` (-1: not decided)."""
+        return self.catalogue_faces.decide(self.face_rows, self.min_probability)
+
+    @cached_property
+    def faces(self) -> pd.DataFrame:
+        """The faces frame (see the class's docstring), in the catalogue's order of faces."""
+        return self.catalogue_faces.faces(self.face_rows, self.decisions)
+
+    @cached_property
+    def keywords(self) -> ItemKeywords:
+        """The (item, keyword) pairs of these items."""
+        return self.catalogue_keywords.within(self.item_rows)
 
     @property
     def labels(self) -> list[str]:
         """The model's labels (none without a model)."""
         return [] if self.card is None else list(self.card["labels"])
+
+    @cached_property
+    def item_faces(self) -> ItemFaces:
+        """The faces counted per item, in the order of `items`."""
+        rows = self.item_rows.get_indexer(self.catalogue_faces.item_ids[self.face_rows])
+        return ItemFaces.of(rows, len(self.items), self.decisions, self.catalogue_faces.labels)
+
+    @cached_property
+    def scanned(self) -> np.ndarray:
+        """Per item: whether its image was scanned (only those can show "no face")."""
+        return self.items["face_status"].eq(SCANNED).to_numpy()
+
+    @cached_property
+    def mentions(self) -> pd.DataFrame:
+        """The mentions of these items outside titles (a title names a work, not a person on or
+        behind the poster)."""
+        mentions = self.catalogue_mentions
+        return mentions[mentions["item_id"].isin(self.items["item_id"]) & ~mentions["in_title"].astype(bool)]
+
+    @cached_property
+    def shares(self) -> Shares:
+        """The share columns of these faces' decisions: every table of the selection corrects with one
+        confusion matrix."""
+        return Shares(self.card, self.min_probability)
 
 
 def chosen_model(tables: Tables, filters: Filters) -> str | None:
@@ -52,28 +105,24 @@ def select(tables: Tables, filters: Filters) -> Selection:
     The selection is kept on `tables` for the latest few filters (the tables are read-only, and
     a kept selection is never changed by its callers), so every table of one view selects once.
     """
-    items, faces, selection = tables.selections.get(filters, (None, None, None))
-    if items is not tables.items or faces is not tables.faces:  # not kept, or a frame was replaced since
-        selection = _select(tables, filters)
+    frames, selection = tables.selections.get(filters, (None, None))
+    current = (tables.items, tables.faces, tables.mentions)
+    if frames is None or any(kept is not now for kept, now in zip(frames, current)):
+        selection = _select(tables, filters)  # not kept, or a frame was replaced since
         kept = dict(list(tables.selections.items())[1 - KEPT_SELECTIONS:])
         # a new dict, not an edit: the dashboard's threads may read the old one meanwhile
-        tables.selections = {**kept, filters: (tables.items, tables.faces, selection)}
+        tables.selections = {**kept, filters: (current, selection)}
     return selection
 
 
 def _select(tables: Tables, filters: Filters) -> Selection:
     model_id = chosen_model(tables, filters)
-    items = select_items(tables.items, filters)
-    faces = tables.faces[tables.faces["item_id"].isin(items["item_id"])
-                         & tables.faces["human_label"].ne(OTHER_LABEL)]
-    located = faces.drop(columns=PREDICTION_COLUMNS).drop_duplicates(["face_id", "item_id"])
-    predicted = faces.loc[faces["model_id"].eq(model_id), ["face_id", "item_id", *PREDICTION_COLUMNS]]
-    decided = located.merge(predicted, on=["face_id", "item_id"], how="left")
-    confident = decided["probability"].astype(float).ge(filters.min_probability)
-    decided["label"] = (decided["top_label"].astype(object).where(confident, UNCERTAIN_LABEL)
-                        .where(decided["top_label"].notna(), None))
+    keywords = catalogue_keywords(tables)
+    items = select_items(tables.items, filters, keywords)
+    faces = model_faces(tables, model_id)
     card = None if model_id is None else tables.models[model_id]
-    return Selection(items, decided, model_id, card, filters.min_probability)
+    return Selection(items, model_id, card, filters.min_probability, keywords, faces,
+                     np.isin(faces.item_ids, items["item_id"].to_numpy()), tables.mentions)
 
 
 @dataclass(frozen=True)
@@ -92,28 +141,10 @@ def matched(tables: Tables, filters: Filters) -> Matched:
     """Count what the filters keep (raises FilterError as `select` does)."""
     selection = select(tables, filters)
     images = tables.images["item_id"].isin(selection.items["item_id"]).sum()
-    return Matched(len(selection.items), int(images), selection.faces["face_id"].nunique())
-
-
-def top_keywords(items: pd.DataFrame, top_n: int) -> pd.Series:
-    """keyword → items, the top_n by items (ties alphabetically, so the choice is stable)."""
-    keywords = items["keywords"].explode().dropna()
-    counts = keywords.value_counts().rename("items").reset_index()
-    counts.columns = ["keyword", "items"]
-    counts = counts.sort_values(["items", "keyword"], ascending=[False, True]).head(top_n)
-    return counts.set_index("keyword")["items"]
+    faces = pd.unique(selection.catalogue_faces.face_ids[selection.face_rows])
+    return Matched(len(selection.items), int(images), len(faces))
 
 
 def items_with(items: pd.DataFrame, keyword: str) -> pd.Series:
     """The ids of the items that carry `keyword`."""
     return items.loc[items["keywords"].map(lambda keywords: keyword in keywords), "item_id"]
-
-
-def items_with_each(items: pd.DataFrame, keywords: Iterable[str]) -> dict[str, pd.Series]:
-    """keyword → the ids of the items that carry it (as `items_with`), for many keywords in one
-    pass over the items instead of one per keyword."""
-    keywords = list(keywords)
-    exploded = items[["item_id", "keywords"]].explode("keywords", ignore_index=True)
-    wanted = exploded[exploded["keywords"].isin(keywords)]
-    carrying = dict(list(wanted.groupby("keywords")["item_id"]))
-    return {keyword: carrying.get(keyword, items["item_id"].iloc[0:0]) for keyword in keywords}

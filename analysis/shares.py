@@ -1,26 +1,32 @@
 """Label counts → the share columns every face table carries, always corrected with the model's card.
 
-Raw shares are what classify-and-count reports; the corrected share and its interval come from
-`classify.correction.corrected_shares`, with the confusion matrix of the same decision rule (argmax,
-or the min_probability threshold with an `uncertain` category) as the counts, from the held-out faces
-of the domain the predictions were made for when the card calibrates per domain.
+Raw shares are what classify-and-count reports; the corrected share and its interval are
+`classify.correction.corrected_shares` (the estimate of `classify.prevalence.estimate_prevalence`),
+with the confusion matrix of the same decision rule (argmax, or the min_probability threshold with
+an `uncertain` category) as the counts, from the held-out faces of the domain the predictions were
+made for when the card calibrates per domain.
 """
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from postercensus.classify.correction import corrected_shares, decision_categories, held_out_confusion
+from postercensus.classify.correction import decision_categories, held_out_confusion
 from postercensus.classify.domains import registered_held_out
-from postercensus.classify.prevalence import PrevalenceEstimate, bootstrap_draws
+from postercensus.classify.prevalence import ConfusionMatrix, PrevalenceEstimate, bootstrap_draws, estimate_prevalence
 
 SHARE_COLUMNS = ["faces", "raw_share", "corrected_share", "ci_low", "ci_high"]
 RATIO_COLUMNS = ["ratio", "ratio_low", "ratio_high"]
 LEVEL = 0.95
+ESTIMATES_KEPT = 10_000  # remembered estimates (about 1.5 kB each): some 80 dashboard views of ~120 groups
+_ESTIMATES: OrderedDict[tuple, PrevalenceEstimate | None] = OrderedDict()  # see _remembered_estimate
+_ESTIMATES_LOCK = threading.Lock()  # the dashboard's server calls from several threads
 
 
 def categories(card: Mapping[str, Any] | None, min_probability: float) -> list[str]:
@@ -28,76 +34,115 @@ def categories(card: Mapping[str, Any] | None, min_probability: float) -> list[s
     return [] if card is None else decision_categories(list(card["labels"]), min_probability)
 
 
-def _estimate(card: Mapping[str, Any], counts: Mapping[str, int], min_probability: float) -> PrevalenceEstimate | None:
-    """The corrected estimate, or None where the card cannot correct (no held-out faces, or a
-    confusion matrix that cannot separate the labels): the corrected columns are then NaN, which
-    says "unknown" without stopping every other table."""
-    if registered_held_out(card) is None:
+def _confusion(card: Mapping[str, Any] | None, min_probability: float) -> ConfusionMatrix | None:
+    """The card's held-out confusion matrix under this decision rule, or None where the card cannot
+    correct (no held-out faces, or held-out faces the rule cannot count)."""
+    if card is None or registered_held_out(card) is None:
         return None
     try:
-        return corrected_shares(dict(card), counts, min_probability)
+        return held_out_confusion(dict(card), min_probability)
     except ValueError:
         return None
 
 
-def share_rows(card: Mapping[str, Any] | None, counts: Mapping[str, int], min_probability: float) -> pd.DataFrame:
-    """One row per category: label, faces, raw_share (of all decided faces), corrected share and
-    its 95 % interval (NaN for `uncertain`, and for every label when there are no faces)."""
-    return pd.DataFrame(share_records(card, counts, min_probability), columns=["label", *SHARE_COLUMNS])
+def _remembered_estimate(confusion: ConfusionMatrix, observed: dict[str, int]) -> PrevalenceEstimate | None:
+    """`estimate_prevalence` of these counts (None where the confusion matrix cannot separate the
+    labels), remembered for the last ESTIMATES_KEPT count vectors.
 
-
-def share_records(card: Mapping[str, Any] | None, counts: Mapping[str, int],
-                  min_probability: float) -> list[dict[str, Any]]:
-    """`share_rows` as plain records, for a table of many groups built as one frame (a frame per
-    group costs more than its shares)."""
-    labels = categories(card, min_probability)
-    n = sum(int(counts.get(label, 0)) for label in labels)
-    estimate = _estimate(card, counts, min_probability) if n else None
-    rows = []
-    for label in labels:
-        faces = int(counts.get(label, 0))
-        corrected = {name: getattr(estimate, name).get(label, math.nan) if estimate else math.nan
-                     for name in ("corrected_share", "ci_low", "ci_high")}
-        rows.append({"label": label, "faces": faces, "raw_share": faces / n if n else math.nan, **corrected})
-    return rows
-
-
-def ratio_rows(card: Mapping[str, Any], subsets: Sequence[Mapping[str, int]], whole: Mapping[str, int],
-               min_probability: float) -> list[dict[str, dict[str, float]]]:
-    """Per subset and label: its corrected share ÷ the whole collection's, with a 95 % interval.
-
-    The interval is the percentile interval of the ratio over bootstrap replicates in which the
-    subset and the whole share each replicate's draw of the confusion rates (`bootstrap_draws`), as
-    a misclassification rate that inflates one inflates the other; it is widened to contain the point
-    ratio, as the shares' intervals are. NaN where either share is unknown or the whole's is 0.
+    An estimate depends on the confusion counts and the observed counts alone (its bootstrap's seed
+    is fixed), and one dashboard view corrects a hundred groups (years, decades, keywords) that the
+    next view mostly corrects again (a narrower year range leaves each year's counts as they were):
+    a remembered estimate is the one a fresh computation gives, as it is the same computation.
     """
-    labels = list(card["labels"])
-    nan = {label: dict.fromkeys(RATIO_COLUMNS, math.nan) for label in labels}
-    if registered_held_out(card) is None:
-        return [nan for _ in subsets]
-    full = {category: int(whole.get(category, 0)) for category in categories(card, min_probability)}
-    parts = [{category: int(part.get(category, 0)) for category in full} for part in subsets]
-    points = [_estimate(card, counts, min_probability) if sum(counts.values()) else None for counts in [full, *parts]]
-    if points[0] is None:
-        return [nan for _ in subsets]
+    key = (confusion.labels, confusion.predicted, confusion.counts.tobytes(), tuple(observed.values()))
+    with _ESTIMATES_LOCK:
+        if key in _ESTIMATES:
+            _ESTIMATES.move_to_end(key)
+            return _ESTIMATES[key]
     try:
-        draws = bootstrap_draws([full, *parts], held_out_confusion(dict(card), min_probability))
+        estimate = estimate_prevalence(observed, confusion)
     except ValueError:
-        return [nan for _ in subsets]
-    rows = []
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for index, point in enumerate(points[1:], start=1):
-            row = {}
-            for k, label in enumerate(labels):
-                whole_share = points[0].corrected_share[label]
-                if point is None or whole_share == 0:
-                    row[label] = dict.fromkeys(RATIO_COLUMNS, math.nan)
-                    continue
-                ratio = point.corrected_share[label] / whole_share
-                replicates = draws[index, :, k] / draws[0, :, k]
-                replicates = replicates[~np.isnan(replicates)]  # 0/0: no ratio; x/0 stays +inf, unbounded
-                low, high = (np.quantile(replicates, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], method="inverted_cdf")
-                             if replicates.size else (math.nan, math.nan))
-                row[label] = {"ratio": ratio, "ratio_low": float(min(low, ratio)), "ratio_high": float(max(high, ratio))}
-            rows.append(row)
-    return rows
+        estimate = None
+    with _ESTIMATES_LOCK:
+        _ESTIMATES[key] = estimate
+        while len(_ESTIMATES) > ESTIMATES_KEPT:
+            _ESTIMATES.popitem(last=False)
+    return estimate
+
+
+class Shares:
+    """The share columns of one model's faces decided at one min_probability, every share corrected
+    with the card's confusion matrix of that rule (made once, not once per group)."""
+
+    def __init__(self, card: Mapping[str, Any] | None, min_probability: float) -> None:
+        self.card, self.min_probability = card, min_probability
+        self.categories = categories(card, min_probability)
+        self.confusion = _confusion(card, min_probability)
+
+    def estimate(self, counts: Mapping[str, int]) -> PrevalenceEstimate | None:
+        """The corrected estimate of these label counts (`classify.correction.corrected_shares`), or
+        None where the card cannot correct: the corrected columns are then NaN, which says "unknown"
+        without stopping every other table."""
+        if self.confusion is None:
+            return None
+        return _remembered_estimate(self.confusion, {category: int(counts.get(category, 0))
+                                                     for category in self.confusion.predicted})
+
+    def rows(self, counts: Mapping[str, int]) -> pd.DataFrame:
+        """One row per category: label, faces, raw_share (of all decided faces), corrected share and
+        its 95 % interval (NaN for `uncertain`, and for every label when there are no faces)."""
+        return pd.DataFrame(self.records(counts), columns=["label", *SHARE_COLUMNS])
+
+    def records(self, counts: Mapping[str, int]) -> list[dict[str, Any]]:
+        """`rows` as plain records, for a table of many groups built as one frame (a frame per group
+        costs more than its shares)."""
+        n = sum(int(counts.get(label, 0)) for label in self.categories)
+        estimate = self.estimate(counts) if n else None
+        rows = []
+        for label in self.categories:
+            faces = int(counts.get(label, 0))
+            corrected = {name: getattr(estimate, name).get(label, math.nan) if estimate else math.nan
+                         for name in ("corrected_share", "ci_low", "ci_high")}
+            rows.append({"label": label, "faces": faces, "raw_share": faces / n if n else math.nan, **corrected})
+        return rows
+
+    def ratios(self, subsets: Sequence[Mapping[str, int]],
+               whole: Mapping[str, int]) -> list[dict[str, dict[str, float]]]:
+        """Per subset and label: its corrected share ÷ the whole collection's, with a 95 % interval.
+
+        The interval is the percentile interval of the ratio over bootstrap replicates in which the
+        subset and the whole share each replicate's draw of the confusion rates (`bootstrap_draws`), as
+        a misclassification rate that inflates one inflates the other; it is widened to contain the point
+        ratio, as the shares' intervals are. NaN where either share is unknown or the whole's is 0.
+        """
+        labels = list(self.card["labels"])
+        nan = {label: dict.fromkeys(RATIO_COLUMNS, math.nan) for label in labels}
+        if self.confusion is None:
+            return [nan for _ in subsets]
+        full = {category: int(whole.get(category, 0)) for category in self.categories}
+        parts = [{category: int(part.get(category, 0)) for category in full} for part in subsets]
+        points = [self.estimate(counts) if sum(counts.values()) else None for counts in [full, *parts]]
+        if points[0] is None:
+            return [nan for _ in subsets]
+        try:
+            draws = bootstrap_draws([full, *parts], self.confusion)
+        except ValueError:
+            return [nan for _ in subsets]
+        rows = []
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for index, point in enumerate(points[1:], start=1):
+                row = {}
+                for k, label in enumerate(labels):
+                    whole_share = points[0].corrected_share[label]
+                    if point is None or whole_share == 0:
+                        row[label] = dict.fromkeys(RATIO_COLUMNS, math.nan)
+                        continue
+                    ratio = point.corrected_share[label] / whole_share
+                    replicates = draws[index, :, k] / draws[0, :, k]
+                    replicates = replicates[~np.isnan(replicates)]  # 0/0: no ratio; x/0 stays +inf, unbounded
+                    low, high = (np.quantile(replicates, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], method="inverted_cdf")
+                                 if replicates.size else (math.nan, math.nan))
+                    row[label] = {"ratio": ratio, "ratio_low": float(min(low, ratio)),
+                                  "ratio_high": float(max(high, ratio))}
+                rows.append(row)
+        return rows

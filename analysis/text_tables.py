@@ -9,15 +9,16 @@ image is counted under its face status (no_image, not_scanned, failed), never as
 from __future__ import annotations
 
 import math
+from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from postercensus.analysis.face_status import SCANNED, UNSCANNED
+from postercensus.analysis.face_status import UNSCANNED
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import Tables
-from postercensus.analysis.selection import items_with_each, select, top_keywords
-from postercensus.catalog.schema import UNCERTAIN_LABEL
+from postercensus.analysis.selection import Selection, select
 
 GENDERS = ("female", "male")  # what text and faces can both show; agreement compares these
 COMPARED = ("agree", "text_only", "faces_only", "disagree", "neither")  # items whose image was scanned
@@ -27,9 +28,8 @@ AGREEMENT_COLUMNS = ["item_id", *(f"text_{g}" for g in GENDERS), *(f"faces_{g}" 
 
 def _mentions(tables: Tables, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(filtered items, their mentions outside titles)."""
-    items = select(tables, filters).items
-    mentions = tables.mentions
-    return items, mentions[mentions["item_id"].isin(items["item_id"]) & ~mentions["in_title"].astype(bool)]
+    selection = select(tables, filters)
+    return selection.items, selection.mentions
 
 
 def mentions_by_gender(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
@@ -70,25 +70,63 @@ def mentions_by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int
     items, mentions = _mentions(tables, filters)
     genders = sorted(mentions["gender"].unique())
     rows = []
-    top = top_keywords(items, top_n).index
-    carrying = items_with_each(items, top)
+    keywords = select(tables, filters).keywords
+    top = keywords.top(top_n).index
+    carrying = keywords.carrying(top)
+    item_ids = items["item_id"].to_numpy()
     for keyword in top:
-        genders_here = mentions.loc[mentions["item_id"].isin(carrying[keyword]), "gender"].value_counts()
+        genders_here = mentions.loc[mentions["item_id"].isin(item_ids[carrying[keyword]]), "gender"].value_counts()
         rows.extend({"keyword": keyword, "gender": gender, "mentions": int(genders_here.get(gender, 0))}
                     for gender in genders)
     return pd.DataFrame(rows, columns=["keyword", "gender", "mentions"])
 
 
-def _agreements(table: pd.DataFrame) -> pd.Series:
-    """Per row of text_<gender> and faces_<gender> counts: agree (both show the same genders),
-    disagree (both show some, not the same), text_only / faces_only (one shows a gender, the other
-    none) or neither (e.g. only uncertain faces). Vectorised: a row loop costs seconds at 100k items."""
-    text = table[[f"text_{g}" for g in GENDERS]].to_numpy() > 0
-    faces = table[[f"faces_{g}" for g in GENDERS]].to_numpy() > 0
+def _agreements(text: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Per row of text and face counts (items × GENDERS), as a position in COMPARED: agree (both
+    show the same genders), disagree (both show some, not the same), text_only / faces_only (one
+    shows a gender, the other none) or neither (e.g. only uncertain faces). Vectorised: a row loop
+    costs seconds at 100k items."""
+    text, faces = text > 0, faces > 0
     any_text, any_faces, same = text.any(axis=1), faces.any(axis=1), (text == faces).all(axis=1)
-    kinds = np.select([any_text & any_faces & same, any_text & any_faces, any_text, any_faces],
-                      ["agree", "disagree", "text_only", "faces_only"], "neither")
-    return pd.Series(kinds.tolist(), index=table.index)  # from a list: the dtype the row loop's list got
+    return np.select([any_text & any_faces & same, any_text & any_faces, any_text, any_faces],
+                     [COMPARED.index(kind) for kind in ("agree", "disagree", "text_only", "faces_only")],
+                     COMPARED.index("neither"))
+
+
+@dataclass(frozen=True)
+class _Compared:
+    """The selection's items with faces or mentions (`rows` of its items, by item id), with their
+    mentions and decided faces per gender (rows × GENDERS) and whether text and faces agree."""
+
+    selection: Selection
+    rows: np.ndarray
+    text: np.ndarray
+    faces: np.ndarray
+
+    @property
+    def kinds(self) -> np.ndarray:
+        """Per row: how text and faces agree, a position in COMPARED."""
+        return _agreements(self.text, self.faces)
+
+    @property
+    def unscanned(self) -> np.ndarray:
+        """Per row: whether the item's image was not scanned (its faces are not compared)."""
+        return ~self.selection.scanned[self.rows]
+
+
+def _compared(tables: Tables, filters: Filters) -> _Compared:
+    selection = select(tables, filters)
+    _, mentions = _mentions(tables, filters)
+    faces = selection.item_faces
+    mentioned = selection.item_rows.get_indexer(mentions["item_id"])  # each mention's item
+    shown = faces.faces > 0
+    shown[mentioned] = True
+    rows = np.flatnonzero(shown)
+    rows = rows[np.argsort(selection.items["item_id"].to_numpy()[rows], kind="stable")]
+    genders = mentions["gender"].to_numpy(dtype=object)
+    text = [np.bincount(mentioned[genders == gender], minlength=len(shown))[rows] for gender in GENDERS]
+    return _Compared(selection, rows, np.stack(text, axis=1),
+                     np.stack([faces.column(gender)[rows] for gender in GENDERS], axis=1))
 
 
 def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
@@ -98,31 +136,29 @@ def agreement(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     and not-yet-predicted faces show none, so at a high min_probability more items become text_only.
     An item without a scanned image has no face counts (empty, not 0) and its face status as agreement.
     """
-    selection = select(tables, filters)
-    _, mentions = _mentions(tables, filters)
-    decided = selection.faces[selection.faces["label"].ne(UNCERTAIN_LABEL)]
-    text = mentions.groupby(["item_id", "gender"]).size().unstack(fill_value=0)
-    faces = decided.groupby(["item_id", "label"]).size().unstack(fill_value=0)
-    item_ids = sorted(set(mentions["item_id"]) | set(selection.faces["item_id"]))
-    table = pd.DataFrame({"item_id": item_ids})
-    for prefix, counts in (("text", text), ("faces", faces)):
-        for gender in GENDERS:
-            column = counts[gender] if gender in counts.columns else pd.Series(dtype=int)
-            table[f"{prefix}_{gender}"] = table["item_id"].map(column).fillna(0).astype(int)
-    table["agreement"] = _agreements(table)
-    status = table["item_id"].map(selection.items.set_index("item_id")["face_status"])
-    unscanned = status.ne(SCANNED)
-    for gender in GENDERS:
-        table[f"faces_{gender}"] = table[f"faces_{gender}"].astype("Int64").mask(unscanned)
-    table["agreement"] = table["agreement"].mask(unscanned, status)
+    compared = _compared(tables, filters)
+    items = compared.selection.items
+    table = pd.DataFrame({"item_id": items["item_id"].to_numpy()[compared.rows].tolist()})
+    for k, gender in enumerate(GENDERS):
+        table[f"text_{gender}"] = compared.text[:, k]
+    unscanned = pd.Series(compared.unscanned, index=table.index)
+    for k, gender in enumerate(GENDERS):
+        table[f"faces_{gender}"] = pd.Series(compared.faces[:, k], index=table.index).astype("Int64").mask(unscanned)
+    kinds = np.array(COMPARED, dtype=object)[compared.kinds].tolist()
+    agreements = pd.Series(kinds, index=table.index)  # from a list: the dtype the row loop's list got
+    table["agreement"] = agreements.mask(unscanned, items["face_status"].take(compared.rows).set_axis(table.index))
     return table[AGREEMENT_COLUMNS]
 
 
 def agreement_summary(tables: Tables, filters: Filters = Filters()) -> pd.DataFrame:
     """Items per agreement kind; share is of the compared items (those with a scanned image), and
     the items without one are counted per face status with no share."""
-    kinds = agreement(tables, filters)["agreement"].value_counts()
-    total = int(sum(kinds.get(kind, 0) for kind in COMPARED))
+    compared = _compared(tables, filters)
+    unscanned = compared.unscanned
+    statuses = compared.selection.items["face_status"].to_numpy()[compared.rows][unscanned]
+    kinds = dict(zip(COMPARED, np.bincount(compared.kinds[~unscanned], minlength=len(COMPARED)).tolist()))
+    kinds |= Counter(statuses.tolist())
+    total = sum(kinds[kind] for kind in COMPARED)
     return pd.DataFrame([{"agreement": kind, "items": int(kinds.get(kind, 0)),
                           "share": kinds.get(kind, 0) / total if total and kind in COMPARED else math.nan}
                          for kind in AGREEMENTS],

@@ -19,6 +19,7 @@ Each measurement runs in a child process of its own, so its peak RSS is its own:
                                                target p95 ≤ 1 s
 
     python benchmarks/analysis_scale.py [--items N] [--keep HOME]
+    python benchmarks/analysis_scale.py --existing HOME    # measure again a home kept by --keep (SQLite)
 """
 from __future__ import annotations
 
@@ -239,6 +240,16 @@ def _year_range(url: str) -> tuple[int, int]:
     return int(low), int(high)
 
 
+def _catalogue_size(url: str) -> int:
+    """How many items an existing catalogue holds (its faces and mentions are 2× and ½× that)."""
+    from sqlalchemy import create_engine, func, select
+
+    from postercensus.catalog import schema
+
+    with create_engine(url).connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(schema.items)).scalar_one())
+
+
 def _percentile(values: list[float], percent: float) -> float:
     """Nearest-rank percentile of sorted `values` (p95 of 20 changes is the 19th slowest)."""
     return values[max(0, math.ceil(percent / 100 * len(values)) - 1)]
@@ -270,7 +281,10 @@ def _database(stack: ExitStack, home: Path) -> tuple[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000, help="items (faces: 2×, mentions: ½×)")
-    parser.add_argument("--keep", type=Path, help="build the home here and keep it (default: a temporary folder)")
+    home = parser.add_mutually_exclusive_group()
+    home.add_argument("--keep", type=Path, help="build the home here and keep it (default: a temporary folder)")
+    home.add_argument("--existing", type=Path, help="measure again the SQLite home an earlier --keep built "
+                                                    "(no synthesis; its size replaces --items)")
     parser.add_argument("--measure", choices=("analyze", "callback"), help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -280,15 +294,26 @@ def main() -> None:
         print(json.dumps(measure(args.home, args.url)))
         return
     with ExitStack() as stack:
-        home = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pc-scale-")))
-        home.mkdir(parents=True, exist_ok=True)
-        url, backend = _database(stack, home)
         load_before = os.getloadavg()
-        progress(f"synthesising {args.items:,} items, {2 * args.items:,} faces, {args.items // 2:,} mentions "
-                 f"({backend})")
-        start = time.perf_counter()
-        synthesise(url, args.items)
-        progress(f"  {time.perf_counter() - start:.1f} s; measuring analyze")
+        if args.existing:
+            from postercensus.analysis.cache import FINGERPRINT_FILE
+            from postercensus.catalog.database import default_url
+            from postercensus.catalog.home import Home
+
+            home, backend = args.existing, "SQLite"
+            url = default_url(home)
+            args.items = _catalogue_size(url)
+            (Home(home, url).layout.tables / FINGERPRINT_FILE).unlink(missing_ok=True)  # analyze recomputes all
+            progress(f"measuring analyze on the kept catalogue in {home} ({args.items:,} items)")
+        else:
+            home = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pc-scale-")))
+            home.mkdir(parents=True, exist_ok=True)
+            url, backend = _database(stack, home)
+            progress(f"synthesising {args.items:,} items, {2 * args.items:,} faces, {args.items // 2:,} mentions "
+                     f"({backend})")
+            start = time.perf_counter()
+            synthesise(url, args.items)
+            progress(f"  {time.perf_counter() - start:.1f} s; measuring analyze")
         analyzed = _child("analyze", home, url)
         progress(f"  {analyzed['seconds']:.1f} s; measuring the filter callback")
         callback = _child("callback", home, url)

@@ -55,7 +55,7 @@ def build_figures(tables: Tables, filters: Filters) -> dict[str, go.Figure]:
         SHARE_BY_DECADE: figures.share_by_decade(analysis.by_decade(tables, filters)),
         FACES_BY_YEAR: figures.faces_by_year(by_year),
         COMPOSITION: figures.composition(composition),
-        KEYWORDS: figures.keywords_by_gender(analysis.by_keyword(tables, filters)),
+        KEYWORDS: figures.keywords_by_gender(analysis.by_keyword(tables, filters, with_ratios=False)),
         TEXT_ROLES: figures.text_roles(analysis.mentions_by_role(tables, filters)),
         AGREEMENT: facebase.with_base(figures.agreement(agreement), facebase.agreement_base_text(agreement)),
     }
