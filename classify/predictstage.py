@@ -152,12 +152,18 @@ class PredictGenders:
     def __init__(self, settings: ClassifySettings | None = None, weights: Path | None = None) -> None:
         self._settings = settings
         self.weights = weights
+        self._named: tuple[ClassifySettings, ActivePredictions] | None = None
 
     def settings(self, home: Home) -> ClassifySettings:
         return self._settings if self._settings is not None else active_classify_settings(home)
 
     def named(self, home: Home) -> ActivePredictions:
-        return predictions_named(self.settings(home))
+        """What the settings name, worked out once per settings: the model version hashes the
+        model folder (14 MB for the default), and `pending`, `run` and the CLI all ask."""
+        settings = self.settings(home)
+        if self._named is None or self._named[0] != settings:
+            self._named = settings, predictions_named(settings)
+        return self._named[1]
 
     def pending(self, home: Home) -> int:
         named = self.named(home)
