@@ -73,7 +73,7 @@ class HomeConfig:
             self.data[name] = table
         else:
             self.data.pop(name, None)
-        self._write()
+        self.write()
 
     @property
     def demo(self) -> bool:
@@ -86,7 +86,7 @@ class HomeConfig:
     def mark_demo(self) -> None:
         """Record that this home holds the generated demo collection, then write the file."""
         self.data["demo"] = True
-        self._write()
+        self.write()
 
     @property
     def sources(self) -> list[dict[str, Any]]:
@@ -98,7 +98,8 @@ class HomeConfig:
         sources = [source for source in self.sources if source.get("key") != key]
         sources.append(entry)
         self.data["sources"] = sources
-        self._write()
+        self.write()
 
-    def _write(self) -> None:
+    def write(self) -> None:
+        """Write the file as it is now (`init` writes an empty one: the mark of a home)."""
         write_atomically(self.path, tomli_w.dumps(self.data).encode("utf-8"))

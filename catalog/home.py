@@ -8,6 +8,12 @@ the config hold the settings whose results analysis, export and both dashboards 
 a researcher's chosen face set stay on it after every nightly run. Each stage package turns its
 table into settings (and checks its keys); the Home only stores them, as catalog may not import
 the stages.
+
+**A home exists** when its folder holds `postercensus.toml` or the default `catalog.sqlite`.
+`init`, every harvest and `demo` write the config file, so a home whose catalogue lives in
+PostgreSQL (`--db`) is recognised by its folder too. Every other command, and `pc.open`, reads
+only an existing home (`Home(..., create=False)`): a mistyped `--home` is refused with
+`NoHome` instead of becoming a new, empty catalogue that a nightly job reports as a success.
 """
 from __future__ import annotations
 
@@ -31,12 +37,35 @@ class HomeError(StageError):
     """The home cannot be opened: a broken postercensus.toml, an unreachable database."""
 
 
-class Home:
-    """An opened home folder (created with its catalogue on first use)."""
+class NoHome(HomeError):
+    """A command that reads a home was pointed at a folder that holds none (exit code 2 on the CLI)."""
 
-    def __init__(self, path: Path | str, db_url: str | None = None) -> None:
+    exit_code = 2
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no postercensus home at {path}",
+            f"check the path (--home, $POSTERCENSUS_HOME); to start one there run "
+            f"`postercensus init {path}` or `postercensus --home {path} harvest …`",
+        )
+        self.path = path
+
+
+def home_exists(path: Path) -> bool:
+    """Whether `path` holds a home: its postercensus.toml, or the default SQLite catalogue."""
+    layout = HomeLayout(path)
+    return layout.config.is_file() or layout.sqlite.is_file()
+
+
+class Home:
+    """An opened home folder. With `create` (the default for stages, tests and benchmarks that
+    build one) the folder and its catalogue are made on first use; without it (the CLI's reading
+    commands, `pc.open`) the catalogue of a folder that holds no home raises `NoHome`."""
+
+    def __init__(self, path: Path | str, db_url: str | None = None, *, create: bool = True) -> None:
         self.path = Path(path).expanduser().resolve()
         self.db_option = db_url
+        self.creates = create
         self.layout = HomeLayout(self.path)
         try:
             self.config = HomeConfig.load(self.path)
@@ -45,6 +74,36 @@ class Home:
 
     def __repr__(self) -> str:
         return f"Home({str(self.path)!r})"
+
+    @property
+    def exists(self) -> bool:
+        return home_exists(self.path)
+
+    def require(self) -> "Home":
+        """This home, or `NoHome` when its folder holds none (checked before any work starts)."""
+        if not self.exists:
+            raise NoHome(self.path)
+        return self
+
+    def elsewhere(self, path: Path | None, db_url: str | None) -> "Home":
+        """The home a command's own --home/--db name instead (typed after the command), opened
+        the same way; what is not given stays as before."""
+        return type(self)(path if path is not None else self.path, db_url or self.db_option, create=self.creates)
+
+    def initialise(self) -> bool:
+        """Make the folder, its postercensus.toml and the catalogue (migrated); False when the
+        home existed already (nothing is changed then but a catalogue migration)."""
+        created = not self.exists
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise HomeError(f"cannot create the home folder {self.path}: {error.strerror or error}",
+                            "choose a folder you can write to") from error
+        if not self.layout.config.is_file():
+            self.config.write()
+        self.creates = True
+        _ = self.catalog
+        return created
 
     @property
     def database_url(self) -> str:
@@ -57,7 +116,9 @@ class Home:
 
     @cached_property
     def catalog(self) -> Catalog:
-        """The catalogue, created and migrated on first use."""
+        """The catalogue, migrated on first use; created only by a home that may create (`NoHome` else)."""
+        if not self.creates:
+            self.require()
         self.path.mkdir(parents=True, exist_ok=True)
         try:
             engine = open_engine(self.database_url)

@@ -23,6 +23,7 @@ _API = {
     "open": "postercensus.notebook",
     "NotebookHome": "postercensus.notebook",
     "TableView": "postercensus.notebook",
+    "NoHome": "postercensus.notebook",
     "find_faces": "postercensus.standalone",
     "perceived_gender": "postercensus.standalone",
     "mentions": "postercensus.standalone",

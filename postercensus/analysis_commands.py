@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from postercensus.catalog.home import Home
+from postercensus.context import existing_home, writable_folder
 from postercensus.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
 
 
@@ -24,7 +24,7 @@ def analyze_command(ctx: typer.Context) -> None:
     """
     from postercensus.analysis.stage import Analyze
 
-    context: Home = ctx.obj
+    context = existing_home(ctx)
     console = Console(soft_wrap=True)
     report = Analyze().run(context)
     outdir = report.details["outdir"]
@@ -53,7 +53,10 @@ def export_command(
     """
     from postercensus.analysis.stage import Export
 
-    context: Home = ctx.obj
+    from postercensus.homestatus import stages_not_run
+
+    context = existing_home(ctx)
+    writable_folder(outdir, "OUTDIR")
     filters = make_filters(year_from, year_to, keyword, source, min_probability, model)
     report = Export(outdir, filters).run(context)  # a FilterError (nothing selected) is the one-line error
     console = Console(soft_wrap=True)
@@ -61,3 +64,5 @@ def export_command(
     console.print(f"[bold]export[/bold]: {report.details['matched']}; {len(paths)} file(s) written to {outdir}")
     for path in paths:
         console.print(f"  {path.name}", highlight=False)
+    for line in stages_not_run(context):
+        console.print(line, style="yellow", markup=False, highlight=False)

@@ -15,7 +15,7 @@ from rich.progress import Progress
 from postercensus.classify.progress import Advance, Step, ignore
 from postercensus.commandapp import CommandApp
 from postercensus.catalog.home import Home
-from postercensus.context import CommandError
+from postercensus.context import CommandError, existing_home, writable_file, writable_folder
 from postercensus.terminal import face_executor, print_errors, progress_bar
 
 classify_app = CommandApp(
@@ -92,7 +92,8 @@ def train(
 
     if (folder is None) == (not from_catalog):
         raise CommandError("give either a labelled FOLDER or --from-catalog (one of the two)")
-    context: Home = ctx.obj
+    context: Home = existing_home(ctx) if from_catalog else ctx.obj  # a folder needs no home
+    writable_folder(out, "--out")
     console = Console(soft_wrap=True)
     errors: list[str] = []
     if fine_tune and backbone == "dlib":
@@ -158,7 +159,10 @@ def evaluate(
     from postercensus.classify.evaluation import evaluation_report, write_evaluation
     from postercensus.classify.overlap import overlap_lines
 
-    context: Home = ctx.obj
+    context: Home = ctx.obj  # only its weights folder: no home is needed
+    for path, option in ((json_out, "--json"), (html_out, "--html")):
+        if path is not None:
+            writable_file(path, option)
     console = Console(soft_wrap=True)
     errors: list[str] = []
     classifier = load_classifier(model, weights, _weights_dirs(context))
@@ -198,7 +202,7 @@ def predict(
     from postercensus.classify.correction import corrected_shares
     from postercensus.classify.predictstage import PredictGenders
 
-    context: Home = ctx.obj
+    context = existing_home(ctx)
     console = Console(soft_wrap=True)
     active = active_classify_settings(context)
     chosen = {"model": model, "threshold": threshold, "domain": domain}
@@ -249,7 +253,7 @@ def label(
     """
     from postercensus.classify.labelserver import LabellingServer
 
-    context: Home = ctx.obj
+    context = existing_home(ctx)
     pairs = [pair.split("=", 1) for pair in keys.split(",") if pair.strip()]
     if any(len(pair) != 2 or not pair[1].strip() for pair in pairs):
         raise CommandError(f"--keys must look like f=female,m=male,o=other (got {keys!r})")

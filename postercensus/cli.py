@@ -2,6 +2,8 @@
 
 Thin by design: it parses options, calls the stage packages, and prints what happened and
 where the results went. All behaviour lives in the stages so notebooks can use them too.
+Only `init`, `harvest …` and `demo` create a home; every other command reads an existing one
+(`catalog.home.NoHome`, exit code 2), so a mistyped --home never becomes a new, empty catalogue.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from postercensus.catalog.home import Home
 from postercensus.catalog.stage import StageError
 from postercensus.classify_commands import classify_app
 from postercensus.commandapp import CommandApp, HelpGroup
+from postercensus.context import CommandError, existing_home
 from postercensus.dashboard_commands import dashboard_app
 from postercensus.demo_commands import demo_command
 from postercensus.faces_commands import faces_app
@@ -30,15 +33,26 @@ from postercensus.schedule_commands import schedule_app
 from postercensus.text_commands import text_app
 
 
+# The commands whose home may be created: every other one reads an existing home.
+CREATING_COMMANDS = frozenset({"init", "harvest"})  # `demo` opens its own home
+
+
 class _ReportingGroup(HelpGroup):
     """Turns a StageError from any subcommand (a stage's, the home's, or the CLI's own CommandError)
-    into `Error: …` (with its hint) on stderr and exit code 1: the one place errors are mapped."""
+    into `Error: …` (with its hint) on stderr and its exit code (1, or 2 for a missing home): the
+    one place errors are mapped. A file error no command foresaw (a full disk, a folder made
+    read-only mid-run) is one `Error:` line too, never a traceback."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except StageError as error:
             typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(getattr(error, "exit_code", 1)) from error
+        except OSError as error:
+            where = f": {error.filename}" if error.filename else ""
+            typer.echo(f"Error: {error.strerror or error}{where} — check the path and its permissions, "
+                       "then run the command again", err=True)
             raise typer.Exit(1) from error
 
 
@@ -85,7 +99,34 @@ def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    ctx.obj = Home(resolve_home(home), db)
+    ctx.obj = Home(resolve_home(home), db, create=ctx.invoked_subcommand in CREATING_COMMANDS)
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    directory: Annotated[Optional[Path], typer.Argument(
+        help="The home folder to create (default: --home, else $POSTERCENSUS_HOME, else ./postercensus-home).",
+        show_default=False)] = None,
+) -> None:
+    """Create an empty home: the folder, its postercensus.toml and the catalogue.
+
+    Every other command (but `harvest …` and `demo`) reads an existing home only, and exits
+    with code 2 when there is none. Running it on an existing home changes nothing.
+    Example: postercensus init ~/pc
+    """
+    context: Home = ctx.obj if directory is None else ctx.obj.elsewhere(resolve_home(directory), None)
+    if context.path.exists() and not context.path.is_dir():
+        raise CommandError(f"{context.path} is a file, not a folder", "choose a new or existing folder for the home")
+    created = context.initialise()
+    console = Console(soft_wrap=True)
+    if not created:
+        console.print(f"a postercensus home already exists at {context.path}; nothing changed", highlight=False)
+        return
+    console.print(f"[bold]home created[/bold]: {context.path}", highlight=False)
+    console.print(f"catalogue: {context.database_display}", highlight=False)
+    console.print(f"next: postercensus --home {context.path} harvest csv|oai|iiif|folder …  "
+                  "(then `refresh` runs every stage)", highlight=False)
 
 
 @app.command()
@@ -94,7 +135,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Counts of items, images and runs in the catalogue, the last run, and the problems that stand."""
-    context: Home = ctx.obj
+    context = existing_home(ctx)
     summary = status_summary(context)
     last = summary["last_run"]
     if as_json:

@@ -4,10 +4,17 @@ Typer shows each parameter's Python type as its metavar: a flag reads `--json <b
 took a value) and a required argument `{outdir}` in the usage line. The classes here name
 arguments in capitals (`export [OPTIONS] OUTDIR`) and give flags no metavar; every group and
 command gets them through `CommandApp` instead of a `cls=` on each decorator.
+
+`CommandApp` also gives every command that reads the home (its function takes `ctx`) its own
+`--home` and `--db`: `postercensus status --home X` works as `postercensus --home X status` does,
+instead of "No such option: --home".
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+import inspect
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
@@ -57,11 +64,51 @@ class HelpGroup(_TidyParams, TyperGroup):
     """A group whose own flags (`--version`, `--help`, the completion ones) show no `<bool>`."""
 
 
+HomeAfter = Annotated[Optional[Path], typer.Option(
+    "--home", metavar="DIR", help="The home folder, as before the command (default: $POSTERCENSUS_HOME, else ./postercensus-home).",
+    show_default=False)]
+DbAfter = Annotated[Optional[str], typer.Option(
+    "--db", metavar="URL", help="The catalogue's SQLAlchemy URL, as before the command.", show_default=False)]
+
+
+def with_home_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` with `--home` and `--db` options of its own, which re-point `ctx.obj` (the Home
+    the group's options opened) before it runs; a function without `ctx`, or with its own
+    `home` (as `demo`), is returned unchanged."""
+    signature = inspect.signature(function, eval_str=True)
+    if "ctx" not in signature.parameters or "home" in signature.parameters:
+        return function
+
+    @functools.wraps(function)
+    def command(*args: Any, home_after: Path | None = None, db_after: str | None = None, **kwargs: Any) -> Any:
+        ctx: typer.Context = kwargs["ctx"]
+        if home_after is not None or db_after is not None:
+            from postercensus.catalog.config import resolve_home
+
+            ctx.obj = ctx.obj.elsewhere(resolve_home(home_after) if home_after else None, db_after)
+        return function(*args, **kwargs)
+
+    extra = [inspect.Parameter("home_after", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=HomeAfter),
+             inspect.Parameter("db_after", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DbAfter)]
+    parameters = [parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY) for parameter in signature.parameters.values()]
+    command.__signature__ = signature.replace(parameters=parameters + extra)  # type: ignore[attr-defined]
+    command.__annotations__ = {**{name: parameter.annotation for name, parameter in signature.parameters.items()},
+                               "home_after": HomeAfter, "db_after": DbAfter}
+    return command
+
+
 class CommandApp(typer.Typer):
-    """typer.Typer whose groups default to HelpGroup and whose commands to HelpCommand."""
+    """typer.Typer whose groups default to HelpGroup and whose commands to HelpCommand, each
+    command that takes `ctx` with `--home`/`--db` after it too (`with_home_options`)."""
 
     def __init__(self, *, cls: type[TyperGroup] = HelpGroup, **settings: Any) -> None:
         super().__init__(cls=cls, **settings)
 
     def command(self, *args: Any, cls: type[TyperCommand] = HelpCommand, **settings: Any) -> Any:
-        return super().command(*args, cls=cls, **settings)
+        register = super().command(*args, cls=cls, **settings)
+
+        def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+            register(with_home_options(function))
+            return function
+
+        return decorator

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from postercensus.commandapp import CommandApp
-from postercensus.catalog.home import Home
+from postercensus.context import existing_home, writable_file
 from postercensus.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
 
 dashboard_app = CommandApp(
@@ -41,10 +41,15 @@ def build(
     """
     from postercensus.dashboards.stage import BuildDashboard
 
-    context: Home = ctx.obj
+    from postercensus.homestatus import stages_not_run
+
+    context = existing_home(ctx)
+    writable_file(out, "OUT")
     filters = make_filters(year_from, year_to, keyword, source, min_probability, model)
     report = BuildDashboard(out, filters).run(context)  # a FilterError (nothing selected) is the one-line error
     typer.echo(f"dashboard page written to {report.details['page'].resolve()} ({report.details['matched']})")
+    for line in stages_not_run(context):
+        typer.echo(line)
 
 
 @dashboard_app.command()
@@ -58,5 +63,5 @@ def serve(
     """
     from postercensus.dashboards.app import serve as serve_app
 
-    context: Home = ctx.obj
+    context = existing_home(ctx)
     serve_app(context, port, announce=lambda url: typer.echo(f"dashboard at {url} (Ctrl-C to stop)"))

@@ -20,7 +20,7 @@ from postercensus.catalog.schema import sources
 from postercensus.harvest.tabular import CsvHarvester
 from postercensus.classify_commands import classifiers_summary
 from postercensus.catalog.home import Home
-from postercensus.context import CommandError
+from postercensus.context import CommandError, writable_folder
 from postercensus.demo_check import MISSED, drawn_against_labelled
 from postercensus.demo_collection import CSV_NAME, FEMALE, MALE, demo_posters, write_demo_collection
 from postercensus.refresh import run_refresh
@@ -44,7 +44,9 @@ def demo_command(
     its dashboards and export carry a "DEMO" banner.
     Example: postercensus demo --home ~/postercensus-demo
     """
-    context = Home(_demo_home(ctx, home), _typed_db_option(ctx))
+    folder = _demo_home(ctx, home)
+    writable_folder(folder, "--home")
+    context = Home(folder, _typed_db_option(ctx), create=True)  # `demo` is one of the commands that make a home
     harvester = CsvHarvester(context.layout.demo_collection / CSV_NAME)
     _refuse_other_sources(context, harvester.source_key())
     csv_path = write_demo_collection(context.layout.demo_collection)

@@ -14,8 +14,7 @@ from postercensus.faces.scan import image_files, scan_folder
 from postercensus.faces.settings import DETECTOR_NAMES, MEMBER_NAMES, FaceSettings, threshold_settings
 from postercensus.faces.stage import DetectFaces, active_face_settings
 from postercensus.commandapp import CommandApp
-from postercensus.catalog.home import Home
-from postercensus.context import CommandError
+from postercensus.context import CommandError, existing_home, writable_file
 from postercensus.terminal import face_executor, print_errors, progress_bar
 
 faces_app = CommandApp(
@@ -90,7 +89,7 @@ def detect(
     settings when absent); --activate makes this run's settings the active ones.
     Example: postercensus faces detect --upsample 2 --detector hog --activate
     """
-    context: Home = ctx.obj
+    context = existing_home(ctx)
     settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes, box_scale)
     console = Console(soft_wrap=True)
     with face_executor(workers, scheduler) as executor:
@@ -148,6 +147,7 @@ def scan(
     """
     if not folder.is_dir():
         raise CommandError(f"folder not found: {folder}")
+    writable_file(out, "--out")
     settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes, box_scale)
     try:
         settings.model_versions()  # a missing yunet/mtcnn package is reported before any worker starts

@@ -37,6 +37,25 @@ def active_summary(home: Home) -> dict[str, Any]:
     }
 
 
+def stages_not_run(home: Home) -> list[str]:
+    """What `export` and `dashboard build` print when the active result sets are not computed yet
+    (after a harvest alone): without it "0 faces matched" reads like a finding about the posters."""
+    active = active_summary(home)
+    if "error" in active:
+        return []  # said by the tables themselves, which cannot be made from it
+    lines = []
+    if active["faces"]["parameter_hash"] is None:
+        lines.append("no faces detected yet (with the active [faces] settings): the face figures are empty until "
+                     "you run `postercensus refresh` (or `faces detect`, then `classify predict`)")
+    elif not active["classify"]["predicted"]:
+        lines.append("the faces have no perceived-gender labels from the active model yet: run "
+                     "`postercensus refresh` (or `classify predict`)")
+    if active["text"]["version_hash"] is None:
+        lines.append("descriptions not scanned for gendered phrases yet (with the active [text] settings): run "
+                     "`postercensus refresh` (or `text extract`)")
+    return lines
+
+
 def status_summary(home: Home) -> dict[str, Any]:
     """The dict `status --json` prints."""
     from postercensus.classify.catalogfaces import PredictionStore

@@ -12,7 +12,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from postercensus.catalog.home import Home
+from postercensus.catalog.home import Home, NoHome
+
+__all__ = ["NoHome", "NotebookHome", "TableView", "open"]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,12 +24,17 @@ if TYPE_CHECKING:
     from postercensus.refresh import RefreshReport
 
 
-def open(path: str | Path, db: str | None = None) -> NotebookHome:  # noqa: A001 - `pc.open` is the API's name
-    """The home at `path` (`~` expanded): an existing one, or a new, empty one created on first use.
+def open(path: str | Path, db: str | None = None, create: bool = False) -> NotebookHome:  # noqa: A001 - `pc.open` is the API's name
+    """The existing home at `path` (`~` expanded); `create=True` makes it (as `postercensus init`)
+    when the folder holds none. Without `create`, a path that holds no home raises
+    `catalog.home.NoHome` (as the CLI refuses it), so a mistyped path is never a new, empty home.
 
     `db` is a catalogue URL (as `--db`); default: the home's postercensus.toml, else its SQLite file.
     """
-    return NotebookHome(path, db)
+    home = NotebookHome(path, db, create=create)
+    if create:
+        home.initialise()
+    return home.require()
 
 
 class NotebookHome(Home):

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from postercensus.catalog.problems import ProblemKind
 from postercensus.catalog.home import Home
+from postercensus.context import existing_home
 from postercensus.refresh import EXIT_RUNNING, RefreshReport, run_refresh
 from postercensus.runlock import RefreshRunning
 
@@ -43,7 +44,7 @@ def refresh_command(
     run did not report), 3 another refresh is running.
     Example: postercensus --home H refresh --workers 4
     """
-    context: Home = ctx.obj
+    context = existing_home(ctx)
     console = summary_console()
     try:
         report = run_refresh(context, scheduler, workers, Console(stderr=True, soft_wrap=True))

@@ -9,8 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from postercensus.commandapp import CommandApp
-from postercensus.catalog.home import Home
-from postercensus.context import CommandError
+from postercensus.context import CommandError, existing_home
 from postercensus.catalog.layout import REFRESH_LOG_FILENAME
 from postercensus.schedule import UNIT_NAME, cron_line, executable, systemd_units
 
@@ -35,7 +34,7 @@ def print_cron(ctx: typer.Context, at: At = "03:00", workers: Workers = None, sc
 
     Example: postercensus --home ~/wpa schedule print-cron --at 02:30
     """
-    context: Home = ctx.obj
+    context = existing_home(ctx)  # a job for a home that is not there would fail every night
     try:
         typer.echo(cron_line(executable(), context.path, at, _extra(workers, scheduler)))
     except ValueError as error:
@@ -48,7 +47,7 @@ def print_systemd(ctx: typer.Context, at: At = "03:00", workers: Workers = None,
 
     Example: postercensus --home ~/wpa schedule print-systemd > units.txt
     """
-    context: Home = ctx.obj
+    context = existing_home(ctx)
     try:
         service, timer = systemd_units(executable(), context.path, at, _extra(workers, scheduler))
     except ValueError as error:

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from postercensus.commandapp import CommandApp
 from postercensus.catalog.home import Home
-from postercensus.context import CommandError
+from postercensus.context import CommandError, existing_home, writable_file
 from postercensus.terminal import print_errors, progress_bar
 
 text_app = CommandApp(
@@ -45,7 +45,7 @@ def extract(ctx: typer.Context) -> None:
     from postercensus.catalog.keywordstage import RemapKeywords
     from postercensus.text.stage import ExtractMentions
 
-    context: Home = ctx.obj
+    context = existing_home(ctx)
     stage = ExtractMentions()
     worker = stage.worker(context)  # loads spaCy: a missing model or bad [text] setting is an error here
     console = Console(soft_wrap=True)
@@ -98,6 +98,7 @@ def phrases(
     context: Home = ctx.obj
     if not csv_file.is_file():
         raise CommandError(f"CSV file not found: {csv_file}")
+    writable_file(out, "--out")
     _check_columns(csv_file, column, id_column)
     pipeline = active_pipeline(context)  # a missing spaCy model or bad [text] setting is a one-line error
     console = Console(soft_wrap=True)
