@@ -38,9 +38,17 @@ class CategoryMap:
         """
         if role_lemma is None:
             return None
+        return self._mapped(role_lemma) or OTHER
+
+    def knows(self, role_lemma: str) -> bool:
+        """Whether the role's whole lemma or its head noun is mapped: the extractor accepts a noun
+        said of a person ("the woman is a welder") as a role only then ("… is a symbol" is none)."""
+        return self._mapped(role_lemma) is not None
+
+    def _mapped(self, role_lemma: str) -> str | None:
         lemma = role_lemma.lower()
         head = lemma.replace("-", " ").split()[-1] if lemma.strip() else lemma
-        return self.by_lemma.get(lemma) or self.by_lemma.get(head) or OTHER
+        return self.by_lemma.get(lemma) or self.by_lemma.get(head)
 
     def version(self) -> str:
         payload = json.dumps(sorted(self.by_lemma.items()))

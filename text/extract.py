@@ -31,12 +31,14 @@ from spacy.tokens import Doc, Token
 from postercensus.text.categories import CategoryMap
 from postercensus.text.lexicon import Lexicon
 
-EXTRACTOR_VERSION = "2"  # bump whenever a rule below changes
+EXTRACTOR_VERSION = "3"  # bump whenever a rule below changes
 
 TAGS = {"NOUN", "PROPN", "ADJ"}
-MODIFIER_DEPS = {"compound", "amod", "nmod"}
 ROLE_HEAD_TAGS = {"NOUN", "PROPN"}
 BETWEEN_TAGS = {"NOUN", "PROPN", "ADJ", "PUNCT", "CCONJ", "NUM"}
+SUBJECT_DEPS = {"nsubj", "nsubjpass"}
+COPULAS = {"be", "become", "remain"}
+PREDICATE_DEPS = {"attr", "oprd"}
 TITLE = re.compile(r'"[^"\n]{1,300}"|“[^”\n]{1,300}”')
 
 
@@ -66,7 +68,7 @@ def extract(doc: Doc, lexicon: Lexicon, categories: CategoryMap) -> list[Mention
         entry = lexicon.get(token.text)
         if entry is None or (entry.kind != "role" and token.pos_ not in TAGS):
             continue
-        role = _role(token, lexicon)
+        role = _role(token, lexicon, categories)
         role_text = _text(role) if role else None
         role_lemma = _lemma(role, lexicon) if role else None
         start, end = token.idx, token.idx + len(token.text)
@@ -84,7 +86,7 @@ def extract(doc: Doc, lexicon: Lexicon, categories: CategoryMap) -> list[Mention
     return mentions
 
 
-def _role(token: Token, lexicon: Lexicon) -> list[Token] | None:
+def _role(token: Token, lexicon: Lexicon, categories: CategoryMap) -> list[Token] | None:
     """The tokens of the role `token` names or modifies, in text order; None when it has none."""
     kind = lexicon.get(token.text).kind
     if kind == "role":
@@ -94,19 +96,69 @@ def _role(token: Token, lexicon: Lexicon) -> list[Token] | None:
     anchor = token
     while anchor.dep_ == "conj" and lexicon.get(anchor.head.text) and anchor.head.i < anchor.i:
         anchor = anchor.head  # "men and women workers": "women" hangs off "men"
-    head = anchor.head
-    if anchor.dep_ in MODIFIER_DEPS and anchor.i < head.i and head.pos_ in ROLE_HEAD_TAGS and not _is_gerund(head) \
-            and head.dep_ != "compound":  # "a girl roller skating": "roller" is no role
+    head = _modified_noun(anchor)
+    if head is not None:
         head_entry = lexicon.get(head.text)
         if head_entry and head_entry.kind != "role":
             return None  # "female woman": nothing more than the person
-        if all(_may_stand_between(other, anchor, head) for other in head.doc[anchor.i + 1:head.i]):
-            return _compounds(head, lexicon) + [head]
+        return _compounds(head, lexicon) + [head]
+    if kind != "person":
         return None
-    if kind == "person":
-        compounds = _compounds(token, lexicon)
-        return compounds + [token] if compounds else None
+    compounds = _compounds(token, lexicon)
+    if compounds:
+        return compounds + [token]
+    return _described_as(token, anchor, lexicon, categories)
+
+
+def _modified_noun(anchor: Token) -> Token | None:
+    """The noun after `anchor` that the gender word modifies ("woman tractor driver" → "driver").
+
+    The small model attaches a leading gender word in several ways: to the role ("woman" →
+    "driver"), to the first noun of a compound ("woman" → "tractor" → "driver", mostly at the
+    start of a sentence) or, before a plural, as a subject ("Two men welders": "men" → nsubj of
+    "welders"). So the compound chain is climbed to its last noun, any relation but a
+    possessive counts, and only noun compounds and adjectives may stand between: "a woman
+    feeding chickens", "the woman's face" and "a girl roller skating" have no role.
+    """
+    head = anchor.head
+    if head.i <= anchor.i or anchor.dep_ == "poss":
+        return None
+    while head.dep_ == "compound" and head.head.i > head.i and head.head.pos_ in ROLE_HEAD_TAGS:
+        head = head.head
+    if head.pos_ not in ROLE_HEAD_TAGS or _is_gerund(head):
+        return None
+    if all(_may_stand_between(other, anchor, head) for other in head.doc[anchor.i + 1:head.i]):
+        return head
     return None
+
+
+def _described_as(token: Token, anchor: Token, lexicon: Lexicon, categories: CategoryMap) -> list[Token] | None:
+    """The role a person noun is said to be, in apposition or as a predicate.
+
+    "A woman, a welder by trade, ..." and "The welder, a woman, ..." (apposition), "The woman is
+    a welder", "These men are farmers", "The men became soldiers" (predicate of be/become/
+    remain; conjoined subjects share it). Unlike a modified noun, such a noun must be a role the
+    category map knows: lists ("a man, a horse and a plow") and descriptions ("the man is a
+    symbol of labour") are parsed the same way and are no roles. Pronouns are not mentions, so
+    "She is a welder" gives nothing.
+    """
+    candidates = [child for child in token.rights if child.dep_ == "appos"]
+    if token.dep_ == "appos" and token.head.i < token.i:
+        candidates.append(token.head)
+    if anchor.dep_ in SUBJECT_DEPS and anchor.head.lemma_ in COPULAS:
+        candidates.extend(child for child in anchor.head.rights if child.dep_ in PREDICATE_DEPS)
+    for noun in candidates:
+        if noun.pos_ != "NOUN" or lexicon.get(noun.text) or _is_gerund(noun) or _in_list(noun):
+            continue
+        role = _compounds(noun, lexicon) + [noun]
+        if categories.knows(_lemma(role, lexicon)):
+            return role
+    return None
+
+
+def _in_list(noun: Token) -> bool:
+    """Whether `noun` is one item of a coordination ("a man, a horse and a plow")."""
+    return noun.dep_ == "conj" or any(child.dep_ in {"conj", "cc"} for child in noun.children)
 
 
 def _is_gerund(token: Token) -> bool:
@@ -119,8 +171,13 @@ def _may_stand_between(other: Token, anchor: Token, head: Token) -> bool:
     """Whether `other` may sit between a gender modifier and its role noun ("woman tractor driver")."""
     if other in anchor.subtree:
         return other.pos_ in BETWEEN_TAGS  # the conjoined gender words: "men and women"
-    return (other.head == head and other.dep_ in {"compound", "amod", "punct"}
-            and other.pos_ in BETWEEN_TAGS and not _is_gerund(other))  # "a man drinking water"
+    if other.pos_ not in BETWEEN_TAGS or _is_gerund(other):
+        return False  # "a man drinking water"
+    while other != head:  # a modifier of the role, or of one of its compounds ("steel mill worker")
+        if other.dep_ not in {"compound", "amod", "punct"} or other.head.i <= other.i:
+            return False
+        other = other.head
+    return True
 
 
 def _compounds(head: Token, lexicon: Lexicon) -> list[Token]:
