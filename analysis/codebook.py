@@ -36,9 +36,13 @@ COLUMNS: dict[str, dict[str, str]] = {
         "source": "Key of the source the item was harvested from (URLs/locations: provenance.json).",
         "source_item_id": "The item's identifier at its source.",
         "title": "Title as the source gives it.",
+        "creator": "Creator(s) as the source gives them (artist, designer, issuing agency; empty: none given).",
         "date": "Date as the source gives it (free text; see year).",
         **YEAR,
+        "description": "Description as the source gives it (the text the mentions are found in; empty: none given).",
         "keywords": "Normalised keywords (synonym map applied), joined with \"; \".",
+        "rights": "Rights statement as the source gives it (what a reuse of the image must respect; empty: none "
+                  "given).",
         "landing_url": "The item's page at its source.",
         "image_path": "Path of its first stored image, relative to the postercensus home (empty: no image).",
         "face_status": "Whether its faces were looked for, in the face set of provenance.json: scanned (at least "
@@ -47,10 +51,16 @@ COLUMNS: dict[str, dict[str, str]] = {
                        "counts and shares; an item that is not scanned is not an item without faces.",
     },
     "faces.csv": {
-        "face_id": "The catalogue's face id.",
+        "face_row": "Key of the row, unique in the file: \"<item_id>-<face_id>\". Join on it (or on item_id and "
+                    "face_id together), not on face_id alone.",
+        "face_id": "The catalogue's face id. Not unique in this file: faces are stored per image content, so two "
+                   "items whose images have identical bytes show the same face_id, one row each.",
         "item_id": "Item showing the face (identical image bytes in two items give the face to both).",
         "image_path": "Image the box refers to, relative to the postercensus home.",
-        "left": "Box left edge, pixels.", "top": "Box top edge, pixels.",
+        "image_width": "Width in pixels of that image upright (EXIF rotation applied), as the face detector saw it: "
+                       "the frame of the box.",
+        "image_height": "Height in pixels of that image upright.",
+        "left": "Box left edge, pixels of the upright image.", "top": "Box top edge, pixels of the upright image.",
         "right": "Box right edge, pixels.", "bottom": "Box bottom edge, pixels.",
         "parameter_hash": "Face set (detector settings; provenance.json) the face was found with.",
         "model_id": "Classifier that predicted the face (empty: not predicted yet).",
@@ -89,7 +99,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "ratio": "The keyword's corrected_share ÷ the whole filtered collection's (1: as common as overall).",
         "ratio_low": "Lower bound of the 95 % interval of ratio: percentile of bootstrap replicates sharing the "
                      "classifier-error draws between keyword and collection.",
-        "ratio_high": "Upper bound of that interval (inf: unbounded, the collection's share reached 0 in a replicate).",
+        "ratio_high": "Upper bound of that interval. ratio_low/ratio_high/ratio are empty when the denominator group "
+                      "has no faces (a ratio to zero is undefined).",
     },
     "mentions_by_gender.csv": {"gender": "Gender of the mentions.", "mentions": "Mentions outside titles.",
                                "items": "Items with at least one such mention."},

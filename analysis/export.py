@@ -22,8 +22,9 @@ from postercensus.analysis.selection import select
 from postercensus.catalog import __version__
 from postercensus.catalog.atomicwrite import write_atomically
 
-FACE_EXPORT_COLUMNS = ["face_id", "item_id", "image_path", "left", "top", "right", "bottom", "parameter_hash",
-                       "model_id", "model_version", "label", "top_label", "probability", "margin", "human_label"]
+FACE_EXPORT_COLUMNS = ["face_row", "face_id", "item_id", "image_path", "image_width", "image_height", "left", "top",
+                       "right", "bottom", "parameter_hash", "model_id", "model_version", "label", "top_label",
+                       "probability", "margin", "human_label"]
 TABLES: dict[str, Callable[[Tables, Filters], pd.DataFrame]] = {
     "by_gender.csv": face_tables.by_gender,
     "composition.csv": face_tables.composition,
@@ -41,12 +42,23 @@ TABLES: dict[str, Callable[[Tables, Filters], pd.DataFrame]] = {
 PROVENANCE_FILE = "provenance.json"  # written last: an export without it is unfinished
 
 
+def face_rows(faces: pd.DataFrame) -> pd.Series:
+    """Each row's key in faces.csv, "<item_id>-<face_id>".
+
+    face_id alone is no join key: faces are stored per image content, so two items whose images
+    have identical bytes show the same face, one row each. A selection has one row per face × item
+    (one model's prediction), so the pair is unique, and it stays the same from export to export.
+    """
+    return faces["item_id"].astype("int64").astype(str) + "-" + faces["face_id"].astype("int64").astype(str)
+
+
 def record_frames(tables: Tables, filters: Filters = Filters()) -> dict[str, pd.DataFrame]:
     """The filtered records by file name (items.csv, faces.csv, mentions.csv), in the export's columns."""
     items = select_items(tables.items, filters)
+    faces = select(tables, filters).faces
     return {
         "items.csv": items,
-        "faces.csv": select(tables, filters).faces[FACE_EXPORT_COLUMNS],
+        "faces.csv": faces.assign(face_row=face_rows(faces))[FACE_EXPORT_COLUMNS],
         "mentions.csv": tables.mentions.loc[tables.mentions["item_id"].isin(items["item_id"]), MENTION_COLUMNS],
     }
 

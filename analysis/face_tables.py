@@ -180,10 +180,15 @@ def by_keyword(tables: Tables, filters: Filters = Filters(), top_n: int = 20, wi
     return pd.DataFrame(records, columns=columns)
 
 
+def _size(value: Any) -> int | None:
+    return None if pd.isna(value) else int(value)
+
+
 def _face_boxes(faces: pd.DataFrame) -> list[dict[str, Any]]:
     return [{"left": int(face.left), "top": int(face.top), "right": int(face.right), "bottom": int(face.bottom),
              "label": face.label, "probability": None if pd.isna(face.probability) else float(face.probability),
-             "image_path": face.image_path}
+             "image_path": face.image_path, "image_width": _size(face.image_width),
+             "image_height": _size(face.image_height)}
             for face in faces.itertuples()]
 
 
@@ -191,8 +196,10 @@ def items_for(tables: Tables, filters: Filters = Filters(), year: int | None = N
               label: str | None = None) -> pd.DataFrame:
     """The filtered items of a year, keyword and/or face label, with their faces, for drill-down.
 
-    Each face is {left, top, right, bottom, label, probability, image_path}: boxes are in pixels of
-    the face's own image, which is the item's image_path unless the item has several images.
+    Each face is {left, top, right, bottom, label, probability, image_path, image_width, image_height}:
+    boxes are in pixels of the face's own image upright (EXIF rotation applied), whose size the face
+    stage stored (None where a scan recorded none); that image is the item's image_path unless the
+    item has several images. label and probability are None for a face not predicted yet.
     """
     selection = select(tables, filters)
     items = selection.items

@@ -26,9 +26,12 @@ from postercensus.catalog.schema import ImageStatus
 from postercensus.classify.activeset import predictions_named
 from postercensus.classify.domains import calibration_provenance
 
-ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "date", "year", "decade", "keywords",
-                "landing_url", "image_path", "face_status"]
-FACE_COLUMNS = ["face_id", "item_id", "image_path", "left", "top", "right", "bottom", "parameter_hash"]
+ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "creator", "date", "year", "decade", "description",
+                "keywords", "rights", "landing_url", "image_path", "face_status"]
+# image_width/image_height: the upright image's size as the face stage measured it (EXIF rotation
+# applied), the frame the boxes are in; an image's stored width/height are those of its raw file
+FACE_COLUMNS = ["face_id", "item_id", "image_path", "image_width", "image_height", "left", "top", "right", "bottom",
+                "parameter_hash"]
 PREDICTION_COLUMNS = ["model_id", "model_version", "label", "top_label", "probability", "margin"]
 IMAGE_COLUMNS = ["item_id", "image_path"]
 MENTION_COLUMNS = ["item_id", "gender", "trigger", "role", "role_lemma", "category", "sentence", "in_title",
@@ -101,7 +104,8 @@ def load_tables(source: Home | Path | Engine, home: Path | None = None) -> Table
         faces, used = _faces(frame, items, face_set, models, runs, active)
         text_version = _active_text_version(active, runs)
         mentions = _mentions(frame, items, text_version)
-        sources = frame(select(schema.sources.c.key, schema.sources.c.kind, schema.sources.c.location))
+        sources = frame(select(schema.sources.c.key, schema.sources.c.kind, schema.sources.c.location,
+                               schema.sources.c.last_harvest_at).order_by(schema.sources.c.id))
         face_sets = frame(select(schema.face_sets).where(schema.face_sets.c.parameter_hash == face_set))
     cards = {row.model_id: row.card for row in used.itertuples()}
     provenance = {"demo": config is not None and config.demo, "active_settings": active.describe(),
@@ -122,7 +126,8 @@ def _items(frame, face_set: str | None, stored: pd.DataFrame) -> pd.DataFrame:
     items, sources = schema.items, schema.sources
     rows = frame(
         select(items.c.id.label("item_id"), sources.c.key.label("source"), items.c.source_item_id, items.c.title,
-               items.c.date, items.c.year, items.c.keywords, items.c.landing_url)
+               items.c.creator, items.c.date, items.c.year, items.c.description, items.c.keywords, items.c.rights,
+               items.c.landing_url)
         .join(sources, sources.c.id == items.c.source_id)
         .where(items.c.deleted.is_(False)).order_by(items.c.id))
     if rows.empty:
@@ -174,12 +179,16 @@ def _faces(frame, items: pd.DataFrame, face_set: str | None, models: pd.DataFram
     if face_set is None or items.empty:
         return pd.DataFrame(columns=columns), no_models
     faces, images, predictions, labels = schema.faces, schema.images, schema.predictions, schema.face_labels
+    scans = schema.face_scans
     located = frame(
-        select(faces.c.id.label("face_id"), images.c.item_id, images.c.path.label("image_path"), faces.c.left,
+        select(faces.c.id.label("face_id"), images.c.item_id, images.c.path.label("image_path"),
+               scans.c.width.label("image_width"), scans.c.height.label("image_height"), faces.c.left,
                faces.c.top, faces.c.right, faces.c.bottom, faces.c.parameter_hash, labels.c.label.label("human_label"))
         .join(images, (images.c.sha256 == faces.c.image_sha256) & (images.c.status == ImageStatus.OK))
+        .outerjoin(scans, (scans.c.image_sha256 == faces.c.image_sha256)
+                   & (scans.c.parameter_hash == faces.c.parameter_hash))
         .outerjoin(labels, labels.c.face_id == faces.c.id)
-        .where(faces.c.parameter_hash == face_set).order_by(faces.c.id, images.c.item_id))
+        .where(faces.c.parameter_hash == face_set).order_by(faces.c.id, images.c.item_id, images.c.position))
     if located.empty:
         return pd.DataFrame(columns=columns), no_models
     located = located[located["item_id"].isin(items["item_id"])].drop_duplicates(["face_id", "item_id"])
@@ -291,7 +300,8 @@ def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame,
         "models": models,
         "text_version": {"version_hash": text_version,
                          "parameters": text_runs[-1].parameters if text_runs else None},
-        "sources": sources.to_dict("records"),
+        "sources": [{**source, "last_harvest_at": _iso(source["last_harvest_at"])}
+                    for source in sources.to_dict("records")],
     }
 
 

@@ -21,6 +21,7 @@ from postercensus.analysis.load import Tables, load_tables
 from postercensus.analysis.selection import matched
 from postercensus.analysis.tables import by_keyword, items_for
 from postercensus.catalog.home import Home
+from postercensus.dashboards.citation import citation
 from postercensus.dashboards.drilldown import drilldown, register_image_route
 from postercensus.dashboards.figures import no_data
 from postercensus.dashboards.panels import FACES_BY_YEAR, KEYWORDS, PANELS, SHARE_OVER_TIME, build_figures, methods
@@ -35,6 +36,9 @@ DEMO_BANNER_STYLE = {"position": "sticky", "top": 0, "zIndex": 10, "background":
                      "fontWeight": 700, "fontSize": "1.4rem", "textAlign": "center", "padding": "0.5rem",
                      "border": "3px solid #c2185b"}  # as the offline page's .demo-banner
 NO_MATCH = "no poster matches these filters"
+CITATION_STYLE = {"marginTop": "1.5rem", "paddingTop": "0.5rem", "borderTop": "1px solid #ccc", "color": "#444",
+                  "fontSize": "0.85rem"}  # as the offline page's #citation
+CITATION_LIST_STYLE = {"display": "grid", "gridTemplateColumns": "max-content 1fr", "gap": "0.2rem 1rem", "margin": 0}
 
 
 class TablesCache:
@@ -95,13 +99,20 @@ def _clicked(trigger: str, click: dict) -> tuple[dict, str]:
     """The items_for arguments a click names, and the same in words."""
     point = click["points"][0]
     data = point.get("customdata") or [point.get("x")]
-    if trigger == KEYWORDS:
-        keyword, label = data
-        return {"keyword": keyword, "label": label}, f"keyword “{keyword}”, {label} faces"
+    if trigger == KEYWORDS:  # a keyword's share bar: every poster of the keyword, the share's base
+        keyword = data[0]
+        return {"keyword": keyword}, f"keyword “{keyword}”"
     year = int(data[0])
     if trigger == FACES_BY_YEAR:
         return {"year": year, "label": data[1]}, f"{year}, {data[1]} faces"
     return {"year": year}, str(year)
+
+
+def _citation(tables: Tables, filters: Filters) -> list:
+    """The footer's children for this view (`dashboards.citation`), as on the offline page."""
+    pairs = [child for what, value in citation(tables, filters)
+             for child in (html.Dt(what, style={"fontWeight": 600}), html.Dd(value, style={"margin": 0}))]
+    return [html.H2("Cite this view", style={"fontSize": "1rem"}), html.Dl(pairs, style=CITATION_LIST_STYLE)]
 
 
 def make_app(home: Home, max_age: float = TABLES_MAX_AGE_S) -> dash.Dash:
@@ -125,12 +136,14 @@ def make_app(home: Home, max_age: float = TABLES_MAX_AGE_S) -> dash.Dash:
         *(html.Section([dcc.Graph(id=panel.id, config=GRAPH_CONFIG), html.P(panel.caption)]) for panel in PANELS),
         html.Section(id="drilldown"),
         html.Section(id="methods", style={"background": "#f6f6f6", "padding": "0.5rem 1.5rem"}),
+        html.Footer(id="citation", style=CITATION_STYLE),
     ])
     controls = [Input("filter-years", "value"), Input("filter-keywords", "value"),
                 Input("filter-source", "value"), Input("filter-probability", "value")]
 
     @app.callback([Output(panel.id, "figure") for panel in PANELS]
-                  + [Output("methods", "children"), Output("filter-summary", "children")], controls)
+                  + [Output("methods", "children"), Output("filter-summary", "children"),
+                     Output("citation", "children")], controls)
     def update_figures(years, keywords, source, probability):
         filters = _filters(years, keywords, source, probability, full_range)
         current = cache.get()
@@ -140,8 +153,8 @@ def make_app(home: Home, max_age: float = TABLES_MAX_AGE_S) -> dash.Dash:
         try:  # the same check as `export` and `dashboard build`: an empty selection is said, not drawn
             found = matched(current, filters)
         except FilterError as error:
-            return [*(no_data(NO_MATCH) for _panel in PANELS), notes, str(error)]
-        return [*build_figures(current, filters).values(), notes, f"{found}."]
+            return [*(no_data(NO_MATCH) for _panel in PANELS), notes, str(error), []]
+        return [*build_figures(current, filters).values(), notes, f"{found}.", _citation(current, filters)]
 
     @app.callback(Output("drilldown", "children"), [Input(panel, "clickData") for panel in CLICKABLE],
                   [State(control.component_id, control.component_property) for control in controls],

@@ -42,6 +42,18 @@ def agreement_base_text(summary: pd.DataFrame) -> str:
             f"{f'; with mentions but no scanned image, counted apart: {others}' if others else ''}")
 
 
+def roles_base_text(roles: pd.DataFrame, top_n: int = figures.TOP_ROLES) -> str:
+    """The base of the roles figure (from `mentions_by_role`): every gendered mention outside titles,
+    and how many of them the top roles drawn hold."""
+    if roles.empty or not roles["mentions"].sum():
+        return ""
+    total = int(roles["mentions"].sum())
+    top = figures.top_roles(roles, top_n)
+    shown = f"all in the {len(top)} roles shown" if int(top.sum()) == total else \
+        f"{int(top.sum()):,} of them in the {len(top)} roles shown"
+    return f"n = {figures.counted(total, 'mention')} of a gender outside titles ({shown})"
+
+
 def no_scanned_image_text(base: FaceBase) -> str:
     return f"No poster in this view has a scanned image ({figures.counted(base.items, 'poster')}: {_in_words(base.unscanned)})"
 

@@ -108,6 +108,33 @@ def _band_polygons(x: list, low: list, high: list) -> tuple[list, list]:
     return xs, ys
 
 
+def whole_step(span: float, most_ticks: int = 8) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, … that puts at most `most_ticks` ticks over `span`.
+
+    Years and posters are whole numbers: an axis of them that plotly ticks by itself reads
+    "1,941 / 1,941.5" or "0.5 posters" on a short range, so their ticks are set to whole steps.
+    """
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            if span / step <= most_ticks:
+                return step
+        magnitude *= 10
+
+
+def year_axis(years: Sequence[float], title: str = "year") -> dict:
+    """An axis of years: whole years, no thousands separator (1941, never 1,941 or 1941.5)."""
+    known = [year for year in years if pd.notna(year)]
+    span = max(known) - min(known) if known else 0
+    return {"title": title, "tickformat": "d", "separatethousands": False, "tick0": 0, "dtick": whole_step(span)}
+
+
+def count_axis(title: str, largest: float) -> dict:
+    """An axis of counts (faces, posters, mentions) from zero, ticked at whole numbers only."""
+    return {"title": title, "tickformat": ",d", "tick0": 0, "dtick": whole_step(largest if pd.notna(largest) else 0),
+            "rangemode": "tozero"}
+
+
 def _share_axis(label: str) -> dict:
     return {"title": f"corrected {label} share of faces", "tickformat": ".0%", "rangemode": "tozero"}
 
@@ -135,7 +162,7 @@ def share_over_time(by_year: pd.DataFrame, label: str = FEMALE) -> go.Figure:
     figure.add_trace(go.Scatter(x=years, y=rows["raw_share"], mode="lines", connectgaps=False,
                                 name=f"{label} (raw)", line={"color": label_colour(label), "dash": "dot", "width": 1},
                                 hovertemplate="%{x}: raw %{y:.1%}<extra></extra>"))
-    return _layout(figure, title, yaxis=_share_axis(label), xaxis={"title": "year"})
+    return _layout(figure, title, yaxis=_share_axis(label), xaxis=year_axis(years))
 
 
 def share_by_decade(by_decade: pd.DataFrame, label: str = FEMALE) -> go.Figure:
@@ -177,7 +204,9 @@ def faces_by_year(by_year: pd.DataFrame) -> go.Figure:
     for label, rows in by_year.sort_values("year").groupby("label", sort=True):
         figure.add_trace(go.Bar(x=rows["year"], y=rows["faces"], name=str(label), marker_color=label_colour(label),
                                 customdata=[[year, label] for year in rows["year"]]))
-    return _layout(figure, title, barmode="stack", xaxis={"title": "year"}, yaxis={"title": "faces"})
+    tallest = by_year.groupby("year")["faces"].sum().max()  # the bars are stacked
+    return _layout(figure, title, barmode="stack", xaxis=year_axis(by_year["year"].tolist()),
+                   yaxis=count_axis("faces", tallest))
 
 
 def composition(frame: pd.DataFrame) -> go.Figure:
@@ -189,17 +218,20 @@ def composition(frame: pd.DataFrame) -> go.Figure:
 def _poster_counts(frame: pd.DataFrame, category: str, title: str, axis_title: str) -> go.Figure:
     """Posters per category (named for people, `names.display_name`), each bar labelled with its
     share; posters without a scanned image (`names.NOT_IN_SHARES`) are counted in paler bars
-    labelled as being in no share."""
+    labelled as being in no share. A category without posters says "0" above its baseline: a
+    missing bar reads as missing data, not as none."""
     if _is_empty(frame, "items"):
         return no_data(title)
     apart = frame[category].isin(NOT_IN_SHARES)
-    text = ["not in shares" if away else f"{share:.0%}" if pd.notna(share) else ""
-            for away, share in zip(apart, frame["share"])]
+    empty = frame["items"].fillna(0).eq(0)
+    text = ["0" if none else "not in shares" if away else f"{share:.0%}" if pd.notna(share) else ""
+            for none, away, share in zip(empty, apart, frame["share"])]
     figure = go.Figure(go.Bar(x=[display_name(kind) for kind in frame[category]], y=frame["items"],
-                              text=text, textposition="auto",
+                              text=text, textposition=["outside" if none else "auto" for none in empty],
+                              cliponaxis=False,
                               marker_color=[NOT_IN_SHARES_COLOUR if away else FALLBACK_COLOUR for away in apart],
                               hovertemplate="%{x}: %{y:,} posters (%{text})<extra></extra>"))
-    return _layout(figure, title, xaxis={"title": axis_title}, yaxis={"title": "posters"})
+    return _layout(figure, title, xaxis={"title": axis_title}, yaxis=count_axis("posters", frame["items"].max()))
 
 
 def _error_bars(rows: pd.DataFrame) -> dict:
@@ -209,33 +241,45 @@ def _error_bars(rows: pd.DataFrame) -> dict:
             "array": (rows["ci_high"] - share).clip(lower=0), "arrayminus": (share - rows["ci_low"]).clip(lower=0)}
 
 
-def keywords_by_gender(frame: pd.DataFrame) -> go.Figure:
-    """Corrected share per label within each keyword as horizontal bars, 95 % intervals as whiskers.
+def keywords_by_gender(frame: pd.DataFrame, label: str = FEMALE) -> go.Figure:
+    """The corrected share of `label` among each keyword's faces as one horizontal bar, its 95 %
+    interval as the whisker.
 
-    Horizontal, so keywords read level and every bar has room for its whisker; the faces each
-    keyword's shares rest on are in its axis label and in the hover, never printed on the bars.
+    One bar per keyword: with two labels the other's share is the rest of the axis, and a second
+    bar beside it would only repeat the same figure in twice the ink. Horizontal, so keywords read
+    level and every bar has room for its whisker; the faces each share rests on are in the
+    keyword's axis label and in the hover, never printed on the bars. A click on a bar asks for
+    every poster of the keyword (customdata [keyword, None]: no label), the share's whole base.
     """
-    title = "Perceived gender of faces by keyword (corrected shares, 95 % intervals)"
-    if _is_empty(frame, "corrected_share"):
+    title = f"Corrected {label} share of faces by keyword (95 % intervals)"
+    rows = pd.DataFrame() if frame is None or frame.empty else frame[frame["label"] == label]
+    if _is_empty(rows, "corrected_share"):
         return no_data(title)
     order = list(dict.fromkeys(frame["keyword"]))  # as analysis ranked them (most items first)
     faces = frame.groupby("keyword")["faces"].sum()
-    figure = go.Figure()
-    for label, rows in frame.groupby("label", sort=True):
-        figure.add_trace(go.Bar(
-            y=rows["keyword"], x=rows["corrected_share"], orientation="h", name=str(label),
-            marker_color=label_colour(label), error_x=_error_bars(rows),
-            customdata=[[keyword, label] for keyword in rows["keyword"]],
-            hovertext=[counted(count, f"{label} face") + (f", interval {low:.0%}–{high:.0%}" if pd.notna(low) else "")
-                       for count, low, high in zip(rows["faces"].fillna(0), rows["ci_low"], rows["ci_high"])],
-            hovertemplate="%{y}: %{x:.1%} (%{hovertext})<extra>%{fullData.name}</extra>",
-        ))
+    figure = go.Figure(go.Bar(
+        y=rows["keyword"], x=rows["corrected_share"], orientation="h", name=f"{label} (corrected)",
+        marker_color=label_colour(label), error_x=_error_bars(rows),
+        customdata=[[keyword, None] for keyword in rows["keyword"]],
+        hovertext=[f"{int(count):,} {label} of {counted(faces.get(keyword, 0), 'face')}"
+                   + (f", interval {low:.0%}–{high:.0%}" if pd.notna(low) else "")
+                   for keyword, count, low, high in zip(rows["keyword"], rows["faces"].fillna(0), rows["ci_low"],
+                                                         rows["ci_high"])],
+        hovertemplate="%{y}: %{x:.1%} " + label + " (%{hovertext})<extra></extra>",
+    ))
     ticks = [f"{keyword} ({counted(faces.get(keyword, 0), 'face')})" for keyword in order]
-    return _layout(figure, title, barmode="group", height=max(420, 34 * len(order) + 160),
-                   xaxis={"title": "corrected share of the keyword's faces", "tickformat": ".0%", "range": [0, 1]},
+    return _layout(figure, title, height=max(420, 34 * len(order) + 160),
+                   xaxis={"title": f"corrected {label} share of the keyword's faces", "tickformat": ".0%",
+                          "range": [0, 1]},
                    yaxis={"title": "keyword (faces counted)", "categoryorder": "array",
                           "categoryarray": list(reversed(order)), "tickmode": "array",
                           "tickvals": order, "ticktext": ticks, "automargin": True})
+
+
+def top_roles(frame: pd.DataFrame, top_n: int = TOP_ROLES) -> pd.Series:
+    """Mentions per role of the `top_n` roles with the most mentions, most first ("(no role)": none found)."""
+    roles = frame["role_lemma"].fillna("(no role)")
+    return frame.groupby(roles)["mentions"].sum().nlargest(top_n)
 
 
 def text_roles(frame: pd.DataFrame, top_n: int = TOP_ROLES) -> go.Figure:
@@ -244,7 +288,8 @@ def text_roles(frame: pd.DataFrame, top_n: int = TOP_ROLES) -> go.Figure:
     if _is_empty(frame, "mentions"):
         return no_data(title)
     frame = frame.assign(role=frame["role_lemma"].fillna("(no role)"))
-    top = frame.groupby("role")["mentions"].sum().nlargest(top_n).index
+    shown = top_roles(frame, top_n)
+    top = shown.index
     frame = frame[frame["role"].isin(top)].groupby(["gender", "role"], as_index=False)["mentions"].sum()
     figure = go.Figure()
     for gender, rows in frame.groupby("gender", sort=True):
@@ -253,7 +298,7 @@ def text_roles(frame: pd.DataFrame, top_n: int = TOP_ROLES) -> go.Figure:
     return _layout(figure, title, barmode="stack", height=max(380, 28 * len(top) + 140),
                    yaxis={"title": "role the phrase qualifies", "categoryorder": "array",
                           "categoryarray": list(reversed(top)), "automargin": True},
-                   xaxis={"title": "mentions"})
+                   xaxis=count_axis("mentions", shown.max()))
 
 
 def agreement(frame: pd.DataFrame) -> go.Figure:
@@ -282,28 +327,50 @@ def _threshold_text(min_probability: float, stored_thresholds: Sequence[float]) 
     return rule
 
 
-def methods_text(card: dict | None, min_probability: float = 0.0,
-                 stored_thresholds: Sequence[float] = ()) -> list[tuple[str, str]]:
+def _reader_note(note: str | None) -> str:
+    """A card's evaluation note without the clauses that point into the card by key ("per domain:
+    `domains`"): a reader of the page has no card open, and the panel states the domain's figures."""
+    clauses = [clause.strip() for clause in (note or "").split(";") if clause.strip() and "`" not in clause]
+    return "; ".join(clauses)
+
+
+def _calibration_text(calibration: dict | None) -> str:
+    """The declared domain and its held-out figures, for a model calibrated per domain ("" otherwise)."""
+    domain = (calibration or {}).get("domain")
+    if not domain:
+        return ""
+    held_out = calibration.get("held_out") or {}
+    size = f"n = {held_out['n']:,}, " if isinstance(held_out.get("n"), int) else ""
+    temperature = calibration.get("temperature")
+    scaled = f", temperature {temperature:.2f}" if isinstance(temperature, (int, float)) else ""
+    return (f" Calibrated for {domain}, the domain declared for this collection{scaled}: on held-out {domain} faces "
+            f"({size}after calibration) accuracy {_percent(held_out.get('accuracy'))}, balanced accuracy "
+            f"{_percent(held_out.get('balanced_accuracy'))}; the shares are corrected with the errors on those faces.")
+
+
+def methods_text(card: dict | None, min_probability: float = 0.0, stored_thresholds: Sequence[float] = (),
+                 calibration: dict | None = None) -> list[tuple[str, str]]:
     """The methods panel as (heading, paragraph) pairs, rendered as HTML by the page and the app.
 
     It travels with every view of the figures because a share of "female" faces is easy to
     misread as a count of women; the panel says what was measured, by which model, how well.
+    `calibration`: the model's entry in provenance.json (`classify.domains.calibration_provenance`).
     """
     card = card or {}
     evaluation = card.get("evaluation") or {}
-    note = card.get("evaluation_note")
+    note = _reader_note(card.get("evaluation_note"))
     model = card.get("model_id") or "no classifier registered"
     return [
         ("Model", f"{model}; labels {', '.join(card.get('labels') or []) or 'unknown'}. "
                   f"Accuracy {_percent(evaluation.get('accuracy'))}, balanced accuracy "
                   f"{_percent(evaluation.get('balanced_accuracy'))}"
-                  f"{f' ({note})' if note else ''}."),
+                  f"{f' ({note})' if note else ''}.{_calibration_text(calibration)}"),
         ("Thresholds", _threshold_text(min_probability, stored_thresholds)),
         ("Perceived gender", "Labels annotate how a depicted face reads to a classifier trained on people's "
                              "judgements: a property of the depiction, not the identity of any person. "
                              "Classifiers err more on some groups of people and on drawings, illustrations "
                              "and stylised faces than on photographs."),
         ("Corrected shares", "Raw shares are corrected for the model's measured errors (its confusion matrix "
-                             "on held-out poster faces) and shown with 95 % intervals; a wide interval "
+                             "on held-out faces) and shown with 95 % intervals; a wide interval "
                              "means few faces, and years without items are left as gaps."),
     ]

@@ -50,13 +50,14 @@ def build_figures(tables: Tables, filters: Filters) -> dict[str, go.Figure]:
     by_year = analysis.by_year(tables, filters)
     composition = analysis.composition(tables, filters)
     agreement = analysis.agreement_summary(tables, filters)
+    roles = analysis.mentions_by_role(tables, filters)
     built = {
         SHARE_OVER_TIME: figures.share_over_time(by_year),
         SHARE_BY_DECADE: figures.share_by_decade(analysis.by_decade(tables, filters)),
         FACES_BY_YEAR: figures.faces_by_year(by_year),
         COMPOSITION: figures.composition(composition),
         KEYWORDS: figures.keywords_by_gender(analysis.by_keyword(tables, filters, with_ratios=False)),
-        TEXT_ROLES: figures.text_roles(analysis.mentions_by_role(tables, filters)),
+        TEXT_ROLES: facebase.with_base(figures.text_roles(roles), facebase.roles_base_text(roles)),
         AGREEMENT: facebase.with_base(figures.agreement(agreement), facebase.agreement_base_text(agreement)),
     }
     facebase.state_bases(built, FACE_PANELS, analysis.face_base(composition))
@@ -74,6 +75,7 @@ def model_id(tables: Tables, filters: Filters) -> str | None:
 def methods(tables: Tables, filters: Filters) -> list[tuple[str, str]]:
     """The methods panel for this view (see `figures.methods_text`)."""
     chosen = model_id(tables, filters)
-    stored = (tables.provenance.get("models", {}).get(chosen) or {}).get("stored_thresholds")
+    recorded = tables.provenance.get("models", {}).get(chosen) or {}
+    stored = recorded.get("stored_thresholds")
     return figures.methods_text(tables.models.get(chosen), filters.min_probability,
-                                stored if isinstance(stored, list) else [])
+                                stored if isinstance(stored, list) else [], recorded.get("calibration"))

@@ -79,7 +79,8 @@ def test_provenance_names_the_model_its_evaluation_and_the_runs(exported):
     assert record["runs"]["text"][-1]["started_at"].startswith("2024-01-01")
     assert record["face_set"]["parameter_hash"] == "set1"
     assert record["text_version"]["version_hash"] == "v1"
-    assert record["sources"] == [{"key": "test", "kind": "csv", "location": "/data/posters.csv"}]
+    assert record["sources"] == [{"key": "test", "kind": "csv", "location": "/data/posters.csv",
+                                  "last_harvest_at": None}]  # the fixture records no finished harvest
     assert record["postercensus_version"] and record["exported_at"]
 
 

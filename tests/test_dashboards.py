@@ -90,19 +90,22 @@ def test_share_over_time_leaves_gap_years_as_gaps_in_line_and_band():
                                                           [1943, "female"]]
 
 
-def test_keyword_bars_are_horizontal_with_their_interval_and_counts_off_the_bars():
+def test_keyword_figure_draws_one_female_share_bar_per_keyword_with_its_interval_and_counts_off_the_bars():
     frame = pd.DataFrame({"keyword": ["war", "war", "food", "food"], "label": ["female", "male"] * 2,
                           "faces": [4, 6, 1, 0], "corrected_share": [0.4, 0.6, 1.0, 0.0],
                           "ci_low": [0.1, 0.35, 0.2, 0.0], "ci_high": [0.65, 0.9, 1.0, 0.8]})
     figure = figures.keywords_by_gender(frame)
-    female, male = figure.data
-    assert (female.name, male.name) == ("female", "male")
+    (female,) = figure.data  # no complementary male bar: it would repeat the same share
+    assert female.name == "female (corrected)" and female.marker.color == figures.label_colour("female")
     assert female.orientation == "h" and list(female.y) == ["war", "food"]
+    assert list(female.x) == pytest.approx([0.4, 1.0])
     assert list(female.error_x.array) == pytest.approx([0.25, 0.0])
     assert list(female.error_x.arrayminus) == pytest.approx([0.3, 0.8])
-    assert female.marker.color == figures.label_colour("female") != male.marker.color
     assert female.text is None, "no count printed on (or rotated under) the bars"
-    assert female.hovertext[0] == "4 female faces, interval 10%–65%"
+    assert female.hovertext[0] == "4 female of 10 faces, interval 10%–65%"
+    assert [list(point) for point in female.customdata] == [["war", None], ["food", None]], \
+        "a click asks for every poster of the keyword"
+    assert figure.layout.xaxis.title.text == "corrected female share of the keyword's faces"
     assert list(figure.layout.yaxis.ticktext) == ["war (10 faces)", "food (1 face)"]
     assert list(figure.layout.yaxis.categoryarray) == ["food", "war"], "the most common keyword on top"
 
@@ -415,7 +418,8 @@ def test_app_states_the_base_and_says_when_nothing_was_scanned(catalogue, unscan
 
 def _update_figures(client, years: list[int], keywords: list[str] | None) -> dict:
     """POST the filter controls' values to the figures callback, as the browser does (no server runs)."""
-    outputs = [*(f"{panel.id}.figure" for panel in PANELS), "methods.children", "filter-summary.children"]
+    outputs = [*(f"{panel.id}.figure" for panel in PANELS), "methods.children", "filter-summary.children",
+               "citation.children"]
     inputs = [{"id": "filter-years", "property": "value", "value": years},
               {"id": "filter-keywords", "property": "value", "value": keywords},
               {"id": "filter-source", "property": "value", "value": None},
