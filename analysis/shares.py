@@ -19,7 +19,14 @@ import pandas as pd
 
 from postercensus.classify.correction import decision_categories, held_out_confusion
 from postercensus.classify.domains import registered_held_out
-from postercensus.classify.prevalence import ConfusionMatrix, PrevalenceEstimate, bootstrap_draws, estimate_prevalence
+from postercensus.classify.prevalence import (
+    LOWER,
+    UPPER,
+    ConfusionMatrix,
+    PrevalenceEstimate,
+    bootstrap_draws,
+    estimate_prevalence,
+)
 
 SHARE_COLUMNS = ["faces", "raw_share", "corrected_share", "ci_low", "ci_high"]
 RATIO_COLUMNS = ["ratio", "ratio_low", "ratio_high"]
@@ -112,8 +119,13 @@ class Shares:
 
         The interval is the percentile interval of the ratio over bootstrap replicates in which the
         subset and the whole share each replicate's draw of the confusion rates (`bootstrap_draws`), as
-        a misclassification rate that inflates one inflates the other; it is widened to contain the point
-        ratio, as the shares' intervals are. NaN where either share is unknown or the whole's is 0.
+        a misclassification rate that inflates one inflates the other; its lower bound divides the
+        subset's lower-bound draws by the whole's upper-bound ones, its upper bound the other way round
+        (`classify.prevalence.estimate_prevalence` says why a group's draws lean towards the bound they
+        serve), and it is widened to contain the point ratio, as the shares' intervals are. NaN where
+        either share is unknown or the whole's is 0 (a ratio to nothing is undefined), and ratio_high
+        NaN where the whole's share can be 0 within its own interval (the ratio is then unbounded
+        above): codebook.md says so, as an `inf` in a CSV reads as a measured value.
         """
         labels = list(self.card["labels"])
         nan = {label: dict.fromkeys(RATIO_COLUMNS, math.nan) for label in labels}
@@ -125,24 +137,43 @@ class Shares:
         if points[0] is None:
             return [nan for _ in subsets]
         try:
-            draws = bootstrap_draws([full, *parts], self.confusion)
+            bounds = {label: _ratio_bounds(self.confusion, [full, *parts], index)
+                      for index, label in enumerate(labels)}
         except ValueError:
             return [nan for _ in subsets]
         rows = []
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for index, point in enumerate(points[1:], start=1):
-                row = {}
-                for k, label in enumerate(labels):
-                    whole_share = points[0].corrected_share[label]
-                    if point is None or whole_share == 0:
-                        row[label] = dict.fromkeys(RATIO_COLUMNS, math.nan)
-                        continue
-                    ratio = point.corrected_share[label] / whole_share
-                    replicates = draws[index, :, k] / draws[0, :, k]
-                    replicates = replicates[~np.isnan(replicates)]  # 0/0: no ratio; x/0 stays +inf, unbounded
-                    low, high = (np.quantile(replicates, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], method="inverted_cdf")
-                                 if replicates.size else (math.nan, math.nan))
-                    row[label] = {"ratio": ratio, "ratio_low": float(min(low, ratio)),
-                                  "ratio_high": float(max(high, ratio))}
-                rows.append(row)
+        for index, point in enumerate(points[1:], start=1):
+            row = {}
+            for label in labels:
+                whole_share = points[0].corrected_share[label]
+                if point is None or whole_share == 0:
+                    row[label] = dict.fromkeys(RATIO_COLUMNS, math.nan)
+                    continue
+                ratio = point.corrected_share[label] / whole_share
+                low, high = bounds[label][index - 1]
+                row[label] = {"ratio": ratio, "ratio_low": float(min(low, ratio)),
+                              "ratio_high": float(max(high, ratio)) if math.isfinite(high) else math.nan}
+            rows.append(row)
         return rows
+
+
+def _ratio_bounds(confusion: ConfusionMatrix, collections: list[dict[str, int]],
+                  label: int) -> list[tuple[float, float]]:
+    """(low, high) of each subset's share ÷ the whole's (collections[0]) for one label: the subset's
+    lower-bound draws over the whole's upper-bound draws, and the other way round, one draw of the
+    rates shared by all; high is inf where some replicate divides by a whole share of 0."""
+    subsets = len(collections) - 1
+    lower = bootstrap_draws(collections, confusion, [(label, UPPER)] + [(label, LOWER)] * subsets)[:, :, label]
+    upper = bootstrap_draws(collections, confusion, [(label, LOWER)] + [(label, UPPER)] * subsets)[:, :, label]
+    tails = ((1 - LEVEL) / 2, (1 + LEVEL) / 2)
+    bounds = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for index in range(1, len(collections)):
+            ends = []
+            for draws, tail in zip((lower, upper), tails):
+                replicates = draws[index] / draws[0]
+                replicates = replicates[~np.isnan(replicates)]  # 0/0: no ratio; x/0 stays +inf, unbounded
+                ends.append(float(np.quantile(replicates, tail, method="inverted_cdf")) if replicates.size
+                            else math.nan)
+            bounds.append((ends[0], ends[1]))
+    return bounds

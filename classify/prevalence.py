@@ -32,6 +32,11 @@ from postercensus.catalog.schema import UNCERTAIN_LABEL as UNCERTAIN  # the thre
 ROGAN_GLADEN = "rogan-gladen"
 LEAST_SQUARES = "constrained-least-squares"
 METHODS = (ROGAN_GLADEN, LEAST_SQUARES)
+EXACT = "exact"  # how the collection's proportions are drawn: see estimate_prevalence
+JEFFREYS = "jeffreys"
+PERCENTILE = "percentile"
+INTERVALS = (EXACT, JEFFREYS, PERCENTILE)
+LOWER, UPPER = "lower", "upper"  # which bound of a label's interval a set of replicates serves
 _REMEMBERED: OrderedDict[tuple, Any] = OrderedDict()  # see _remembered
 _REMEMBERED_LOCK = threading.Lock()  # the dashboard's server calls from several threads
 _REMEMBERED_SIZE = 16  # a few thresholds' point and bootstrap rates
@@ -221,26 +226,34 @@ def estimate_prevalence(
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
+    interval: str = EXACT,
 ) -> PrevalenceEstimate:
-    """Corrected label shares of a collection, with a percentile bootstrap interval.
+    """Corrected label shares of a collection, with an interval that is honest at every size.
 
     observed_counts maps every predicted category of the confusion matrix (and nothing else) to the
     number of collection faces predicted as it, counted with the same decision rule; pass 0 for an
-    empty category. The point estimate uses all the data. Each bootstrap replicate carries both
+    empty category. The point estimate uses all the data. Each of the n_boot replicates carries both
     errors: it draws every confusion row's rates from their Jeffreys posterior Dirichlet(counts + ½)
-    (the labelled set's error in the rates) and resamples the collection's predicted counts
-    multinomially (its sampling error), then recomputes the corrected shares; the interval is their
-    percentile interval, inside [0, 1] because every replicate is. The rows are not resampled
-    multinomially because a rate observed as 0 would then never vary (no false positive among 20
-    labelled faces does not make the false-positive rate surely 0): in simulation that held the
-    coverage of a 95 % interval at 91 % with 20 labelled faces per label, the posterior draw near 95 %
-    (benchmarks/classify_prevalence_coverage.py). A replicate whose rates cannot separate the
-    labels (possible only through rounding, as the rates are drawn from a continuous posterior)
-    identifies nothing, so it counts as 0 for the lower bound and 1 for the upper one rather than
-    being dropped, which would narrow the interval. Finally the interval is widened to contain the
-    point estimate should it not: clipping piles replicates on 0 or 1 and the ratio in Rogan–Gladen
-    skews them, and an interval that excludes the best estimate would be incoherent. This is a
-    guarantee, not a routine repair: simulations down to 3 labelled faces per label never needed it.
+    (the labelled set's error in the rates; a rate observed as 0 among 20 labelled faces is not
+    surely 0) and draws the collection's predicted proportions (its sampling error), then
+    recomputes the corrected shares; the interval is their percentile interval, inside [0, 1]
+    because every replicate is.
+
+    How the collection's proportions are drawn is what makes small groups honest (`interval`):
+    EXACT (the default) draws each label's lower bound from Dirichlet(counts + one face given to the
+    other labels) and its upper bound from Dirichlet(counts + one face given to it), the
+    Clopper–Pearson construction (its bounds are quantiles of Beta(y, n−y+1) and Beta(y+1, n−y))
+    carried through the correction; JEFFREYS draws both from Dirichlet(counts + ½); PERCENTILE
+    resamples the counts multinomially at their observed proportions (the method before issue 21),
+    which never varies a group whose faces all have one label: one female face gave 1.0 [1.0, 1.0].
+    EXACT was chosen by benchmarks/classify_prevalence_coverage.py: the only one of the three whose
+    95 % interval covered the true share at least 93 % of the time for every group size from 1 face.
+
+    A replicate whose rates cannot separate the labels (possible only through rounding, as the rates
+    are drawn from a continuous posterior) identifies nothing, so it counts as 0 for the lower bound
+    and 1 for the upper one rather than being dropped, which would narrow the interval. Finally the
+    interval is widened to contain the point estimate should it not: an interval that excludes the
+    best estimate would be incoherent.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
@@ -259,12 +272,15 @@ def estimate_prevalence(
     q = observed / n
     point = _solve(rates[None], q[None], method)[0][0]
     rng = np.random.default_rng(seed)
-    boot_rates = np.stack([rng.dirichlet(row + 0.5, size=n_boot) for row in confusion.counts], axis=1)
-    boot_q = rng.multinomial(n, q, size=n_boot) / n
-    shares, identified = _solve(boot_rates, boot_q, method)
+    boot_rates = _rate_draws(confusion, n_boot, rng)
     tail = (1 - level) / 2
-    low = np.quantile(np.where(identified[:, None], shares, 0.0), tail, axis=0)
-    high = np.quantile(np.where(identified[:, None], shares, 1.0), 1 - tail, axis=0)
+    low, high = np.empty(len(labels)), np.empty(len(labels))
+    draws = _SideDraws(observed, confusion, boot_rates, rng, method, interval)
+    for k in range(len(labels)):
+        shares, identified = draws.for_bound(k, LOWER)
+        low[k] = np.quantile(np.where(identified, shares[:, k], 0.0), tail)
+        shares, identified = draws.for_bound(k, UPPER)
+        high[k] = np.quantile(np.where(identified, shares[:, k], 1.0), 1 - tail)
     low, high = np.minimum(low, point), np.maximum(high, point)
 
     column = {category: index for index, category in enumerate(confusion.predicted)}
@@ -284,28 +300,88 @@ def estimate_prevalence(
 def bootstrap_draws(
     observed: Sequence[Mapping[str, int]],
     confusion: ConfusionMatrix,
+    bounds: Sequence[tuple[int, str]],
     n_boot: int = 2000,
     seed: int = 0,
+    interval: str = EXACT,
 ) -> np.ndarray:
-    """Bootstrap replicates of the corrected shares of several collections counted by one classifier.
+    """Replicates of the corrected shares of several collections counted by one classifier.
 
-    Returns an array (collections, n_boot, labels). Each replicate draws the confusion rates once,
-    as estimate_prevalence does, and uses them for every collection, while each collection's
-    counts are resampled on their own: a comparison between collections (a subset's share over the
+    Returns an array (collections, n_boot, labels): collection i drawn for bounds[i], a pair (label
+    index, LOWER or UPPER) saying which bound of which label its replicates serve (see
+    estimate_prevalence: the collection's proportions are drawn leaning that way). Each replicate
+    draws the confusion rates once and uses them for every collection, while each collection's
+    proportions are drawn on their own: a comparison between collections (a subset's share over the
     whole collection's) then keeps the rate error they share instead of counting it twice, which is
     what makes a ratio's percentile interval honest. NaN for an empty collection, and in a
     replicate whose rates cannot separate the labels.
     """
+    if len(bounds) != len(observed):
+        raise ValueError(f"{len(observed)} collections but {len(bounds)} bounds")
     vectors = [_observed_vector(counts, confusion.predicted) for counts in observed]
     method = choose_method(*confusion.counts.shape)
     rng = np.random.default_rng(seed)
-    boot_rates = np.stack([rng.dirichlet(row + 0.5, size=n_boot) for row in confusion.counts], axis=1)
-    draws = np.full((len(vectors), n_boot, len(confusion.labels)), np.nan)
-    for index, counts in enumerate(vectors):
-        n = int(counts.sum())
-        if n:
-            draws[index] = _solve(boot_rates, rng.multinomial(n, counts / n, size=n_boot) / n, method)[0]
-    return draws
+    boot_rates = _rate_draws(confusion, n_boot, rng)
+    result = np.full((len(vectors), n_boot, len(confusion.labels)), np.nan)
+    for index, (counts, (label, bound)) in enumerate(zip(vectors, bounds)):
+        if counts.sum():
+            draws = _SideDraws(counts, confusion, boot_rates, rng, method, interval)
+            result[index] = draws.for_bound(label, bound)[0]
+    return result
+
+
+def _rate_draws(confusion: ConfusionMatrix, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """n_boot draws (n_boot, K, C) of the confusion rates from each row's Jeffreys posterior."""
+    return np.stack([rng.dirichlet(row + 0.5, size=n_boot) for row in confusion.counts], axis=1)
+
+
+class _SideDraws:
+    """The corrected-share replicates of one collection for each bound of each label, drawn once
+    per distinct set of pseudo-counts (with two labels, the female lower bound's draws are the male
+    upper bound's), all with the same rate draws."""
+
+    def __init__(self, observed: np.ndarray, confusion: ConfusionMatrix, boot_rates: np.ndarray,
+                 rng: np.random.Generator, method: str, interval: str) -> None:
+        if interval not in INTERVALS:
+            raise ValueError(f"unknown interval {interval!r}; use one of {INTERVALS}")
+        self.observed, self.confusion, self.boot_rates = observed, confusion, boot_rates
+        self.rng, self.method, self.interval = rng, method, interval
+        self._solved: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def for_bound(self, label: int, bound: str) -> tuple[np.ndarray, np.ndarray]:
+        """(shares (n_boot, K), identified (n_boot,)) of the replicates for this label's bound."""
+        pseudo = self._pseudo_counts(label, bound)
+        key = None if pseudo is None else tuple(pseudo)
+        if key not in self._solved:
+            shares, identified = _solve(self.boot_rates, self._proportions(pseudo), self.method)
+            self._solved[key] = (shares, identified)
+        return self._solved[key]
+
+    def _pseudo_counts(self, label: int, bound: str) -> np.ndarray | None:
+        """Faces added to the counts before drawing proportions; None for the multinomial resample."""
+        if self.interval == PERCENTILE:
+            return None
+        categories = len(self.confusion.predicted)
+        labels = len(self.confusion.labels)
+        pseudo = np.full(categories, 0.5)  # categories beyond the labels (uncertain): Jeffreys
+        if self.interval == JEFFREYS:
+            return pseudo
+        column = {category: index for index, category in enumerate(self.confusion.predicted)}
+        own = column[self.confusion.labels[label]]
+        others = [column[other] for index, other in enumerate(self.confusion.labels) if index != label]
+        pseudo[own] = 0.0 if bound == LOWER else 1.0
+        pseudo[others] = 1.0 / (labels - 1) if bound == LOWER else 0.0
+        return pseudo
+
+    def _proportions(self, pseudo: np.ndarray | None) -> np.ndarray:
+        """n_boot draws (n_boot, C) of the collection's predicted proportions."""
+        n_boot, n = len(self.boot_rates), int(self.observed.sum())
+        if pseudo is None:
+            return self.rng.multinomial(n, self.observed / n, size=n_boot) / n
+        # Gamma draws rather than rng.dirichlet: a shape of 0 (no face and no pseudo-face in a
+        # category) is a category surely empty in this draw, which Dirichlet does not accept.
+        gammas = self.rng.standard_gamma(np.broadcast_to(self.observed + pseudo, (n_boot, len(pseudo))))
+        return gammas / gammas.sum(axis=1, keepdims=True)
 
 
 def _require_unique(values: tuple[str, ...], what: str) -> None:

@@ -46,7 +46,7 @@ from postercensus.catalog import schema
 from postercensus.catalog.home import Home
 from postercensus.catalog.database import default_url, open_engine
 from postercensus.classify.correction import corrected_shares, held_out_confusion
-from postercensus.classify.prevalence import bootstrap_draws
+from postercensus.classify.prevalence import LOWER, UPPER, bootstrap_draws
 from postercensus.faces.settings import FaceSettings
 from postercensus.text.settings import TextSettings
 
@@ -259,6 +259,15 @@ def test_by_year_keeps_the_gap_year_as_nan_and_matches_hand_computed_shares(tabl
         assert row.ci_low <= row.corrected_share <= row.ci_high
 
 
+def test_no_group_of_one_label_gets_a_zero_width_interval(tables):
+    """Issue 21: a year of one face, or of faces all of one label, read "1.0 [1.0, 1.0]" before."""
+    for table in (by_year(tables), by_decade(tables), by_keyword(tables), by_gender(tables)):
+        shares = table.dropna(subset=["corrected_share"])
+        assert len(shares) and (shares["ci_high"] - shares["ci_low"] > 0.2).all(), shares
+    female_1937 = one(by_year(tables), year=1937, label="female")  # one face, perceived male
+    assert (female_1937["faces"], female_1937["ci_low"]) == (0, 0.0) and female_1937["ci_high"] > 0.5
+
+
 def test_by_decade_pools_the_decade(tables):
     table = by_decade(tables)
     female = one(table, decade=1930, label="female")
@@ -277,13 +286,18 @@ def test_by_keyword_ranks_keywords_and_gives_ratios_with_intervals(tables):
     assert war["ratio"] == pytest.approx(833 / 693)
     assert one(table, keyword="war", label="male")["ratio"] == pytest.approx((4 / 21) / (16 / 49))
     for row in table.itertuples():
-        assert row.ratio_low <= row.ratio <= row.ratio_high
+        assert row.ratio_low <= row.ratio
+        # the whole collection has 7 faces, so its share's interval reaches 0: the ratio is unbounded
+        # above, which the table says by leaving ratio_high empty, never inf
+        assert np.isnan(row.ratio_high) or row.ratio <= row.ratio_high
+    assert np.isnan(table["ratio_high"]).any() and not np.isinf(table[["ratio_low", "ratio_high"]]).any(axis=None)
 
 
 def test_bootstrap_draws_share_the_rate_draws_between_collections():
     confusion = held_out_confusion(CARD, 0.0)
     large = {"female": 400, "male": 300}
-    draws = bootstrap_draws([large, large, {"female": 0, "male": 0}], confusion, n_boot=300)
+    draws = bootstrap_draws([large, large, {"female": 0, "male": 0}], confusion,
+                            [(0, UPPER), (0, LOWER), (0, LOWER)], n_boot=300)
     assert draws.shape == (3, 300, 2)
     assert np.isnan(draws[2]).all()  # an empty collection has no replicates
     # with 700 faces the 20 held-out faces' rate error dominates; shared, it moves both collections together
