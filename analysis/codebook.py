@@ -15,8 +15,10 @@ SHARES = {
                        "threshold; when the model card calibrates per domain, that of the declared domain: "
                        "posters, paintings or photos, named above and in provenance.json). Sums to 1 over the "
                        "labels. Empty for `uncertain` and for groups without faces.",
-    "ci_low": "Lower bound of the 95 % bootstrap interval of corrected_share (labelled-set and sampling error).",
-    "ci_high": "Upper bound of the 95 % bootstrap interval of corrected_share.",
+    "ci_low": "Lower bound of the 95 % interval of corrected_share (labelled-set and sampling error; each bound "
+              "bootstrapped with one face leaning its way, so a group of one face is not certain: README, "
+              "Methodology).",
+    "ci_high": "Upper bound of the 95 % interval of corrected_share.",
     "model_id": "The classifier whose predictions were counted (its version and evaluation: provenance.json).",
 }
 PERIOD = {
@@ -99,8 +101,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "ratio": "The keyword's corrected_share ÷ the whole filtered collection's (1: as common as overall).",
         "ratio_low": "Lower bound of the 95 % interval of ratio: percentile of bootstrap replicates sharing the "
                      "classifier-error draws between keyword and collection.",
-        "ratio_high": "Upper bound of that interval. ratio_low/ratio_high/ratio are empty when the denominator group "
-                      "has no faces (a ratio to zero is undefined).",
+        "ratio_high": "Upper bound of that interval. ratio_low/ratio_high/ratio are empty when the whole collection's "
+                      "corrected_share is 0 (a ratio to zero is undefined); ratio_high alone is empty when that "
+                      "share's own interval reaches 0 (the ratio is then unbounded above).",
     },
     "mentions_by_gender.csv": {"gender": "Gender of the mentions.", "mentions": "Mentions outside titles.",
                                "items": "Items with at least one such mention."},
