@@ -85,14 +85,17 @@ class IiifHarvester:
         return None
 
     def events(self, since: str | None) -> Iterator[HarvestEvent]:
-        """Every manifest reachable from the URL; `since` is ignored (no change feed)."""
+        """Every manifest reachable from the URL; `since` is ignored (no change feed). The first
+        document must be a manifest or collection (the source's first contact)."""
         self._seen = {self.url}
         try:
             document, size = self._fetch(self.url)
         except _Unreadable as error:
-            raise HarvestError(f"{self.url}: {error}") from error
+            raise HarvestError(f"{self.url}: {error}; check the URL, or try again later if the server is "
+                               "down") from error
         if _resource_kind(document) not in ("manifest", "collection"):
-            raise HarvestError(f"{self.url}: {_not_iiif_message(document)}")
+            raise HarvestError(f"{self.url}: {_not_iiif_message(document)}; give the URL of a IIIF Presentation "
+                               "manifest or collection (its JSON, not the viewer's web page)")
         self._seen.add(_id(document) or self.url)
         yield from self._document_events(self.url, document, size, depth=0)
 

@@ -69,7 +69,15 @@ class RecordProblem:
     skipped: bool = True
 
 
-HarvestEvent = Union[HarvestedItem, RecordProblem]
+@dataclass(frozen=True)
+class SourceNote:
+    """Something the researcher should know about the source as a whole (e.g. a CSV with no
+    image column): printed after the harvest, neither an error nor a problem of any record."""
+
+    message: str
+
+
+HarvestEvent = Union[HarvestedItem, RecordProblem, SourceNote]
 
 
 class Harvester(Protocol):
@@ -84,11 +92,16 @@ class Harvester(Protocol):
         """The options that define this source, as stored in postercensus.toml."""
 
     def events(self, since: str | None) -> Iterator[HarvestEvent]:
-        """Items changed since the watermark `since` (None: everything)."""
+        """Items changed since the watermark `since` (None: everything).
+
+        Reading the first event (or the end of an empty listing) is the source's first contact:
+        a HarvestError raised before it means the source could not be read as configured, and a
+        source new to the catalogue is then not registered (see harvest.runner).
+        """
 
     def watermark(self) -> str | None:
         """After `events` is exhausted: the value to pass as `since` next time, or None."""
 
 
 class HarvestError(StageError):
-    """The listing itself failed (not one record): the run stops paging and says why."""
+    """The listing itself failed (not one record): the run stops paging and says why, and how to fix it."""

@@ -1,29 +1,53 @@
-"""Running one harvest: events → catalogue batches → image files → a run record.
+"""Running one harvest: first contact → events → catalogue batches → image files → a run record.
 
 Every harvester shares this loop, so incremental behaviour, batching (one transaction per
 batch), per-image error reporting and provenance are the same for OAI-PMH, IIIF, CSV and
 folders. The watermark advances only when the whole listing was read, so a failed or killed
 run is simply repeated next time; upserts make the repeat add nothing twice.
+
+The first event is read before anything is stored: that is the source's first contact (a CSV's
+header and columns, an OAI-PMH server's first page, a IIIF manifest). A source that fails it is
+left as it was: a new one gets no catalogue row and is not registered (a mistyped URL or column
+must not be refreshed every night), a known one keeps its stored options; only the failed run is
+recorded, so `status` shows what happened.
 """
 from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from postercensus.catalog.imagefiles import ImageFiles, InvalidImage
 from postercensus.catalog.problems import Problem, ProblemKind
 from postercensus.catalog.runs import RunStatus, finish_run, start_run
 from postercensus.catalog.schema import ImageStatus
+from postercensus.catalog.sources import source_id_of
 from postercensus.catalog.store import Catalog, PendingImage
 from postercensus.harvest.checks import date_warning, identifier_problem
 from postercensus.harvest.http import FetchError, HttpClient
-from postercensus.harvest.records import Harvester, HarvestError, HarvestedItem, RecordProblem, is_http_url
+from postercensus.harvest.records import (
+    Harvester,
+    HarvestError,
+    HarvestEvent,
+    HarvestedItem,
+    RecordProblem,
+    SourceNote,
+    is_http_url,
+)
 
 ITEM_BATCH = 100
 MAX_IMAGE_ATTEMPTS = 3
@@ -40,6 +64,8 @@ class HarvestReport:
     missing_files: list[str] = field(default_factory=list)
     listing_error: str | None = None
     problems: list[Problem] = field(default_factory=list)  # the errors about items and the missing files, keyed
+    notes: list[str] = field(default_factory=list)  # what the source said about itself (harvest.records.SourceNote)
+    contacted: bool = True  # False: the first contact failed, nothing was read and nothing registered
 
     def report_problem(self, kind: str, key: str, message: str) -> None:
         """An error about one record or image: said in `errors`, and kept under its key across runs."""
@@ -71,32 +97,58 @@ def run_harvest(
     workers: int = 4,
     overrides: dict[str, Any] | None = None,
     console: Console | None = None,
+    on_contact: Callable[[], None] | None = None,
 ) -> HarvestReport:
     """Harvest `harvester` into `catalog`, then fetch the images it listed (or that are owed).
 
     `overrides` are this run's one-off options (e.g. an explicit `--from`): recorded with the
-    run for provenance, but not part of the source's stored definition.
+    run for provenance, but not part of the source's stored definition. `on_contact` is called
+    once the first contact succeeded and the source is stored (the harvest commands register
+    the source in postercensus.toml there); a failed first contact returns a report with
+    `contacted` False and its `listing_error`.
     """
     console = console or Console(stderr=True)
     params = harvester.params()
-    location = params.get("url") or params.get("path", "")
-    source_id = catalog.ensure_source(harvester.source_key(), harvester.kind, location, params)
-    since = catalog.watermark(source_id)
+    key = harvester.source_key()
+    known = source_id_of(catalog.engine, key)
+    since = catalog.watermark(known) if known is not None else None
     run_parameters = {**params, "since": since, **(overrides or {})}
-    run_id = start_run(catalog.engine, f"harvest.{harvester.kind}", run_parameters, source_id)
-    report = HarvestReport(run_id, harvester.source_key())
-    try:
-        with _progress(console) as progress:
-            _store_items(catalog, harvester, source_id, run_id, since, report, progress)
+    with _progress(console) as progress:
+        task = progress.add_task("records", total=None)
+        events = harvester.events(since)
+        try:
+            head = list(islice(events, 1))
+        except HarvestError as error:
+            return _contact_failed(catalog, harvester, key, known, run_parameters, error)
+        location = params.get("url") or params.get("path", "")
+        source_id = catalog.ensure_source(key, harvester.kind, location, params)
+        if on_contact is not None:
+            on_contact()
+        run_id = start_run(catalog.engine, f"harvest.{harvester.kind}", run_parameters, source_id)
+        report = HarvestReport(run_id, key)
+        try:
+            _store_items(catalog, chain(head, events), source_id, run_id, report, progress, task)
             _fetch_images(catalog, source_id, client, image_files, workers, report, progress)
-        if report.listing_error is None:
-            catalog.finish_source_harvest(source_id, harvester.watermark())
-    except BaseException as error:
-        report.errors.append(f"run interrupted: {type(error).__name__}: {error}")
-        finish_run(catalog.engine, run_id, RunStatus.FAILED, dict(report.counts), report.errors, report.problems)
-        raise
+            if report.listing_error is None:
+                catalog.finish_source_harvest(source_id, harvester.watermark())
+        except BaseException as error:
+            report.errors.append(f"run interrupted: {type(error).__name__}: {error}")
+            finish_run(catalog.engine, run_id, RunStatus.FAILED, dict(report.counts), report.errors, report.problems)
+            raise
     missing = [problem.message for problem in report.problems if problem.kind == ProblemKind.IMAGE_MISSING]
     finish_run(catalog.engine, run_id, report.status, dict(report.counts), report.errors + missing, report.problems)
+    return report
+
+
+def _contact_failed(catalog: Catalog, harvester: Harvester, key: str, known: int | None,
+                    run_parameters: dict[str, Any], error: HarvestError) -> HarvestReport:
+    """Record the failed first contact as a failed run, and change nothing else: a new source
+    gets no row (the run names it in its parameters), a known one keeps its stored options."""
+    parameters = run_parameters if known is not None else {**run_parameters, "source": key}
+    run_id = start_run(catalog.engine, f"harvest.{harvester.kind}", parameters, known)
+    report = HarvestReport(run_id, key, listing_error=str(error), contacted=False)
+    report.errors.append(_listing_stopped(report.listing_error))
+    finish_run(catalog.engine, run_id, report.status, {}, report.errors, [])
     return report
 
 
@@ -107,8 +159,8 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _store_items(catalog, harvester, source_id, run_id, since, report: HarvestReport, progress: Progress) -> None:
-    task = progress.add_task("records", total=None)
+def _store_items(catalog: Catalog, events: Iterator[HarvestEvent], source_id: int, run_id: int,
+                 report: HarvestReport, progress: Progress, task: TaskID) -> None:
     batch: list[HarvestedItem] = []
     stored = 0
 
@@ -121,7 +173,10 @@ def _store_items(catalog, harvester, source_id, run_id, since, report: HarvestRe
             batch.clear()
 
     try:
-        for event in harvester.events(since):
+        for event in events:
+            if isinstance(event, SourceNote):
+                report.notes.append(event.message)
+                continue
             if isinstance(event, HarvestedItem):
                 event = identifier_problem(event) or event
             if isinstance(event, RecordProblem):

@@ -1,8 +1,10 @@
 """The harvest stage: one source's records and images into the catalogue, as a `Stage`.
 
 `refresh` makes one per source registered in postercensus.toml; the `harvest` commands make one
-from the options they were given (and register the source). Either way `run_harvest` does the
-work and the full `HarvestReport` stays on the StageReport (`details["harvest"]`) for printing.
+from the options they were given, with `register`: the source is written to postercensus.toml
+once its first contact succeeded (never before, so a mistake is not refreshed every night).
+Either way `run_harvest` does the work and the full `HarvestReport` stays on the StageReport
+(`details["harvest"]`) for printing.
 """
 from __future__ import annotations
 
@@ -28,12 +30,14 @@ class HarvestSource:
     requires: tuple[str, ...] = ()
 
     def __init__(self, harvester: Harvester, client: HttpClient, *, workers: int = DOWNLOADS,
-                 overrides: dict[str, Any] | None = None, console: Console | None = None) -> None:
+                 overrides: dict[str, Any] | None = None, console: Console | None = None,
+                 register: bool = False) -> None:
         self.harvester = harvester
         self.client = client
         self.workers = workers
         self.overrides = overrides
         self.console = console
+        self.register = register
         self.name = f"harvest {harvester.source_key()}"
 
     @classmethod
@@ -53,8 +57,13 @@ class HarvestSource:
     def run(self, home: Home, progress: Progress | None = None) -> StageReport:
         """Harvest; the rich console shows the harvest's own two-phase progress (records, then images)."""
         harvested = run_harvest(home.catalog, self.harvester, self.client, home.image_files, workers=self.workers,
-                                overrides=self.overrides, console=self.console)
+                                overrides=self.overrides, console=self.console,
+                                on_contact=(lambda: self._register(home)) if self.register else None)
         counts = {key: harvested.counts.get(key, 0) for key in REPORTED_COUNTS}
         report = StageReport(self.name, harvested.status, counts, harvested.listing_error or "", harvested.run_id,
                              harvested.item_errors, details={"harvest": harvested})
         return with_run_problems(home.engine, report)
+
+    def _register(self, home: Home) -> None:
+        """Write the source's entry (key, kind, options) to postercensus.toml for `refresh`."""
+        home.config.register_source(self.harvester.source_key(), self.harvester.kind, self.harvester.params())

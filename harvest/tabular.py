@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import csv
 import re
+import shlex
 import sys
 from dataclasses import asdict, dataclass
+from itertools import chain, islice
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 from postercensus.catalog.imagefiles import IMAGE_SUFFIXES
 from postercensus.harvest.dates import parse_year
@@ -21,10 +24,13 @@ from postercensus.harvest.records import (
     HarvestedItem,
     ImageRef,
     RecordProblem,
+    SourceNote,
     is_http_url,
 )
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+IMAGE_SAMPLE_ROWS = 200  # rows looked at to tell an unnamed image column from a metadata-only CSV
+SHOWN_CELL_CHARS = 80
 COLUMN_CANDIDATES: dict[str, tuple[str, ...]] = {
     "id": ("id", "identifier", "item_id"),
     "title": ("title", "name"),
@@ -69,8 +75,39 @@ def resolve_columns(header: list[str], chosen: CsvColumns) -> dict[str, str | No
         else:
             resolved[field_name] = next((name for name in candidates if name in header), None)
     if resolved["id"] is None:
-        raise HarvestError(f"no id column found (tried {', '.join(COLUMN_CANDIDATES['id'])}); pass --id-column")
+        raise HarvestError(f"no id column found (tried {', '.join(COLUMN_CANDIDATES['id'])}); columns are: "
+                           f"{', '.join(header)}; pass --id-column COLUMN")
     return resolved
+
+
+def image_column_check(header: list[str], rows: list[dict]) -> str:
+    """Why a CSV whose header names no known image column, and given no --image-column, would
+    harvest no image: an error when a column's cells look like image files or URLs (it is the
+    image column under another name), else the note that the items are stored without images."""
+    tried = f"tried {', '.join(COLUMN_CANDIDATES['image'])}; columns are: {', '.join(header)}"
+    for column in header:
+        cells = [cell.strip() for row in rows if isinstance(cell := row.get(column), str) and cell.strip()]
+        images = [cell for cell in cells if _names_an_image(cell)]
+        if images and len(images) * 2 >= len(cells):
+            raise HarvestError(f"no image column found ({tried}), but column {column!r} holds image names such "
+                               f"as {images[0][:SHOWN_CELL_CHARS]!r}; pass --image-column {shlex.quote(column)}")
+    return (f"no image column found ({tried}): the items are stored without images, so no faces can be found "
+            "in them; if a column holds image paths or URLs, harvest again with --image-column COLUMN")
+
+
+def _names_an_image(cell: str) -> bool:
+    """A local path or URL ending in an image file suffix (.jpg, .tif, …)."""
+    path = urlsplit(cell).path if is_http_url(cell) else cell
+    return path.lower().endswith(IMAGE_SUFFIXES)
+
+
+def _blank_file(path: Path) -> bool:
+    """True when the file holds nothing but whitespace (and a byte-order mark)."""
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            if block.replace(b"\xef\xbb\xbf", b"").strip():
+                return False
+    return True
 
 
 class CsvHarvester:
@@ -96,20 +133,39 @@ class CsvHarvester:
         return None
 
     def events(self, since: str | None) -> Iterator[HarvestEvent]:
+        """The rows as items; the file, its header and its columns are checked before the first
+        row (the source's first contact), so a file that cannot be read as configured stores nothing."""
         if not self.csv_path.is_file():
-            raise HarvestError(f"CSV file not found: {self.csv_path}")
+            raise HarvestError(f"CSV file not found: {self.csv_path}; check the path")
+        try:
+            blank = _blank_file(self.csv_path)
+        except OSError as error:
+            raise HarvestError(f"cannot read {self.csv_path}: {error.strerror or error}; check the file's "
+                               "permissions") from error
+        if blank:
+            raise HarvestError(f"{self.csv_path} is empty: export the collection again as a CSV whose first line "
+                               "names the columns (e.g. id,title,image), then one row per item")
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         # Undecodable bytes are kept as surrogates so that one badly encoded row is reported and
         # skipped (see `_row_event`) instead of stopping the whole file.
         with self.csv_path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
             reader = csv.DictReader(handle)
             header = list(reader.fieldnames or [])
+            if not any(name.strip() for name in header):
+                raise HarvestError(f"the first line of {self.csv_path} is empty: a CSV must start with its header "
+                                   "row naming the columns (e.g. id,title,image); remove the blank lines above it")
             if any(_SURROGATE.search(name) for name in header):
                 raise HarvestError(f"the header row of {self.csv_path} is not valid UTF-8; save the CSV as UTF-8 "
                                    "and harvest again")
             columns = resolve_columns(header, self.columns)
+            rows: Iterator[dict] = iter(reader)
+            if columns["image"] is None:
+                sample = list(islice(reader, IMAGE_SAMPLE_ROWS))
+                note = image_column_check(header, sample)
+                yield SourceNote(note)
+                rows = chain(sample, reader)
             seen: set[str] = set()
-            for line_number, row in enumerate(reader, start=2):
+            for line_number, row in enumerate(rows, start=2):
                 yield self._row_event(row, columns, f"{self.csv_path.name}:{line_number}", seen)
 
     def _row_event(self, row: dict, columns: dict[str, str | None], where: str, seen: set[str]) -> HarvestEvent:
@@ -183,12 +239,18 @@ class FolderHarvester:
         return None
 
     def events(self, since: str | None) -> Iterator[HarvestEvent]:
+        """Every image file, in path order; a missing folder or one without any image file is an
+        error before the first item (an unmounted drive must not read as an empty collection)."""
         if not self.folder.is_dir():
-            raise HarvestError(f"folder not found: {self.folder}")
-        for path in sorted(self.folder.rglob("*")):
-            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-                relative = path.relative_to(self.folder).as_posix()
-                yield HarvestedItem(
-                    source_item_id=relative, title=path.stem, raw={"file": relative},
-                    images=[ImageRef(path=path)],
-                )
+            raise HarvestError(f"folder not found: {self.folder}; check the path")
+        files = sorted(path for path in self.folder.rglob("*")
+                       if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise HarvestError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {self.folder} or its subfolders; "
+                               "check the folder")
+        for path in files:
+            relative = path.relative_to(self.folder).as_posix()
+            yield HarvestedItem(
+                source_item_id=relative, title=path.stem, raw={"file": relative},
+                images=[ImageRef(path=path)],
+            )

@@ -1,6 +1,7 @@
 """`postercensus harvest …`: one command per kind of source, all run by harvest.runner."""
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
@@ -20,7 +21,8 @@ from postercensus.terminal import print_errors
 harvest_app = CommandApp(
     help="Bring a collection's items and images into the catalogue. Re-running a harvest only "
     "adds what is new or changed; each source is registered in <home>/postercensus.toml for "
-    "`postercensus refresh`.",
+    "`postercensus refresh` once it could be read (a source that fails at once is not registered); "
+    "`postercensus source list|remove` shows and removes sources.",
     no_args_is_help=True,
 )
 
@@ -41,15 +43,27 @@ def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: i
     context: Home = ctx.obj
     client = HttpClient(settings)
     harvester = make(client)  # a HarvestError (options the harvester refuses: a bad --from, template …) is one line
-    context.config.register_source(harvester.source_key(), harvester.kind, harvester.params())
-    stage = HarvestSource(harvester, client, workers=workers, overrides=overrides)
+    stage = HarvestSource(harvester, client, workers=workers, overrides=overrides, register=True)
     report = stage.run(context).details["harvest"]
+    if not report.contacted:  # a mistake in the options or the source: its own fix, no summary, no "run again"
+        registered = any(source.get("key") == report.source_key for source in context.config.sources)
+        raise CommandError(report.listing_error or "the source could not be read",
+                           "the registered source is unchanged" if registered else "nothing was stored or registered")
     _print_report(context, report)
     if report.listing_error:
-        raise CommandError(
-            f"harvest incomplete: {report.listing_error} — what was read is stored; "
-            "run the same command again to continue"
-        )
+        raise CommandError(f"harvest incomplete: {report.listing_error}",
+                           "what was read is stored; run the same command again to continue")
+    _print_next_step(context)
+
+
+def _print_next_step(context: Home) -> None:
+    """The harvest brought items and images only: say which command makes tables of them."""
+    home = shlex.quote(str(context.path))
+    Console(soft_wrap=True).print(
+        f"next: `postercensus --home {home} refresh` finds faces, predicts their perceived gender and extracts "
+        f"mentions from the descriptions; then `postercensus --home {home} export OUTDIR` writes the tables",
+        highlight=False, markup=False,
+    )
 
 
 def _print_report(context: Home, report: HarvestReport) -> None:
@@ -73,6 +87,8 @@ def _print_report(context: Home, report: HarvestReport) -> None:
             f"(e.g. {report.missing_files[0]}); if they live elsewhere, pass --images DIR",
             highlight=False,
         )
+    for note in report.notes:
+        console.print(f"note: {note}", style="yellow", highlight=False, markup=False)
     errors = report.item_errors  # a stopped listing is said once, by the closing `Error:` line
     print_errors(console, errors)
     if errors:
@@ -143,10 +159,13 @@ def harvest_csv(
 ) -> None:
     """Harvest a CSV export: one row per item, columns mapped by options.
 
+    The file must have a header row with an id column. When no column has a known image name,
+    a column whose cells name image files or URLs is an error (pass --image-column); if none
+    does, the items are stored without images and a note says so.
     Example: postercensus harvest csv posters.csv --images scans/ --image-column filename
     """
     if not file.is_file():
-        raise CommandError(f"CSV file not found: {file}")
+        raise CommandError(f"CSV file not found: {file}", "check the path")
     columns = CsvColumns(
         id=id_column, title=title_column, date=date_column, keywords=keywords_column,
         description=description_column, image=image_column, creator=creator_column,
@@ -164,8 +183,9 @@ def harvest_folder(
 ) -> None:
     """Harvest a plain folder of images (id = path relative to the folder, title = file name).
 
+    A folder without any image file is an error (nothing is registered).
     Example: postercensus harvest folder ~/scans/posters
     """
     if not directory.is_dir():
-        raise CommandError(f"folder not found: {directory}")
+        raise CommandError(f"folder not found: {directory}", "check the path")
     _run(ctx, lambda client: FolderHarvester(directory), workers, HttpSettings())  # local files: no HTTP
