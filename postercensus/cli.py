@@ -30,6 +30,7 @@ from postercensus.harvest_commands import harvest_app
 from postercensus.homestatus import status_summary
 from postercensus.refresh_commands import refresh_command
 from postercensus.schedule_commands import schedule_app
+from postercensus.source_commands import source_app
 from postercensus.text_commands import text_app
 
 
@@ -69,6 +70,7 @@ app = CommandApp(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(harvest_app, name="harvest")
+app.add_typer(source_app, name="source")
 app.add_typer(faces_app, name="faces")
 app.add_typer(classify_app, name="classify")
 app.add_typer(text_app, name="text")
