@@ -94,16 +94,22 @@ class Home:
         """Make the folder, its postercensus.toml and the catalogue (migrated); False when the
         home existed already (nothing is changed then but a catalogue migration)."""
         created = not self.exists
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise HomeError(f"cannot create the home folder {self.path}: {error.strerror or error}",
-                            "choose a folder you can write to") from error
+        self._make_folder()
         if not self.layout.config.is_file():
             self.config.write()
         self.creates = True
         _ = self.catalog
         return created
+
+    def _make_folder(self) -> None:
+        """The home folder, made if missing; a path under a file or without permission is a HomeError."""
+        if self.path.exists() and not self.path.is_dir():
+            raise HomeError(f"{self.path} is a file, not a folder", "choose another folder for the home (--home)")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise HomeError(f"cannot create the home folder {self.path}: {error.strerror or error}",
+                            "choose a folder you can write to (--home)") from error
 
     @property
     def database_url(self) -> str:
@@ -119,7 +125,7 @@ class Home:
         """The catalogue, migrated on first use; created only by a home that may create (`NoHome` else)."""
         if not self.creates:
             self.require()
-        self.path.mkdir(parents=True, exist_ok=True)
+        self._make_folder()
         try:
             engine = open_engine(self.database_url)
         except Exception as error:  # any driver's connection error: report, don't trace

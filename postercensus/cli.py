@@ -22,7 +22,7 @@ from postercensus.catalog.home import Home
 from postercensus.catalog.stage import StageError
 from postercensus.classify_commands import classify_app
 from postercensus.commandapp import CommandApp, HelpGroup
-from postercensus.context import CommandError, existing_home
+from postercensus.context import existing_home
 from postercensus.dashboard_commands import dashboard_app
 from postercensus.demo_commands import demo_command
 from postercensus.faces_commands import faces_app
@@ -118,8 +118,6 @@ def init(
     Example: postercensus init ~/pc
     """
     context: Home = ctx.obj if directory is None else ctx.obj.elsewhere(resolve_home(directory), None)
-    if context.path.exists() and not context.path.is_dir():
-        raise CommandError(f"{context.path} is a file, not a folder", "choose a new or existing folder for the home")
     created = context.initialise()
     console = Console(soft_wrap=True)
     if not created:
