@@ -1,4 +1,5 @@
-"""Every face figure says how many posters it rests on, and a view with no scanned image says so.
+"""Every face figure says how many posters it rests on (the roles figure: how many mentions), and a
+view with no scanned image says so.
 
 A share of faces read without its base misleads: "no face on 947 posters" and "7 of 947 posters
 scanned, none shows a face" are different findings. The base comes from the composition table
@@ -51,7 +52,7 @@ def roles_base_text(roles: pd.DataFrame, top_n: int = figures.TOP_ROLES) -> str:
     top = figures.top_roles(roles, top_n)
     shown = f"all in the {len(top)} roles shown" if int(top.sum()) == total else \
         f"{int(top.sum()):,} of them in the {len(top)} roles shown"
-    return f"n = {figures.counted(total, 'mention')} of a gender outside titles ({shown})"
+    return f"n = {figures.counted(total, 'gendered mention')} outside titles ({shown})"
 
 
 def no_scanned_image_text(base: FaceBase) -> str:
