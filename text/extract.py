@@ -14,10 +14,16 @@ Rules (EXTRACTOR_VERSION changes whenever they do, so stored counts say which ru
   possessor is not gendered and gives nothing.
 * Person nouns and gender adjectives ("woman", "female") modifying a noun give that noun as the
   role: "woman tractor driver" → "tractor driver", "female workers" → "workers", and in
-  "men and women workers" both words share "workers". Only noun compounds and adjectives may
+  "men and women workers" both words share "workers". This holds wherever the phrase sits in the
+  sentence and however the small model attaches the gender word ("A woman tractor driver
+  smiles", "Two men welders at a shipyard"). Only noun compounds and adjectives may
   stand between trigger and noun, so "a woman feeding chickens" has no role, and the noun must
   not be a gerund or participle ("a boy and a girl skating", "a man and a woman dancing"). A person noun with
-  its own noun compounds is a role ("copy boy"); otherwise ("a woman", "the woman's face") None.
+  its own noun compounds is a role ("copy boy").
+* A person noun is also the role it is said to be, in apposition ("a woman, a welder by trade")
+  or as the predicate of be/become/remain ("the women are welders"), when the category map knows
+  that role: the same parses carry lists ("a man, a horse and a plow") and descriptions ("the
+  man is a symbol of labour"). Otherwise ("a woman", "the woman's face") the role is None.
 * Mentions inside double-quoted spans (straight or curly) are kept with in_title=True: they name
   works ("The Chocolate Soldier") or quote signs, not people shown.
 """
