@@ -113,19 +113,20 @@ def run_harvest(
     known = source_id_of(catalog.engine, key)
     since = catalog.watermark(known) if known is not None else None
     run_parameters = {**params, "since": since, **(overrides or {})}
-    with _progress(console) as progress:
-        task = progress.add_task("records", total=None)
-        events = harvester.events(since)
+    events = harvester.events(since)
+    with Progress(SpinnerColumn(), TextColumn("reading the source"), console=console, transient=True):
         try:
             head = list(islice(events, 1))
-        except HarvestError as error:
+        except HarvestError as error:  # said once, by whoever reads the report: no bar left behind
             return _contact_failed(catalog, harvester, key, known, run_parameters, error)
-        location = params.get("url") or params.get("path", "")
-        source_id = catalog.ensure_source(key, harvester.kind, location, params)
-        if on_contact is not None:
-            on_contact()
-        run_id = start_run(catalog.engine, f"harvest.{harvester.kind}", run_parameters, source_id)
-        report = HarvestReport(run_id, key)
+    location = params.get("url") or params.get("path", "")
+    source_id = catalog.ensure_source(key, harvester.kind, location, params)
+    if on_contact is not None:
+        on_contact()
+    run_id = start_run(catalog.engine, f"harvest.{harvester.kind}", run_parameters, source_id)
+    report = HarvestReport(run_id, key)
+    with _progress(console) as progress:
+        task = progress.add_task("records", total=None)
         try:
             _store_items(catalog, chain(head, events), source_id, run_id, report, progress, task)
             _fetch_images(catalog, source_id, client, image_files, workers, report, progress)
