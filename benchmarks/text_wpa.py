@@ -1,4 +1,5 @@
-"""text/ on all 947 WPA poster descriptions: mentions per gender, top roles, speed, hand-checked P/R.
+"""text/ on all 947 WPA poster descriptions: mentions per gender, top roles, mentions per category,
+speed, hand-checked P/R; role P/R on the 60 hand-checked items and the 40 hand-written sentences.
 
 Reads ../shared/data/wpa-posters (never copied into the repository). Speed is items per second on
 this machine, once without and once with loading the spaCy model.
@@ -16,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_support import DATA, print_table, progress, require_data, timed  # noqa: E402
 
 from tests.test_text_handchecked import hand_checked_scores  # noqa: E402
+from tests.test_text_roles import role_scores  # noqa: E402
 from postercensus.text.pipeline import TextPipeline  # noqa: E402
 from postercensus.text.settings import TextSettings  # noqa: E402
 
@@ -58,14 +60,27 @@ def main() -> None:
                     + [["(no role)", "", without]],
                     title=f"top {TOP_ROLES} roles, {gender}")
 
+    categories = Counter((m.category, m.gender) for m in counted if m.category)
+    print_table(["category", "female", "male"], [
+        [category, categories[(category, "female")], categories[(category, "male")]]
+        for category in sorted({category for category, _ in categories})
+    ], title="mentions with a category, outside titles")
+
     warnings = Counter(result.warning for result in results if result.warning)
     if warnings:
         print_table(["warning", "items"], list(warnings.items()), title="warnings")
 
     precision, recall, disagreements = hand_checked_scores(pipeline, WPA_CSV)
-    print_table(["sample", "precision", "recall"], [["60 hand-checked items", f"{precision:.3f}", f"{recall:.3f}"]],
-                title="(gender, role lemma) pairs outside titles")
-    for line in disagreements:
+    role_precision, role_recall, _ = hand_checked_scores(pipeline, WPA_CSV, roles_only=True)
+    sentences = role_scores(pipeline)
+    print_table(["sample", "pairs", "precision", "recall"], [
+        ["60 hand-checked WPA items", "(gender, role lemma), roles or not", f"{precision:.3f}", f"{recall:.3f}"],
+        ["60 hand-checked WPA items", "(gender, role lemma) with a role", f"{role_precision:.3f}", f"{role_recall:.3f}"],
+        ["40 hand-written sentences", "(gender, head, role lemma) with a role",
+         f"{sentences.precision:.3f}", f"{sentences.recall:.3f}"],
+    ], title="hand-checked precision and recall, outside titles")
+    print(f"category right for {sentences.category_accuracy:.3f} of the sentences' roles found right")
+    for line in disagreements + sentences.disagreements:
         print(f"  {line}")
 
 
