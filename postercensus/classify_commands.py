@@ -202,12 +202,13 @@ def predict(
     from postercensus.classify.correction import corrected_shares
     from postercensus.classify.predictstage import PredictGenders
 
-    context = existing_home(ctx)
+    context: Home = ctx.obj
     console = Console(soft_wrap=True)
     active = active_classify_settings(context)
     chosen = {"model": model, "threshold": threshold, "domain": domain}
     try:
         settings = replace(active, **{key: value for key, value in chosen.items() if value is not None})
+        existing_home(ctx)  # after the options' own checks, before the model is loaded
         stage = PredictGenders(settings, weights)
         named = stage.named(context)
     except ValueError as error:
@@ -253,10 +254,10 @@ def label(
     """
     from postercensus.classify.labelserver import LabellingServer
 
-    context = existing_home(ctx)
     pairs = [pair.split("=", 1) for pair in keys.split(",") if pair.strip()]
     if any(len(pair) != 2 or not pair[1].strip() for pair in pairs):
         raise CommandError(f"--keys must look like f=female,m=male,o=other (got {keys!r})")
+    context = existing_home(ctx)
     try:
         server = LabellingServer(context.catalog.engine, context.path,
                                  keys={key.strip(): label.strip() for key, label in pairs}, port=port)

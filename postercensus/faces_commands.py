@@ -89,8 +89,8 @@ def detect(
     settings when absent); --activate makes this run's settings the active ones.
     Example: postercensus faces detect --upsample 2 --detector hog --activate
     """
-    context = existing_home(ctx)
     settings = _settings(detector, upsample, resize, tile, threshold, members, min_votes, box_scale)
+    context = existing_home(ctx)  # after the options' own checks, before any worker starts
     console = Console(soft_wrap=True)
     with face_executor(workers, scheduler) as executor:
         try:

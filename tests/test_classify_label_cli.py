@@ -14,6 +14,7 @@ STARTUP_SECONDS = 60
 
 
 def test_label_serves_the_page_on_localhost_and_stops_on_ctrl_c(home: Path) -> None:
+    assert run_cli(home, "init").exit_code == 0  # `label` reads an existing home only
     command = [sys.executable, "-c", "from postercensus.cli import main; main()",
                "--home", str(home), "classify", "label", "--port", "0"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -34,6 +35,7 @@ def test_label_serves_the_page_on_localhost_and_stops_on_ctrl_c(home: Path) -> N
 
 
 def test_label_keys_that_do_not_parse_or_clash_with_skip_and_undo_are_errors(home: Path) -> None:
+    assert run_cli(home, "init").exit_code == 0
     for keys, expected in (("bad", "--keys must look like"), ("s=soldier,m=male", "other than s (skip)")):
         result = run_cli(home, "classify", "label", "--keys", keys)
         assert result.exit_code == 1

@@ -413,6 +413,7 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(DaskFaceExecutor.__init__, "__defaults__", (2.0,))
     folder = tmp_path / "images"
     folder.mkdir()
+    assert run_cli(tmp_path / "home", "init").exit_code == 0  # `faces detect` reads an existing home only
     for args in (("faces", "detect"), ("faces", "scan", str(folder), "--out", str(tmp_path / "o.csv"))):
         result = run_cli(tmp_path / "home", *args, "--scheduler", "tcp://127.0.0.1:1")
 
