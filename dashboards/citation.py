@@ -69,7 +69,8 @@ def _model(model_id: str | None, models: dict[str, dict[str, Any]]) -> str:
 def _detector(face_set: dict[str, Any] | None) -> str:
     if not face_set:
         return f"{NOT_YET} with the active [faces] settings"
-    settings = ", ".join(f"{key} {value}" for key, value in sorted((face_set.get("parameters") or {}).items()))
+    parameters = {key: value for key, value in (face_set.get("parameters") or {}).items() if key != "detector"}
+    settings = ", ".join(f"{key}={value}" for key, value in sorted(parameters.items()))
     return f"{face_set['detector']} ({settings}); face set {face_set['parameter_hash']}"
 
 

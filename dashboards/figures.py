@@ -343,8 +343,8 @@ def _calibration_text(calibration: dict | None) -> str:
     size = f"n = {held_out['n']:,}, " if isinstance(held_out.get("n"), int) else ""
     temperature = calibration.get("temperature")
     scaled = f", temperature {temperature:.2f}" if isinstance(temperature, (int, float)) else ""
-    return (f" Calibrated for {domain}, the domain declared for this collection{scaled}: on held-out {domain} faces "
-            f"({size}after calibration) accuracy {_percent(held_out.get('accuracy'))}, balanced accuracy "
+    return (f" Calibrated for {domain}, the domain declared for this collection{scaled}: on held-out faces of "
+            f"{domain} ({size}after calibration) accuracy {_percent(held_out.get('accuracy'))}, balanced accuracy "
             f"{_percent(held_out.get('balanced_accuracy'))}; the shares are corrected with the errors on those faces.")
 
 
