@@ -239,15 +239,15 @@ class FolderHarvester:
         return None
 
     def events(self, since: str | None) -> Iterator[HarvestEvent]:
-        """Every image file, in path order; a missing folder or one without any image file is an
-        error before the first item (an unmounted drive must not read as an empty collection)."""
+        """Every image file, in path order; a missing folder is an error before the first item, and
+        a folder without any image file is said in a note (it may be filled later, or be the wrong one)."""
         if not self.folder.is_dir():
             raise HarvestError(f"folder not found: {self.folder}; check the path")
         files = sorted(path for path in self.folder.rglob("*")
                        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise HarvestError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {self.folder} or its subfolders; "
-                               "check the folder")
+            yield SourceNote(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {self.folder} or its subfolders; "
+                             "if that is not the folder you meant, check the path")
         for path in files:
             relative = path.relative_to(self.folder).as_posix()
             yield HarvestedItem(
