@@ -75,7 +75,8 @@ def main() -> None:
     sentences = role_scores(pipeline)
     print_table(["sample", "pairs", "precision", "recall"], [
         ["60 hand-checked WPA items", "(gender, role lemma), roles or not", f"{precision:.3f}", f"{recall:.3f}"],
-        ["60 hand-checked WPA items", "(gender, role lemma) with a role", f"{role_precision:.3f}", f"{role_recall:.3f}"],
+        ["60 hand-checked WPA items", "(gender, role lemma) with a role",
+         f"{role_precision:.3f}", f"{role_recall:.3f}"],
         ["40 hand-written sentences", "(gender, head, role lemma) with a role",
          f"{sentences.precision:.3f}", f"{sentences.recall:.3f}"],
     ], title="hand-checked precision and recall, outside titles")
