@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, distinct, func, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from postercensus.catalog import schema
 from postercensus.catalog.home import Home
@@ -142,7 +142,7 @@ def _own_images(source_id: int):
 def _files_of(connection: Connection, source_id: int) -> list[str]:
     """The image files and face crops (paths relative to the home) that the purge makes unused."""
     own = _own_images(source_id)
-    images = connection.execute(select(distinct(schema.images.c.path)).where(
+    images = connection.execute(select(schema.images.c.path).distinct().where(
         schema.images.c.sha256.in_(own), schema.images.c.path.is_not(None))).scalars().all()
     crops = connection.execute(select(schema.faces.c.crop_path).where(
         schema.faces.c.image_sha256.in_(own))).scalars().all()
