@@ -79,7 +79,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "trigger": "The gendered word as written (e.g. woman, his).",
         "role": "The role or noun it qualifies, as written (empty when none was found).",
         "role_lemma": "Lemma of the role.",
-        "category": "Category of the role (e.g. labour, military; empty when uncategorised).",
+        "category": "Category of the role (e.g. industry, agriculture, military, police; empty when uncategorised).",
         "sentence": "The sentence of the cleaned description holding the mention.",
         "in_title": "True when inside a quoted title of a work: such mentions are left out of every table.",
         "version_hash": "Text pipeline version (lexicon, model, categories) that found it.",
