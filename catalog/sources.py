@@ -9,6 +9,7 @@ transaction, keeping whatever another source shares (an image file, the faces fo
 from __future__ import annotations
 
 import difflib
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -116,13 +117,14 @@ def remove_source(home: Home, key: str, purge: bool = False) -> Removal:
 
 def _known_keys_hint(home: Home, key: str) -> str:
     known = [entry.key for entry in list_sources(home)]
+    listing = f"`postercensus --home {shlex.quote(str(home.path))} source list`"
     if not known:
-        return "this home has no sources; `postercensus source list` shows them once a harvest registered one"
+        return f"this home has no sources yet; {listing} shows them once a harvest has registered one"
     close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
     named = close or known[:SHOWN_KEYS]
     more = "" if close or len(known) <= SHOWN_KEYS else f" (and {len(known) - SHOWN_KEYS} more)"
     return (f"{'did you mean' if close else 'known keys are'}: {', '.join(repr(k) for k in named)}{more}; "
-            "`postercensus source list` shows every key")
+            f"{listing} shows every key")
 
 
 # -- purge --------------------------------------------------------------------------------------

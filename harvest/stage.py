@@ -8,6 +8,7 @@ Either way `run_harvest` does the work and the full `HarvestReport` stays on the
 """
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,7 +61,11 @@ class HarvestSource:
                                 overrides=self.overrides, console=self.console,
                                 on_contact=(lambda: self._register(home)) if self.register else None)
         counts = {key: harvested.counts.get(key, 0) for key in REPORTED_COUNTS}
-        report = StageReport(self.name, harvested.status, counts, harvested.listing_error or "", harvested.run_id,
+        note = harvested.listing_error or ""
+        if not harvested.contacted:  # a refresh cannot tell an outage from a source that is wrong for good
+            note += (f" (if the source itself is wrong: `postercensus --home {shlex.quote(str(home.path))} source remove "
+                     f"{shlex.quote(harvested.source_key)}`)")
+        report = StageReport(self.name, harvested.status, counts, note, harvested.run_id,
                              harvested.item_errors, details={"harvest": harvested})
         return with_run_problems(home.engine, report)
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import shlex
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from postercensus.catalog.runs import iso_utc
 from postercensus.catalog.sources import Removal, SourceEntry, list_sources, remove_source
@@ -27,7 +27,10 @@ PURGED = (("items", "items"), ("images", "image rows"), ("faces", "faces"), ("pr
 
 
 def _when(entry: SourceEntry) -> str:
-    return iso_utc(entry.last_harvest).replace("+00:00", "Z") if entry.last_harvest else "never"
+    """The last complete harvest to the second, in UTC."""
+    if entry.last_harvest is None:
+        return "never"
+    return datetime.fromisoformat(iso_utc(entry.last_harvest)).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @source_app.command("list")
@@ -55,14 +58,11 @@ def source_list(
         console.print(f"no sources in {context.path}; add one with `postercensus --home "
                       f"{shlex.quote(str(context.path))} harvest csv|oai|iiif|folder …`", highlight=False)
         return
-    table = Table(title=f"sources — {context.path}")
-    for column, justify in (("key", "left"), ("kind", "left"), ("location", "left"), ("items", "right"),
-                            ("last harvest", "left"), ("refreshed", "left")):
-        table.add_column(column, justify=justify, overflow="fold")
-    for entry in entries:
-        table.add_row(entry.key, entry.kind, entry.location, f"{entry.items:,}", _when(entry),
-                      "yes" if entry.registered else "no (removed; items kept)")
-    console.print(table)
+    for entry in entries:  # the key on a line of its own, whole, to copy into `source remove`
+        refreshed = "yes" if entry.registered else "no (removed; its items stay)"
+        console.print(entry.key, highlight=False, markup=False)
+        console.print(f"  kind {entry.kind} · location {entry.location} · items {entry.items:,} · "
+                      f"last harvest {_when(entry)} · refreshed {refreshed}", highlight=False, markup=False)
 
 
 @source_app.command("remove")
