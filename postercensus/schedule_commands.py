@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from postercensus.commandapp import CommandApp
+from postercensus.catalog.home import Home
 from postercensus.context import CommandError, existing_home
 from postercensus.catalog.layout import REFRESH_LOG_FILENAME
 from postercensus.schedule import UNIT_NAME, cron_line, executable, systemd_units
@@ -34,11 +35,13 @@ def print_cron(ctx: typer.Context, at: At = "03:00", workers: Workers = None, sc
 
     Example: postercensus --home ~/wpa schedule print-cron --at 02:30
     """
-    context = existing_home(ctx)  # a job for a home that is not there would fail every night
+    home: Home = ctx.obj
     try:
-        typer.echo(cron_line(executable(), context.path, at, _extra(workers, scheduler)))
+        line = cron_line(executable(), home.path, at, _extra(workers, scheduler))
     except ValueError as error:
         raise CommandError(str(error)) from error
+    existing_home(ctx)  # a job for a home that is not there would fail every night
+    typer.echo(line)
 
 
 @schedule_app.command("print-systemd")
@@ -47,11 +50,12 @@ def print_systemd(ctx: typer.Context, at: At = "03:00", workers: Workers = None,
 
     Example: postercensus --home ~/wpa schedule print-systemd > units.txt
     """
-    context = existing_home(ctx)
+    home: Home = ctx.obj
     try:
-        service, timer = systemd_units(executable(), context.path, at, _extra(workers, scheduler))
+        service, timer = systemd_units(executable(), home.path, at, _extra(workers, scheduler))
     except ValueError as error:
         raise CommandError(str(error)) from error
+    existing_home(ctx)
     typer.echo(f"# ~/.config/systemd/user/{UNIT_NAME}.service\n{service}")
     typer.echo(f"# ~/.config/systemd/user/{UNIT_NAME}.timer\n{timer}")
     typer.echo(f"# then: systemctl --user daemon-reload && systemctl --user enable --now {UNIT_NAME}.timer\n"

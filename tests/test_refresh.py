@@ -136,6 +136,7 @@ def test_a_failing_stage_skips_what_depends_on_it_and_the_next_refresh_completes
 
 def test_schedule_prints_cron_and_systemd_entries_for_this_home(tmp_path):
     home = tmp_path / "my home"
+    assert run_cli(home, "init").exit_code == 0  # a schedule is printed for an existing home only
 
     cron = run_cli(home, "schedule", "print-cron", "--at", "02:30")
     systemd = run_cli(home, "schedule", "print-systemd", "--at", "02:30", "--workers", "2")
