@@ -20,7 +20,7 @@ from postercensus.catalog.home import Home
 from postercensus.catalog.runs import start_run, utcnow
 from postercensus.catalog.sources import UnknownSource, remove_source
 from postercensus.stages import harvest_stages
-from tests.support.cli import run_cli, status
+from tests.support.cli import run_cli, status, use_catalog
 from tests.support.facedb import rows
 from tests.support.images import make_jpeg
 
@@ -74,7 +74,13 @@ def _add_results(home: Path) -> None:
 
 
 @pytest.fixture
-def two_sources(tmp_path: Path, home: Path) -> dict:
+def two_sources(tmp_path: Path, home: Path, catalog_urls) -> dict:
+    """`_two_sources` in a catalogue on SQLite, and on PostgreSQL where a server is given."""
+    use_catalog(home, catalog_urls(home))
+    return _two_sources(tmp_path, home)
+
+
+def _two_sources(tmp_path: Path, home: Path) -> dict:
     """Folders A (own.jpg, shared.jpg) and B (other.jpg, same.jpg: shared.jpg's bytes), harvested, with results."""
     a = _folder(tmp_path, "a", {"own.jpg": 1, "shared.jpg": 9})
     b = _folder(tmp_path, "b", {"other.jpg": 2, "same.jpg": 9})
@@ -153,7 +159,8 @@ def test_an_unknown_key_is_one_error_naming_the_close_matches(home, two_sources)
     assert len(_registered_keys(home)) == 2 and status(home)["items"] == 4
 
 
-def test_a_purge_that_fails_deletes_nothing(home, two_sources):
+def test_a_purge_that_fails_deletes_nothing(tmp_path, home):
+    two_sources = _two_sources(tmp_path, home)  # SQLite: the failure is a trigger refusing the last delete
     engine = Home(home).engine
     with engine.begin() as connection:
         connection.execute(text("CREATE TRIGGER refuse BEFORE DELETE ON sources BEGIN SELECT RAISE(ABORT, 'refused'); END"))
