@@ -33,6 +33,7 @@ from postercensus.harvest.records import (
     HarvestEvent,
     ImageRef,
     RecordProblem,
+    SourceNote,
     is_http_url,
 )
 from postercensus.harvest.xmlsafe import UnsafeXMLError, XMLEntitiesError, parse_xml
@@ -130,12 +131,19 @@ class OaiHarvester:
         self._newest_day = None
         self._complete = False
         oai = _StrictSickle(self.base_url, self.client)
+        arguments = self._list_arguments()
+        listed = 0
         try:
-            for element in oai.ListRecords(**self._list_arguments()):
+            for element in oai.ListRecords(**arguments):
+                listed += 1
                 yield self._record_event(element, oai.current_page)
         except SICKLE_OAI_ERRORS as error:
             if not isinstance(error, oaiexceptions.NoRecordsMatch):
                 raise _listing_error(error, oai, self.prefix) from error
+        if not listed and "from" not in arguments:  # nothing at all, not just nothing new: a typo in --set?
+            where = f" in set {self.set_spec!r}" if self.set_spec else ""
+            yield SourceNote(f"the server lists no records{where} for metadataPrefix {self.prefix!r}; if you "
+                             "expected some, check --set (verb=ListSets lists the sets) and --prefix")
         self._complete = True
 
     def watermark(self) -> str | None:

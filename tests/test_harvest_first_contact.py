@@ -208,3 +208,17 @@ def test_a_iiif_manifest_that_is_missing_registers_nothing(home):
     error = _only_the_error(result)
     assert "HTTP 404" in error and "check the URL" in error
     _nothing_registered(home)
+
+
+def test_an_oai_set_with_no_records_is_registered_with_a_note(home):
+    no_records = (
+        '<?xml version="1.0" encoding="UTF-8"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+        "<responseDate>2024-03-02T00:00:00Z</responseDate><request verb=\"ListRecords\">http://x/oai</request>"
+        '<error code="noRecordsMatch">No records</error></OAI-PMH>'
+    ).encode()
+    with LocalServer(lambda request: Reply(body=no_records)) as server:
+        result = run_cli(home, "harvest", "oai", server.url("/oai"), "--set", "postres", *NO_RETRIES)
+    assert result.exit_code == 0, result.output
+    note = next(line for line in result.stdout.splitlines() if line.startswith("note: "))
+    assert "no records in set 'postres'" in note and "check --set" in note
+    assert len(_registered(home)) == 1
