@@ -63,8 +63,8 @@ class HarvestSource:
         counts = {key: harvested.counts.get(key, 0) for key in REPORTED_COUNTS}
         note = harvested.listing_error or ""
         if not harvested.contacted:  # a refresh cannot tell an outage from a source that is wrong for good
-            note += (f" (if the source itself is wrong: `postercensus --home {shlex.quote(str(home.path))} source remove "
-                     f"{shlex.quote(harvested.source_key)}`)")
+            where, key = shlex.quote(str(home.path)), shlex.quote(harvested.source_key)
+            note += f" (if the source itself is wrong: `postercensus --home {where} source remove {key}`)"
         report = StageReport(self.name, harvested.status, counts, note, harvested.run_id,
                              harvested.item_errors, details={"harvest": harvested})
         return with_run_problems(home.engine, report)

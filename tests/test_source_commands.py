@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from postercensus.catalog import schema
 from postercensus.catalog.home import Home
@@ -89,9 +90,9 @@ def _two_sources(tmp_path: Path, home: Path) -> dict:
     _add_results(home)
     paths = dict(rows(home, "SELECT items.source_item_id || '@' || sources.key, images.path FROM images "
                             "JOIN items ON items.id = images.item_id JOIN sources ON sources.id = items.source_id"))
-    return {"a": f"folder:{a.resolve()}", "b": f"folder:{b.resolve()}",
-            "own": home / paths[f"own.jpg@folder:{a.resolve()}"], "shared": home / paths[f"same.jpg@folder:{b.resolve()}"],
-            "other": home / paths[f"other.jpg@folder:{b.resolve()}"]}
+    key_a, key_b = f"folder:{a.resolve()}", f"folder:{b.resolve()}"
+    return {"a": key_a, "b": key_b, "own": home / paths[f"own.jpg@{key_a}"],
+            "shared": home / paths[f"same.jpg@{key_b}"], "other": home / paths[f"other.jpg@{key_b}"]}
 
 
 def _count(home: Path, table: str) -> int:
@@ -163,8 +164,9 @@ def test_a_purge_that_fails_deletes_nothing(tmp_path, home):
     two_sources = _two_sources(tmp_path, home)  # SQLite: the failure is a trigger refusing the last delete
     engine = Home(home).engine
     with engine.begin() as connection:
-        connection.execute(text("CREATE TRIGGER refuse BEFORE DELETE ON sources BEGIN SELECT RAISE(ABORT, 'refused'); END"))
-    with pytest.raises(Exception, match="refused"):
+        connection.execute(text("CREATE TRIGGER refuse BEFORE DELETE ON sources "
+                                "BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+    with pytest.raises(DBAPIError, match="refused"):
         remove_source(Home(home), two_sources["a"], purge=True)
     assert status(home)["items"] == 4 and _count(home, "faces") == 3 and _count(home, "mentions") == 4
     assert two_sources["own"].exists()
