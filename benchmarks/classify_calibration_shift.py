@@ -1,0 +1,232 @@
+"""Which calibration removes the default model's male bias on depicted faces: temperature alone, or a shift too.
+
+Issue 22: the shipped model ranks depicted faces well but decides them male too often (women's
+recall 10–30 points below men's); a temperature rescales and cannot move the decision. This
+compares, per domain, calibrations of the same out-of-fold ensemble probabilities, each
+**cross-fitted with whole groups held out** (fitted on four folds, applied to the fifth):
+
+- none: the ensemble's probabilities as they are;
+- temperature: one T by likelihood (what the card applied before);
+- scale and shift: Platt scaling with an intercept, by likelihood (learns the label mix too);
+- balanced scale and shift: the same with each label weighing equally (calibrated for an even mix);
+- temperature + threshold: T by likelihood, then the shift on the logit that maximises the
+  balanced accuracy of the training folds (a decision rule, not a calibration).
+
+Data. The card (classify/default_model/model.json) stores each domain's out-of-fold predictions
+calibrated with its temperature; the raw ones are recovered as p ∝ p_cal^T (rounded to 5 decimals
+in the card). Groups are rebuilt from the file order benchmarks/train_default_model.py used (its
+label lists are checked against the card's): NK by poster, MetFaces by object id, UTKFace by file;
+the folds are the model's own (`grouped_folds(..., 5, seed=0)` per domain). Scene paintings
+(../shared/data/painting-faces, never seen by the model): each hand box's face cut as the face
+stage cuts it (benchmarks/scene_faces.py), predicted by the shipped model (cached under
+/tmp/postercensus-classify-cache), folds by painter. Whether scenes calibrate with the MetFaces
+portraits (`paintings`) or apart is measured three ways: scenes alone, the MetFaces calibration
+applied to scenes, and one calibration cross-fitted on both.
+
+    python benchmarks/classify_calibration_shift.py > benchmarks/results/classify_calibration_shift.txt
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+
+from bench_support import DATA, print_table, progress, require_data  # noqa: E402
+from classify_data import DEFAULT_CACHE, metfaces_files, nk_files, utk_files  # noqa: E402
+from postercensus.classify import modelfolder  # noqa: E402
+from postercensus.classify.calibration import (BALANCED_SCALE_SHIFT, SCALE_SHIFT, TEMPERATURE,  # noqa: E402
+                                               apply_scale_and_shift, fit_calibration, negative_log_likelihood)
+from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.splits import grouped_folds  # noqa: E402
+
+FOLDS = 5
+LABELS = ("female", "male")
+THRESHOLD = "temperature + threshold"
+NONE = "none"
+METHODS = (NONE, TEMPERATURE, SCALE_SHIFT, BALANCED_SCALE_SHIFT, THRESHOLD)
+SHIFT_GRID = np.linspace(-4, 4, 801)
+SCENES_CACHE = DEFAULT_CACHE / "scene-faces-probabilities.npz"
+FILES = {"posters": nk_files, "paintings": metfaces_files, "photos": utk_files}
+
+Fitted = Callable[[np.ndarray], np.ndarray]
+
+
+class Domain:
+    """One domain's raw out-of-fold probabilities, labels (as indices), groups and folds."""
+
+    def __init__(self, name: str, probabilities: np.ndarray, labels: list[str], groups: list[str]) -> None:
+        self.name, self.probabilities, self.groups = name, probabilities, groups
+        self.labels = labels
+        self.y = np.array([LABELS.index(label) for label in labels])
+        self.folds = grouped_folds(labels, groups, FOLDS, seed=0)
+
+
+def raw_probabilities(entry: dict) -> np.ndarray:
+    """The ensemble's probabilities before calibration: stored as such by a card with shifts, else
+    recovered from a temperature-only card as p ∝ p_cal^T."""
+    if "uncalibrated" in entry["held_out_predictions"]:
+        return np.asarray(entry["held_out_predictions"]["uncalibrated"], dtype=float)
+    calibrated = np.asarray(entry["held_out_predictions"]["probabilities"], dtype=float)
+    logs = entry["temperature"] * np.log(np.clip(calibrated, 1e-7, 1.0))
+    logs -= logs.max(axis=1, keepdims=True)
+    raw = np.exp(logs)
+    return raw / raw.sum(axis=1, keepdims=True)
+
+
+def card_domains(card: dict) -> dict[str, Domain]:
+    domains = {}
+    for name, files in FILES.items():
+        entry = card["domains"][name]
+        rows = files(DATA)
+        if [row[1] for row in rows] != entry["held_out_predictions"]["true"]:
+            sys.exit(f"{name}: the data's labels are not the card's (in order): the groups cannot be rebuilt")
+        domains[name] = Domain(name, raw_probabilities(entry), [row[1] for row in rows], [row[2] for row in rows])
+    posters = np.asarray(card["held_out_predictions"]["probabilities"], dtype=float)
+    drift = float(np.abs(posters - domains["posters"].probabilities).max())
+    progress(f"posters: raw probabilities recovered from the calibrated ones within {drift:.1e} of the stored raw")
+    return domains
+
+
+def scene_domain(version: str) -> Domain:
+    """The scene-painting faces predicted by the shipped model (computed once, then cached)."""
+    if not SCENES_CACHE.is_file() or str(np.load(SCENES_CACHE)["version"]) != version:
+        from postercensus.classify.classifier import load_classifier
+        from scene_faces import scene_faces
+
+        progress("cutting the scene-painting faces as the face stage would, and predicting them")
+        faces = scene_faces(progress=progress)
+        classifier = load_classifier("default")
+        SCENES_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(SCENES_CACHE, files=np.array([f.file for f in faces]), painters=np.array([f.painter for f in faces]),
+                 labels=np.array([f.label for f in faces]), matched=np.array([f.matched for f in faces]),
+                 probabilities=classifier.probabilities([f.sample for f in faces]), version=np.array(classifier.version))
+    with np.load(SCENES_CACHE) as stored:
+        domain = Domain("scenes", stored["probabilities"].astype(float), [str(x) for x in stored["labels"]],
+                        [str(x) for x in stored["painters"]])
+        domain.matched = stored["matched"]  # type: ignore[attr-defined]
+    return domain
+
+
+def best_shift(probabilities: np.ndarray, y: np.ndarray) -> float:
+    """The shift of the male logit whose decisions have the best balanced accuracy (ties: their median)."""
+    margin = np.log(np.clip(probabilities[:, 1], 1e-7, 1)) - np.log(np.clip(probabilities[:, 0], 1e-7, 1))
+    scores = []
+    for shift in SHIFT_GRID:
+        male = margin + shift > 0
+        scores.append(np.mean([(male[y == 1]).mean(), (~male[y == 0]).mean()]))
+    best = np.flatnonzero(np.isclose(scores, np.max(scores)))
+    return float(np.median(SHIFT_GRID[best]))
+
+
+def fit(method: str, probabilities: np.ndarray, y: np.ndarray) -> Fitted:
+    if method == NONE:
+        return lambda p: p
+    if method == THRESHOLD:
+        calibration = fit_calibration(probabilities, y, TEMPERATURE)
+        shift = best_shift(calibration.apply(probabilities), y)
+        return lambda p: apply_scale_and_shift(p, calibration.temperature, np.array([0.0, shift]))
+    return fit_calibration(probabilities, y, method).apply
+
+
+def cross_fitted(method: str, fit_on: list[tuple[np.ndarray, np.ndarray]], test: list[np.ndarray]) -> list[np.ndarray]:
+    """Per fold k: the calibration fitted on `fit_on[k]` (probabilities, y), applied to `test[k]`."""
+    return [fit(method, p, y)(t) for (p, y), t in zip(fit_on, test)]
+
+
+def out_of_fold(method: str, domain: Domain) -> np.ndarray:
+    out = np.zeros_like(domain.probabilities)
+    for test in domain.folds:
+        train = np.setdiff1d(np.arange(len(domain.y)), test)
+        out[test] = fit(method, domain.probabilities[train], domain.y[train])(domain.probabilities[test])
+    return out
+
+
+def auc(probabilities: np.ndarray, y: np.ndarray) -> float:
+    """Probability that a random female face scores more female than a random male face (ties half)."""
+    score = probabilities[:, 0]
+    female, male = score[y == 0], score[y == 1]
+    return float(((female[:, None] > male[None, :]).sum() + 0.5 * (female[:, None] == male[None, :]).sum())
+                 / (len(female) * len(male)))
+
+
+def figures(probabilities: np.ndarray, labels: list[str], y: np.ndarray) -> list[object]:
+    report = evaluate_predictions(labels, probabilities, LABELS)
+    female, male = report["per_class"]["female"]["recall"], report["per_class"]["male"]["recall"]
+    return [report["accuracy"], report["balanced_accuracy"], female, male, f"{female - male:+.3f}", report["ece"],
+            round(negative_log_likelihood(probabilities, y), 4)]
+
+
+HEADERS = ["faces", "calibration", "accuracy", "balanced", "recall F", "recall M", "gap F−M", "ECE", "NLL"]
+
+
+def domain_table(domains: list[Domain]) -> None:
+    rows = []
+    for domain in domains:
+        for method in METHODS:
+            rows.append([f"{domain.name} ({len(domain.y)})", method,
+                         *figures(out_of_fold(method, domain), domain.labels, domain.y)])
+    print_table(HEADERS, rows, f"Per domain, each calibration cross-fitted by group ({FOLDS} folds, the model's own "
+                               "folds; scenes by painter): out-of-fold figures")
+
+
+def pooled_table(metfaces: Domain, scenes: Domain) -> None:
+    """Scenes with the portraits or apart: the same methods fitted three ways, scored on each set."""
+    rows = []
+    n_met = len(metfaces.y)
+    pooled_p = np.concatenate([metfaces.probabilities, scenes.probabilities])
+    pooled_y = np.concatenate([metfaces.y, scenes.y])
+    for method in (TEMPERATURE, SCALE_SHIFT, BALANCED_SCALE_SHIFT):
+        met_all = fit(method, metfaces.probabilities, metfaces.y)
+        rows.append(["scenes", f"{method}: MetFaces-fitted", *figures(met_all(scenes.probabilities), scenes.labels, scenes.y)])
+        rows.append(["scenes", f"{method}: scenes alone, by painter",
+                     *figures(out_of_fold(method, scenes), scenes.labels, scenes.y)])
+        out = np.zeros_like(pooled_p)
+        for met_test, scene_test in zip(metfaces.folds, scenes.folds):
+            test = np.concatenate([met_test, n_met + scene_test])
+            train = np.setdiff1d(np.arange(len(pooled_y)), test)
+            out[test] = fit(method, pooled_p[train], pooled_y[train])(pooled_p[test])
+        rows.append(["scenes", f"{method}: pooled with MetFaces", *figures(out[n_met:], scenes.labels, scenes.y)])
+        rows.append(["MetFaces", f"{method}: pooled with scenes", *figures(out[:n_met], metfaces.labels, metfaces.y)])
+        rows.append(["both", f"{method}: pooled", *figures(out, metfaces.labels + scenes.labels, pooled_y)])
+    print_table(["faces", "calibration: fitted on", *HEADERS[2:]], rows,
+                "Scene paintings with the MetFaces portraits or apart (out-of-fold: MetFaces fold k with scene fold k)")
+
+
+def main() -> None:
+    require_data(DATA / "nk-poster-faces", DATA / "utkface", DATA / "metfaces-faces", DATA / "painting-faces")
+    folder = modelfolder.default_model_folder()
+    card = modelfolder.read_card(folder)
+    domains = card_domains(card)
+    scenes = scene_domain(modelfolder.model_version(folder))
+    matched = int(scenes.matched.sum())  # type: ignore[attr-defined]
+    print(f"model {card['model_id']} version {modelfolder.model_version(folder)}; scene paintings: "
+          f"{len(scenes.y)} hand-boxed faces, {matched} cut from the face stage's matched detection (IoU ≥ 0.3), "
+          f"{len(scenes.y) - matched} from the hand box (no detection matched); "
+          f"{len(set(scenes.groups))} painters\n")
+    everything = [*domains.values(), scenes]
+    print_table(["faces", "n", "female", "AUC (ranking, calibration-free)"],
+                [[d.name, len(d.y), int((d.y == 0).sum()), round(auc(d.probabilities, d.y), 4)] for d in everything],
+                "Ranking")
+    domain_table(everything)
+    pooled_table(domains["paintings"], scenes)
+    adults = [k for k, row in enumerate(utk_files(DATA)) if int(row[3]["age"]) >= 18]
+    photos = domains["photos"]
+    rows = []
+    for method in METHODS:
+        out = out_of_fold(method, photos)[adults]
+        rows.append([f"UTKFace adults ({len(adults)})", method,
+                     *figures(out, [photos.labels[k] for k in adults], photos.y[adults])])
+    print_table(HEADERS, rows, "UTKFace adults (18+), from the photos domain's cross-fitted calibrations")
+    print(json.dumps({"note": "recall F/M: share of female/male faces decided so; gap = recall F − recall M; "
+                              "ECE on the top label, 10 bins"}))
+
+
+if __name__ == "__main__":
+    main()
