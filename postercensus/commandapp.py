@@ -19,6 +19,8 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
+from postercensus.catalog.config import resolve_home
+
 
 def _tidy(param: Any) -> None:
     """Set the metavar Typer would otherwise derive from the annotation (explicit ones are kept)."""
@@ -83,8 +85,6 @@ def with_home_options(function: Callable[..., Any]) -> Callable[..., Any]:
     def command(*args: Any, home_after: Path | None = None, db_after: str | None = None, **kwargs: Any) -> Any:
         ctx: typer.Context = kwargs["ctx"]
         if home_after is not None or db_after is not None:
-            from postercensus.catalog.config import resolve_home
-
             ctx.obj = ctx.obj.elsewhere(resolve_home(home_after) if home_after else None, db_after)
         return function(*args, **kwargs)
 
