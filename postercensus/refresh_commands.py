@@ -5,6 +5,7 @@ the previous run of the same source or stage reported too (summarised in one lin
 1 a stage failed (earlier results stay, later dependent stages skipped, all retried next time);
 2 finished, but met a problem about an item that the previous run did not report (a new failed
 image, bad record or missing file; stored with its run); 3 another refresh of this home is running.
+Exit code 2 with one `Error:` line and nothing run: there is no home at the path (`catalog.home.NoHome`).
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def refresh_command(
     Only what changed is processed. Writes <home>/export/ and <home>/dashboard.html. Exit codes:
     0 ok (also when the only problems are standing ones, reported by the previous run too),
     1 a stage failed, 2 a new problem (a failed image, bad record or missing file the previous
-    run did not report), 3 another refresh is running.
+    run did not report; or, with nothing run, no home at the path), 3 another refresh is running.
     Example: postercensus --home H refresh --workers 4
     """
     context = existing_home(ctx)
