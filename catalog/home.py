@@ -95,7 +95,7 @@ class Home:
         home existed already (nothing is changed then but a catalogue migration)."""
         created = not self.exists
         self._make_folder()
-        if not self.layout.config.is_file():
+        if created:
             self.config.write()
         self.creates = True
         _ = self.catalog
