@@ -8,6 +8,7 @@ Only `init`, `harvest …` and `demo` create a home; every other command reads a
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -93,7 +94,8 @@ def main_options(
     ctx: typer.Context,
     home: Annotated[Optional[Path], typer.Option(
         "--home", help="Folder holding the catalogue, images and postercensus.toml "
-        "(default: $POSTERCENSUS_HOME, else ./postercensus-home).", show_default=False)] = None,
+        "(default: $POSTERCENSUS_HOME, else ./postercensus-home); may also follow the command. "
+        "Only init, harvest and demo create one.", show_default=False)] = None,
     db: Annotated[Optional[str], typer.Option(
         "--db", envvar="POSTERCENSUS_DB", help="SQLAlchemy URL of the catalogue, e.g. "
         "postgresql+psycopg://user@host/db (default: the url under 'catalog' in postercensus.toml, "
@@ -125,7 +127,7 @@ def init(
         return
     console.print(f"[bold]home created[/bold]: {context.path}", highlight=False)
     console.print(f"catalogue: {context.database_display}", highlight=False)
-    console.print(f"next: postercensus --home {context.path} harvest csv|oai|iiif|folder …  "
+    console.print(f"next: postercensus --home {shlex.quote(str(context.path))} harvest csv|oai|iiif|folder …  "
                   "(then `refresh` runs every stage)", highlight=False)
 
 
