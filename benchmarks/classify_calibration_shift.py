@@ -94,15 +94,17 @@ def card_domains(card: dict) -> dict[str, Domain]:
     return domains
 
 
-def scene_domain(version: str) -> Domain:
-    """The scene-painting faces predicted by the shipped model (computed once, then cached)."""
+def scene_domain(folder: Path) -> Domain:
+    """The scene-painting faces predicted by the model in `folder`, uncalibrated (computed once per
+    model version, then cached)."""
+    version = modelfolder.model_version(folder)
     if not SCENES_CACHE.is_file() or str(np.load(SCENES_CACHE)["version"]) != version:
         from postercensus.classify.classifier import load_classifier
         from scene_faces import scene_faces
 
         progress("cutting the scene-painting faces as the face stage would, and predicting them")
         faces = scene_faces(progress=progress)
-        classifier = load_classifier("default")
+        classifier = load_classifier(folder)
         SCENES_CACHE.parent.mkdir(parents=True, exist_ok=True)
         np.savez(SCENES_CACHE, files=np.array([f.file for f in faces]), painters=np.array([f.painter for f in faces]),
                  labels=np.array([f.label for f in faces]), matched=np.array([f.matched for f in faces]),
@@ -204,7 +206,7 @@ def main() -> None:
     folder = modelfolder.default_model_folder()
     card = modelfolder.read_card(folder)
     domains = card_domains(card)
-    scenes = scene_domain(modelfolder.model_version(folder))
+    scenes = scene_domain(folder)
     matched = int(scenes.matched.sum())  # type: ignore[attr-defined]
     print(f"model {card['model_id']} version {modelfolder.model_version(folder)}; scene paintings: "
           f"{len(scenes.y)} hand-boxed faces, {matched} cut from the face stage's matched detection (IoU ≥ 0.3), "

@@ -1,19 +1,28 @@
 """Per-domain calibration in a model card: the domain a collection depicts changes how far to trust the model.
 
-One model is wrong at different rates on photographs, printed posters and painted portraits, and
-over-confident by different amounts. A card may therefore hold, per domain, the temperature that
-calibrates its probabilities there and the out-of-fold predictions (already calibrated) whose
-confusion matrix corrects the shares of a collection of that domain:
+One model is wrong at different rates on photographs, printed posters, painted portraits and
+faces in painted scenes, over-confident by different amounts and, on depicted faces, biased
+towards one label. A card may therefore hold, per domain, the calibration that corrects its
+probabilities there (a temperature, and since issue 22 a shift per label: `classify.calibration`)
+and the out-of-fold predictions (calibrated) whose confusion matrix corrects the shares of a
+collection of that domain:
 
-    card["domains"] = {"posters": {"temperature": T, "held_out_predictions": {"true": [...],
-                       "probabilities": [[...]]}, "n": ..., "accuracy": ..., "balanced_accuracy": ...,
-                       "ece": ..., "ece_before_calibration": ...}, "paintings": {...}, "photos": {...}}
+    card["domains"] = {"posters": {"calibration": "balanced scale and shift", "temperature": T,
+                       "shift": {"female": 0, "male": b}, "held_out_predictions": {"true": [...],
+                       "probabilities": [[...]], "uncalibrated": [[...]], "groups": [...]}, "n": ...,
+                       "accuracy": ..., "balanced_accuracy": ..., "recall": {...}, "recall_gap": ...,
+                       "ece": ..., "ece_before_calibration": ..., "cross_fitted": true}, "paintings": ...}
+
+With the faces' groups (a poster, an object, a painter) the stored probabilities are
+cross-fitted: each face calibrated by the calibration fitted on the other folds' groups, so the
+confusion that corrects the shares, and the figures, are those of faces the calibration never saw.
 
 The researcher declares the domain (`[classify] domain`, `classify predict --domain`). Predictions
 made for a domain are stored under their own model version (`prediction_version`), and the card
-registered with them records the domain and temperature applied (`with_applied_calibration`), so
+registered with them records the domain and calibration applied (`with_applied_calibration`), so
 the analysis corrects their shares with that same domain's errors. A card without `domains`
-behaves as before: no temperature, its single `held_out_predictions`, its version unchanged.
+behaves as before: no calibration, its single `held_out_predictions`, its version unchanged; a
+domain entry with only a temperature (a card from before shifts) calibrates with it alone.
 """
 from __future__ import annotations
 
@@ -23,13 +32,18 @@ from typing import Any
 
 import numpy as np
 
-from postercensus.classify.calibration import apply_temperature, fit_temperature
+from postercensus.classify.calibration import BALANCED_SCALE_SHIFT, Calibration, fit_calibration
 from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.splits import grouped_folds
 
-DOMAINS = ("posters", "paintings", "photos")
+# scenes: faces in painted scenes (small, turned, several per picture), measured to calibrate
+# apart from the painted portraits of `paintings` (benchmarks/results/classify_calibration_shift.txt).
+DOMAINS = ("posters", "paintings", "scenes", "photos")
 DEFAULT_DOMAIN = "posters"
-APPLIED_KEY = "applied_calibration"  # in a registered card: the domain and temperature its predictions used
-_FIGURES = ("temperature", "n", "accuracy", "balanced_accuracy", "ece", "ece_before_calibration")
+APPLIED_KEY = "applied_calibration"  # in a registered card: the domain and calibration its predictions used
+CALIBRATION_FOLDS = 5
+_FIGURES = ("calibration", "temperature", "shift", "n", "accuracy", "balanced_accuracy", "recall", "recall_gap",
+            "ece", "ece_before_calibration", "recall_before_calibration", "cross_fitted")
 
 
 def check_domain(domain: str) -> str:
@@ -39,25 +53,49 @@ def check_domain(domain: str) -> str:
     return domain
 
 
-def domain_entry(true: Sequence[str], probabilities: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+def cross_fitted(probabilities: np.ndarray, y: np.ndarray, true: Sequence[str], groups: Sequence[str],
+                 method: str) -> np.ndarray:
+    """Each face's probabilities calibrated by `method` fitted on the other folds (whole groups held out)."""
+    out = np.array(probabilities, dtype=float)
+    for test in grouped_folds(list(true), list(groups), min(CALIBRATION_FOLDS, len(set(groups))), seed=0):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        out[test] = fit_calibration(probabilities[train], y[train], method).apply(probabilities[test])
+    return out
+
+
+def domain_entry(true: Sequence[str], probabilities: np.ndarray, labels: Sequence[str],
+                 groups: Sequence[str] | None = None, method: str = BALANCED_SCALE_SHIFT) -> dict[str, Any]:
     """One domain's card entry from its faces' out-of-fold probabilities (uncalibrated) and true labels.
 
-    The temperature is fitted on these predictions; they are stored calibrated with it, beside the
-    accuracy, balanced accuracy and ECE after calibration, and the ECE before it. The temperature
-    is one parameter fitted on the same faces, so the calibrated ECE is slightly optimistic; a
-    cross-fitted figure comes from benchmarks/classify_depicted_cv.py.
+    The calibration (`method`) is fitted on all these predictions: it is what predicting applies.
+    With `groups`, the stored predictions and the figures (accuracy, balanced accuracy, recall per
+    label and their gap, ECE) are cross-fitted: each fold calibrated by the fit on the other folds'
+    groups. Without, they are calibrated in-sample (slightly optimistic; `cross_fitted` says which).
+    The uncalibrated predictions and the groups are kept, so the entry can be refitted later.
     """
     probabilities = np.asarray(probabilities, dtype=float)
     index = {label: k for k, label in enumerate(labels)}
-    temperature = fit_temperature(probabilities, np.array([index[label] for label in true], dtype=int))
-    calibrated = apply_temperature(probabilities, temperature) if len(true) else probabilities
+    y = np.array([index[label] for label in true], dtype=int)
+    calibration = fit_calibration(probabilities, y, method) if len(true) else Calibration()
+    if groups is not None and len(set(groups)) >= 2:
+        calibrated = cross_fitted(probabilities, y, true, groups, method)
+    else:
+        calibrated = calibration.apply(probabilities)
+    calibrated = np.round(calibrated, 5)  # as stored: the figures are those of the stored predictions
     after = evaluate_predictions(list(true), calibrated, labels)
     before = evaluate_predictions(list(true), probabilities, labels)
+    stored: dict[str, Any] = {"true": list(true), "probabilities": calibrated.tolist(),
+                              "uncalibrated": np.round(probabilities, 5).tolist()}
+    if groups is not None:
+        stored["groups"] = list(groups)
     return {
-        "temperature": round(temperature, 4),
-        "held_out_predictions": {"true": list(true), "probabilities": np.round(calibrated, 5).tolist()},
+        **calibration.to_dict(list(labels)),
+        "held_out_predictions": stored,
         "n": after["n"], "accuracy": after["accuracy"], "balanced_accuracy": after["balanced_accuracy"],
+        "recall": after["recall"], "recall_gap": after["recall_gap"],
         "ece": after["ece"], "ece_before_calibration": before["ece"],
+        "recall_before_calibration": before["recall"],
+        "cross_fitted": groups is not None and len(set(groups)) >= 2,
     }
 
 
@@ -74,16 +112,21 @@ def _entry(card: Mapping[str, Any], domain: str) -> dict[str, Any]:
     return entries[domain]
 
 
+def calibration(card: Mapping[str, Any], domain: str) -> Calibration:
+    """The calibration of this model on `domain` (temperature and shift); none when the card has no domains."""
+    return Calibration.from_entry(_entry(card, domain), card["labels"]) if has_domains(card) else Calibration()
+
+
 def temperature(card: Mapping[str, Any], domain: str) -> float:
     """The temperature that calibrates this model on `domain`; 1.0 (none) when the card has no domains."""
-    return float(_entry(card, domain)["temperature"]) if has_domains(card) else 1.0
+    return calibration(card, domain).temperature
 
 
 def calibrate(card: Mapping[str, Any], probabilities: np.ndarray, domain: str) -> np.ndarray:
     """The model's probabilities calibrated for `domain`; unchanged when the card has no domains."""
     if not has_domains(card) or not len(probabilities):
         return probabilities
-    return apply_temperature(np.asarray(probabilities, dtype=float), temperature(card, domain))
+    return calibration(card, domain).apply(probabilities)
 
 
 def prediction_version(card: Mapping[str, Any], version: str, domain: str) -> str:
@@ -93,10 +136,10 @@ def prediction_version(card: Mapping[str, Any], version: str, domain: str) -> st
 
 
 def with_applied_calibration(card: dict[str, Any], domain: str) -> dict[str, Any]:
-    """The card to register with predictions for `domain`: with the domain and temperature they used."""
+    """The card to register with predictions for `domain`: with the domain and calibration they used."""
     if not has_domains(card):
         return card
-    return {**card, APPLIED_KEY: {"domain": domain, "temperature": temperature(card, domain)}}
+    return {**card, APPLIED_KEY: {"domain": domain, **calibration(card, domain).to_dict(card["labels"])}}
 
 
 def applied_domain(card: Mapping[str, Any]) -> str:
@@ -131,17 +174,19 @@ def registered_held_out(card: Mapping[str, Any]) -> HeldOut | None:
 
 
 def domain_figures(card: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per domain of the card: its temperature and out-of-fold figures (none without domains)."""
-    return {domain: {key: entry.get(key) for key in _FIGURES} for domain, entry in card.get("domains", {}).items()}
+    """Per domain of the card: its calibration and out-of-fold figures (none without domains; only those
+    the card has: an older one lacks the shift and the recall per label)."""
+    return {domain: {key: entry[key] for key in _FIGURES if key in entry} for domain, entry in card.get("domains", {}).items()}
 
 
 def calibration_provenance(card: Mapping[str, Any]) -> dict[str, Any]:
-    """What provenance.json says of a registered card's calibration: the domain, the temperature and the
-    figures of the held-out faces whose errors corrected the shares."""
+    """What provenance.json says of a registered card's calibration: the domain, the temperature, the
+    shift (when there is one) and the figures of the held-out faces whose errors corrected the shares."""
     domain = applied_domain(card)
     used = registered_held_out(card)
     figures = domain_figures(card)[domain] if has_domains(card) else {}
     return {"domain": domain if has_domains(card) else None,
             "temperature": temperature(card, domain),
+            "shift": (calibration(card, domain).to_dict(card["labels"]).get("shift") if has_domains(card) else None),
             "corrected_with": used.source if used else None,
             "held_out": figures}

@@ -41,6 +41,16 @@ def per_class_scores(confusion: np.ndarray, labels: Sequence[str]) -> dict[str, 
     return scores
 
 
+def recall_gap(per_class: dict[str, dict[str, float]], labels: Sequence[str]) -> float:
+    """How unevenly the labels are found: with two labels, the first's recall minus the second's
+    (for perceived gender, female − male: negative when women are missed more); with more, the
+    lowest recall minus the highest. Labels without faces are left out (their recall means nothing)."""
+    recalls = [per_class[label]["recall"] for label in labels if per_class[label]["support"]]
+    if len(recalls) < 2:
+        return 0.0
+    return round(recalls[0] - recalls[1] if len(labels) == 2 else min(recalls) - max(recalls), 4)
+
+
 def calibration(probabilities: np.ndarray, correct: np.ndarray) -> tuple[list[dict[str, Any]], float]:
     """Reliability table on the top probability (equal-width bins) and the expected calibration error."""
     confidence = probabilities.max(axis=1)
@@ -82,6 +92,8 @@ def evaluate_predictions(true: Sequence[str], probabilities: np.ndarray, labels:
         "accuracy": round(_ratio((predicted == y).sum(), len(y)), 4),
         "balanced_accuracy": round(float(np.mean(present)) if present else 0.0, 4),
         "per_class": per_class,
+        "recall": {label: per_class[label]["recall"] for label in labels},
+        "recall_gap": recall_gap(per_class, labels),
         "confusion": {"labels": labels, "matrix": confusion.tolist()},
         "distribution": {
             "true": {label: int((y == k).sum()) for k, label in enumerate(labels)},

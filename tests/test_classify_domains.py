@@ -30,7 +30,7 @@ from postercensus.catalog.layout import CONFIG_FILENAME
 from postercensus.catalog.stage import StageError, StageReport
 from postercensus.classify import domains, modelfolder
 from postercensus.classify.activeset import active_classify_settings
-from postercensus.classify.calibration import apply_temperature
+from postercensus.classify.calibration import BALANCED_SCALE_SHIFT, TEMPERATURE, Calibration, apply_temperature
 from postercensus.classify.catalogfaces import PredictionStore
 from postercensus.classify.classifier import load_classifier
 from postercensus.classify.correction import corrected_shares, held_out_confusion
@@ -69,16 +69,97 @@ def test_a_domain_entry_fits_a_temperature_that_lowers_the_ece_and_stores_calibr
     probabilities = np.full((400, 2), 0.03)
     probabilities[np.arange(400), top] = 0.97
 
-    entry = domains.domain_entry(true, probabilities, LABELS)
+    entry = domains.domain_entry(true, probabilities, LABELS, method=TEMPERATURE)
 
-    assert set(entry) == {"temperature", "held_out_predictions", "n", "accuracy", "balanced_accuracy", "ece",
-                          "ece_before_calibration"}
+    assert set(entry) == {"calibration", "temperature", "held_out_predictions", "n", "accuracy", "balanced_accuracy",
+                          "recall", "recall_gap", "ece", "ece_before_calibration", "recall_before_calibration",
+                          "cross_fitted"}
+    assert entry["calibration"] == TEMPERATURE and not entry["cross_fitted"]
     assert entry["temperature"] > 1, "an over-confident model is softened"
     assert entry["ece"] < 0.05 < entry["ece_before_calibration"]
     assert entry["n"] == 400 and entry["accuracy"] == pytest.approx(right.mean(), abs=1e-4)
     stored = np.array(entry["held_out_predictions"]["probabilities"])
     np.testing.assert_allclose(stored, apply_temperature(probabilities, entry["temperature"]), atol=1e-4)
     assert (stored.argmax(axis=1) == top).all() and entry["held_out_predictions"]["true"] == true
+
+
+def _toy(bias: float, n: int = 1200, seed: int = 0) -> tuple[list[str], np.ndarray, list[str]]:
+    """A classifier that ranks faces well and, without `bias`, says what it knows (its score is the
+    log-odds of equal-sized labels whose scores are normal, ±2 apart from 0, sd 1.5); `bias` is added
+    to the male log-odds. 40 % women, faces in groups of three."""
+    rng = np.random.default_rng(seed)
+    female = rng.random(n) < 0.4
+    score = np.where(female, -2.0, 2.0) + rng.normal(0, 1.5, n)
+    male = 1 / (1 + np.exp(-(score * 4 / 1.5 ** 2 + bias)))
+    return (["female" if f else "male" for f in female], np.stack([1 - male, male], axis=1),
+            [f"g{k // 3}" for k in range(n)])
+
+
+def _recalls(true: list[str], probabilities: np.ndarray) -> dict[str, float]:
+    return evaluate_predictions(true, probabilities, LABELS)["recall"]
+
+
+def test_a_calibration_with_a_shift_moves_a_biased_classifiers_recalls_together_where_a_temperature_cannot():
+    true, probabilities, groups = _toy(bias=3.0)
+    before = _recalls(true, probabilities)
+    assert before["male"] - before["female"] > 0.2, "the toy is biased towards men"
+
+    with_temperature = domains.domain_entry(true, probabilities, LABELS, groups, TEMPERATURE)
+    shifted = domains.domain_entry(true, probabilities, LABELS, groups, BALANCED_SCALE_SHIFT)
+
+    assert with_temperature["recall"] == before, "a temperature never changes a decision"
+    assert shifted["cross_fitted"] and abs(shifted["recall_gap"]) < 0.05
+    assert shifted["recall"]["female"] > before["female"] + 0.1
+    assert shifted["shift"]["female"] == 0 and shifted["shift"]["male"] < -1, "the male logit is moved down"
+    assert shifted["balanced_accuracy"] > with_temperature["balanced_accuracy"]
+    assert shifted["ece"] < 0.05
+    assert shifted["recall_before_calibration"] == before
+    assert shifted["held_out_predictions"]["groups"] == groups
+
+
+def test_a_calibration_with_a_shift_leaves_an_unbiased_classifier_nearly_unchanged():
+    true, probabilities, groups = _toy(bias=0.0)
+    before = _recalls(true, probabilities)
+    shifted = domains.domain_entry(true, probabilities, LABELS, groups, BALANCED_SCALE_SHIFT)
+    assert abs(shifted["shift"]["male"]) < 0.2 and 0.8 < shifted["temperature"] < 1.25
+    for label in LABELS:
+        assert shifted["recall"][label] == pytest.approx(before[label], abs=0.02)
+
+
+def test_the_stored_predictions_are_cross_fitted_by_group_and_the_card_applies_the_fit_on_every_face():
+    true, probabilities, groups = _toy(bias=3.0)
+    entry = domains.domain_entry(true, probabilities, LABELS, groups)
+    card = {"labels": LABELS, "domains": {"posters": entry}}
+    applied = domains.calibrate(card, probabilities, "posters")
+    stored = np.array(entry["held_out_predictions"]["probabilities"])
+    np.testing.assert_allclose(np.array(entry["held_out_predictions"]["uncalibrated"]), probabilities, atol=1e-5)
+    assert not np.allclose(stored, applied, atol=1e-4), "each fold is calibrated by the fit on the other folds"
+    assert np.abs(stored - applied).max() < 0.1, "…which differs little from the fit on all faces"
+    assert domains.calibration(card, "posters") == Calibration.from_entry(entry, LABELS)
+    assert domains.with_applied_calibration(card, "posters")[domains.APPLIED_KEY]["shift"] == entry["shift"]
+
+
+def test_an_old_card_entry_with_only_a_temperature_calibrates_as_before():
+    card = {**CARD, "domains": DOMAINS}
+    probabilities = np.array([[0.9, 0.1], [0.3, 0.7]])
+    np.testing.assert_allclose(domains.calibrate(card, probabilities, "paintings"), apply_temperature(probabilities, 3.0))
+    assert domains.calibration(card, "paintings") == Calibration(TEMPERATURE, 3.0, ())
+    assert "recall" not in domains.domain_figures(card)["paintings"] and "shift" not in domains.domain_figures(card)["paintings"]
+
+
+def test_the_default_cards_domains_carry_recall_per_label_and_decide_evenly_on_depicted_faces():
+    card = modelfolder.read_card(modelfolder.default_model_folder())
+    assert set(card["domains"]) == set(domains.DOMAINS)
+    for name, entry in card["domains"].items():
+        assert set(entry["recall"]) == set(LABELS) and entry["cross_fitted"], name
+        assert entry["recall_gap"] == pytest.approx(entry["recall"]["female"] - entry["recall"]["male"], abs=1e-3)
+        assert abs(entry["recall_gap"]) <= 0.05 and entry["ece"] <= 0.05, name
+        assert entry["calibration"] == BALANCED_SCALE_SHIFT
+        figures = evaluate_predictions(entry["held_out_predictions"]["true"],
+                                       np.array(entry["held_out_predictions"]["probabilities"]), LABELS)
+        assert figures["recall"] == entry["recall"], "the figures are those of the stored predictions"
+    before = card["domains"]["scenes"]["recall_before_calibration"]
+    assert before["male"] - before["female"] > 0.2, "scene paintings: women were missed before the shift"
 
 
 def test_a_card_without_domains_has_no_temperature_and_falls_back_to_its_held_out_faces_saying_so():
@@ -99,7 +180,7 @@ def test_a_card_with_domains_gives_each_domains_temperature_and_faces_and_refuse
     assert domains.held_out(card, "paintings").predictions is PAINTING_HELD_OUT
     with pytest.raises(ValueError, match="no calibration for domain 'photos'.*paintings, posters"):
         domains.temperature(card, "photos")
-    with pytest.raises(ValueError, match="choose one of posters, paintings, photos"):
+    with pytest.raises(ValueError, match="choose one of posters, paintings, scenes, photos"):
         domains.temperature(card, "drawings")
 
 
@@ -132,14 +213,14 @@ def test_the_domain_setting_defaults_to_posters_reads_the_toml_and_refuses_an_un
     assert active_classify_settings(Home(tmp_path / "a")).domain == "paintings"
     _write_config(tmp_path / "b", {"domain": "drawings"})
     with pytest.raises(StageError, match=r"\[classify\] domain: unknown domain 'drawings': "
-                                         "choose one of posters, paintings, photos"):
+                                         "choose one of posters, paintings, scenes, photos"):
         active_classify_settings(Home(tmp_path / "b"))
 
 
 def test_predict_refuses_an_unknown_domain_before_loading_the_model(tmp_path):
     result = run_cli(tmp_path / "home", "classify", "predict", "--domain", "drawings")
     assert result.exit_code == 1
-    assert "unknown domain 'drawings': choose one of posters, paintings, photos" in result.output
+    assert "unknown domain 'drawings': choose one of posters, paintings, scenes, photos" in result.output
     _write_config(tmp_path / "bad", {"domain": "sculpture"})
     result = run_cli(tmp_path / "bad", "classify", "predict")
     assert result.exit_code == 1 and "[classify] domain: unknown domain 'sculpture'" in result.output
@@ -223,7 +304,7 @@ def test_predict_calibrates_with_the_domains_temperature_and_a_changed_domain_pr
     with engine.connect() as connection:
         registered = connection.execute(select(schema.classifier_models.c.card).where(
             schema.classifier_models.c.model_version == paintings.model_version)).scalar_one()
-    assert registered[domains.APPLIED_KEY] == {"domain": "paintings", "temperature": 3.0}
+    assert registered[domains.APPLIED_KEY] == {"domain": "paintings", "calibration": TEMPERATURE, "temperature": 3.0}
     assert "domains" in registered
 
 
