@@ -58,10 +58,30 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def gap_name(labels: Sequence[str]) -> str:
+    """What `recall_gap` measures (classify.metrics.recall_gap): first − second label, or lowest − highest."""
+    return f"recall gap ({labels[0]} − {labels[1]})" if len(labels) == 2 else "recall gap (lowest − highest)"
+
+
+def calibration_words(calibration: dict[str, Any] | None, domain: str | None) -> str:
+    """'calibrated for posters (temperature 0.99, shift male −0.62)', or that the probabilities are the model's own."""
+    if not calibration:
+        return "the model's own probabilities (its card does not calibrate per domain)"
+    shift = ", ".join(f"{label} {value:+.2f}" for label, value in (calibration.get("shift") or {}).items() if value)
+    return f"calibrated for {domain} (temperature {calibration['temperature']:g}" + (f", shift {shift})" if shift else ")")
+
+
 def _metrics_section(title: str, report: dict[str, Any]) -> str:
     labels = report["confusion"]["labels"]
+    summary = [report["n"], report["accuracy"], report["balanced_accuracy"]]
+    header = ["faces", "accuracy", "balanced accuracy"]
+    if "recall_gap" in report:
+        header += [f"recall {label}" for label in labels] + [gap_name(labels)]
+        summary += [report["recall"][label] for label in labels] + [f"{report['recall_gap']:+.4f}"]
     parts = [f"<h2>{html.escape(title)}</h2>",
-             _table(["faces", "accuracy", "balanced accuracy"], [[report["n"], report["accuracy"], report["balanced_accuracy"]]]),
+             *([f"<p>Probabilities {html.escape(calibration_words(report['calibration'], report.get('domain')))}.</p>"]
+               if "calibration" in report else []),
+             _table(header, [summary]),
              _table(["label", "precision", "recall", "F1", "support"],
                     [[label, s["precision"], s["recall"], s["f1"], s["support"]] for label, s in report["per_class"].items()]),
              "<p>Confusion matrix (rows: true label, columns: predicted)</p>",
@@ -84,15 +104,22 @@ def _overlap_section(overlap: dict[str, Any], n: int) -> str:
     return "".join(parts)
 
 
+def _recalls(figures: dict[str, Any], key: str) -> str:
+    recall = figures.get(key)
+    return " / ".join(f"{value:.3f}" for value in recall.values()) if recall else "–"
+
+
 def _domains_section(figures: dict[str, dict[str, Any]]) -> str:
-    """The model card's own out-of-fold figures per domain, beside this folder's (which are uncalibrated)."""
-    rows = [[domain, f["n"], f["accuracy"], f["balanced_accuracy"], f["ece_before_calibration"], f["ece"],
-             f["temperature"]] for domain, f in figures.items()]
+    """The model card's own out-of-fold figures per domain, beside this folder's."""
+    rows = [[domain, f["n"], f["accuracy"], f["balanced_accuracy"], _recalls(f, "recall_before_calibration"),
+             _recalls(f, "recall"), "–" if f.get("recall_gap") is None else f"{f['recall_gap']:+.4f}",
+             f["ece_before_calibration"], f["ece"], calibration_words(f, domain)] for domain, f in figures.items()]
     return ("<h2>Model card: out-of-fold figures per domain</h2>"
-            "<p>From the model card, not from this folder. Predictions are calibrated with the declared "
-            "domain's temperature; the figures above use the model's uncalibrated probabilities.</p>"
-            + _table(["domain", "faces", "accuracy", "balanced accuracy", "ECE before calibration",
-                      "ECE after calibration", "temperature"], rows))
+            "<p>From the model card, not from this folder: each domain's faces the model was not trained on, "
+            "calibrated by a fit on other groups where the card says cross-fitted. Recall per label in the "
+            "card's label order.</p>"
+            + _table(["domain", "faces", "accuracy", "balanced accuracy", "recall before calibration", "recall",
+                      "recall gap", "ECE before calibration", "ECE after calibration", "calibration"], rows))
 
 
 def render_html(report: dict[str, Any], samples: Sequence[FaceSample], title: str) -> str:

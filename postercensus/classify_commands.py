@@ -145,34 +145,45 @@ def evaluate(
     json_out: Annotated[Path, typer.Option("--json", help="Report to write (JSON).", show_default=False)],
     html_out: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page with contact sheets.", show_default=False)] = None,
     threshold: Annotated[float, typer.Option("--threshold", help="Also report the confusion matrix with `uncertain` below this probability (0: argmax only).")] = 0.0,
+    domain: Annotated[Optional[str], typer.Option("--domain", help="Evaluate with this domain's calibration from the model card: posters, paintings, scenes or photos (default: \\[classify] domain in postercensus.toml, else posters), as classify predict labels the catalogue.", show_default=False)] = None,
     weights: Weights = None,
     workers: Workers = None,
 ) -> None:
-    """Evaluate a model on a labelled folder: accuracy, balanced accuracy, per-label scores, confusion, calibration.
+    """Evaluate a model on a labelled folder: accuracy, balanced accuracy, recall per label and their gap, confusion, calibration.
 
     Faces whose image trained the model are counted and warned about (training_overlap in the
     report), with the accuracy on the unseen faces alone beside the overall figure.
 
     Example: postercensus classify evaluate default ./nk-faces --json report.json --html report.html
     """
+    from postercensus.classify.activeset import active_classify_settings
     from postercensus.classify.classifier import load_classifier
+    from postercensus.classify.domains import check_domain
     from postercensus.classify.evaluation import evaluation_report, write_evaluation
     from postercensus.classify.overlap import overlap_lines
+    from postercensus.classify.report import calibration_words, gap_name
 
-    context: Home = ctx.obj  # only its weights folder: no home is needed
+    context: Home = ctx.obj  # its weights folder and [classify] domain: no home is needed
     for path, option in ((json_out, "--json"), (html_out, "--html")):
         if path is not None:
             writable_file(path, option)
+    try:
+        domain = check_domain(domain or active_classify_settings(context).domain)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
     console = Console(soft_wrap=True)
     errors: list[str] = []
     classifier = load_classifier(model, weights, _weights_dirs(context))
     data = _folder_set(folder, workers, console, errors)
     with progress_bar(console) as progress:
         task = progress.add_task("classifying", total=len(data.samples))
-        report = evaluation_report(classifier, data, folder, threshold or None, lambda n: progress.advance(task, n))
+        report = evaluation_report(classifier, data, folder, threshold or None, lambda n: progress.advance(task, n), domain)
     write_evaluation(report, data, f"{classifier.model_id} on {folder}", json_out, html_out)
     console.print(f"[bold]{classifier.model_id}[/bold] on {report['n']} faces: accuracy {report['accuracy']:.3f}, "
                   f"balanced accuracy {report['balanced_accuracy']:.3f}, ECE {report['ece']:.3f}")
+    recalls = ", ".join(f"{label} {value:.3f}" for label, value in report["recall"].items())
+    console.print(f"recall {recalls}; {gap_name(classifier.labels)} {report['recall_gap']:+.3f}; probabilities "
+                  f"{calibration_words(report['calibration'], report['domain'])}", markup=False)
     overlap = report["training_overlap"]
     for line in overlap_lines(overlap, report["n"]):
         console.print(line, style="yellow" if not overlap["known"] or overlap["count"] else None, markup=False)
@@ -185,7 +196,7 @@ def predict(
     ctx: typer.Context,
     model: Annotated[Optional[str], typer.Option("--model", help="A model folder, or `default` (the shipped perceived-gender model). Default: \\[classify] model in postercensus.toml, else `default`.", show_default=False)] = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Faces whose top probability is below this get the label `uncertain` (0: always the top label). Default: \\[classify] threshold in postercensus.toml, else 0.", show_default=False)] = None,
-    domain: Annotated[Optional[str], typer.Option("--domain", help="What the collection depicts: posters, paintings or photos (default: \\[classify] domain in postercensus.toml, else posters). Picks the model card's calibration temperature and the held-out faces whose errors correct the shares; a changed domain predicts anew.", show_default=False)] = None,
+    domain: Annotated[Optional[str], typer.Option("--domain", help="What the collection depicts: posters, paintings (portraits), scenes (faces in painted scenes) or photos (default: \\[classify] domain in postercensus.toml, else posters). Picks the model card's calibration (temperature and shift) and the held-out faces whose errors correct the shares; a changed domain predicts anew.", show_default=False)] = None,
     weights: Weights = None,
     activate: Annotated[bool, typer.Option("--activate", help="Make this model, threshold and domain the active predictions: written to \\[classify] in postercensus.toml, then used by refresh, analyze, export and both dashboards.")] = False,
 ) -> None:

@@ -434,5 +434,69 @@ def test_the_evaluation_page_shows_the_cards_figures_per_domain():
     page = render_html(report, [], "test")
 
     assert "Model card: out-of-fold figures per domain" in page and "ECE before calibration" in page
-    assert "<td>paintings</td><td>20</td><td>0.9</td><td>0.9</td><td>0.12</td><td>0.04</td><td>3.0</td>" in page
+    assert ("<td>paintings</td><td>20</td><td>0.9</td><td>0.9</td><td>–</td><td>–</td><td>–</td><td>0.12</td>"
+            "<td>0.04</td><td>calibrated for paintings (temperature 3)</td>") in page, "an old card: no recall, no shift"
     assert "per domain" not in render_html({**report, "model_card_domains": {}}, [], "test")
+
+
+# -- classify evaluate: with the domain's calibration, recall per label ---------------------------
+
+@pytest.fixture(scope="module")
+def shifted_model(model_folders) -> Path:
+    """The calibrated test model, its posters calibration shifted so far towards female that every face is
+    called female; paintings keep their temperature alone (an entry written before shifts)."""
+    calibrated, _ = model_folders
+    shifted = calibrated.parent / "shifted"
+    shutil.copytree(calibrated, shifted)
+    posters = {**DOMAINS["posters"], "calibration": BALANCED_SCALE_SHIFT, "shift": {"female": 0.0, "male": -50.0}}
+    modelfolder.write_card(shifted, {**modelfolder.read_card(calibrated), "domains": {**DOMAINS, "posters": posters}})
+    return shifted
+
+
+@pytest.fixture(scope="module")
+def noise_folder(tmp_path_factory) -> Path:
+    """Three generated images per label (no face in them: each is described whole)."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("evaluate") / "faces"
+    rng = np.random.default_rng(1)
+    for label in LABELS:
+        (folder / label).mkdir(parents=True)
+        for k in range(3):
+            Image.fromarray(rng.integers(0, 255, (80, 80, 3), dtype=np.uint8)).save(folder / label / f"{label}{k}.jpg")
+    return folder
+
+
+def test_evaluate_uses_the_asked_domains_calibration_and_reports_recall_per_label(shifted_model, noise_folder, tmp_path):
+    home = tmp_path / "home"
+    _write_config(home, {"domain": "paintings"})
+    posters_json, paintings_json, page = tmp_path / "posters.json", tmp_path / "paintings.json", tmp_path / "p.html"
+
+    shifted = run_cli(home, "classify", "evaluate", str(shifted_model), str(noise_folder), "--json", str(posters_json),
+                      "--html", str(page), "--domain", "posters", "--workers", "1")
+    default = run_cli(home, "classify", "evaluate", str(shifted_model), str(noise_folder), "--json",
+                      str(paintings_json), "--workers", "1")
+
+    assert shifted.exit_code == 0 and default.exit_code == 0, (shifted.output, default.output)
+    report = json.loads(posters_json.read_text(encoding="utf-8"))
+    assert report["domain"] == "posters" and report["calibration"]["shift"] == {"female": 0.0, "male": -50.0}
+    assert report["recall"] == {"female": 1.0, "male": 0.0} and report["recall_gap"] == 1.0, "the shift decides"
+    assert "recall female 1.000, male 0.000; recall gap (female − male) +1.000; probabilities calibrated for " \
+           "posters (temperature 1.5, shift male -50.00)" in shifted.stdout
+    html_page = page.read_text(encoding="utf-8")
+    assert "<th>recall female</th><th>recall male</th><th>recall gap (female − male)</th>" in html_page
+    assert "<td>6</td>" in html_page and "<td>1.0</td><td>0.0</td><td>+1.0000</td>" in html_page
+    by_toml = json.loads(paintings_json.read_text(encoding="utf-8"))
+    assert by_toml["domain"] == "paintings", "the home's [classify] domain is the default"
+    assert by_toml["calibration"] == {"calibration": TEMPERATURE, "temperature": 3.0}
+    assert set(by_toml["recall"]) == set(LABELS)
+    assert by_toml["recall_gap"] == pytest.approx(by_toml["recall"]["female"] - by_toml["recall"]["male"], abs=1e-4)
+    assert "probabilities calibrated for paintings (temperature 3)" in default.stdout
+
+
+def test_evaluate_refuses_an_unknown_domain_in_one_line(shifted_model, noise_folder, tmp_path):
+    result = run_cli(tmp_path / "home", "classify", "evaluate", str(shifted_model), str(noise_folder),
+                     "--json", str(tmp_path / "r.json"), "--domain", "murals")
+    assert result.exit_code == 1 and "unknown domain 'murals': choose one of posters, paintings, scenes, photos" \
+        in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r.json").exists()
