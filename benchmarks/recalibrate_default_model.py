@@ -1,7 +1,7 @@
 """Refit the default model's per-domain calibration from its stored out-of-fold predictions, without retraining.
 
-Issue 22: a temperature cannot remove the model's male bias on depicted faces; a label-balanced
-scale and shift (`classify.calibration`) can, and scene paintings calibrate apart from the
+Issue 22: a temperature cannot remove the model's male bias on depicted faces; a temperature
+with an equal-recall shift (`classify.calibration`) can, and scene paintings calibrate apart from the
 MetFaces portraits (benchmarks/results/classify_calibration_shift.txt). This rewrites the card's
 `domains` (posters, paintings, photos from the card's own out-of-fold predictions, made
 uncalibrated again; scenes from the scene-painting faces of ../shared/data/painting-faces, which
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_support import DATA, require_data  # noqa: E402
 from classify_calibration_shift import LABELS, card_domains, scene_domain  # noqa: E402
 from postercensus.classify import modelfolder  # noqa: E402
-from postercensus.classify.calibration import BALANCED_SCALE_SHIFT, METHODS  # noqa: E402
+from postercensus.classify.calibration import EQUAL_RECALL, METHODS  # noqa: E402
 from postercensus.classify.domains import DOMAINS, domain_entry  # noqa: E402
 from train_default_model import model_card  # noqa: E402
 
@@ -36,7 +36,7 @@ SCENES_NOTE = ("scenes: 636 hand-boxed faces in 463 scene paintings (../shared/d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=modelfolder.default_model_folder())
-    parser.add_argument("--method", choices=METHODS, default=BALANCED_SCALE_SHIFT)
+    parser.add_argument("--method", choices=METHODS, default=EQUAL_RECALL)
     args = parser.parse_args()
     require_data(DATA / "nk-poster-faces", DATA / "utkface", DATA / "metfaces-faces", DATA / "painting-faces")
     card = modelfolder.read_card(args.model)

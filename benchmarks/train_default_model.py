@@ -12,7 +12,7 @@ Recipe (issue 15: a default for depicted faces):
   share is the one that scores best on the other folds' out-of-fold predictions, by the mean of
   the three domains' accuracies): the reported figures are those cross-fitted predictions, the
   shipped share is the grid value best on all folds;
-- calibration: per domain a label-balanced scale and shift (`classify.calibration`), fitted on that
+- calibration: per domain a temperature and an equal-recall shift (`classify.calibration`), fitted on that
   domain's out-of-fold predictions; the card stores each domain's out-of-fold predictions
   (calibrated, cross-fitted by group), from which `analyze` corrects shares for the domain the user
   declares (`[classify] domain`); the `scenes` domain (scene paintings, never trained on) is added
@@ -184,9 +184,9 @@ female" and includes some children). Faces were found with the face stage's defa
 
 `scenes` are faces in painted scenes (../shared/data/painting-faces, 636 hand-boxed faces in 463
 paintings, cut as the face stage cuts them): the model never trained on them; they serve to
-calibrate and evaluate only. Each domain's calibration is a scale (temperature T) and a shift
-per label on the log-probabilities, fitted with each label weighing the same, so the decision no
-longer favours men on depicted faces (a temperature alone cannot move it:
+calibrate and evaluate only. Each domain's calibration is a temperature T (by likelihood) and a
+shift of the male log-probability that makes the two recalls equal on the domain's out-of-fold
+faces, so the decision no longer favours men on depicted faces (a temperature alone cannot move it:
 `benchmarks/results/classify_calibration_shift.txt`); it is fitted on all the domain's
 out-of-fold predictions, and the figures after it are cross-fitted (each fold calibrated by the
 fit on the other folds' groups). `[classify] domain` picks which calibration `classify predict`

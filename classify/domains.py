@@ -7,7 +7,7 @@ probabilities there (a temperature, and since issue 22 a shift per label: `class
 and the out-of-fold predictions (calibrated) whose confusion matrix corrects the shares of a
 collection of that domain:
 
-    card["domains"] = {"posters": {"calibration": "balanced scale and shift", "temperature": T,
+    card["domains"] = {"posters": {"calibration": "temperature and equal-recall shift", "temperature": T,
                        "shift": {"female": 0, "male": b}, "held_out_predictions": {"true": [...],
                        "probabilities": [[...]], "uncalibrated": [[...]], "groups": [...]}, "n": ...,
                        "accuracy": ..., "balanced_accuracy": ..., "recall": {...}, "recall_gap": ...,
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from postercensus.classify.calibration import BALANCED_SCALE_SHIFT, Calibration, fit_calibration
+from postercensus.classify.calibration import EQUAL_RECALL, Calibration, fit_calibration
 from postercensus.classify.metrics import evaluate_predictions
 from postercensus.classify.splits import grouped_folds
 
@@ -64,7 +64,7 @@ def cross_fitted(probabilities: np.ndarray, y: np.ndarray, true: Sequence[str], 
 
 
 def domain_entry(true: Sequence[str], probabilities: np.ndarray, labels: Sequence[str],
-                 groups: Sequence[str] | None = None, method: str = BALANCED_SCALE_SHIFT) -> dict[str, Any]:
+                 groups: Sequence[str] | None = None, method: str = EQUAL_RECALL) -> dict[str, Any]:
     """One domain's card entry from its faces' out-of-fold probabilities (uncalibrated) and true labels.
 
     The calibration (`method`) is fitted on all these predictions: it is what predicting applies.

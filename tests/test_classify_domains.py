@@ -30,7 +30,8 @@ from postercensus.catalog.layout import CONFIG_FILENAME
 from postercensus.catalog.stage import StageError, StageReport
 from postercensus.classify import domains, modelfolder
 from postercensus.classify.activeset import active_classify_settings
-from postercensus.classify.calibration import BALANCED_SCALE_SHIFT, TEMPERATURE, Calibration, apply_temperature
+from postercensus.classify.calibration import (BALANCED_SCALE_SHIFT, EQUAL_RECALL, TEMPERATURE, Calibration,
+                                               apply_temperature, equal_recall_shift)
 from postercensus.classify.catalogfaces import PredictionStore
 from postercensus.classify.classifier import load_classifier
 from postercensus.classify.correction import corrected_shares, held_out_confusion
@@ -83,7 +84,7 @@ def test_a_domain_entry_fits_a_temperature_that_lowers_the_ece_and_stores_calibr
     assert (stored.argmax(axis=1) == top).all() and entry["held_out_predictions"]["true"] == true
 
 
-def _toy(bias: float, n: int = 1200, seed: int = 0) -> tuple[list[str], np.ndarray, list[str]]:
+def _toy(bias: float, n: int = 3000, seed: int = 0) -> tuple[list[str], np.ndarray, list[str]]:
     """A classifier that ranks faces well and, without `bias`, says what it knows (its score is the
     log-odds of equal-sized labels whose scores are normal, ±2 apart from 0, sd 1.5); `bias` is added
     to the male log-odds. 40 % women, faces in groups of three."""
@@ -99,17 +100,19 @@ def _recalls(true: list[str], probabilities: np.ndarray) -> dict[str, float]:
     return evaluate_predictions(true, probabilities, LABELS)["recall"]
 
 
-def test_a_calibration_with_a_shift_moves_a_biased_classifiers_recalls_together_where_a_temperature_cannot():
+@pytest.mark.parametrize("method", [EQUAL_RECALL, BALANCED_SCALE_SHIFT])
+def test_a_calibration_with_a_shift_moves_a_biased_classifiers_recalls_together_where_a_temperature_cannot(method):
     true, probabilities, groups = _toy(bias=3.0)
     before = _recalls(true, probabilities)
     assert before["male"] - before["female"] > 0.2, "the toy is biased towards men"
 
     with_temperature = domains.domain_entry(true, probabilities, LABELS, groups, TEMPERATURE)
-    shifted = domains.domain_entry(true, probabilities, LABELS, groups, BALANCED_SCALE_SHIFT)
+    shifted = domains.domain_entry(true, probabilities, LABELS, groups, method)
 
     assert with_temperature["recall"] == before, "a temperature never changes a decision"
-    assert shifted["cross_fitted"] and abs(shifted["recall_gap"]) < 0.05
+    assert shifted["cross_fitted"] and abs(shifted["recall_gap"]) < 0.05, "out-of-fold, on groups never fitted on"
     assert shifted["recall"]["female"] > before["female"] + 0.1
+    assert shifted["calibration"] == method
     assert shifted["shift"]["female"] == 0 and shifted["shift"]["male"] < -1, "the male logit is moved down"
     assert shifted["balanced_accuracy"] > with_temperature["balanced_accuracy"]
     assert shifted["ece"] < 0.05
@@ -117,13 +120,25 @@ def test_a_calibration_with_a_shift_moves_a_biased_classifiers_recalls_together_
     assert shifted["held_out_predictions"]["groups"] == groups
 
 
-def test_a_calibration_with_a_shift_leaves_an_unbiased_classifier_nearly_unchanged():
+@pytest.mark.parametrize("method", [EQUAL_RECALL, BALANCED_SCALE_SHIFT])
+def test_a_calibration_with_a_shift_leaves_an_unbiased_classifier_nearly_unchanged(method):
     true, probabilities, groups = _toy(bias=0.0)
     before = _recalls(true, probabilities)
-    shifted = domains.domain_entry(true, probabilities, LABELS, groups, BALANCED_SCALE_SHIFT)
-    assert abs(shifted["shift"]["male"]) < 0.2 and 0.8 < shifted["temperature"] < 1.25
+    shifted = domains.domain_entry(true, probabilities, LABELS, groups, method)
+    assert abs(shifted["shift"]["male"]) < 0.25 and 0.8 < shifted["temperature"] < 1.25
     for label in LABELS:
-        assert shifted["recall"][label] == pytest.approx(before[label], abs=0.02)
+        assert shifted["recall"][label] == pytest.approx(before[label], abs=0.03)
+
+
+def test_the_equal_recall_shift_makes_the_fitting_faces_recalls_equal_and_needs_two_labels():
+    true, probabilities, _ = _toy(bias=3.0)
+    y = np.array([LABELS.index(label) for label in true])
+    shift = equal_recall_shift(probabilities, y)
+    recalls = _recalls(true, Calibration(EQUAL_RECALL, 1.0, (0.0, shift)).apply(probabilities))
+    assert abs(recalls["female"] - recalls["male"]) < 0.005
+    assert equal_recall_shift(probabilities[y == 1], y[y == 1]) == 0.0, "one label only: nothing to equalise"
+    with pytest.raises(ValueError, match="needs two labels, not 3"):
+        equal_recall_shift(np.full((4, 3), 1 / 3), np.array([0, 1, 2, 0]))
 
 
 def test_the_stored_predictions_are_cross_fitted_by_group_and_the_card_applies_the_fit_on_every_face():
@@ -154,7 +169,7 @@ def test_the_default_cards_domains_carry_recall_per_label_and_decide_evenly_on_d
         assert set(entry["recall"]) == set(LABELS) and entry["cross_fitted"], name
         assert entry["recall_gap"] == pytest.approx(entry["recall"]["female"] - entry["recall"]["male"], abs=1e-3)
         assert abs(entry["recall_gap"]) <= 0.05 and entry["ece"] <= 0.05, name
-        assert entry["calibration"] == BALANCED_SCALE_SHIFT
+        assert entry["calibration"] == EQUAL_RECALL
         figures = evaluate_predictions(entry["held_out_predictions"]["true"],
                                        np.array(entry["held_out_predictions"]["probabilities"]), LABELS)
         assert figures["recall"] == entry["recall"], "the figures are those of the stored predictions"
