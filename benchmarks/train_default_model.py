@@ -184,9 +184,10 @@ female" and includes some children). Faces were found with the face stage's defa
 
 `scenes` are faces in painted scenes (../shared/data/painting-faces, 636 hand-boxed faces in 463
 paintings, cut as the face stage cuts them): the model never trained on them; they serve to
-calibrate and evaluate only. Each domain's calibration is a temperature T (by likelihood) and a
-shift of the male log-probability that makes the two recalls equal on the domain's out-of-fold
-faces, so the decision no longer favours men on depicted faces (a temperature alone cannot move it:
+calibrate and evaluate only. Each domain's calibration is a shift of the male log-probability
+that puts the decision where the two recalls are equal on the domain's out-of-fold faces, and a
+temperature T fitted by likelihood around it, so the decision no longer favours men on depicted
+faces (a temperature alone cannot move it:
 `benchmarks/results/classify_calibration_shift.txt`); it is fitted on all the domain's
 out-of-fold predictions, and the figures after it are cross-fitted (each fold calibrated by the
 fit on the other folds' groups). `[classify] domain` picks which calibration `classify predict`
