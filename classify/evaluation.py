@@ -51,6 +51,7 @@ def evaluation_report(classifier: Classifier, data: TrainingSet, folder: Path, t
                   domain=domain if applied else None, calibration=applied,
                   model_card_domains=domain_figures(classifier.card),
                   faces_taken_whole=sum(not s.detected for s in data.samples),
+                  faces_below_score_cut=sum(s.below_score_cut for s in data.samples),
                   training_overlap=training_overlap([s.image_sha256 for s in data.samples], training_images,
                                                     data.labels, probabilities, classifier.labels))
     if classifier.fisherfaces is not None:

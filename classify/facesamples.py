@@ -18,7 +18,7 @@ from PIL import Image
 from postercensus.faces.boxes import Box
 from postercensus.faces.executors import FaceExecutor
 from postercensus.faces.imageload import BadImage, load_rgb
-from postercensus.faces.pipeline import FaceRecord, ImageFaces, describe_face
+from postercensus.faces.pipeline import FaceRecord, ImageFaces, describe_face, face_below_score_cut
 from postercensus.faces.settings import FaceSettings
 
 # How labelled folders were described before faces were found as the face stage finds them: HOG
@@ -41,8 +41,8 @@ def stage_face_settings(detector: str | None = None) -> FaceSettings:
 
 
 def no_face_reason(settings: FaceSettings) -> str:
-    """Why a sample stands for its whole image: the detector(s) that found nothing in it."""
-    return f"no face found by {'+'.join(settings.detectors_used())}; the whole image was described"
+    """Why a sample stands for its whole image: the detector(s) that found nothing in it, at any score."""
+    return f"no face found by {'+'.join(settings.detectors_used())} at any score; the whole image was described"
 
 
 @dataclass
@@ -57,6 +57,7 @@ class FaceSample:
     crop_jpeg: bytes | None = None
     crop_path: Path | None = None
     detected: bool = True  # False: no face was found and the whole image stands for it
+    below_score_cut: bool = False  # True: found only below the detector's score cut (a crop known to hold a face)
     image_sha256: str | None = None
     fallback_reason: str | None = None  # why the whole image was described (None when a face was found)
     aligned_by: str | None = None  # the landmarks that aligned the crop (faces.pipeline.AlignedBy)
@@ -85,8 +86,13 @@ def face_sample(face: FaceRecord, image_sha256: str | None = None) -> FaceSample
 
 
 def sample_from_result(data: bytes, result: ImageFaces, settings: FaceSettings | None = None) -> FaceSample:
-    """The largest detected face, or the whole image described as one face (with the reason
-    recorded in `fallback_reason`); BadImage if unreadable."""
+    """The face of an image known to hold one (a labelled face crop): the largest face the
+    detector found, else its best box below its score cut (`face_below_score_cut`), else the
+    whole image described as one face (the reason in `fallback_reason`); BadImage if unreadable.
+
+    Only where the stage's own detection found nothing is the image searched again, so a crop
+    the stage describes is described exactly as the stage describes it.
+    """
     settings = settings or stage_face_settings()
     if result.error:
         raise BadImage(result.error)
@@ -94,9 +100,22 @@ def sample_from_result(data: bytes, result: ImageFaces, settings: FaceSettings |
     if result.faces:
         return face_sample(max(result.faces, key=lambda f: f.box.width * f.box.height), digest)
     rgb = load_rgb(data, settings.max_pixels)
+    below = face_below_score_cut(rgb, settings)
+    if below is not None:
+        return replace(face_sample(below, digest), below_score_cut=True)
     height, width = rgb.shape[:2]
     face = describe_face(rgb, Box(0, 0, width, height, 0.0, (WHOLE_IMAGE,)), settings)
     return replace(face_sample(face, digest), detected=False, fallback_reason=no_face_reason(settings))
+
+
+def found_faces_line(samples: list[FaceSample]) -> str:
+    """How the faces of labelled crops were found, for the user to read beside the figures: a
+    face found below the detector's cut is less sure to be the labelled one, and a crop described
+    whole is misaligned (its descriptor sees the crop, not the face)."""
+    below = sum(sample.below_score_cut for sample in samples)
+    whole = sum(not sample.detected for sample in samples)
+    return (f"faces: {len(samples) - below - whole} of {len(samples)} found by the detector, {below} only below its "
+            f"score cut (best box on a crop known to hold a face), {whole} described whole (no face at any score)")
 
 
 def samples_from_files(

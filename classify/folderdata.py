@@ -1,4 +1,5 @@
-"""A labelled folder → a TrainingSet: every file's face found (or taken whole) and described."""
+"""A labelled folder → a TrainingSet: every file's face found (below the detector's cut if need be,
+taken whole only when none is found at any score) and described."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,11 +30,13 @@ def load_labelled_folder(folder: Path, files: list[LabelledFile], executor: Face
     rows = [row for row in files if row.path in found]
     if not rows:
         raise LabelledDataError(f"no readable images under {folder}")
+    samples = [found[row.path] for row in rows]
     return TrainingSet(
-        samples=[found[row.path] for row in rows],
+        samples=samples,
         labels=[row.label for row in rows],
         groups=[row.group for row in rows],
         names=[str(row.path.relative_to(folder)) for row in rows],
-        source={"data": str(folder), "files": len(by_path), "unreadable": len(by_path) - len(rows)},
+        source={"data": str(folder), "files": len(by_path), "unreadable": len(by_path) - len(rows),
+                "faces_below_score_cut": sum(sample.below_score_cut for sample in samples)},
     )
 

@@ -62,7 +62,7 @@ def _folder_set(folder: Path, workers: int | None, console: Console, errors: lis
 @classify_app.command()
 def train(
     ctx: typer.Context,
-    folder: Annotated[Optional[Path], typer.Argument(help="FOLDER/<label>/*.jpg: face crops or whole images (the whole image is the face when none is found).", show_default=False)] = None,
+    folder: Annotated[Optional[Path], typer.Argument(help="FOLDER/<label>/*.jpg: face crops or whole images (each is known to hold a face: the detector's best box at any score when none passes its cut; the whole image only when none is found at all).", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", help="Model folder to write.", show_default=False)] = ...,
     from_catalog: Annotated[bool, typer.Option("--from-catalog", help="Train on the faces labelled in the catalogue (`classify label`) instead of a folder.")] = False,
     backbone: Annotated[str, typer.Option("--backbone", help="dlib (offline default), vggface-vgg16 or vggface-resnet50.")] = "dlib",
@@ -116,6 +116,7 @@ def train(
         trained = train_model(data, chosen, options, model_id or out.resolve().name, _steps(console, progress),
                               start)
     version = save(trained, out, data)
+    from postercensus.classify.facesamples import found_faces_line
     from postercensus.classify.modelfolder import EVALUATION_PAGE
 
     evaluation, baseline = trained.card["evaluation"], trained.card["baseline_fisherfaces"]
@@ -133,6 +134,8 @@ def train(
         if transfer["held_out_faces_seen_by_base"]:
             console.print(f"warning: {transfer['held_out_faces_seen_by_base']} of the {evaluation['n']} held-out faces are "
                           "images the base model was trained on; the held-out figures overstate how it does on new faces")
+    if not from_catalog:
+        console.print(found_faces_line(data.samples), markup=False)
     console.print(f"written: {out} (evaluation page: {out / EVALUATION_PAGE})")
     print_errors(console, errors)
 
@@ -160,6 +163,7 @@ def evaluate(
     from postercensus.classify.classifier import load_classifier
     from postercensus.classify.domains import check_domain
     from postercensus.classify.evaluation import evaluation_report, write_evaluation
+    from postercensus.classify.facesamples import found_faces_line
     from postercensus.classify.overlap import overlap_lines
     from postercensus.classify.report import calibration_words, gap_name
 
@@ -184,6 +188,7 @@ def evaluate(
     recalls = ", ".join(f"{label} {value:.3f}" for label, value in report["recall"].items())
     console.print(f"recall {recalls}; {gap_name(classifier.labels)} {report['recall_gap']:+.3f}; probabilities "
                   f"{calibration_words(report['calibration'], report['domain'])}", markup=False)
+    console.print(found_faces_line(data.samples), markup=False)
     overlap = report["training_overlap"]
     for line in overlap_lines(overlap, report["n"]):
         console.print(line, style="yellow" if not overlap["known"] or overlap["count"] else None, markup=False)
