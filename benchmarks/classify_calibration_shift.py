@@ -14,6 +14,14 @@ compares, per domain, calibrations of the same out-of-fold ensemble probabilitie
 - temperature and equal-recall shift: T by likelihood, then the shift making the training folds'
   two recalls closest (`classify.calibration.EQUAL_RECALL`, what the default model's card applies).
 
+Shares (issue 22, item 6): each held-out fold is treated as a collection. Its faces are decided
+with the calibration fitted on the other folds, and their female share corrected
+(`classify.prevalence.estimate_prevalence`) with the confusion of the other folds' predictions,
+themselves cross-fitted within those folds, as the card stores them: raw and corrected error
+against the fold's true share, and whether the 95 % interval covers it. Scene folds are also
+corrected with the MetFaces (`paintings`) calibration and confusion, what declaring `paintings`
+for a collection of scenes would give.
+
 The recall gap's 95 % interval resamples whole groups (posters, objects, files, painters) of the
 out-of-fold predictions (1,000 draws; the calibrations are not refitted): how far 80 poster
 women or 311 painted ones pin the gap down.
@@ -51,6 +59,7 @@ from postercensus.classify.calibration import (BALANCED_SCALE_SHIFT, EQUAL_RECAL
                                                TEMPERATURE, apply_scale_and_shift, fit_calibration,
                                                negative_log_likelihood)
 from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.prevalence import ConfusionMatrix, estimate_prevalence  # noqa: E402
 from postercensus.classify.splits import grouped_folds  # noqa: E402
 
 FOLDS = 5
@@ -158,6 +167,60 @@ def out_of_fold(method: str, domain: Domain) -> np.ndarray:
     return out
 
 
+def cross_fitted_within(method: str, probabilities: np.ndarray, y: np.ndarray, groups: list[str]) -> np.ndarray:
+    """These faces' probabilities, each fold calibrated by the fit on the others (as a card stores them)."""
+    labels = [LABELS[k] for k in y]
+    out = np.zeros_like(probabilities)
+    for test in grouped_folds(labels, groups, min(FOLDS, len(set(groups))), seed=0):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        out[test] = fit(method, probabilities[train], y[train])(probabilities[test])
+    return out
+
+
+def share_row(name: str, method: str, collections: list[tuple[np.ndarray, np.ndarray]],
+              references: list[tuple[np.ndarray, np.ndarray]]) -> list[object]:
+    """Female share of each collection (calibrated probabilities, true labels), corrected with the
+    confusion of its reference (calibrated probabilities, true labels)."""
+    raw_errors, errors, covered, widths = [], [], 0, []
+    for (probabilities, y), (reference, reference_y) in zip(collections, references):
+        confusion = ConfusionMatrix.from_pairs([LABELS[k] for k in reference_y],
+                                               [LABELS[k] for k in reference.argmax(axis=1)], LABELS, LABELS)
+        decided = probabilities.argmax(axis=1)
+        estimate = estimate_prevalence({label: int((decided == k).sum()) for k, label in enumerate(LABELS)}, confusion)
+        truth = float((y == 0).mean())
+        raw_errors.append(estimate.raw_share["female"] - truth)
+        errors.append(estimate.corrected_share["female"] - truth)
+        covered += estimate.ci_low["female"] <= truth <= estimate.ci_high["female"]
+        widths.append((estimate.ci_high["female"] - estimate.ci_low["female"]) / 2)
+    return [name, method, len(collections), f"{np.mean(raw_errors):+.3f}", f"{np.mean(np.abs(raw_errors)):.3f}",
+            f"{np.mean(errors):+.3f}", f"{np.mean(np.abs(errors)):.3f}", f"{np.max(np.abs(errors)):.3f}",
+            f"{covered}/{len(collections)}", f"{np.mean(widths):.3f}"]
+
+
+def shares_table(domains: list[Domain], metfaces: Domain, scenes: Domain) -> None:
+    rows = []
+    for domain in domains:
+        for method in (TEMPERATURE, EQUAL_RECALL):
+            collections, references = [], []
+            for test in domain.folds:
+                train = np.setdiff1d(np.arange(len(domain.y)), test)
+                fitted = fit(method, domain.probabilities[train], domain.y[train])
+                collections.append((fitted(domain.probabilities[test]), domain.y[test]))
+                references.append((cross_fitted_within(method, domain.probabilities[train], domain.y[train],
+                                                       [domain.groups[k] for k in train]), domain.y[train]))
+            rows.append(share_row(f"{domain.name} ({len(domain.y)})", method, collections, references))
+    for method in (TEMPERATURE, EQUAL_RECALL):
+        fitted = fit(method, metfaces.probabilities, metfaces.y)
+        reference = (out_of_fold(method, metfaces), metfaces.y)
+        rows.append(share_row("scenes, declared paintings", method,
+                              [(fitted(scenes.probabilities[test]), scenes.y[test]) for test in scenes.folds],
+                              [reference] * len(scenes.folds)))
+    print_table(["faces", "calibration", "collections", "raw − truth", "|raw − truth|", "corrected − truth",
+                 "|corrected − truth|", "max |corrected − truth|", "interval covers", "half-width"], rows,
+                "Female share of each held-out fold as a collection, corrected with the other folds' confusion "
+                "(mean over the folds)")
+
+
 def auc(probabilities: np.ndarray, y: np.ndarray) -> float:
     """Probability that a random female face scores more female than a random male face (ties half)."""
     score = probabilities[:, 0]
@@ -263,6 +326,7 @@ def main() -> None:
                               [scenes.groups[k] for k in matched])])
     print_table(HEADERS, rows, "Scene paintings, the faces the face stage detects (its crops), from the scenes "
                                "domain's cross-fitted calibrations (fitted on all 636)")
+    shares_table(everything, domains["paintings"], scenes)
     print(json.dumps({"note": "recall F/M: share of female/male faces decided so; gap = recall F − recall M; "
                               "ECE on the top label, 10 bins"}))
 
