@@ -22,6 +22,10 @@ against the fold's true share, and whether the 95 % interval covers it. Scene fo
 corrected with the MetFaces (`paintings`) calibration and confusion, what declaring `paintings`
 for a collection of scenes would give.
 
+Coverage: the small-group grid of benchmarks/classify_prevalence_coverage.py (group sizes 1–200 ×
+true shares 0–1 × 100 or 1,000 labelled faces, the default `exact` interval) re-run on the
+confusion rates of the shipped card's posters and scenes entries (--coverage-runs runs a cell).
+
 The recall gap's 95 % interval resamples whole groups (posters, objects, files, painters) of the
 out-of-fold predictions (1,000 draws; the calibrations are not refitted): how far 80 poster
 women or 311 painted ones pin the gap down.
@@ -37,10 +41,11 @@ stage cuts it (benchmarks/scene_faces.py), predicted by the shipped model (cache
 portraits (`paintings`) or apart is measured three ways: scenes alone, the MetFaces calibration
 applied to scenes, and one calibration cross-fitted on both.
 
-    python benchmarks/classify_calibration_shift.py > benchmarks/results/classify_calibration_shift.txt
+    python benchmarks/classify_calibration_shift.py [--coverage-runs 300] > benchmarks/results/classify_calibration_shift.txt
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -292,7 +297,32 @@ def pooled_table(metfaces: Domain, scenes: Domain) -> None:
                 "Scene paintings with the MetFaces portraits or apart (out-of-fold: MetFaces fold k with scene fold k)")
 
 
+def coverage_table(card: dict, runs: int) -> None:
+    """The prevalence-coverage grid on the card's own posters and scenes confusion rates."""
+    from classify_prevalence_coverage import TARGET, grid
+    from postercensus.classify.prevalence import EXACT
+
+    rows = []
+    for name in ("posters", "scenes"):
+        held = card["domains"][name]["held_out_predictions"]
+        confusion = ConfusionMatrix.from_pairs(held["true"], [LABELS[k] for k in np.argmax(held["probabilities"], axis=1)],
+                                               LABELS, LABELS)
+        rates = tuple(tuple(float(rate) for rate in row) for row in confusion.rates().round(4))
+        cells = grid(runs=runs, n_boot=1000, seed=0, intervals=(EXACT,), classifiers=((name, rates),))
+        worst = min(cells, key=lambda cell: cell.coverage)
+        standard_error = float(np.sqrt(0.95 * 0.05 / runs))
+        rows.append([name, str(rates), len(cells), f"{worst.coverage:.3f} (size {worst.size}, share {worst.share}, "
+                     f"{worst.labelled} labelled)", sum(cell.coverage < TARGET for cell in cells),
+                     sum(cell.coverage < TARGET - 2 * standard_error for cell in cells)])
+    print_table(["card domain", "rates P(decided | true)", "cells", "lowest coverage", f"cells < {TARGET}",
+                 f"cells < {TARGET} by over 2 s.e."], rows,
+                f"Coverage of the exact 95 % interval on the card's confusion ({runs} runs a cell)")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--coverage-runs", type=int, default=300, help="runs per cell of the coverage grid (0: skip it)")
+    args = parser.parse_args()
     require_data(DATA / "nk-poster-faces", DATA / "utkface", DATA / "metfaces-faces", DATA / "painting-faces")
     folder = modelfolder.default_model_folder()
     card = modelfolder.read_card(folder)
@@ -327,6 +357,8 @@ def main() -> None:
     print_table(HEADERS, rows, "Scene paintings, the faces the face stage detects (its crops), from the scenes "
                                "domain's cross-fitted calibrations (fitted on all 636)")
     shares_table(everything, domains["paintings"], scenes)
+    if args.coverage_runs:
+        coverage_table(card, args.coverage_runs)
     print(json.dumps({"note": "recall F/M: share of female/male faces decided so; gap = recall F − recall M; "
                               "ECE on the top label, 10 bins"}))
 
