@@ -117,8 +117,8 @@ def perceived_gender(image: ImageInput, model: str | Path = "default", domain: s
     """One row per face of `image` (as `find_faces` finds them) with the perceived gender the model gives it.
 
     The probabilities are those `classify predict` stores for the face: the model's, calibrated
-    with the temperature of `domain` (posters, paintings or photos; default posters) when the
-    model card calibrates per domain. Columns: face (0-based, in `find_faces` order), left, top,
+    with the temperature and shift of `domain` (posters, paintings, scenes or photos; default
+    posters) when the model card calibrates per domain. Columns: face (0-based, in `find_faces` order), left, top,
     right, bottom, score, label (the top label), probability (its probability), margin (top
     minus second), one p_<label> column per label of the model (they sum to 1), model_id and
     model_version (the version `classify predict` stores, domain included). Perceived gender is
