@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
@@ -44,9 +45,12 @@ def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: i
     client = HttpClient(settings)
     harvester = make(client)  # a HarvestError (options the harvester refuses: a bad --from, template …) is one line
     stage = HarvestSource(harvester, client, workers=workers, overrides=overrides, register=True)
+    folder_is_new = not context.path.exists()
     report = stage.run(context).details["harvest"]
     if not report.contacted:  # a mistake in the options or the source: its own fix, no summary, no "run again"
         registered = any(source.get("key") == report.source_key for source in context.config.sources)
+        if folder_is_new:
+            _discard_new_home(context)
         raise CommandError(report.listing_error or "the source could not be read",
                            "the registered source is unchanged" if registered else "nothing was stored or registered")
     _print_report(context, report)
@@ -54,6 +58,15 @@ def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: i
         raise CommandError(f"harvest incomplete: {report.listing_error}",
                            "what was read is stored; run the same command again to continue")
     _print_next_step(context)
+
+
+def _discard_new_home(context: Home) -> None:
+    """Remove the home folder this harvest made before its source failed at first contact: it holds
+    nothing but an empty catalogue, which a later `status` or nightly `refresh` on the same
+    mistyped --home would read as a real, empty collection. Only a folder this very command
+    created is removed, so nothing a person made is touched."""
+    context.engine.dispose()
+    shutil.rmtree(context.path, ignore_errors=True)
 
 
 def _print_next_step(context: Home) -> None:

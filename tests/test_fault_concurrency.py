@@ -20,7 +20,8 @@ CONTROLS = ("filter-years", "filter-keywords", "filter-source", "filter-probabil
 
 def _figures_callback() -> dict:
     outputs = [{"id": panel.id, "property": "figure"} for panel in PANELS] + [
-        {"id": "methods", "property": "children"}, {"id": "filter-summary", "property": "children"}]
+        {"id": "methods", "property": "children"}, {"id": "filter-summary", "property": "children"},
+        {"id": "citation", "property": "children"}]
     return {
         "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
         "outputs": outputs,

@@ -42,6 +42,8 @@ def _only_the_error(result) -> str:
 
 
 def _nothing_registered(home: Path) -> None:
+    if not home.exists():  # a harvest into a new folder that fails at first contact leaves no home behind
+        return
     assert _registered(home) == []
     assert rows(home, "SELECT count(*) FROM sources") == [(0,)]
     assert rows(home, "SELECT count(*) FROM items") == [(0,)]
@@ -133,10 +135,25 @@ def test_a_source_that_later_fails_keeps_its_registration_and_items(tmp_path, ho
 
 def test_a_failed_first_contact_leaves_refresh_with_nothing_to_fail_on(tmp_path, home):
     export = _csv(tmp_path / "posters.csv", "")
+    assert run_cli(home, "init").exit_code == 0
     _only_the_error(run_cli(home, "harvest", "csv", str(export)))
     refreshed = run_cli(home, "refresh")
     assert refreshed.exit_code == 0, refreshed.output
     assert "│ harvest" not in refreshed.stdout  # no harvest stage: nothing was registered
+
+
+def test_a_failed_first_contact_leaves_no_new_home_behind_and_keeps_an_existing_one(tmp_path, home):
+    """A mistyped --home on a failing harvest must not leave an empty catalogue that a later
+    `status` or nightly `refresh` reads as a real, empty collection."""
+    export = _csv(tmp_path / "posters.csv", "")
+    _only_the_error(run_cli(home, "harvest", "csv", str(export)))
+    assert not home.exists()
+    assert run_cli(home, "status").exit_code == 2
+
+    assert run_cli(home, "init").exit_code == 0
+    _only_the_error(run_cli(home, "harvest", "csv", str(export)))
+    assert status(home)["last_run"]["status"] == "failed"  # an existing home keeps the failed run's record
+    _nothing_registered(home)
 
 
 def test_an_empty_folder_is_registered_with_a_note(tmp_path, home):
@@ -157,6 +174,7 @@ def test_a_missing_folder_registers_nothing(tmp_path, home):
 
 
 def test_an_unreachable_oai_url_is_one_error_and_no_source(home):
+    assert run_cli(home, "init").exit_code == 0  # an existing home keeps the failed attempt's record
     with LocalServer(lambda request: Reply(status=404, body=b"not here")) as server:
         result = run_cli(home, "harvest", "oai", server.url("/no-oai"), *NO_RETRIES)
     error = _only_the_error(result)
