@@ -129,6 +129,14 @@ def calibrate(card: Mapping[str, Any], probabilities: np.ndarray, domain: str) -
     return calibration(card, domain).apply(probabilities)
 
 
+def calibration_summary(card: Mapping[str, Any], domain: str) -> str:
+    """'temperature 0.944, shift male -0.52' (the shift named only where it moves a label): what
+    `classify predict` says it applies, since a shift changes labels and a temperature does not."""
+    applied = calibration(card, domain)
+    moved = ", ".join(f"{label} {value:+.2f}" for label, value in zip(card["labels"], applied.shift) if value)
+    return f"temperature {applied.temperature:g}" + (f", shift {moved}" if moved else "")
+
+
 def prediction_version(card: Mapping[str, Any], version: str, domain: str) -> str:
     """The version predictions are stored under: the model's, plus the domain when the card
     calibrates per domain (a changed domain then predicts anew beside the old predictions)."""

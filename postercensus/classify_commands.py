@@ -230,7 +230,7 @@ def predict(
     except ValueError as error:
         raise CommandError(str(error)) from error
     pending = stage.pending(context)
-    calibration = (f", {settings.domain} calibration (temperature {named.temperature:g})"
+    calibration = (f", {settings.domain} calibration ({domains.calibration_summary(named.card, settings.domain)})"
                    if domains.has_domains(named.card) else "")
     console.print(f"model {named.model_id} version {named.version}{calibration}: {pending} face(s) to label")
     with progress_bar(console) as progress:

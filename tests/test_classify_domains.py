@@ -515,3 +515,11 @@ def test_evaluate_refuses_an_unknown_domain_in_one_line(shifted_model, noise_fol
     assert result.exit_code == 1 and "unknown domain 'murals': choose one of posters, paintings, scenes, photos" \
         in result.output and "Traceback" not in result.output
     assert not (tmp_path / "r.json").exists()
+
+
+def test_predict_names_the_shift_it_applies_beside_the_temperature():
+    card = modelfolder.read_card(modelfolder.default_model_folder())
+    entry = card["domains"]["scenes"]
+    assert domains.calibration_summary(card, "scenes") == \
+        f"temperature {entry['temperature']:g}, shift male {entry['shift']['male']:+.2f}"
+    assert domains.calibration_summary({**CARD, "domains": DOMAINS}, "paintings") == "temperature 3"
