@@ -343,9 +343,14 @@ def _calibration_text(calibration: dict | None) -> str:
     size = f"n = {held_out['n']:,}, " if isinstance(held_out.get("n"), int) else ""
     temperature = calibration.get("temperature")
     scaled = f", temperature {temperature:.2f}" if isinstance(temperature, (int, float)) else ""
-    return (f" Calibrated for {domain}, the domain declared for this collection{scaled}: on held-out faces of "
-            f"{domain} ({size}after calibration) accuracy {_percent(held_out.get('accuracy'))}, balanced accuracy "
-            f"{_percent(held_out.get('balanced_accuracy'))}; the shares are corrected with the errors on those faces.")
+    shifted = " and a shift that evens the recall of the labels" if calibration.get("shift") else ""
+    recall = held_out.get("recall") or {}
+    recalls = (f"; recall {', '.join(f'{label} {_percent(value)}' for label, value in recall.items())}"
+               if recall else "")
+    return (f" Calibrated for {domain}, the domain declared for this collection{scaled}{shifted}: on held-out faces "
+            f"of {domain} ({size}after calibration) accuracy {_percent(held_out.get('accuracy'))}, balanced "
+            f"accuracy {_percent(held_out.get('balanced_accuracy'))}{recalls}; the shares are corrected with the "
+            "errors on those faces.")
 
 
 def methods_text(card: dict | None, min_probability: float = 0.0, stored_thresholds: Sequence[float] = (),

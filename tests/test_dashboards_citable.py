@@ -140,6 +140,9 @@ def test_the_methods_panel_prints_no_card_key_and_names_the_declared_domain():
     assert "`" not in text and "domains" not in text
     assert "Calibrated for posters" in text and "before calibration" in text
     assert re.search(r"held-out faces of posters \(n = [\d,]+, after calibration\) accuracy \d+\.\d%", text)
+    # the shipped card evens the labels' recall with a shift (issue 22): the panel says so, per label
+    assert "a shift that evens the recall" in text
+    assert re.search(r"recall female \d+\.\d%, male \d+\.\d%", text)
 
 
 def test_year_and_count_axes_tick_at_whole_numbers(tables):
