@@ -109,7 +109,8 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
     """Fit head (+ optional fine-tune) and baseline; evaluate both on the held-out groups.
 
     With a `base`, the head is fitted on the base's faces plus these (classify.transfer) and the
-    model keeps the base's CNNs; the held-out evaluation is still on these faces alone.
+    model keeps the base's CNNs; the held-out evaluation is still on these faces alone, with the
+    calibration refitted on these faces' out-of-fold predictions (the card's `domains`).
     Each long part is announced through `step` (features, epochs, held-out faces), so a caller
     can show how far it is: with VGGFace or many faces these take minutes.
     """
@@ -138,6 +139,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
     features = backbone.features(data.samples, step(f"features for {len(data.samples)} faces ({backbone.name})",
                                                       "faces", len(data.samples)))
     transfer_entry = None
+    calibrated: dict[str, Any] = {}  # with a base: the card's `domains`, the calibration refitted on these faces
     if base is None:
         head, history = train_head(features, y, len(label_set), fit_idx, validation_idx, options.head,
                                    advance=step(f"training the head on {len(fit_idx)} faces, validating on "
@@ -163,8 +165,11 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
                                      step(f"evaluating on {len(held_out)} held-out faces", "faces", len(held_out)))
     elif base is not None:
         cnns = transferred.cnn_probabilities
-        probabilities = base.combine(head.predict(features[held_out], verbose=0),
-                                     None if cnns is None else cnns[:, held_out])
+        uncalibrated = base.combine(head.predict(features[held_out], verbose=0),
+                                    None if cnns is None else cnns[:, held_out])
+        calibrated = transferred.card_domains([data.labels[i] for i in held_out], uncalibrated, label_set)
+        # what predicting applies: the calibration refitted on the own faces (as the domain entries store it)
+        probabilities = np.array(next(iter(calibrated["domains"].values()))["held_out_predictions"]["probabilities"])
     else:
         probabilities = head.predict(features[held_out], verbose=0)
     true_held_out = [data.labels[i] for i in held_out]
@@ -198,6 +203,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
         "evaluation": evaluation,
         # Kept whole so corrected shares can rebuild the confusion matrix at any threshold.
         "held_out_predictions": held_out_predictions(true_held_out, probabilities),
+        **calibrated,
         "baseline_fisherfaces": baseline,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "postercensus_version": __version__,

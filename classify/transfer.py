@@ -10,6 +10,14 @@ the same in total, one base face weighing 1 on average; each of the researcher's
 training faces: the weight whose ensemble is most accurate on the held-out folds (ties: the
 smaller weight, the one that leans least on a few faces). Early stopping watches a validation
 split of the researcher's faces plus a grouped slice of the base.
+
+The base's calibration does not carry over: a head refitted with a collection's faces is biased
+differently on it (the base's posters shift would over-correct), so the transferred model's
+calibration (a temperature and an equal-recall shift, `classify.calibration`) is refitted on the
+researcher's own training faces, on the chosen weight's out-of-fold predictions from that same
+cross-validation (no face's prediction came from a head that saw it; no extra fit), measured in
+benchmarks/results/classify_transfer_bias.txt. It is stored under every domain of the card:
+the researcher's faces are the collection the model will label, whatever it is declared to depict.
 """
 from __future__ import annotations
 
@@ -23,11 +31,14 @@ import numpy as np
 
 from postercensus.classify import modelfolder
 from postercensus.classify.basefaces import BaseFaces
+from postercensus.classify.calibration import EQUAL_RECALL, Calibration, fit_calibration
 from postercensus.classify.classifier import ensemble_probabilities
 from postercensus.classify.cnnbackbone import CnnBackbone
 from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.head import HeadSettings
+from postercensus.classify.domains import DOMAINS
 from postercensus.classify.labelled import LabelledDataError
+from postercensus.classify.metrics import evaluate_predictions
 from postercensus.classify.progress import Advance, Step, ignore, quiet
 from postercensus.classify.splits import grouped_folds, grouped_holdout
 from postercensus.classify.training import train_head
@@ -41,6 +52,7 @@ WEIGHT_FOLDS = 3  # grouped folds over the researcher's training faces that choo
 # choice then costs about a quarter of the time.
 WEIGHT_CV_BASE_FACES = 3000
 BASE_VALIDATION_SHARE = 0.1  # of the base's groups, watched (with the own validation faces) for early stopping
+CALIBRATION = EQUAL_RECALL  # refitted on the own faces' out-of-fold predictions (measured against temperature alone)
 
 
 def domain_balanced_weights(domains: Sequence[str]) -> np.ndarray:
@@ -192,19 +204,47 @@ class TransferResult:
     own_weight: float
     weights_tried: dict[float, float]  # weight → ensemble accuracy on the own held-out folds
     cnn_probabilities: np.ndarray | None  # the base CNNs' probabilities of every own face
+    calibration: Calibration  # refitted on the own faces' out-of-fold predictions at the chosen weight
+    calibration_faces: int  # how many own faces it was fitted on
 
     def card_entry(self, base: TransferBase, held_out_images: Sequence[str | None]) -> dict[str, Any]:
         """The card's `transfer` entry; `held_out_images`: the held-out faces' image hashes."""
         return {"base": base.describe(), "own_weight": self.own_weight,
                 "weights_tried": {f"{w:g}": accuracy for w, accuracy in self.weights_tried.items()},
-                "base_faces": len(base.faces.labels), "held_out_faces_seen_by_base": base.seen(held_out_images)}
+                "base_faces": len(base.faces.labels), "held_out_faces_seen_by_base": base.seen(held_out_images),
+                "calibration_refitted": {"method": self.calibration.method, "faces": self.calibration_faces,
+                                         "on": f"out-of-fold predictions of your training faces ({WEIGHT_FOLDS}-fold "
+                                               "grouped CV of the weight, the chosen weight)"}}
+
+    def card_domains(self, true: Sequence[str], probabilities: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+        """The card's `domains` (and a note saying what they are): the refitted calibration and the
+        held-out faces' predictions (`true`, their uncalibrated `probabilities`) under every domain,
+        shaped as the default card's entries so `domains.calibrate` and the share correction use them
+        whatever domain the home declares. The held-out faces never entered the calibration's fit,
+        so their figures are cross-fitted."""
+        raw = np.asarray(probabilities, dtype=float)
+        calibrated = np.round(self.calibration.apply(raw), 5)
+        after = evaluate_predictions(list(true), calibrated, labels)
+        before = evaluate_predictions(list(true), raw, labels)
+        entry = {**self.calibration.to_dict(list(labels)),
+                 "held_out_predictions": {"true": list(true), "probabilities": calibrated.tolist(),
+                                          "uncalibrated": np.round(raw, 5).tolist()},
+                 "n": after["n"], "accuracy": after["accuracy"], "balanced_accuracy": after["balanced_accuracy"],
+                 "recall": after["recall"], "recall_gap": after["recall_gap"], "ece": after["ece"],
+                 "ece_before_calibration": before["ece"], "recall_before_calibration": before["recall"],
+                 "cross_fitted": True, "calibration_faces": self.calibration_faces}
+        note = (f"calibration refitted on {self.calibration_faces} of your training faces' out-of-fold predictions "
+                f"(the base's does not carry over); the same entry under every domain: it is of your collection, "
+                f"whatever it is declared to depict")
+        return {"domains": {domain: entry for domain in DOMAINS}, "domains_note": note}
 
 
 def transfer(base: TransferBase, own_features: np.ndarray, own_y: np.ndarray, own_samples: Sequence[FaceSample],
              own_labels: Sequence[str], own_groups: Sequence[str], fit_idx: np.ndarray, validation_idx: np.ndarray,
              settings: HeadSettings, step: Step = quiet, weights: Sequence[float] = OWN_WEIGHTS) -> TransferResult:
-    """Choose the own faces' weight by grouped CV over `fit_idx` ∪ `validation_idx`, then fit the
-    head on the base + own `fit_idx` with that weight (early stopping on own `validation_idx`)."""
+    """Choose the own faces' weight by grouped CV over `fit_idx` ∪ `validation_idx`, refit the
+    calibration on that weight's out-of-fold predictions of those faces, then fit the head on the
+    base + own `fit_idx` with that weight (early stopping on own `validation_idx`)."""
     labels = base.labels
     base_y = np.array([labels.index(label) for label in base.faces.labels])
     base_fit, base_validation = grouped_holdout(base.faces.labels, base.faces.groups, BASE_VALIDATION_SHARE,
@@ -224,7 +264,7 @@ def transfer(base: TransferBase, own_features: np.ndarray, own_y: np.ndarray, ow
     cv_base_y = np.array([labels.index(label) for label in cv_base.labels])
     cv_base_fit, cv_base_validation = grouped_holdout(cv_base.labels, cv_base.groups, BASE_VALIDATION_SHARE,
                                                       settings.seed)
-    correct = {w: 0 for w in weights}
+    out_of_fold = {w: np.zeros((len(own_y), len(labels))) for w in weights}
     for fold in folds:
         tested = train_part[fold]
         rest = np.setdiff1d(train_part, tested)
@@ -238,13 +278,15 @@ def transfer(base: TransferBase, own_features: np.ndarray, own_y: np.ndarray, ow
                                    rest[inner_fit], rest[inner_validation], w * cv_scale, len(labels), settings)
             head = fitted.head.predict(own_features[tested], verbose=0)
             cnn = None if cnn_probabilities is None else cnn_probabilities[:, tested]
-            correct[w] += int((base.combine(head, cnn).argmax(axis=1) == own_y[tested]).sum())
+            out_of_fold[w][tested] = base.combine(head, cnn)
             advance(1)
-    tried = {w: round(correct[w] / len(train_part), 4) for w in weights}
+    tried = {w: round(float((out_of_fold[w][train_part].argmax(axis=1) == own_y[train_part]).mean()), 4)
+             for w in weights}
     chosen = min(weights, key=lambda w: (-tried[w], w))
+    calibration = fit_calibration(out_of_fold[chosen][train_part], own_y[train_part], CALIBRATION)
     final = fit_with_base(base.faces, base_y, base_fit, base_validation, own_features, own_y, fit_idx, validation_idx,
                           chosen, len(labels), settings,
                           step(f"training the head on {len(base_fit)} base + {len(fit_idx)} of your faces "
                                f"(weight {chosen:g}), validating on {len(base_validation)} + {len(validation_idx)}",
                                "epochs", settings.max_epochs))
-    return TransferResult(final.head, final.history, chosen, tried, cnn_probabilities)
+    return TransferResult(final.head, final.history, chosen, tried, cnn_probabilities, calibration, len(train_part))

@@ -88,6 +88,7 @@ def train(
     from postercensus.classify.head import HeadSettings
     from postercensus.classify.training import TrainOptions, save
     from postercensus.classify.training import train as train_model
+    from postercensus.classify import domains
     from postercensus.classify.transfer import NO_BASE, load_base
 
     if (folder is None) == (not from_catalog):
@@ -131,6 +132,13 @@ def train(
         tried = ", ".join(f"{w}: {accuracy:.3f}" for w, accuracy in transfer["weights_tried"].items())
         console.print(f"started from {transfer['base']['model_id']} ({transfer['base_faces']} base faces); your faces "
                       f"weighted {transfer['own_weight']:g} (grouped-CV accuracy by weight: {tried})")
+        refitted = next(iter(trained.card["domains"].values()))
+        before = refitted["recall_before_calibration"]
+        console.print(f"calibration refitted on {refitted['calibration_faces']} of your faces' out-of-fold predictions "
+                      f"(the base's does not carry over; used whatever domain you declare): "
+                      f"{domains.calibration_summary(trained.card, domains.DEFAULT_DOMAIN)}; held-out recall "
+                      + ", ".join(f"{label} {before[label]:.3f} → {value:.3f}" for label, value in refitted["recall"].items())
+                      + f" (gap {refitted['recall_gap']:+.3f})", markup=False)
         if transfer["held_out_faces_seen_by_base"]:
             console.print(f"warning: {transfer['held_out_faces_seen_by_base']} of the {evaluation['n']} held-out faces are "
                           "images the base model was trained on; the held-out figures overstate how it does on new faces")

@@ -128,7 +128,23 @@ def test_transfer_records_its_base_and_chosen_weight_and_keeps_the_base_cnns(tra
     for name in ("cnn-1.weights.h5", "cnn-1.json"):
         assert (out / name).read_bytes() == (base_model / name).read_bytes()
     assert not (out / "base_faces.npz").exists(), "the base faces stay with the base"
-    assert "domains" not in card, "the base's per-domain calibration is not this model's"
+    # the base's per-domain calibration is not this model's: one refitted on the own training faces,
+    # under every domain, and the held-out faces (never in that fit) stored calibrated by it
+    from postercensus.classify.calibration import Calibration
+    from postercensus.classify.domains import DOMAINS, calibrate
+
+    assert set(card["domains"]) == set(DOMAINS)
+    entry = card["domains"]["posters"]
+    assert all(other == entry for other in card["domains"].values())
+    trained_faces = card["training"]["fit"]["faces"] + card["training"]["validation"]["faces"]
+    assert entry["calibration_faces"] == trained_faces == transfer["calibration_refitted"]["faces"]
+    assert entry["held_out_predictions"]["probabilities"] == card["held_out_predictions"]["probabilities"]
+    assert entry["held_out_predictions"]["true"] == card["held_out_predictions"]["true"]
+    uncalibrated = np.array(entry["held_out_predictions"]["uncalibrated"])
+    assert np.allclose(calibrate(card, uncalibrated, "scenes"), entry["held_out_predictions"]["probabilities"], atol=1e-4)
+    assert Calibration.from_entry(entry, LABELS) != Calibration.from_entry(base_card["domains"]["posters"], LABELS)
+    assert card["evaluation"]["recall"] == entry["recall"], "the card's figures are the calibrated ones"
+    assert f"calibration refitted on {trained_faces} of your faces' out-of-fold predictions" in stdout
     # the held-out evaluation is on the researcher's faces alone
     assert card["training"]["held_out"]["faces"] == card["evaluation"]["n"] == len(card["held_out_predictions"]["true"])
     # the base's training images trained this head too
@@ -222,3 +238,86 @@ def test_the_weight_is_chosen_on_a_base_sample_of_whole_groups_in_proportion_wit
     assert np.array_equal(sample.descriptors[::2], base.descriptors[rows]), "rows keep their descriptors"
     assert base_sample(base, 300, seed=0)[0].groups == sample.groups, "seeded"
     assert base_sample(base, 5000, seed=0) == (base, 1.0), "a small base is used whole"
+
+
+# -- the calibration refitted on the researcher's faces, out-of-fold (issue 22) ------------------
+
+def _toy_collection(n: int, boundary: float, seed: int, prefix: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """Faces whose label is male when x0 + noise > `boundary`; two faces per group."""
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(n, 8)).astype(np.float32)
+    labels = [LABELS[int(x > boundary)] for x in features[:, 0] + rng.normal(scale=0.3, size=n)]
+    return features, labels, [f"{prefix}{i // 2}" for i in range(n)]
+
+
+def _toy_base(tmp_path: Path):
+    """A base whose own faces put the boundary at x0 = 0: on the toy collection (boundary 0.8) it
+    calls too many women men."""
+    from postercensus.classify.basefaces import BaseFaces
+    from postercensus.classify.transfer import TransferBase
+
+    features, labels, groups = _toy_collection(600, 0.0, 1, "base")
+    faces = BaseFaces(features, labels, ["photos"] * 300 + ["paintings"] * 300, groups)
+    return TransferBase(tmp_path, {"labels": list(LABELS), "model_id": "toy"}, "toy-1", faces)
+
+
+def test_transfer_fits_its_calibration_on_out_of_fold_predictions_of_the_own_faces(tmp_path, monkeypatch):
+    """Every prediction the calibration is fitted on comes from a head that never saw that face
+    (neither to fit nor to stop early), and the calibration is the one fitted on exactly those."""
+    from postercensus.classify import transfer as transfer_module
+    from postercensus.classify.calibration import fit_calibration
+    from postercensus.classify.head import HeadSettings
+
+    base = _toy_base(tmp_path)
+    own, labels, groups = _toy_collection(120, 0.8, 2, "own")
+    y = np.array([LABELS.index(label) for label in labels])
+    seen_by_fit: list[set[int]] = []
+    predicted: dict[int, tuple[int, np.ndarray]] = {}  # own face -> (fit that predicted it, its probabilities)
+    real_fit = transfer_module.fit_with_base
+
+    def recording_fit(*args, **kwargs):
+        fitted = real_fit(*args, **kwargs)
+        number, own_fit, own_validation = len(seen_by_fit), args[6], args[7]
+        seen_by_fit.append(set(own_fit.tolist()) | set(own_validation.tolist()))
+        real_predict = fitted.head.predict
+
+        def recording_predict(rows, **options):
+            out = real_predict(rows, **options)
+            for row, probabilities in zip(rows, out):
+                predicted[int(np.flatnonzero((own == row).all(axis=1))[0])] = (number, probabilities)
+            return out
+
+        fitted.head.predict = recording_predict
+        return fitted
+
+    monkeypatch.setattr(transfer_module, "fit_with_base", recording_fit)
+    fit_idx, validation_idx = np.arange(0, 90), np.arange(90, 110)
+    result = transfer_module.transfer(base, own, y, [], labels, groups, fit_idx, validation_idx,
+                                      HeadSettings(max_epochs=15, patience=5, batch_size=64), weights=(1.0,))
+    train_part = np.arange(110)
+    assert sorted(predicted) == train_part.tolist(), "every training face predicted once, out of fold"
+    assert all(face not in seen_by_fit[number] for face, (number, _) in predicted.items())
+    out_of_fold = np.array([predicted[i][1] for i in train_part])
+    assert result.calibration == fit_calibration(out_of_fold, y[train_part], transfer_module.CALIBRATION)
+    assert result.calibration_faces == 110 and result.calibration.shift, "a temperature and a shift"
+
+
+def test_the_refitted_calibration_shrinks_a_biased_base_s_recall_gap_on_unseen_faces(tmp_path):
+    from postercensus.classify.head import HeadSettings
+    from postercensus.classify.metrics import evaluate_predictions
+    from postercensus.classify.transfer import transfer
+
+    base = _toy_base(tmp_path)
+    own, labels, groups = _toy_collection(320, 0.8, 3, "own")
+    y = np.array([LABELS.index(label) for label in labels])
+    result = transfer(base, own[:120], y[:120], [], labels[:120], groups[:120], np.arange(0, 100), np.arange(100, 120),
+                      HeadSettings(max_epochs=15, patience=5, batch_size=64), weights=(1.0,))
+    unseen = result.head.predict(own[120:], verbose=0)
+    raw = evaluate_predictions(labels[120:], unseen, LABELS)
+    entries = result.card_domains(labels[120:], unseen, LABELS)
+    assert raw["recall_gap"] < -0.15, "the toy base is biased towards men on this collection"
+    for entry in entries["domains"].values():
+        assert abs(entry["recall_gap"]) < abs(raw["recall_gap"]) / 2
+        assert entry["balanced_accuracy"] > raw["balanced_accuracy"]
+        assert entry["calibration_faces"] == 120 and entry["cross_fitted"]
+        assert entry["recall_before_calibration"] == raw["recall"]
