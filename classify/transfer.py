@@ -34,9 +34,9 @@ from postercensus.classify.basefaces import BaseFaces
 from postercensus.classify.calibration import EQUAL_RECALL, Calibration, fit_calibration
 from postercensus.classify.classifier import ensemble_probabilities
 from postercensus.classify.cnnbackbone import CnnBackbone
+from postercensus.classify.domains import DOMAINS
 from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.head import HeadSettings
-from postercensus.classify.domains import DOMAINS
 from postercensus.classify.labelled import LabelledDataError
 from postercensus.classify.metrics import evaluate_predictions
 from postercensus.classify.progress import Advance, Step, ignore, quiet
@@ -257,7 +257,8 @@ def transfer(base: TransferBase, own_features: np.ndarray, own_y: np.ndarray, ow
                               WEIGHT_FOLDS, settings.seed)
     except ValueError as error:
         raise LabelledDataError(f"cannot choose the weight of your faces by poster: {error}") from error
-    advance = step(f"choosing the weight of your faces ({', '.join(f'{w:g}' for w in weights)}) by {WEIGHT_FOLDS}-fold "
+    advance = step(f"choosing the weight of your faces ({', '.join(f'{w:g}' for w in weights)}) and refitting the "
+                   f"calibration by {WEIGHT_FOLDS}-fold "
                    f"grouped CV on {len(train_part)} faces + {min(len(base_y), WEIGHT_CV_BASE_FACES)} base faces",
                    "fits", len(weights) * WEIGHT_FOLDS)
     cv_base, cv_scale = base_sample(base.faces, WEIGHT_CV_BASE_FACES, settings.seed)

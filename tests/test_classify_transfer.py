@@ -141,7 +141,8 @@ def test_transfer_records_its_base_and_chosen_weight_and_keeps_the_base_cnns(tra
     assert entry["held_out_predictions"]["probabilities"] == card["held_out_predictions"]["probabilities"]
     assert entry["held_out_predictions"]["true"] == card["held_out_predictions"]["true"]
     uncalibrated = np.array(entry["held_out_predictions"]["uncalibrated"])
-    assert np.allclose(calibrate(card, uncalibrated, "scenes"), entry["held_out_predictions"]["probabilities"], atol=1e-4)
+    stored = np.array(entry["held_out_predictions"]["probabilities"])
+    assert np.allclose(calibrate(card, uncalibrated, "scenes"), stored, atol=1e-4)
     assert Calibration.from_entry(entry, LABELS) != Calibration.from_entry(base_card["domains"]["posters"], LABELS)
     assert card["evaluation"]["recall"] == entry["recall"], "the card's figures are the calibrated ones"
     assert f"calibration refitted on {trained_faces} of your faces' out-of-fold predictions" in stdout
