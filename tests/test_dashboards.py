@@ -6,9 +6,7 @@ browser tests drive Debian's chromium through tests.support.browser and fail on 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ from postercensus.dashboards.panels import (AGREEMENT, COMPOSITION, FACE_PANELS,
 from postercensus.catalog.config import DEMO_BANNER, HomeConfig
 from postercensus.catalog.home import Home
 from postercensus.dashboard_commands import dashboard_app
-from tests.support.browser import chromium_page
+from tests.support.browser import chromium_page, serving_app
 from tests.support.dashboarddb import MODEL_ID, build_catalogue
 
 EXTERNAL_LINK = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -247,26 +245,10 @@ def test_a_demo_page_keeps_its_banner_in_view_and_marks_every_figure(demo_tables
         assert browser.errors == []
 
 
-@contextmanager
-def _serving(home: Path) -> Iterator[str]:
-    """The Dash app of the home on a free 127.0.0.1 port, in a background thread, stopped on leaving."""
-    from postercensus.dashboards.app import make_app, make_local_server
-
-    server = make_local_server(make_app(Home(home)), port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def served(catalogue) -> Iterator[str]:
     """The Dash app of the test catalogue, stopped after the test."""
-    with _serving(catalogue[0]) as url:
+    with serving_app(catalogue[0]) as url:
         yield url
 
 
@@ -400,7 +382,7 @@ def _subtitle(page, panel_id: str) -> str:
 
 
 def test_app_states_the_base_and_says_when_nothing_was_scanned(catalogue, unscanned_catalogue):
-    with chromium_page() as browser, _serving(catalogue[0]) as scanned, _serving(unscanned_catalogue[0]) as unscanned:
+    with chromium_page() as browser, serving_app(catalogue[0]) as scanned, serving_app(unscanned_catalogue[0]) as unscanned:
         page = browser.page
         page.goto(scanned + "/")
         for panel in FACE_PANELS:

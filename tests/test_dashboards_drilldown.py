@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
@@ -29,11 +26,10 @@ from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import Tables, load_tables
 from postercensus.analysis.tables import items_for
 from postercensus.catalog import schema
-from postercensus.catalog.home import Home
 from postercensus.dashboards.drilldown import NOT_PREDICTED, thumbnail, upright_size
 from postercensus.dashboards.panels import KEYWORDS, PANELS
 from postercensus.notebook import TableView
-from tests.support.browser import chromium_page
+from tests.support.browser import chromium_page, serving_app
 from tests.support.dashboarddb import FACE_SET, MODEL_ID, build_catalogue
 
 UPRIGHT = (200, 300)  # the sideways JPEG as a person sees it (and the face stage measured it)
@@ -194,23 +190,8 @@ def test_without_a_stored_size_the_upright_size_is_read_from_the_file(home, tabl
     assert (style["left"], style["top"]) == ("10.00%", "66.67%")
 
 
-@contextmanager
-def _serving(path: Path) -> Iterator[str]:
-    from postercensus.dashboards.app import make_app, make_local_server
-
-    server = make_local_server(make_app(Home(path)), port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 def test_in_the_browser_the_box_sits_on_the_face_of_the_upright_image(home, tmp_path):
-    with chromium_page() as browser, _serving(home) as url:
+    with chromium_page() as browser, serving_app(home) as url:
         page = browser.page
         page.goto(url + "/")
         for panel in PANELS:

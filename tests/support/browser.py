@@ -7,6 +7,7 @@ collected, because a page that "works" while logging errors is still broken.
 from __future__ import annotations
 
 import importlib.util
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,3 +61,20 @@ def chromium_page(width: int = 1280, height: int = 900) -> Iterator[BrowserPage]
             yield opened
         finally:
             browser.close()
+
+
+@contextmanager
+def serving_app(home: Path) -> Iterator[str]:
+    """The Dash app of the home on a free 127.0.0.1 port, in a background thread, stopped on leaving."""
+    from postercensus.catalog.home import Home
+    from postercensus.dashboards.app import make_app, make_local_server
+
+    server = make_local_server(make_app(Home(home)), port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
