@@ -303,7 +303,6 @@ def bootstrap_draws(
     bounds: Sequence[tuple[int, str]],
     n_boot: int = 2000,
     seed: int = 0,
-    interval: str = EXACT,
 ) -> np.ndarray:
     """Replicates of the corrected shares of several collections counted by one classifier.
 
@@ -325,7 +324,7 @@ def bootstrap_draws(
     result = np.full((len(vectors), n_boot, len(confusion.labels)), np.nan)
     for index, (counts, (label, bound)) in enumerate(zip(vectors, bounds)):
         if counts.sum():
-            draws = _SideDraws(counts, confusion, boot_rates, rng, method, interval)
+            draws = _SideDraws(counts, confusion, boot_rates, rng, method, EXACT)
             result[index] = draws.for_bound(label, bound)[0]
     return result
 
