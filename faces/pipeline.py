@@ -73,6 +73,12 @@ def _detector_for(settings: FaceSettings) -> Detector:
     return build_detector(settings)
 
 
+def _detected_boxes(rgb: np.ndarray, settings: FaceSettings) -> list[Box]:
+    """The detector's boxes for these settings, without the degenerate ones (a pixel wide or
+    high) that some detectors return at image edges and no crop can be cut from."""
+    return [box for box in _detector_for(settings).detect(rgb) if box.width > 1 and box.height > 1]
+
+
 def _jpeg(rgb: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="JPEG", quality=CROP_QUALITY)
@@ -134,8 +140,7 @@ def process_rgb(rgb: np.ndarray, settings: FaceSettings, describe: bool = True) 
     a notebook holds in memory): the same detection, description and box scaling."""
     height, width = rgb.shape[:2]
     try:
-        boxes = _detector_for(settings).detect(rgb)
-        boxes = [box for box in boxes if box.width > 1 and box.height > 1]
+        boxes = _detected_boxes(rgb, settings)
         if describe:
             faces = describe_faces(rgb, boxes, settings)
         else:
@@ -173,7 +178,7 @@ def face_below_score_cut(rgb: np.ndarray, settings: FaceSettings) -> FaceRecord 
         return None
     height, width = rgb.shape[:2]
     floor = replace(settings, **lowered)
-    boxes = [box for box in _detector_for(floor).detect(rgb) if box.width > 1 and box.height > 1]
+    boxes = _detected_boxes(rgb, floor)
     if not boxes:
         return None
     central = [box for box in boxes if _plausibly_the_face(box, width, height)]
