@@ -154,6 +154,87 @@ class ConfusionMatrix:
         return cls(tuple(data["labels"]), tuple(data["predicted"]), np.asarray(data["matrix"]))
 
 
+@dataclass(frozen=True, eq=False)
+class ValidatedConfusion:
+    """The collection's own errors: a validation sample's (design-weighted) confusion, plus the card's
+    confusion as a prior worth `prior_faces` card faces.
+
+    The card's confusion is measured on other faces (NK posters, MetFaces portraits); a random sample
+    of the collection itself labelled by hand measures the errors the counts actually suffer
+    (TeBlunthuis, Hase & Chan 2024). `validation` holds effective counts: each label's weight
+    (inverse inclusion probability) rescaled so that the weights sum to the number of labelled faces,
+    which keeps a simple random sample's counts as they are and gives a stratified one its design's
+    rates without pretending it holds more faces than were labelled. `prior` is the card's counts
+    scaled to `prior_faces` faces in all (its rows keep the card's label balance), so a small sample
+    borrows the card's rates and a large one overrides them. Both enter `counts`, which
+    `estimate_prevalence` reads like a ConfusionMatrix's: the point rates are counts ÷ row totals and
+    every bootstrap replicate draws the rates from Dirichlet(counts + ½), which is the posterior of the
+    rates given the validation sample and the prior, so the interval carries the sample's size.
+    """
+
+    labels: tuple[str, ...]
+    predicted: tuple[str, ...]
+    validation: np.ndarray
+    prior: np.ndarray
+    validation_labels: int  # faces labelled (not their weights' sum)
+    prior_faces: float
+
+    def __post_init__(self) -> None:
+        shape = (len(self.labels), len(self.predicted))
+        for name in ("validation", "prior"):
+            array = np.array(getattr(self, name), dtype=float)
+            if array.shape != shape or (array < 0).any() or not np.isfinite(array).all():
+                raise ValueError(f"{name} counts must be finite, non-negative and of shape {shape}")
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+        object.__setattr__(self, "labels", tuple(self.labels))
+        object.__setattr__(self, "predicted", tuple(self.predicted))
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Validation effective counts plus the prior's pseudo-counts (what the rates are drawn from)."""
+        return self.validation + self.prior
+
+    def rates(self) -> np.ndarray:
+        """P(predicted | true) from the validation sample and the prior together; an error for a true
+        label neither has faces of, as for ConfusionMatrix."""
+        return ConfusionMatrix.rates(self)  # type: ignore[arg-type]  # same arithmetic on float counts
+
+
+Confusion = ConfusionMatrix | ValidatedConfusion  # what estimate_prevalence corrects with
+
+
+def validated_confusion(true: Sequence[str], predicted: Sequence[str], weights: Sequence[float],
+                        card: ConfusionMatrix, prior_faces: float | None) -> ValidatedConfusion:
+    """The confusion of a validation sample (true label, prediction under the collection's decision
+    rule, design weight per labelled face) with the card's confusion `card` as a prior worth
+    `prior_faces` faces (None: all the card's faces; 0: no prior).
+
+    The categories are the card's, so a prediction outside them is an error, as in
+    ConfusionMatrix.from_pairs; a weight must be positive (a face with weight 0 was not sampled).
+    """
+    weights = np.asarray(weights, dtype=float)
+    if len(weights) != len(true):
+        raise ValueError(f"{len(true)} validation labels but {len(weights)} weights")
+    if len(weights) and (~np.isfinite(weights) | (weights <= 0)).any():
+        raise ValueError("validation weights (inverse inclusion probabilities) must be positive and finite")
+    ConfusionMatrix.from_pairs(true, predicted, card.labels, card.predicted)  # unknown labels: errors, not dropped
+    effective = np.zeros(card.counts.shape)
+    if len(weights):
+        row = {label: index for index, label in enumerate(card.labels)}
+        column = {category: index for index, category in enumerate(card.predicted)}
+        scaled = weights * len(weights) / weights.sum()
+        np.add.at(effective, ([row[t] for t in true], [column[p] for p in predicted]), scaled)
+    total = card.counts.sum()
+    if prior_faces is None:
+        prior, prior_faces = card.counts.astype(float), float(total)
+    else:
+        if prior_faces < 0:
+            raise ValueError(f"the prior's weight must be at least 0 faces, got {prior_faces}")
+        prior = card.counts * (prior_faces / total) if total else np.zeros(card.counts.shape)
+    return ValidatedConfusion(card.labels, card.predicted, effective, prior, len(weights), float(prior_faces))
+
+
 @dataclass(frozen=True)
 class PrevalenceEstimate:
     """Each label's share in a collection, raw and corrected, with a bootstrap interval.
@@ -222,7 +303,7 @@ def corrected_shares(rates: np.ndarray, observed: np.ndarray, method: str | None
 
 def estimate_prevalence(
     observed_counts: Mapping[str, int],
-    confusion: ConfusionMatrix,
+    confusion: Confusion,
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
@@ -299,7 +380,7 @@ def estimate_prevalence(
 
 def bootstrap_draws(
     observed: Sequence[Mapping[str, int]],
-    confusion: ConfusionMatrix,
+    confusion: Confusion,
     bounds: Sequence[tuple[int, str]],
     n_boot: int = 2000,
     seed: int = 0,
@@ -329,7 +410,7 @@ def bootstrap_draws(
     return result
 
 
-def _rate_draws(confusion: ConfusionMatrix, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def _rate_draws(confusion: Confusion, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """n_boot draws (n_boot, K, C) of the confusion rates from each row's Jeffreys posterior."""
     return np.stack([rng.dirichlet(row + 0.5, size=n_boot) for row in confusion.counts], axis=1)
 
@@ -339,7 +420,7 @@ class _SideDraws:
     per distinct set of pseudo-counts (with two labels, the female lower bound's draws are the male
     upper bound's), all with the same rate draws."""
 
-    def __init__(self, observed: np.ndarray, confusion: ConfusionMatrix, boot_rates: np.ndarray,
+    def __init__(self, observed: np.ndarray, confusion: Confusion, boot_rates: np.ndarray,
                  rng: np.random.Generator, method: str, interval: str) -> None:
         if interval not in INTERVALS:
             raise ValueError(f"unknown interval {interval!r}; use one of {INTERVALS}")

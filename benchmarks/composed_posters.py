@@ -1,0 +1,117 @@
+"""Collections composed from depicted faces with a known female share, predicted out-of-fold.
+
+A corrected share can only be judged against a truth, and no harvested collection has one; a
+collection composed from labelled faces does. Every face's probabilities here are the model card's
+*out-of-fold* ones (`domains.<name>.held_out_predictions`: each face predicted by models that never
+trained on it, grouped by poster, painter or object), so the errors are those a new collection would
+suffer, never those of a model on its own training faces. Everything is read from the card, so a
+retrained default model is benchmarked by re-running the script.
+
+A scenario pairs a pool of faces, the calibration their counts are decided with, and the card's
+confusion that corrects them (the "card prior"):
+
+- matched: NK poster faces of held-out poster folds, decided with the posters calibration and
+  corrected with the posters confusion of the *other* folds' faces (issue 22's composed-poster check);
+- mismatched: scene-painting faces decided and corrected as `posters` (a researcher declaring the
+  wrong domain, or a domain the card lacks), and NK poster faces decided and corrected as `paintings`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from postercensus.classify.domains import calibrate
+from postercensus.classify.metrics import decide
+from postercensus.classify.prevalence import ConfusionMatrix
+
+FOLDS = 5  # held-out poster folds of the matched scenario
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Faces a collection is composed from: true labels and the decisions the collection counts."""
+
+    true: np.ndarray  # label strings
+    decided: np.ndarray  # decided category strings (argmax of the calibrated probabilities)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Pools (one per held-out fold; one for a mismatched scenario) and each pool's card confusion."""
+
+    name: str
+    pools: tuple[Pool, ...]
+    card: tuple[ConfusionMatrix, ...]  # the confusion that corrects pools[k]
+    domain: str  # the card domain whose confusion corrects
+
+    def draw(self, rng: np.random.Generator) -> tuple[Pool, ConfusionMatrix]:
+        """One pool with its card confusion, chosen at random (a held-out fold, for the matched scenario)."""
+        index = int(rng.integers(len(self.pools)))
+        return self.pools[index], self.card[index]
+
+
+def _raw(card: dict[str, Any], domain: str) -> np.ndarray:
+    """The domain's out-of-fold probabilities before calibration (the card stores them)."""
+    held = card["domains"][domain]["held_out_predictions"]
+    if "uncalibrated" not in held:
+        raise SystemExit(f"the card's {domain} entry lacks uncalibrated out-of-fold probabilities; "
+                         "rebuild the card with benchmarks/train_default_model.py")
+    return np.asarray(held["uncalibrated"], dtype=float)
+
+
+def _decided(card: dict[str, Any], faces_domain: str, decided_as: str) -> np.ndarray:
+    """The out-of-fold faces of `faces_domain` decided (argmax) after `decided_as`'s calibration."""
+    probabilities = calibrate(card, _raw(card, faces_domain), decided_as)
+    return np.array(decide(probabilities, card["labels"]), dtype=object)
+
+
+def _confusion(card: dict[str, Any], true: np.ndarray, decided: np.ndarray) -> ConfusionMatrix:
+    return ConfusionMatrix.from_pairs(list(true), list(decided), card["labels"])
+
+
+def _folds(groups: list[str], folds: int, seed: int) -> np.ndarray:
+    """A fold number per face, whole groups (posters) to one fold, groups shuffled by `seed`."""
+    names = sorted(set(groups))
+    order = np.random.default_rng(seed).permutation(len(names))
+    fold_of = {names[k]: rank % folds for rank, k in enumerate(order)}
+    return np.array([fold_of[group] for group in groups])
+
+
+def scenarios(card: dict[str, Any], seed: int = 0) -> list[Scenario]:
+    """The three scenarios of the benchmark, from the card alone."""
+    def truth(domain: str) -> np.ndarray:
+        return np.array(card["domains"][domain]["held_out_predictions"]["true"], dtype=object)
+
+    nk_true = truth("posters")
+    nk_decided = _decided(card, "posters", "posters")
+    fold = _folds(card["domains"]["posters"]["held_out_predictions"]["groups"], FOLDS, seed)
+    matched = Scenario(
+        "NK poster faces, posters confusion of other folds (matched)",
+        tuple(Pool(nk_true[fold == k], nk_decided[fold == k]) for k in range(FOLDS)),
+        tuple(_confusion(card, nk_true[fold != k], nk_decided[fold != k]) for k in range(FOLDS)),
+        "posters")
+    posters_card = _confusion(card, nk_true, nk_decided)
+    scenes = Scenario("scene-painting faces, posters confusion (mismatched)",
+                      (Pool(truth("scenes"), _decided(card, "scenes", "posters")),), (posters_card,), "posters")
+    met_true = truth("paintings")
+    paintings_card = _confusion(card, met_true, _decided(card, "paintings", "paintings"))
+    nk_as_paintings = Scenario("NK poster faces, paintings confusion (mismatched)",
+                               (Pool(nk_true, _decided(card, "posters", "paintings")),), (paintings_card,), "paintings")
+    return [matched, scenes, nk_as_paintings]
+
+
+def compose(pool: Pool, female_share: float, size: int, labels: list[str],
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A collection of `size` faces of which exactly round(female_share·size) are `labels[0]`, drawn
+    with replacement from the pool (a face reused across posters, as portraits of leaders are):
+    (true labels, decided categories) per collection face."""
+    first = int(round(female_share * size))
+    picks = []
+    for label, count in ((labels[0], first), (labels[1], size - first)):
+        candidates = np.flatnonzero(pool.true == label)
+        picks.append(rng.choice(candidates, size=count, replace=True))
+    chosen = np.concatenate(picks)
+    rng.shuffle(chosen)
+    return pool.true[chosen], pool.decided[chosen]
