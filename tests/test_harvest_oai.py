@@ -13,7 +13,8 @@ import pytest
 from lxml import etree
 
 from postercensus.harvest.http import HttpClient, HttpSettings
-from postercensus.harvest.oai import PAGE_ATTEMPTS, OaiHarvester, format_image_url, map_dublin_core
+from postercensus.harvest.oai import PAGE_ATTEMPTS, OaiHarvester, format_image_url
+from postercensus.harvest.oai_metadata import map_dublin_core
 from postercensus.harvest.records import HarvestError, HarvestedItem, RecordProblem
 from tests.support.localserver import LocalServer, Reply, Request
 from tests.support.oaiserver import FsuOaiServer
