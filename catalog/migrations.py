@@ -78,7 +78,30 @@ def _face_alignment(connection: Connection) -> None:
     connection.execute(schema.faces.update().where(schema.faces.c.aligned_by.is_(None)).values(aligned_by="dlib68"))
 
 
-STEPS: list[Step] = [_create_spine, _create_faces, _create_classify, _create_text, _create_problems, _face_alignment]
+def _coders_and_samples(connection: Connection) -> None:
+    """Version 7: hand labels per coder and purpose, and validation samples.
+
+    face_labels held one row per face; it now holds one per coder, face and purpose, so its key
+    changes and the table is rebuilt (SQLite cannot change a primary key in place). Every label
+    stored before was made to train (the labelling page's queue), so it keeps its coder and gets
+    the purpose `training`. A catalogue created at version 7 already has the new table from step 3.
+    """
+    schema.metadata.create_all(connection, tables=[schema.validation_samples, schema.validation_sample_faces])
+    present = {column["name"] for column in inspect(connection).get_columns("face_labels")}
+    if "purpose" in present:
+        return
+    connection.execute(text("ALTER TABLE face_labels RENAME TO face_labels_v6"))
+    if connection.dialect.name == "postgresql":  # the old primary key's name would clash with the new one's
+        connection.execute(text("ALTER TABLE face_labels_v6 RENAME CONSTRAINT face_labels_pkey TO face_labels_v6_pkey"))
+    schema.metadata.create_all(connection, tables=[schema.face_labels])
+    connection.execute(text(
+        "INSERT INTO face_labels (face_id, label, labelled_by, labelled_at, purpose) "
+        f"SELECT face_id, label, labelled_by, labelled_at, '{schema.LabelPurpose.TRAINING}' FROM face_labels_v6"))
+    connection.execute(text("DROP TABLE face_labels_v6"))
+
+
+STEPS: list[Step] = [_create_spine, _create_faces, _create_classify, _create_text, _create_problems, _face_alignment,
+                     _coders_and_samples]
 LATEST_VERSION = len(STEPS)
 
 

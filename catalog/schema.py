@@ -216,10 +216,50 @@ Index("ix_predictions_model", predictions.c.model_id, predictions.c.model_versio
 face_labels = Table(
     "face_labels",
     metadata,
-    Column("face_id", Integer, ForeignKey("faces.id"), primary_key=True),
+    # schema version 7: one row per coder per face per purpose (several coders may code one face;
+    # a coder's new label replaces their own); before, one row per face
+    Column("id", Integer, primary_key=True),
+    Column("face_id", Integer, ForeignKey("faces.id"), nullable=False),
     Column("label", String(200), nullable=False),  # a class label, or OTHER_LABEL (not a face)
-    Column("labelled_by", String(200), nullable=False),
+    Column("labelled_by", String(200), nullable=False),  # the coder
     Column("labelled_at", DateTime(timezone=True), nullable=False),
+    Column("purpose", String(20), nullable=False, server_default="training"),  # LabelPurpose
+    Column("sample", String(200)),  # validation labels: a validation_samples name (no foreign key: the
+    # table is older than validation_samples, and PostgreSQL will not refer to a table not made yet)
+    UniqueConstraint("face_id", "labelled_by", "purpose", name="uq_face_labels_face_coder_purpose"),
+)
+Index("ix_face_labels_face", face_labels.c.face_id)
+
+
+# -- validation samples (schema version 7) ----------------------------------------------------
+# A random sample of the active face set that people code to measure the classifier's errors on
+# the collection itself. The design (simple or stratified), the strata's population and draw
+# counts and the seed are kept, so the inverse-inclusion weights can be recomputed and the draw
+# repeated; `position` is the random order the labelling page shows the faces in.
+
+validation_samples = Table(
+    "validation_samples",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("design", String(20), nullable=False),  # simple | stratified
+    Column("stratify_by", String(20)),  # predicted | decade (stratified designs)
+    Column("face_set", String(16), ForeignKey("face_sets.parameter_hash"), nullable=False),
+    Column("strata", JSON, nullable=False),  # {stratum: {"population": N_h, "drawn": n_h}}
+    Column("weights", JSON, nullable=False),  # {stratum: N_h / n_h}, as of the latest draw
+    Column("seed", Integer, nullable=False),
+    Column("model", JSON),  # [model_id, version] whose predicted labels made the strata
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("extended_at", DateTime(timezone=True)),
+)
+
+validation_sample_faces = Table(
+    "validation_sample_faces",
+    metadata,
+    Column("sample", String(200), ForeignKey("validation_samples.name"), primary_key=True),
+    Column("face_id", Integer, ForeignKey("faces.id"), primary_key=True),
+    Column("stratum", String(200), nullable=False),
+    Column("position", Integer, nullable=False),  # the page's (random) order
+    Column("drawn_at", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -296,6 +336,17 @@ Index("ix_problems_last_run", problems.c.last_run_id)
 
 OTHER_LABEL = "other"  # a person said: not a face / none of the labels; left out of every count
 UNCERTAIN_LABEL = "uncertain"  # the classifier's top probability was below the threshold
+
+
+class LabelPurpose:
+    """Why a person labelled a face: to train a model, or to measure a model's errors."""
+
+    TRAINING = "training"  # the labelling page's default queue, imported training coding
+    VALIDATION = "validation"  # a random validation sample: never trains the model it validates
+    ALL = (TRAINING, VALIDATION)
+
+
+ADJUDICATOR = "adjudicated"  # the coder name whose label settles a disagreement
 
 
 class FaceScanStatus:

@@ -159,6 +159,8 @@ def _purge(connection: Connection, source_id: int) -> dict[str, int]:
     steps: list[tuple[str, Any]] = [
         ("predictions", delete(schema.predictions).where(schema.predictions.c.face_id.in_(faces))),
         ("face_labels", delete(schema.face_labels).where(schema.face_labels.c.face_id.in_(faces))),
+        ("validation_sample_faces", delete(schema.validation_sample_faces)
+         .where(schema.validation_sample_faces.c.face_id.in_(faces))),
         ("faces", delete(schema.faces).where(schema.faces.c.image_sha256.in_(own))),
         ("face_scans", delete(schema.face_scans).where(schema.face_scans.c.image_sha256.in_(own))),
         ("mentions", delete(schema.mentions).where(schema.mentions.c.item_id.in_(items))),

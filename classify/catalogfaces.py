@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Engine, and_, exists, func, select
 
 from postercensus.catalog import schema
 from postercensus.catalog.runs import utcnow
-from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
+from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL, LabelPurpose
 from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.trainingset import TrainingSet
 
@@ -45,25 +46,49 @@ def _item_of_face():
     )
 
 
-def labelled_training_set(engine: Engine, home: Path) -> TrainingSet:
-    """Faces people labelled (other / not a face left out), grouped by item so splits never leak a poster."""
+def labelled_training_set(engine: Engine, home: Path, include_validation: bool = False) -> TrainingSet:
+    """Faces people labelled (other / not a face left out), grouped by item so splits never leak a poster.
+
+    A face with a validation label is left out unless `include_validation` (it would train the
+    model its sample is meant to measure); several coders' labels of a face are resolved as the
+    validation labels are (`classify.validation.resolve_labels`). The card records the faces
+    trained on, so `validation_labels_used_in_training` can tell later.
+    """
+    from postercensus.classify.validation import resolve_labels
+
     faces, labels = schema.faces, schema.face_labels
     item_of = _item_of_face()
+    validated = select(labels.c.face_id).where(labels.c.purpose == LabelPurpose.VALIDATION)
+    codings = select(labels.c.face_id.label("face"), labels.c.label, labels.c.labelled_by.label("coder"),
+                     labels.c.labelled_at)
+    if not include_validation:
+        codings = codings.where(labels.c.face_id.not_in(validated))
+    with engine.connect() as connection:
+        coded = connection.execute(codings).all()
+        left_out = connection.execute(select(func.count(func.distinct(labels.c.face_id)))
+                                      .where(labels.c.purpose == LabelPurpose.VALIDATION)).scalar_one()
+    resolved = resolve_labels(pd.DataFrame([row._asdict() for row in coded],
+                                           columns=["face", "label", "coder", "labelled_at"]))
+    chosen = {row.face: row.label for row in resolved.itertuples() if row.label != OTHER_LABEL}
     query = (
-        select(faces.c.id, faces.c.embedding, faces.c.crop_path, faces.c.image_sha256, labels.c.label, item_of.c.item_id)
-        .join(labels, labels.c.face_id == faces.c.id)
+        select(faces.c.id, faces.c.embedding, faces.c.crop_path, faces.c.image_sha256, item_of.c.item_id)
         .join(item_of, item_of.c.face_id == faces.c.id)
-        .where(labels.c.label != OTHER_LABEL)
+        .where(faces.c.id.in_(sorted(chosen)))
         .order_by(faces.c.id)
     )
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
+        rows = connection.execute(query).all() if chosen else []
+        validation_ids = set(connection.execute(validated).scalars())
     return TrainingSet(
         samples=[_sample(row, home) for row in rows],
-        labels=[row.label for row in rows],
+        labels=[chosen[row.id] for row in rows],
         groups=[f"item {row.item_id}" for row in rows],
         names=[f"face {row.id}" for row in rows],
-        source={"data": "catalogue labels", "faces_labelled": len(rows)},
+        source={"data": "catalogue labels", "faces_labelled": len(rows),
+                "catalogue_faces": [[row.id, row.image_sha256] for row in rows],
+                "validation_labels": {"included": include_validation,
+                                      "faces": sum(row.id in validation_ids for row in rows),
+                                      "faces_left_out": 0 if include_validation else left_out}},
     )
 
 
@@ -129,13 +154,13 @@ class PredictionStore:
                 connection.execute(schema.predictions.insert(), rows)
 
     def label_counts(self, model_id: str, version: str) -> dict[str, int]:
-        """Faces per stored label for this model version, faces people marked `other` left out."""
+        """Faces per stored label for this model version, faces a person marked `other` left out
+        (counted once however many coders labelled them)."""
         predictions, labels = schema.predictions, schema.face_labels
+        not_a_face = exists().where(labels.c.face_id == predictions.c.face_id, labels.c.label == OTHER_LABEL)
         query = (
             select(predictions.c.label, func.count())
-            .outerjoin(labels, labels.c.face_id == predictions.c.face_id)
-            .where(predictions.c.model_id == model_id, predictions.c.model_version == version,
-                   (labels.c.label.is_(None)) | (labels.c.label != OTHER_LABEL))
+            .where(predictions.c.model_id == model_id, predictions.c.model_version == version, ~not_a_face)
             .group_by(predictions.c.label)
         )
         with self.engine.connect() as connection:

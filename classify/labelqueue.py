@@ -1,8 +1,10 @@
 """The labelling loop's catalogue side: which faces to show next, and people's labels of them.
 
-Faces are queued most-uncertain first (smallest prediction margin), because a person's label
-helps the classifier's evaluation most where the model is least sure. Plain SQLAlchemy Core, so
-the same queries run on SQLite and PostgreSQL.
+For training, faces are queued most-uncertain first (smallest prediction margin), because a
+person's label helps the classifier most where the model is least sure. For validation, the
+queue is a random sample's faces in the sample's random order, with no prediction attached (a
+coder who sees the model's guess anchors on it). Labels are kept per coder and purpose. Plain
+SQLAlchemy Core, so the same queries run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy.sql import Select
 
 from postercensus.catalog import schema
 from postercensus.catalog.runs import utcnow
-from postercensus.catalog.schema import ImageStatus
+from postercensus.catalog.schema import ImageStatus, LabelPurpose
 
 Model = tuple[str, str]  # (model_id, model_version)
 
@@ -45,7 +47,7 @@ def _chosen_images():
     )
 
 
-def _faces_with_context() -> Select:
+def faces_with_context() -> Select:
     """faces → their chosen image → its item; faces on no stored image are not part of the corpus."""
     faces, images, items = schema.faces, schema.images, schema.items
     chosen = _chosen_images()
@@ -60,8 +62,15 @@ def _faces_with_context() -> Select:
 
 
 def _unlabelled():
+    """No label of any coder or purpose: a validation face must not be queued for training either."""
     labels = schema.face_labels
     return ~exists().where(labels.c.face_id == schema.faces.c.id)
+
+
+def _not_coded_by(coder: str):
+    labels = schema.face_labels
+    return ~exists().where(labels.c.face_id == schema.faces.c.id, labels.c.labelled_by == coder,
+                           labels.c.purpose == LabelPurpose.VALIDATION)
 
 
 def latest_model(connection: Connection) -> Model | None:
@@ -86,7 +95,7 @@ def next_faces(engine: Engine, limit: int, model: Model | None = None,
     faces, predictions = schema.faces, schema.predictions
     with engine.connect() as connection:
         model = model or latest_model(connection)
-        query = _faces_with_context().where(_unlabelled())
+        query = faces_with_context().where(_unlabelled())
         if exclude:
             query = query.where(faces.c.id.not_in(sorted(exclude)))
         if model is None:
@@ -112,45 +121,87 @@ def next_faces(engine: Engine, limit: int, model: Model | None = None,
     ]
 
 
+def sample_faces(engine: Engine, sample: str, coder: str, limit: int,
+                 exclude: set[int] | None = None) -> list[QueuedFace]:
+    """Up to `limit` faces of the validation sample that `coder` has not labelled, in the sample's
+    random order, without any prediction (the page must not anchor the coder on the model)."""
+    faces, members = schema.faces, schema.validation_sample_faces
+    query = (faces_with_context().join(members, members.c.face_id == faces.c.id)
+             .where(members.c.sample == sample, _not_coded_by(coder)).order_by(members.c.position))
+    if exclude:
+        query = query.where(faces.c.id.not_in(sorted(exclude)))
+    with engine.connect() as connection:
+        rows = connection.execute(query.limit(limit)).all()
+    return [QueuedFace(face_id=row.id, crop_path=row.crop_path, image_path=row.path,
+                       box=(row.left, row.top, row.right, row.bottom), item_title=row.title,
+                       landing_url=row.landing_url, predicted_label=None, probability=None, margin=None)
+            for row in rows]
+
+
+def count_sample_remaining(engine: Engine, sample: str, coder: str) -> int:
+    """Faces of the sample `coder` still has to label."""
+    members = schema.validation_sample_faces
+    query = (faces_with_context().join(members, members.c.face_id == schema.faces.c.id)
+             .where(members.c.sample == sample, _not_coded_by(coder)).subquery())
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(query)).scalar_one()
+
+
 def face_files(engine: Engine, face_id: int) -> tuple[str, str] | None:
     """(crop path, poster path), both relative to the home, or None for an unknown face."""
     with engine.connect() as connection:
-        row = connection.execute(_faces_with_context().where(schema.faces.c.id == face_id)).first()
+        row = connection.execute(faces_with_context().where(schema.faces.c.id == face_id)).first()
     return None if row is None else (row.crop_path, row.path)
 
 
 def count_unlabelled(engine: Engine) -> int:
     """How many faces the queue still holds, for the page's progress line."""
-    query = _faces_with_context().where(_unlabelled()).subquery()
+    query = faces_with_context().where(_unlabelled()).subquery()
     with engine.connect() as connection:
         return connection.execute(select(func.count()).select_from(query)).scalar_one()
 
 
-def set_label(engine: Engine, face_id: int, label: str, labelled_by: str) -> str | None:
-    """Store `label` for the face, replacing any earlier one; returns that earlier label so the
-    page's undo can put it back. Raises LookupError for a face the catalogue does not hold."""
+def set_label(engine: Engine, face_id: int, label: str, labelled_by: str,
+              purpose: str = LabelPurpose.TRAINING, sample: str | None = None) -> str | None:
+    """Store the coder's `label` for the face and purpose, replacing their earlier one (never a
+    second row); returns that earlier label so the page's undo can put it back. Raises
+    LookupError for a face the catalogue does not hold."""
     faces, labels = schema.faces, schema.face_labels
-    values = {"label": label, "labelled_by": labelled_by, "labelled_at": utcnow()}
+    values = {"label": label, "labelled_at": utcnow(), "sample": sample}
+    key = and_(labels.c.face_id == face_id, labels.c.labelled_by == labelled_by, labels.c.purpose == purpose)
     with engine.begin() as connection:
         if connection.execute(select(faces.c.id).where(faces.c.id == face_id)).first() is None:
             raise LookupError(f"no face {face_id}")
-        previous = connection.execute(select(labels.c.label).where(labels.c.face_id == face_id)).scalar()
+        previous = connection.execute(select(labels.c.label).where(key)).scalar()
         if previous is None:
-            connection.execute(insert(labels).values(face_id=face_id, **values))
+            connection.execute(insert(labels).values(face_id=face_id, labelled_by=labelled_by, purpose=purpose,
+                                                     **values))
         else:
-            connection.execute(update(labels).where(labels.c.face_id == face_id).values(**values))
+            connection.execute(update(labels).where(key).values(**values))
     return previous
 
 
-def clear_label(engine: Engine, face_id: int) -> None:
-    """Remove the face's label, returning it to the queue."""
-    with engine.begin() as connection:
-        connection.execute(delete(schema.face_labels).where(schema.face_labels.c.face_id == face_id))
-
-
-def label_counts(engine: Engine) -> dict[str, int]:
-    """Labelled faces per label, e.g. {"female": 3, "male": 5, "other": 1}."""
+def clear_label(engine: Engine, face_id: int, labelled_by: str | None = None,
+                purpose: str = LabelPurpose.TRAINING) -> None:
+    """Remove the coder's (None: every coder's) label of the face for this purpose, returning it to the queue."""
     labels = schema.face_labels
+    statement = delete(labels).where(labels.c.face_id == face_id, labels.c.purpose == purpose)
+    if labelled_by is not None:
+        statement = statement.where(labels.c.labelled_by == labelled_by)
+    with engine.begin() as connection:
+        connection.execute(statement)
+
+
+def label_counts(engine: Engine, purpose: str = LabelPurpose.TRAINING, coder: str | None = None,
+                 sample: str | None = None) -> dict[str, int]:
+    """Labels per label for a purpose (and coder, and sample), e.g. {"female": 3, "male": 5, "other": 1}."""
+    labels = schema.face_labels
+    query = select(labels.c.label, func.count()).where(labels.c.purpose == purpose).group_by(labels.c.label)
+    if coder is not None:
+        query = query.where(labels.c.labelled_by == coder)
+    if sample is not None:
+        query = query.where(labels.c.face_id.in_(select(schema.validation_sample_faces.c.face_id)
+                                                 .where(schema.validation_sample_faces.c.sample == sample)))
     with engine.connect() as connection:
-        rows = connection.execute(select(labels.c.label, func.count()).group_by(labels.c.label)).all()
+        rows = connection.execute(query).all()
     return {label: count for label, count in rows}

@@ -5,6 +5,10 @@ there is nothing to deploy. Because any web page the researcher has open can als
 127.0.0.1, the server answers only requests addressed to its own host name (DNS rebinding) and
 takes POST bodies only as application/json (a cross-site form cannot send that without a CORS
 preflight, which this server never grants).
+
+With a validation sample the page serves that sample's faces in its random order, and neither
+the page nor its JSON carries the model's prediction or probability: a coder who sees the
+model's guess drifts toward it, and the errors measured would flatter the model.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from sqlalchemy import Engine
 
+from postercensus.catalog.schema import LabelPurpose
 from postercensus.classify import labelqueue
 from postercensus.classify.labelqueue import Model
 
@@ -45,8 +50,12 @@ class LabellingServer:
     """`with LabellingServer(engine, home) as server: open(server.url)`; the CLI uses serve_forever()."""
 
     def __init__(self, engine: Engine, home: Path, keys: dict[str, str] | None = None,
-                 model: Model | None = None, port: int = 0) -> None:
+                 model: Model | None = None, port: int = 0, coder: str = LABELLED_BY,
+                 validation_sample: str | None = None) -> None:
         self.engine = engine
+        self.coder = coder
+        self.sample = validation_sample
+        self.purpose = LabelPurpose.TRAINING if validation_sample is None else LabelPurpose.VALIDATION
         self.home = Path(home).resolve()
         self.keys = dict(DEFAULT_KEYS if keys is None else keys)
         clashes = RESERVED_KEYS & self.keys.keys()
@@ -98,8 +107,13 @@ class LabellingServer:
     # -- what the endpoints do ---------------------------------------------------------------
 
     def queue(self, n: int, exclude: set[int]) -> dict[str, Any]:
-        faces = labelqueue.next_faces(self.engine, n, self.model, exclude)
-        return {"faces": [_face_json(face) for face in faces], "keys": self.keys, **self._progress()}
+        if self.sample is None:
+            faces = [_face_json(face) for face in labelqueue.next_faces(self.engine, n, self.model, exclude)]
+        else:
+            faces = [_blind_face_json(face)
+                     for face in labelqueue.sample_faces(self.engine, self.sample, self.coder, n, exclude)]
+        mode = {"mode": self.purpose, "coder": self.coder, "sample": self.sample}
+        return {"faces": faces, "keys": self.keys, **mode, **self._progress()}
 
     def label(self, face_id: int, label: Any) -> dict[str, Any]:
         return {"previous": self._store(face_id, label), **self._progress()}
@@ -107,7 +121,7 @@ class LabellingServer:
     def undo(self, face_id: int, restore: Any) -> dict[str, Any]:
         """Put back what the face had before this page labelled it: nothing, or `restore`."""
         if restore is None:
-            labelqueue.clear_label(self.engine, face_id)
+            labelqueue.clear_label(self.engine, face_id, self.coder, self.purpose)
         else:
             self._store(face_id, restore)
         return {"restored": restore, **self._progress()}
@@ -127,7 +141,11 @@ class LabellingServer:
     def _progress(self) -> dict[str, Any]:
         """Counts per label and faces still to label: every answer carries them, so the page's
         progress line stays right without a request of its own."""
-        return {"counts": labelqueue.label_counts(self.engine), "remaining": labelqueue.count_unlabelled(self.engine)}
+        if self.sample is None:
+            return {"counts": labelqueue.label_counts(self.engine),
+                    "remaining": labelqueue.count_unlabelled(self.engine)}
+        return {"counts": labelqueue.label_counts(self.engine, self.purpose, self.coder, self.sample),
+                "remaining": labelqueue.count_sample_remaining(self.engine, self.sample, self.coder)}
 
     def _store(self, face_id: int, label: Any) -> str | None:
         """Only the configured labels are stored: a typo'd label would silently become a class."""
@@ -135,7 +153,7 @@ class LabellingServer:
             expected = sorted(self.keys.values())
             raise _Refused(HTTPStatus.BAD_REQUEST, f"unknown label {label!r}; expected one of {expected}")
         try:
-            return labelqueue.set_label(self.engine, face_id, label, LABELLED_BY)
+            return labelqueue.set_label(self.engine, face_id, label, self.coder, self.purpose, self.sample)
         except LookupError as error:
             raise _Refused(HTTPStatus.NOT_FOUND, str(error)) from None
 
@@ -146,6 +164,14 @@ def _face_json(face: labelqueue.QueuedFace) -> dict[str, Any]:
     del record["crop_path"], record["image_path"]
     record["crop_url"] = f"/crop/{face.face_id}"
     record["poster_url"] = f"/poster/{face.face_id}"
+    return record
+
+
+def _blind_face_json(face: labelqueue.QueuedFace) -> dict[str, Any]:
+    """A validation face: no prediction, probability or margin keys at all (not even empty ones)."""
+    record = _face_json(face)
+    for key in ("predicted_label", "probability", "margin"):
+        del record[key]
     return record
 
 

@@ -228,10 +228,14 @@ def test_server_refuses_bad_requests(server: LabellingServer, catalogue: Home) -
     assert _request(server, "/api/queue?n=x")[0] == 400
     assert catalogue.labels() == {6: ("female", "seed study")}
 
+    # labels are kept per coder: the page's coder labels face 6 beside the seed study, and its
+    # relabel replaces only its own label
     status, _, body = _request(server, "/api/label", {"face_id": 6, "label": "male"})
-    assert (status, json.loads(body)["previous"]) == (200, "female")
-    assert _request(server, "/api/undo", {"face_id": 6, "restore": "female"})[0] == 200
-    assert catalogue.labels()[6] == ("female", "labelling page")
+    assert (status, json.loads(body)["previous"]) == (200, None)
+    status, _, body = _request(server, "/api/label", {"face_id": 6, "label": "female"})
+    assert (status, json.loads(body)["previous"]) == (200, "male")
+    assert _request(server, "/api/undo", {"face_id": 6, "restore": None})[0] == 200
+    assert catalogue.labels() == {6: ("female", "seed study")}
 
 
 def test_keys_must_not_take_skip_or_undo(catalogue: Home) -> None:
