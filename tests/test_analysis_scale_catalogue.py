@@ -1,4 +1,4 @@
-"""The scale benchmark's synthetic catalogue is what its README figures claim to measure.
+"""The scale benchmark's synthetic catalogue is what its figures in docs/benchmarks-pipeline.md claim to measure.
 
 `benchmarks/analysis_scale.py` times `analyze` and the dashboard on a synthetic catalogue; its
 figures mean something only if that catalogue has the stated shape (N items, 2N predicted faces,

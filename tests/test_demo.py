@@ -42,7 +42,7 @@ def _refuse_internet(patch: pytest.MonkeyPatch) -> None:
 
 
 def _demo(home: Path) -> Result:
-    """`postercensus demo --home HOME`, the demo's own --home after the command as the README types it."""
+    """`postercensus demo --home HOME`, the demo's own --home after the command as docs/commands-demo.md types it."""
     return CliRunner().invoke(app, ["demo", "--home", str(home), *INLINE])
 
 

@@ -1,5 +1,5 @@
-"""Nightly refreshes of the README's WPA home, as a scheduler meets them: 947 items whose CSV
-names 940 image files that do not exist.
+"""Nightly refreshes of the manual's WPA home (docs/commands-refresh.md), as a scheduler meets
+them: 947 items whose CSV names 940 image files that do not exist.
 
 Those files are missing every night. Only a problem the previous run of the same source did not
 report makes a refresh exit 2; the standing ones are one summary line and `status` lists them.
@@ -41,7 +41,7 @@ def _row(stdout: str, stage: str) -> str:
 
 @pytest.fixture(scope="module")
 def wpa(shared_data, tmp_path_factory, catalog_urls):
-    """(home, its CSV: a copy of the WPA export, first harvest's run id), harvested as the README does."""
+    """(home, its CSV: a copy of the WPA export, first harvest's run id), harvested as docs/commands-harvest.md does."""
     root = tmp_path_factory.mktemp("wpa")
     source = root / WPA_CSV
     shutil.copyfile(shared_data / WPA / WPA_CSV, source)
