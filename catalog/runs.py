@@ -11,12 +11,13 @@ from datetime import datetime, timezone
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata as package_metadata
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable
 
 from sqlalchemy import Engine, select
 
 from postercensus.catalog import schema
 from postercensus.catalog.problems import Problem, item_errors, record_problems
+from postercensus.catalog.stage import StageReport
 
 MAX_STORED_ERRORS = 1000
 _VERSIONED_PACKAGES = ("postercensus", "sqlalchemy", "sickle", "requests", "pillow", "lxml", "numpy", "dlib-bin",
@@ -104,18 +105,10 @@ def close_interrupted_runs(engine: Engine, found_by: str) -> list[int]:
     return open_runs
 
 
-class StageReport(Protocol):
-    """What a stage's report exposes so `recorded_run` can close its run."""
-
-    status: str
-    errors: list[str]
-
-    def counts(self) -> dict[str, int]: ...
-
-
 @contextmanager
-def recorded_run(engine: Engine, run_id: int, report: StageReport) -> Iterator[None]:
-    """Close run `run_id` however the block ends: ok, partial (item errors) or failed (re-raised).
+def recorded_run(engine: Engine, run_id: int, report: StageReport[Any]) -> Iterator[None]:
+    """Close run `run_id` however the block ends: ok, partial (item errors) or failed (re-raised),
+    with the counts and errors of `report` (the stage's one report, filled as it works).
 
     Every error the stage reported is an item error (catalog.problems); a stop is not.
     """
@@ -131,7 +124,7 @@ def recorded_run(engine: Engine, run_id: int, report: StageReport) -> Iterator[N
         report.status = RunStatus.PARTIAL if report.errors else RunStatus.OK
         problems = item_errors(report.errors)
     finally:
-        finish_run(engine, run_id, report.status, report.counts(), report.errors, problems)
+        finish_run(engine, run_id, report.status, report.counts, report.errors, problems)
 
 
 def latest_run(engine: Engine) -> dict[str, Any] | None:

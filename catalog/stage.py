@@ -4,12 +4,17 @@ A stage has a name, the names of the stages whose results it reads (`requires`),
 the Home gives them (`settings`), how much work is new (`pending`), and `run`, which does that
 work and returns one `StageReport`. Failures a user can act on are `StageError`s carrying a hint;
 the CLI turns any of them into one `Error: …` line, in one place.
+
+One report type for every stage and for its run record (`catalog.runs.recorded_run` closes the
+run from it): what a stage knows beyond status, counts and errors is a typed `facts` object of
+its own (e.g. `faces.stage.FaceFacts`), read by attribute, so a renamed fact fails in a type
+check and not as a missing string key at the end of a long run.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Engine
 
@@ -18,8 +23,11 @@ from postercensus.catalog.problems import KindCount, run_problem_counts
 if TYPE_CHECKING:
     from postercensus.catalog.home import Home
 
-# Called with the number of units just finished (images, faces, items, files), as work goes on.
+# The one progress callback: called with the number of units just finished (images, faces, items,
+# files, rows), as work goes on. Every stage, `faces scan`, `text phrases` and classify's steps use it.
 Progress = Callable[[int], None]
+
+Facts = TypeVar("Facts")
 
 
 class StageError(Exception):
@@ -35,9 +43,14 @@ class StageError(Exception):
 
 
 @dataclass
-class StageReport:
+class StageReport(Generic[Facts]):
     """What one run of any stage did: its status (a `catalog.runs.RunStatus` value, or `skipped`),
-    counts, a note, its run record (None for stages that keep none) and the problems it reported."""
+    counts, a note, its run record (None for stages that keep none), the problems it reported and
+    the stage's own typed `facts` (None where a stage has none, or was skipped or failed).
+
+    A stage fills the report as it works: `recorded_run` sets the final status and stores the
+    counts and errors with the run, so what the run record says and what is printed are one object.
+    """
 
     stage: str
     status: str
@@ -46,7 +59,11 @@ class StageReport:
     run_id: int | None = None
     errors: list[str] = field(default_factory=list)
     problems: list[KindCount] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)  # stage-specific facts the CLI prints
+    facts: Facts | None = None
+
+    def count(self, name: str, added: int = 1) -> None:
+        """Add `added` to the count `name` (a count first added is created at 0)."""
+        self.counts[name] = self.counts.get(name, 0) + added
 
     @property
     def new_problems(self) -> int:
