@@ -16,7 +16,7 @@ import pandas as pd
 
 from postercensus.analysis import face_tables, text_tables
 from postercensus.analysis.codebook import codebook_markdown, undocumented
-from postercensus.analysis.filters import Filters, select_items
+from postercensus.analysis.filters import Filters, at_threshold, select_items
 from postercensus.analysis.load import MENTION_COLUMNS, Tables
 from postercensus.analysis.selection import select
 from postercensus.catalog import __version__
@@ -79,7 +79,9 @@ def _csv(frame: pd.DataFrame) -> bytes:
 def provenance(tables: Tables, filters: Filters, exported_at: datetime) -> dict[str, Any]:
     """provenance.json: the version, filters and decision threshold, and the catalogue's record of
     the runs, face set, models (with their evaluation), text version and sources behind the tables;
-    a demo home's record opens with its banner."""
+    a demo home's record opens with its banner. The threshold is the one the tables were decided at
+    (the home's `[classify] threshold` when the filters name none)."""
+    filters = at_threshold(filters, tables.threshold)
     model_id = select(tables, filters).model_id
     banner = {"banner": tables.demo_banner} if tables.demo_banner else {}
     return {

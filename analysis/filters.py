@@ -10,7 +10,7 @@ findings ("no poster of 1950–1940 shows a face"); callers print the one-line F
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -31,13 +31,15 @@ class Filters:
     year_to: int | None = None
     keywords: tuple[str, ...] = ()  # items having any of these (normalised) keywords
     source: str | None = None  # sources.key
-    min_probability: float = 0.0  # faces whose top probability is below → "uncertain"
+    # faces whose top probability is below → "uncertain"; None: the home's `[classify] threshold`
+    # (`Tables.threshold`), so tables, export, dashboards and the notebook API decide alike by default
+    min_probability: float | None = None
     model_id: str | None = None  # default: the active model when it has predictions, else the latest registered one
 
     def __post_init__(self) -> None:
         if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
             raise FilterError(f"the years are reversed: from {self.year_from} is after to {self.year_to}")
-        if not 0.0 <= self.min_probability <= 1.0:  # NaN fails too
+        if self.min_probability is not None and not 0.0 <= self.min_probability <= 1.0:  # NaN fails too
             raise FilterError(f"min probability {self.min_probability} is outside 0–1")
 
     @property
@@ -45,6 +47,13 @@ class Filters:
         """Whether these filters drop items (min_probability and model_id only decide faces)."""
         return (self.year_from is not None or self.year_to is not None or bool(self.keywords)
                 or self.source is not None)
+
+
+def at_threshold(filters: Filters, threshold: float) -> Filters:
+    """`filters` with the decision threshold filled in: the one given, else `threshold` (the home's
+    `[classify] threshold`). Every reader of min_probability takes it from here, so one home has one
+    default rule wherever its faces are decided."""
+    return filters if filters.min_probability is not None else replace(filters, min_probability=threshold)
 
 
 def describe(filters: Filters) -> str:
@@ -56,7 +65,7 @@ def describe(filters: Filters) -> str:
         parts.append("keywords " + ", ".join(filters.keywords))
     if filters.source:
         parts.append(f"source {filters.source}")
-    if filters.min_probability:
+    if filters.min_probability:  # None (not yet `at_threshold`) names no rule of its own
         parts.append(f"probability ≥ {filters.min_probability:.2f}")
     if filters.model_id:
         parts.append(f"model {filters.model_id}")

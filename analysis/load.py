@@ -62,6 +62,9 @@ class Tables:
     text_version: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     images: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=IMAGE_COLUMNS))
+    # the home's `[classify] threshold`: the min_probability of filters that name none
+    # (`analysis.filters.at_threshold`), the same rule `classify predict` stores its labels by
+    threshold: float = 0.0
     # filters → ((items, faces, mentions), their `analysis.selection.Selection`), kept by `select` for the
     # latest few: one view's tables (and the export's) all select the same faces and mentions
     selections: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -110,7 +113,8 @@ def load_tables(source: Home | Path | Engine, home: Path | None = None) -> Table
     cards = {row.model_id: row.card for row in used.itertuples()}
     provenance = {"demo": config is not None and config.demo, "active_settings": active.describe(),
                   **_provenance(runs, face_sets, used, faces, text_version, sources)}
-    return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images)
+    return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images,
+                  active.classify.threshold)
 
 
 def _read(connection: Connection, query: Select) -> pd.DataFrame:
@@ -193,13 +197,11 @@ def _faces(frame, items: pd.DataFrame, face_set: str | None, models: pd.DataFram
         return pd.DataFrame(columns=columns), no_models
     located = located[located["item_id"].isin(items["item_id"])].drop_duplicates(["face_id", "item_id"])
     predicted = frame(
-        select(predictions.c.face_id, predictions.c.threshold, *(predictions.c[name] for name in PREDICTION_COLUMNS))
+        select(predictions.c.face_id, *(predictions.c[name] for name in PREDICTION_COLUMNS))
         .join(faces, faces.c.id == predictions.c.face_id).where(faces.c.parameter_hash == face_set))
     used = _used_versions(models, predicted, runs, _active_model(active))
     if not predicted.empty:
         predicted = predicted.merge(used[["model_id", "model_version"]], on=["model_id", "model_version"])
-        thresholds = predicted.groupby("model_id")["threshold"].agg(lambda values: sorted(set(values)))
-        used["stored_thresholds"] = used["model_id"].map(thresholds)
         located = located.merge(predicted, on="face_id", how="left")
     else:
         located = located.assign(**dict.fromkeys(PREDICTION_COLUMNS))
@@ -287,7 +289,6 @@ def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame,
             "model_version": model.model_version, "registered_at": _iso(model.registered_at),
             "location": model.location, "labels": list(model.card.get("labels", [])),
             "faces_predicted": int(faces.loc[faces["model_id"] == model.model_id, "face_id"].nunique()),
-            "stored_thresholds": model.stored_thresholds,  # the classify stage's; analysis re-decides
             "evaluation": {key: evaluation.get(key) for key in
                            ("n", "accuracy", "balanced_accuracy", "confusion", "decision_confusion", "threshold")},
             "calibration": calibration_provenance(model.card),  # the domain whose errors corrected the shares
@@ -307,7 +308,8 @@ def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame,
 
 def result_sets(connection: Connection, active: ActiveSets) -> dict[str, Any]:
     """Which result sets `load_tables` reads now, by the same choices: the face set, each model's
-    version and the text version (the analysis cache's fingerprint names them)."""
+    version, the text version, and the threshold their faces are decided at by default (the analysis
+    cache's fingerprint names them: a changed `[classify] threshold` recomputes the tables)."""
     def frame(query: Select) -> pd.DataFrame:
         return _read(connection, query)
 
@@ -320,4 +322,5 @@ def result_sets(connection: Connection, active: ActiveSets) -> dict[str, Any]:
     models = frame(select(schema.classifier_models).order_by(schema.classifier_models.c.registered_at))
     used = _used_versions(models, predicted, runs, _active_model(active))
     return {"face_set": face_set, "text_version": _active_text_version(active, runs),
-            "models": dict(zip(used["model_id"], used["model_version"])) if not used.empty else {}}
+            "models": dict(zip(used["model_id"], used["model_version"])) if not used.empty else {},
+            "threshold": active.classify.threshold}  # the tables' default decision rule

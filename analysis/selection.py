@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from postercensus.analysis.face_status import SCANNED
-from postercensus.analysis.filters import FilterError, Filters, select_items
+from postercensus.analysis.filters import FilterError, Filters, at_threshold, select_items
 from postercensus.analysis.item_faces import ItemFaces
 from postercensus.analysis.item_keywords import ItemKeywords, catalogue_keywords
 from postercensus.analysis.load import Tables
@@ -104,7 +104,9 @@ def select(tables: Tables, filters: Filters) -> Selection:
 
     The selection is kept on `tables` for the latest few filters (the tables are read-only, and
     a kept selection is never changed by its callers), so every table of one view selects once.
+    Filters naming no min_probability decide at the home's `[classify] threshold` (`Tables.threshold`).
     """
+    filters = at_threshold(filters, tables.threshold)
     frames, selection = tables.selections.get(filters, (None, None))
     current = (tables.items, tables.faces, tables.mentions)
     if frames is None or any(kept is not now for kept, now in zip(frames, current)):

@@ -80,19 +80,21 @@ def _filter_controls(tables: Tables) -> html.Div:
         html.Label(["Keywords", dcc.Dropdown(id="filter-keywords", options=list(dict.fromkeys(keywords)),
                                              multi=True, placeholder="any keyword")]),
         html.Label(["Source", dcc.Dropdown(id="filter-source", options=sources, placeholder="all sources")]),
-        html.Label(["Faces below this probability count as uncertain",
-                    dcc.Slider(id="filter-probability", min=0, max=1, step=0.05, value=0,
+        html.Label(["Faces below this probability count as uncertain (starts at the [classify] threshold)",
+                    dcc.Slider(id="filter-probability", min=0, max=1, step=0.05, value=tables.threshold,
                                marks={0: "0", 0.5: "0.5", 1: "1"}, tooltip={"placement": "bottom"})]),
     ])
 
 
 def _filters(years: list[int] | None, keywords: list[str] | None, source: str | None, probability: float | None,
              full_range: tuple[int, int]) -> Filters:
-    """The controls' values as Filters; the full year range means no year bound (keeps undated items)."""
+    """The controls' values as Filters; the full year range means no year bound (keeps undated items),
+    and a slider without a value leaves the threshold to the home's `[classify] threshold`."""
     low, high = years or full_range
     bounded = (low, high) != full_range
     return Filters(year_from=low if bounded else None, year_to=high if bounded else None,
-                   keywords=tuple(keywords or ()), source=source or None, min_probability=float(probability or 0))
+                   keywords=tuple(keywords or ()), source=source or None,
+                   min_probability=None if probability is None else float(probability))
 
 
 def _clicked(trigger: str, click: dict) -> tuple[dict, str]:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from postercensus.analysis.export import provenance
-from postercensus.analysis.filters import Filters, describe
+from postercensus.analysis.filters import Filters, at_threshold, describe
 from postercensus.analysis.load import Tables
 
 NOT_YET = "not run yet"
@@ -25,7 +25,8 @@ def citation(tables: Tables, filters: Filters = Filters(),
     record = provenance(tables, filters, generated_at or datetime.now(timezone.utc))
     lines = citation_lines(record)
     after_generated = [what for what, _value in lines].index("Generated") + 1
-    return [*lines[:after_generated], ("Filters", describe(filters)), *lines[after_generated:]]
+    shown = describe(at_threshold(filters, tables.threshold))  # the threshold the figures were decided at
+    return [*lines[:after_generated], ("Filters", shown), *lines[after_generated:]]
 
 
 def citation_lines(record: dict[str, Any]) -> list[tuple[str, str]]:

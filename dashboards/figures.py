@@ -311,20 +311,18 @@ def _percent(value: object) -> str:
     return f"{value:.1%}" if isinstance(value, (int, float)) and not math.isnan(value) else "not recorded"
 
 
-def _threshold_text(min_probability: float, stored_thresholds: Sequence[float]) -> str:
-    """How this view decides a face's label: the figures re-decide from the stored probabilities,
-    so the classify stage's own threshold is named only where it differs from the view's rule."""
+def _threshold_text(min_probability: float, home_threshold: float) -> str:
+    """How this view decides a face's label, from the stored probabilities, and whether that is the
+    collection's own rule (`[classify] threshold`, every view's default) or one this view chose."""
     if min_probability > 0:
         rule = (f"A face whose most probable label has a probability below {min_probability:.2f} is counted as "
                 "uncertain: shown in its own category, never in a corrected share.")
     else:
         rule = ("No probability threshold: every face counted by its most probable label, "
                 "however close the call.")
-    stored = [threshold for threshold in stored_thresholds if threshold and threshold != min_probability]
-    if stored:
-        rule += (f" (The classify stage stored its labels at threshold {', '.join(f'{t:.2f}' for t in stored)}; "
-                 "these figures decide from the probabilities by the rule above.)")
-    return rule
+    if min_probability == home_threshold:
+        return rule + " This is the threshold set for this collection."
+    return rule + f" (The threshold set for this collection is {home_threshold:.2f}; this view chose its own.)"
 
 
 def _reader_note(note: str | None) -> str:
@@ -353,12 +351,13 @@ def _calibration_text(calibration: dict | None) -> str:
             "errors on those faces.")
 
 
-def methods_text(card: dict | None, min_probability: float = 0.0, stored_thresholds: Sequence[float] = (),
+def methods_text(card: dict | None, min_probability: float = 0.0, home_threshold: float = 0.0,
                  calibration: dict | None = None) -> list[tuple[str, str]]:
     """The methods panel as (heading, paragraph) pairs, rendered as HTML by the page and the app.
 
     It travels with every view of the figures because a share of "female" faces is easy to
     misread as a count of women; the panel says what was measured, by which model, how well.
+    `home_threshold`: the collection's `[classify] threshold` (`Tables.threshold`), the default rule.
     `calibration`: the model's entry in provenance.json (`classify.domains.calibration_provenance`).
     """
     card = card or {}
@@ -370,7 +369,7 @@ def methods_text(card: dict | None, min_probability: float = 0.0, stored_thresho
                   f"Accuracy {_percent(evaluation.get('accuracy'))}, balanced accuracy "
                   f"{_percent(evaluation.get('balanced_accuracy'))}"
                   f"{f' ({note})' if note else ''}.{_calibration_text(calibration)}"),
-        ("Thresholds", _threshold_text(min_probability, stored_thresholds)),
+        ("Thresholds", _threshold_text(min_probability, home_threshold)),
         ("Perceived gender", "Labels annotate how a depicted face reads to a classifier trained on people's "
                              "judgements: a property of the depiction, not the identity of any person. "
                              "Classifiers err more on some groups of people and on drawings, illustrations "

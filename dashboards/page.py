@@ -11,7 +11,7 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from postercensus.analysis.filters import Filters, describe
+from postercensus.analysis.filters import Filters, at_threshold, describe
 from postercensus.analysis.load import Tables
 from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.dashboards.citation import citation
@@ -35,7 +35,9 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; pa
 
 def render_page(tables: Tables, filters: Filters = Filters()) -> str:
     """The page's HTML text; a demo home's opens with its banner, kept in view while scrolling, and
-    every page ends with its citation footer (`dashboards.citation`)."""
+    every page ends with its citation footer (`dashboards.citation`). Filters naming no threshold
+    decide at the home's `[classify] threshold`, and the page says which."""
+    filters = at_threshold(filters, tables.threshold)
     figures = build_figures(tables, filters)
     sections = []
     for index, panel in enumerate(PANELS):

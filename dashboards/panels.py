@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from postercensus.analysis import tables as analysis
-from postercensus.analysis.filters import Filters
+from postercensus.analysis.filters import Filters, at_threshold
 from postercensus.analysis.load import Tables
 from postercensus.dashboards import facebase, figures
 
@@ -73,9 +73,9 @@ def model_id(tables: Tables, filters: Filters) -> str | None:
 
 
 def methods(tables: Tables, filters: Filters) -> list[tuple[str, str]]:
-    """The methods panel for this view (see `figures.methods_text`)."""
+    """The methods panel for this view (see `figures.methods_text`), at the threshold its figures use."""
     chosen = model_id(tables, filters)
     recorded = tables.provenance.get("models", {}).get(chosen) or {}
-    stored = recorded.get("stored_thresholds")
-    return figures.methods_text(tables.models.get(chosen), filters.min_probability,
-                                stored if isinstance(stored, list) else [], recorded.get("calibration"))
+    decided = at_threshold(filters, tables.threshold)
+    return figures.methods_text(tables.models.get(chosen), decided.min_probability, tables.threshold,
+                                recorded.get("calibration"))

@@ -41,7 +41,7 @@ def export_command(
     year_to: YearTo = None,
     keyword: Keyword = None,
     source: Source = None,
-    min_probability: MinProbability = 0.0,
+    min_probability: MinProbability = None,
     model: Model = None,
 ) -> None:
     """Write tidy CSV tables, a codebook of every column and provenance.json to OUTDIR.

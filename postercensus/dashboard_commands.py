@@ -30,7 +30,7 @@ def build(
     year_to: YearTo = None,
     keyword: Keyword = None,
     source: Source = None,
-    min_probability: MinProbability = 0.0,
+    min_probability: MinProbability = None,
     model: Model = None,
 ) -> None:
     """Write every figure and the methods notes into one HTML file that opens without a network.

@@ -20,9 +20,9 @@ Keyword = Annotated[Optional[list[str]], typer.Option(
     "--keyword", metavar="<str>", show_default=False,
     help="Only items with this keyword (repeatable: any of them); one no item has is an error naming close matches.")]
 Source = Annotated[Optional[str], typer.Option("--source", help="Only items of this source key.", show_default=False)]
-MinProbability = Annotated[float, typer.Option(
-    "--min-probability", help="Faces whose top probability is below this (0–1) count as uncertain "
-    "(shares corrected at this threshold).")]
+MinProbability = Annotated[Optional[float], typer.Option(
+    "--min-probability", show_default=False, help="Faces whose top probability is below this (0–1) count as "
+    "uncertain (shares corrected at this threshold). Default: \\[classify] threshold in postercensus.toml, else 0.")]
 Model = Annotated[Optional[str], typer.Option(
     "--model", show_default=False,
     help="Model id whose predictions decide the faces (default: the active model, \\[classify] in postercensus.toml, "
@@ -30,7 +30,7 @@ Model = Annotated[Optional[str], typer.Option(
 
 
 def make_filters(year_from: int | None, year_to: int | None, keywords: list[str] | None, source: str | None,
-                 min_probability: float, model: str | None) -> Filters:
+                 min_probability: float | None, model: str | None) -> Filters:
     """The options as Filters; reversed years or a probability outside 0–1 fail here (a FilterError,
     printed as one line like every StageError)."""
     from postercensus.analysis.filters import Filters  # pandas: loaded only by the commands that filter

@@ -54,9 +54,10 @@ class NotebookHome(Home):
         return run_refresh(self, scheduler, workers)
 
     def tables(self, year_from: int | None = None, year_to: int | None = None,
-               keywords: Iterable[str] | str = (), source: str | None = None, min_probability: float = 0.0,
+               keywords: Iterable[str] | str = (), source: str | None = None, min_probability: float | None = None,
                model: str | None = None) -> TableView:
-        """The tables under these filters (the options of `export`); a filter that keeps nothing, a
+        """The tables under these filters (the options of `export`; min_probability None: the home's
+        `[classify] threshold`, as in export and the dashboards); a filter that keeps nothing, a
         keyword or source no item has, raises FilterError at once, saying so."""
         from postercensus.analysis.filters import Filters
         from postercensus.analysis.load import load_tables

@@ -156,18 +156,21 @@ def test_text_roles_keep_the_top_roles_by_all_mentions():
 
 def test_methods_text_names_the_model_its_accuracy_and_what_perceived_gender_means(tables):
     text = " ".join(f"{heading}: {paragraph}" for heading, paragraph in
-                    figures.methods_text(tables.models[MODEL_ID], 0.6, [0.0]))
+                    figures.methods_text(tables.models[MODEL_ID], 0.6, 0.0))
     assert MODEL_ID in text and "Accuracy 90.0%" in text and "balanced accuracy 90.0%" in text
     assert "0.60" in text and "not the identity" in text and "drawings" in text and "95 %" in text
     assert "no classifier registered" in figures.methods_text(None)[0][1]
 
 
-def test_methods_say_how_faces_are_counted_at_the_default_threshold():
-    default = dict(figures.methods_text(None, 0.0, [0.0]))["Thresholds"]
+def test_methods_say_how_faces_are_counted_and_whether_that_is_the_collections_threshold():
+    default = dict(figures.methods_text(None, 0.0, 0.0))["Thresholds"]
     assert "every face counted by its most probable label" in default and "below" not in default
-    stored = dict(figures.methods_text(None, 0.0, [0.7]))["Thresholds"]
-    assert "every face counted by its most probable label" in stored and "threshold 0.70" in stored
-    assert "below 0.60" in dict(figures.methods_text(None, 0.6, [0.0]))["Thresholds"]
+    assert "This is the threshold set for this collection." in default
+    own = dict(figures.methods_text(None, 0.0, 0.7))["Thresholds"]
+    assert "every face counted by its most probable label" in own
+    assert "The threshold set for this collection is 0.70; this view chose its own." in own
+    at_home = dict(figures.methods_text(None, 0.6, 0.6))["Thresholds"]
+    assert "below 0.60" in at_home and "This is the threshold set for this collection." in at_home
 
 
 def test_page_has_every_panel_and_nothing_external(page_path):
