@@ -1,4 +1,4 @@
-"""`postercensus classify train|evaluate|predict|label`: perceived-gender (or any label set) classifiers.
+"""`postercensus classify train|evaluate|predict|label|labels`: perceived-gender (or any label set) classifiers.
 
 TensorFlow is imported only inside these commands: it takes seconds to load, and the other
 stages never need it.
@@ -65,6 +65,7 @@ def train(
     folder: Annotated[Optional[Path], typer.Argument(help="FOLDER/<label>/*.jpg: face crops or whole images (each is known to hold a face: the detector's best box at any score when none passes its cut; the whole image only when none is found at all).", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", help="Model folder to write.", show_default=False)] = ...,
     from_catalog: Annotated[bool, typer.Option("--from-catalog", help="Train on the faces labelled in the catalogue (`classify label`) instead of a folder.")] = False,
+    include_validation: Annotated[bool, typer.Option("--include-validation", help="With --from-catalog: also train on faces of validation samples (left out by default; the model's card then says so, and the correction cannot use those labels to measure it).")] = False,
     backbone: Annotated[str, typer.Option("--backbone", help="dlib (offline default), vggface-vgg16 or vggface-resnet50.")] = "dlib",
     weights: Weights = None,
     fine_tune: Annotated[bool, typer.Option("--fine-tune", help="VGGFace only: also train the backbone's last block.")] = False,
@@ -93,6 +94,8 @@ def train(
 
     if (folder is None) == (not from_catalog):
         raise CommandError("give either a labelled FOLDER or --from-catalog (one of the two)")
+    if include_validation and not from_catalog:
+        raise CommandError("--include-validation needs --from-catalog (a folder has no validation samples)")
     context: Home = existing_home(ctx) if from_catalog else ctx.obj  # a folder needs no home
     writable_folder(out, "--out")
     console = Console(soft_wrap=True)
@@ -107,9 +110,12 @@ def train(
     if from_catalog:
         from postercensus.classify.catalogfaces import labelled_training_set
 
-        data = labelled_training_set(context.catalog.engine, context.path)
+        data = labelled_training_set(context.catalog.engine, context.path, include_validation)
         if not data.samples:
             raise CommandError("no labelled faces in the catalogue yet; label some with `postercensus classify label`")
+        validation = data.source["validation_labels"]
+        console.print(f"validation faces: {validation['faces']} trained on (--include-validation)" if include_validation
+                      else f"validation faces: {validation['faces_left_out']} left out (add --include-validation to train on them)")
     else:
         data = _folder_set(folder, workers, console, errors)
     options = TrainOptions(head=HeadSettings(seed=seed), test_share=test_share, fine_tune=fine_tune)
@@ -269,34 +275,168 @@ def label(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 8765,
     keys: Annotated[str, typer.Option("--keys", help="KEY=LABEL pairs for another label set; keep o=other for 'not a face'.")] = "f=female,m=male,o=other",
+    validate: Annotated[Optional[int], typer.Option("--validate", min=1, help="Draw N more faces of the active face set at random into the validation sample (--sample) and label that sample, shown in random order without the model's prediction.", show_default=False)] = None,
+    coder: Annotated[Optional[str], typer.Option("--coder", help="Your name, stored with every label (required for a validation sample; default for training: `labelling page`).", show_default=False)] = None,
+    sample: Annotated[Optional[str], typer.Option("--sample", help="The validation sample to draw into and label (default with --validate: `validation`); without --validate, label an existing sample.", show_default=False)] = None,
+    stratify: Annotated[Optional[str], typer.Option("--stratify", help="With --validate on a new sample: draw equally from each stratum of `predicted` (the active model's label) or `decade`; the design and weights are recorded.", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of a new sample's draws (an existing sample keeps its own).")] = 0,
 ) -> None:
     """Serve a local page to label faces by key: f female, m male, o other / not a face, s skip, u undo.
 
-    Faces are shown most uncertain first; labels go to the catalogue, and
-    `classify train --from-catalog` trains on them. Stop with Ctrl-C.
-    Example, another label set: postercensus --home H classify label --keys w=worker,d=soldier,o=other
+    Without --validate or --sample, faces are shown most uncertain first (for training), labels go
+    to the catalogue, and `classify train --from-catalog` trains on them. With --validate N, N more
+    faces are drawn at random into a validation sample and shown in random order without the
+    model's prediction; their labels measure the model's errors and never train it. Stop with Ctrl-C.
+    Examples: postercensus --home H classify label --validate 100 --coder ana;
+    postercensus --home H classify label --sample validation --coder ben (a second coder);
+    another label set: postercensus --home H classify label --keys w=worker,d=soldier,o=other
     """
-    from postercensus.classify.labelserver import LabellingServer
+    from postercensus.classify.labelserver import LABELLED_BY, LabellingServer
 
     pairs = [pair.split("=", 1) for pair in keys.split(",") if pair.strip()]
     if any(len(pair) != 2 or not pair[1].strip() for pair in pairs):
         raise CommandError(f"--keys must look like f=female,m=male,o=other (got {keys!r})")
+    validating = validate is not None or sample is not None
+    if validating and not (coder or "").strip():
+        raise CommandError("a validation sample needs the coder's name", "add --coder YOUR_NAME")
+    if not validating and stratify is not None:
+        raise CommandError("--stratify only applies to a validation draw", "add --validate N")
     context = existing_home(ctx)
+    sample = (sample or "validation") if validating else None
+    if validate is not None:
+        _draw_validation(context, validate, sample, stratify, seed)
+    elif sample is not None:
+        from postercensus.classify.validation import sample_names
+
+        if sample not in sample_names(context.catalog.engine):
+            raise CommandError(f"no validation sample {sample!r} in this catalogue", "draw one with --validate N")
     try:
         server = LabellingServer(context.catalog.engine, context.path,
-                                 keys={key.strip(): label.strip() for key, label in pairs}, port=port)
+                                 keys={key.strip(): label.strip() for key, label in pairs}, port=port,
+                                 coder=(coder or LABELLED_BY).strip(), validation_sample=sample)
     except ValueError as error:
         raise CommandError(str(error)) from error
     except OSError as error:
         raise CommandError(f"cannot listen on 127.0.0.1:{port} ({error.strerror or error}); "
                            "choose another --port, or --port 0 for any free one") from error
-    Console().print(f"labelling page: {server.url}  (Ctrl-C to stop; labels are saved as you go)")
+    what = f"validation sample {sample}, coder {coder}" if sample else "training labels"
+    Console().print(f"labelling page ({what}): {server.url}  (Ctrl-C to stop; labels are saved as you go)",
+                    markup=False)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+
+
+def _draw_validation(context: Home, n: int, sample: str, stratify: str | None, seed: int) -> None:
+    """Draw into the sample from the active face set (stratified by the active model's labels)."""
+    from postercensus.classify.validation import ValidationError, draw_sample
+    from postercensus.homestatus import active_summary
+
+    active = active_summary(context)
+    if "error" in active:
+        raise CommandError(active["error"])
+    face_set = active["faces"]["parameter_hash"]
+    if face_set is None:
+        raise CommandError("no faces detected with the active [faces] settings yet",
+                           "run `postercensus refresh` (or `faces detect`) first")
+    classify = active["classify"]
+    model = (classify["model_id"], classify["model_version"]) if classify["predicted"] else None
+    try:
+        report = draw_sample(context.catalog.engine, face_set, n, sample, seed, stratify, model)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    strata = "; ".join(f"{name} {v['drawn']} of {v['population']} (weight {report.weights.get(name, 0):.2f})"
+                       for name, v in report.strata.items())
+    Console().print(f"validation sample {report.sample} ({report.design}): {report.drawn} face(s) drawn, "
+                    f"{report.size} of {report.population} in the sample" + (f"; strata: {strata}" if
+                                                                             report.design == "stratified" else ""),
+                    markup=False, highlight=False)
+
+
+labels_app = CommandApp(
+    help="Hand labels as CSV (code in a spreadsheet, import, export) and the agreement of several coders.",
+    no_args_is_help=True,
+)
+classify_app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("import")
+def labels_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with face_id (or item, left, top, right, bottom), label, coder, purpose (validation or training), optional sample.", show_default=False)],
+) -> None:
+    """Import hand labels; a file with any bad row imports nothing, and importing it again changes nothing.
+
+    A coder's label for a face and purpose replaces their earlier one; a coder named
+    `adjudicated` settles disagreements. Rows with an empty label are faces not coded yet.
+    Example: postercensus --home H classify labels import coding-ana.csv
+    """
+    from postercensus.classify.labelsio import import_labels
+
+    context = existing_home(ctx)
+    if not file.is_file():
+        raise CommandError(f"{file} is not a file", "give the path of a CSV file")
+    report = import_labels(context.catalog.engine, file)
+    Console().print(f"{file}: {report.line()}", markup=False, highlight=False)
+
+
+@labels_app.command("export")
+def labels_export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV to write.", show_default=False)],
+    sample: Annotated[Optional[str], typer.Option("--sample", help="Write a coding sheet of this validation sample instead (its faces in random order, the crop's path, an empty label column), for --coder.", show_default=False)] = None,
+    coder: Annotated[Optional[str], typer.Option("--coder", help="With --sample: the coder the sheet is for (their labels so far are filled in).", show_default=False)] = None,
+) -> None:
+    """Export every hand label (one row per coder, face and purpose), or a coding sheet of a sample.
+
+    Examples: postercensus --home H classify labels export labels.csv;
+    postercensus --home H classify labels export sheet-ben.csv --sample validation --coder ben
+    """
+    from postercensus.classify.labelsio import export_labels, export_template
+
+    if (sample is None) != (coder is None):
+        raise CommandError("--sample and --coder go together (a coding sheet is for one coder)")
+    context = existing_home(ctx)
+    writable_file(file, "FILE")
+    if sample is None:
+        rows = export_labels(context.catalog.engine, file)
+    else:
+        rows = export_template(context.catalog.engine, file, sample, coder)
+    Console().print(f"written: {file} ({rows} rows)", markup=False, highlight=False)
+
+
+@labels_app.command("disagreements")
+def labels_disagreements(
+    ctx: typer.Context,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write an adjudication sheet: fill its label column and `classify labels import` it (coder `adjudicated`).", show_default=False)] = None,
+) -> None:
+    """Intercoder agreement (Krippendorff's alpha, percent agreement) and the faces coders disagree on.
+
+    Example: postercensus --home H classify labels disagreements --out adjudicate.csv
+    """
+    from postercensus.classify.agreement import agreement_line, coding_agreement, disagreements, stored_codings
+    from postercensus.classify.labelsio import export_disagreements
+
+    context = existing_home(ctx)
+    if out is not None:
+        writable_file(out, "--out")
+    console = Console(soft_wrap=True)
+    engine = context.catalog.engine
+    results = coding_agreement(engine)
+    for result in results:
+        console.print(agreement_line(result), markup=False, highlight=False)
+    if not results:
+        console.print("no face has labels from two coders yet: no agreement to report")
+    table = disagreements(stored_codings(engine))
+    for row in table.itertuples():
+        settled = f" → adjudicated {row.adjudicated}" if row.adjudicated else ""
+        console.print(f"face {row.face} ({row.purpose}): {row.codings}{settled}", markup=False, highlight=False)
+    if out is not None:
+        export_disagreements(out, table)
+        console.print(f"written: {out} ({len(table)} faces to adjudicate)", markup=False, highlight=False)
 
 
 def classifiers_summary(context: Home) -> list[dict]:
