@@ -140,8 +140,10 @@ def codebook_markdown(written: dict[str, list[str]], banner: str | None = None,
                       corrected_with: Mapping[str, str] | None = None) -> str:
     """codebook.md: per written file, each of its columns and what it means; `banner` (a demo's) first.
 
-    `corrected_with`: model id → whose errors corrected its shares (`classify.domains.HeldOut.source`),
-    said once at the top, since a collection of paintings corrected with poster errors is a different figure.
+    `corrected_with`: model id → whose errors corrected its shares (`classify.domains.HeldOut.source`, or
+    `classify.correction.Correction.description`: "card, domain posters, 220 out-of-fold faces" or "this
+    collection's validation sample S, N labels (+ prior of K card faces)"), said once at the top, since a
+    collection of paintings corrected with poster errors is a different figure.
     """
     lines = [f"**{banner}**", ""] if banner else []
     lines += ["# Codebook", "",

@@ -82,8 +82,12 @@ def provenance(tables: Tables, filters: Filters, exported_at: datetime) -> dict[
     a demo home's record opens with its banner. The threshold is the one the tables were decided at
     (the home's `[classify] threshold` when the filters name none)."""
     filters = at_threshold(filters, tables.threshold)
-    model_id = select(tables, filters).model_id
+    selection = select(tables, filters)
+    model_id = selection.model_id
     banner = {"banner": tables.demo_banner} if tables.demo_banner else {}
+    # which confusion corrected the tables' shares: the card's domain, or this collection's validation sample
+    used = selection.shares.correction if model_id is not None else None
+    correction = {"correction": used.to_dict()} if used is not None else {}
     return {
         **banner,
         "postercensus_version": __version__,
@@ -92,6 +96,7 @@ def provenance(tables: Tables, filters: Filters, exported_at: datetime) -> dict[
         "model_id": model_id,
         "min_probability": filters.min_probability,
         **tables.provenance,
+        **correction,
     }
 
 
@@ -110,8 +115,10 @@ def export(tables: Tables, outdir: Path, filters: Filters = Filters()) -> list[P
     models = tables.provenance.get("models", {})
     corrected_with = {model_id: model["calibration"]["corrected_with"] for model_id, model in models.items()
                       if model.get("calibration", {}).get("corrected_with")}
+    record = provenance(tables, filters, datetime.now(timezone.utc))
+    if record.get("correction"):  # the tables' model: the confusion its shares were corrected with
+        corrected_with[record["model_id"]] = record["correction"]["description"]
     codebook = codebook_markdown(written, tables.demo_banner, corrected_with)
     write_atomically(outdir / "codebook.md", codebook.encode("utf-8"))
-    record = provenance(tables, filters, datetime.now(timezone.utc))
     write_atomically(outdir / PROVENANCE_FILE, json.dumps(record, indent=2, default=str).encode("utf-8"))
     return [*paths, outdir / "codebook.md", outdir / PROVENANCE_FILE]

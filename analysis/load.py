@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Select, select
 
 from postercensus.analysis.active import ActiveSets
 from postercensus.analysis.face_status import item_face_statuses
+from postercensus.analysis.validation_labels import model_validation
 from postercensus.catalog import schema
 from postercensus.catalog.config import DEMO_BANNER, HomeConfig
 from postercensus.catalog.home import Home
@@ -65,6 +66,8 @@ class Tables:
     # the home's `[classify] threshold`: the min_probability of filters that name none
     # (`analysis.filters.at_threshold`), the same rule `classify predict` stores its labels by
     threshold: float = 0.0
+    # model id → the face set's validation labels (`analysis.validation_labels`): what corrects its shares
+    validation: dict = field(default_factory=dict)
     # filters → ((items, faces, mentions), their `analysis.selection.Selection`), kept by `select` for the
     # latest few: one view's tables (and the export's) all select the same faces and mentions
     selections: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -114,7 +117,7 @@ def load_tables(source: Home | Path | Engine, home: Path | None = None) -> Table
     provenance = {"demo": config is not None and config.demo, "active_settings": active.describe(),
                   **_provenance(runs, face_sets, used, faces, text_version, sources)}
     return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images,
-                  active.classify.threshold)
+                  active.classify.threshold, validation=model_validation(engine, face_set, cards))
 
 
 def _read(connection: Connection, query: Select) -> pd.DataFrame:

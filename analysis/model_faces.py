@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from postercensus.analysis.load import PREDICTION_COLUMNS, Tables
+from postercensus.analysis.validation_labels import ModelValidation
 from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
 
 
@@ -29,9 +30,10 @@ class ModelFaces:
     top_labels: np.ndarray
     probability: np.ndarray
     labels: tuple[str, ...]
+    validation: ModelValidation | None = None  # the face set's validation labels, for this model
 
     @classmethod
-    def of(cls, faces: pd.DataFrame, model_id: str | None) -> ModelFaces:
+    def of(cls, faces: pd.DataFrame, model_id: str | None, validation: ModelValidation | None = None) -> ModelFaces:
         """From the loaded faces (`Tables.faces`: a row per face × item × model that predicted it)."""
         kept = faces[faces["human_label"].ne(OTHER_LABEL)]
         located = kept.drop(columns=PREDICTION_COLUMNS).drop_duplicates(["face_id", "item_id"])
@@ -40,7 +42,7 @@ class ModelFaces:
         codes, names = pd.factorize(frame["top_label"].astype(object))
         labels = tuple(names) + ((UNCERTAIN_LABEL,) if UNCERTAIN_LABEL not in names else ())
         return cls(frame, frame["item_id"].to_numpy(), frame["face_id"].to_numpy(), codes,
-                   frame["probability"].astype(float).to_numpy(), labels)
+                   frame["probability"].astype(float).to_numpy(), labels, validation)
 
     def decide(self, rows: np.ndarray, min_probability: float) -> np.ndarray:
         """The decisions of the faces at `rows` (a mask) as positions in `labels`: the top label,
@@ -48,6 +50,18 @@ class ModelFaces:
         top = self.top_labels[rows]
         confident = self.probability[rows] >= min_probability  # NaN: not confident
         return np.where(top < 0, -1, np.where(confident, top, self.labels.index(UNCERTAIN_LABEL)))
+
+    def validation_decisions(self, min_probability: float) -> pd.DataFrame | None:
+        """The validation labels with `decided`: the model's decision of each validated face at
+        min_probability (None where it has not predicted the face, or the face is on no counted
+        item), the same rule as the counts they correct; None without validation labels."""
+        if self.validation is None:
+            return None
+        rows = np.isin(self.face_ids, self.validation.labels["face"].to_numpy())
+        names = np.array([*self.labels, None], dtype=object)[self.decide(rows, min_probability)]
+        decided = dict(zip(self.face_ids[rows].tolist(), names))  # a face on two items: one decision
+        labels = self.validation.labels
+        return labels.assign(decided=[decided.get(int(face)) for face in labels["face"]])
 
     def faces(self, rows: np.ndarray, decisions: np.ndarray) -> pd.DataFrame:
         """The rows at `rows` (a mask) with their `label` the decisions (None: not decided)."""
@@ -61,6 +75,6 @@ def model_faces(tables: Tables, model_id: str | None) -> ModelFaces:
     """`ModelFaces` of the tables' faces for `model_id`, made once per model and faces frame."""
     kept = tables.derived.get(("faces", model_id))
     if kept is None or kept[0] is not tables.faces:  # not made yet, or the frame was replaced since
-        kept = (tables.faces, ModelFaces.of(tables.faces, model_id))
+        kept = (tables.faces, ModelFaces.of(tables.faces, model_id, tables.validation.get(model_id)))
         tables.derived[("faces", model_id)] = kept
     return kept[1]

@@ -86,7 +86,7 @@ class Selection:
     def shares(self) -> Shares:
         """The share columns of these faces' decisions: every table of the selection corrects with one
         confusion matrix."""
-        return Shares(self.card, self.min_probability)
+        return Shares(self.card, self.min_probability, self.catalogue_faces)
 
 
 def chosen_model(tables: Tables, filters: Filters) -> str | None:

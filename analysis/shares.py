@@ -1,4 +1,5 @@
-"""Label counts → the share columns every face table carries, always corrected with the model's card.
+"""Label counts → the share columns every face table carries, corrected with the model's card or with
+this collection's validation sample (`classify.correction.correction` says which).
 
 Raw shares are what classify-and-count reports; the corrected share and its interval are
 `classify.correction.corrected_shares` (the estimate of `classify.prevalence.estimate_prevalence`),
@@ -17,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from postercensus.classify.correction import decision_categories, held_out_confusion
+from postercensus.analysis.model_faces import ModelFaces
+from postercensus.classify.correction import Correction, correction, decision_categories
 from postercensus.classify.domains import registered_held_out
 from postercensus.classify.prevalence import (
     LOWER,
     UPPER,
-    ConfusionMatrix,
+    Confusion,
     PrevalenceEstimate,
     bootstrap_draws,
     estimate_prevalence,
@@ -41,18 +43,23 @@ def categories(card: Mapping[str, Any] | None, min_probability: float) -> list[s
     return [] if card is None else decision_categories(list(card["labels"]), min_probability)
 
 
-def _confusion(card: Mapping[str, Any] | None, min_probability: float) -> ConfusionMatrix | None:
-    """The card's held-out confusion matrix under this decision rule, or None where the card cannot
-    correct (no held-out faces, or held-out faces the rule cannot count)."""
+def _correction(card: Mapping[str, Any] | None, min_probability: float,
+                faces: ModelFaces | None = None) -> Correction | None:
+    """Which confusion corrects this rule's counts (`classify.correction.correction`): this
+    collection's validation sample when the model has usable labels on this home and was not trained
+    on them, else the card's held-out confusion; None where neither can correct (no held-out faces,
+    or held-out faces the rule cannot count)."""
     if card is None or registered_held_out(card) is None:
         return None
+    validation = faces.validation_decisions(min_probability) if faces is not None else None
+    trained_on = faces is not None and faces.validation is not None and faces.validation.trained_on
     try:
-        return held_out_confusion(dict(card), min_probability)
+        return correction(card, min_probability, validation, trained_on)
     except ValueError:
         return None
 
 
-def _remembered_estimate(confusion: ConfusionMatrix, observed: dict[str, int]) -> PrevalenceEstimate | None:
+def _remembered_estimate(confusion: Confusion, observed: dict[str, int]) -> PrevalenceEstimate | None:
     """`estimate_prevalence` of these counts (None where the confusion matrix cannot separate the
     labels), remembered for the last ESTIMATES_KEPT count vectors.
 
@@ -61,7 +68,8 @@ def _remembered_estimate(confusion: ConfusionMatrix, observed: dict[str, int]) -
     next view mostly corrects again (a narrower year range leaves each year's counts as they were):
     a remembered estimate is the one a fresh computation gives, as it is the same computation.
     """
-    key = (confusion.labels, confusion.predicted, confusion.counts.tobytes(), tuple(observed.values()))
+    key = (type(confusion).__name__, confusion.labels, confusion.predicted, confusion.counts.tobytes(),
+           tuple(observed.values()))
     with _ESTIMATES_LOCK:
         if key in _ESTIMATES:
             _ESTIMATES.move_to_end(key)
@@ -79,12 +87,15 @@ def _remembered_estimate(confusion: ConfusionMatrix, observed: dict[str, int]) -
 
 class Shares:
     """The share columns of one model's faces decided at one min_probability, every share corrected
-    with the card's confusion matrix of that rule (made once, not once per group)."""
+    with one confusion of that rule (made once, not once per group): the collection's validation
+    sample's when `faces` carry usable validation labels, else the card's."""
 
-    def __init__(self, card: Mapping[str, Any] | None, min_probability: float) -> None:
+    def __init__(self, card: Mapping[str, Any] | None, min_probability: float,
+                 faces: ModelFaces | None = None) -> None:
         self.card, self.min_probability = card, min_probability
         self.categories = categories(card, min_probability)
-        self.confusion = _confusion(card, min_probability)
+        self.correction = _correction(card, min_probability, faces)
+        self.confusion = None if self.correction is None else self.correction.confusion
 
     def estimate(self, counts: Mapping[str, int]) -> PrevalenceEstimate | None:
         """The corrected estimate of these label counts (`classify.correction.corrected_shares`), or
@@ -157,7 +168,7 @@ class Shares:
         return rows
 
 
-def _ratio_bounds(confusion: ConfusionMatrix, collections: list[dict[str, int]],
+def _ratio_bounds(confusion: Confusion, collections: list[dict[str, int]],
                   label: int) -> list[tuple[float, float]]:
     """(low, high) of each subset's share ÷ the whole's (collections[0]) for one label: the subset's
     lower-bound draws over the whole's upper-bound draws, and the other way round, one draw of the

@@ -37,6 +37,7 @@ def citation_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("postercensus", f"version {record.get('postercensus_version')}"),
         ("Sources", _sources(record.get("sources") or [])),
         ("Model", _model(record.get("model_id"), record.get("models") or {})),
+        ("Correction", _correction(record.get("model_id"), record.get("correction"))),
         ("Face detector", _detector(record.get("face_set"))),
         ("Text pipeline", _text(record.get("text_version") or {})),
     ]
@@ -65,6 +66,18 @@ def _model(model_id: str | None, models: dict[str, dict[str, Any]]) -> str:
     domain = (model.get("calibration") or {}).get("domain")
     return (f"{model_id}, version {model.get('model_version')}, domain "
             f"{domain or 'none declared (the model has no per-domain calibration)'}")
+
+
+def _correction(model_id: str | None, correction: dict[str, Any] | None) -> str:
+    """Which confusion corrected the shares ("card, domain posters, 220 out-of-fold faces", or "this
+    collection's validation sample S, N labels (+ prior of K card faces)"), with why validation labels
+    were not used when there are some and they were not."""
+    if model_id is None:
+        return "none (no classifier has predicted these faces)"
+    if not correction:
+        return "none: the shares are not corrected (the model has no held-out faces to correct with)"
+    note = correction.get("note")
+    return correction["description"] + (f"; {note}" if note else "")
 
 
 def _detector(face_set: dict[str, Any] | None) -> str:

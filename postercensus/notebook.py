@@ -53,6 +53,15 @@ class NotebookHome(Home):
 
         return run_refresh(self, scheduler, workers)
 
+    def validation_need(self) -> dict[str, Any] | None:
+        """Which confusion corrects the shares now, the 95 % interval half-width of the first label's
+        corrected share over the whole collection, and the half-width expected with 50, 100 and 200
+        more validation labels (`analysis.validation_labels.validation_need`); None without a model."""
+        from postercensus.analysis.load import load_tables
+        from postercensus.analysis.validation_labels import validation_need
+
+        return validation_need(load_tables(self))
+
     def tables(self, year_from: int | None = None, year_to: int | None = None,
                keywords: Iterable[str] | str = (), source: str | None = None, min_probability: float | None = None,
                model: str | None = None) -> TableView:

@@ -61,8 +61,8 @@ def record(tables, tmp_path_factory) -> dict:
 
 def test_the_footer_names_what_provenance_json_names(tables, record):
     footer = dict(citation(tables, Filters(), GENERATED))
-    assert list(footer) == ["Generated", "Filters", "postercensus", "Sources", "Model", "Face detector",
-                            "Text pipeline"]
+    assert list(footer) == ["Generated", "Filters", "postercensus", "Sources", "Model", "Correction",
+                            "Face detector", "Text pipeline"]
     assert footer["Generated"] == "2026-12-07 20:55:12 UTC" and footer["Filters"] == "whole catalogue"
     assert footer["postercensus"] == f"version {record['postercensus_version']}"
     source = record["sources"][0]
