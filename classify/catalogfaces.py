@@ -3,6 +3,11 @@
 Predictions are keyed by (face, model id, model version): a new model predicts beside the old
 one instead of overwriting it, and rerunning the same model only touches faces it has not seen.
 A changed threshold relabels stored predictions without running the model again.
+
+A stored label is the decision rule (`metrics.decide`) at the threshold of the run that stored or
+relabelled it: the same rule at the same default (`[classify] threshold`) as the tables, which
+decide again from the stored probabilities so that a view may choose another threshold. There is
+one threshold per home; the stored label is its cached decision, never a second rule.
 """
 from __future__ import annotations
 
@@ -183,7 +188,11 @@ class PredictionStore:
         ]
 
     def apply_threshold(self, model_id: str, version: str, threshold: float) -> int:
-        """Relabel this model's stored predictions for a new threshold; returns how many changed."""
+        """Relabel this model's stored predictions for a new threshold; returns how many changed.
+
+        The tables never read these labels (they decide from the probabilities at the home's
+        `[classify] threshold`); relabelling keeps `status` and the predict report on the same
+        rule once the threshold is the active one (`predict --activate`, `refresh`)."""
         predictions = schema.predictions
         changed = 0
         with self.engine.begin() as connection:
