@@ -165,6 +165,9 @@ def status(
         console.print(f"text, version {version['version_hash']}: {version['items_scanned']:,} items scanned; {counts}")
     for line in _active_lines(summary["active"]):
         console.print(line, highlight=False, markup=False)
+    need = summary.get("validation_need")
+    if need:
+        console.print(_need_line(need), highlight=False, markup=False)
     for scope in summary["standing_problems"]:
         where = scope["source"] or scope["stage"]
         for kind, problems in scope["kinds"].items():
@@ -173,6 +176,15 @@ def status(
                           highlight=False, markup=False)
     if last is not None:
         console.print(f"last run: #{last['id']} {last['stage']} — {last['status']}")
+
+
+def _need_line(need: dict) -> str:
+    """The corrected share's interval half-width now and with more validation labels (issue 23)."""
+    if "error" in need:
+        return f"validation sample: {need['error']}"
+    more = ", ".join(f"+{extra}: ±{width:.3f}" for extra, width in need["with_more_labels"].items())
+    return (f"corrected {need['label']} share: ±{need['half_width']:.3f} (95 %), corrected with {need['correction']}; "
+            f"expected with more validation labels {more}")
 
 
 def _active_lines(active: dict) -> list[str]:

@@ -56,6 +56,24 @@ def stages_not_run(home: Home) -> list[str]:
     return lines
 
 
+def validation_summary(home: Home) -> dict[str, Any] | None:
+    """Which confusion corrects the shares, the interval half-width now and the half-width expected
+    with 50, 100 and 200 more validation labels (`analysis.validation_labels.validation_need`), once
+    the home has a validation sample (before, there is nothing to weigh another hour of labelling
+    against, and loading the tables would slow `status` on a large catalogue); None otherwise, or
+    where the tables cannot say (the error is reported under `error`)."""
+    from postercensus.analysis.load import load_tables
+    from postercensus.analysis.validation_labels import validation_need
+    from postercensus.classify.validation import sample_names
+
+    if not sample_names(home.engine):
+        return None
+    try:
+        return validation_need(load_tables(home))
+    except (StageError, ValueError) as error:
+        return {"error": str(error)}
+
+
 def status_summary(home: Home) -> dict[str, Any]:
     """The dict `status --json` prints."""
     from postercensus.classify.catalogfaces import PredictionStore
@@ -73,6 +91,7 @@ def status_summary(home: Home) -> dict[str, Any]:
         text_versions=TextStore(engine).summary(),
         active=active_summary(home),
         standing_problems=standing_problems(engine),
+        validation_need=validation_summary(home),
         last_run=None if last is None else {
             "id": last["id"], "stage": last["stage"], "status": last["status"],
             "started_at": iso_utc(last["started_at"]) if last["started_at"] else None,

@@ -34,6 +34,7 @@ from postercensus.classify.prevalence import (
     validated_confusion,
 )
 from postercensus.dashboards.citation import citation
+from tests.support.cli import run_cli, status
 from tests.support.dashboarddb import FACE_SET, MODEL_ID, _card, build_catalogue
 
 NOW = datetime(2024, 2, 1, tzinfo=timezone.utc)
@@ -219,3 +220,18 @@ def test_the_expected_half_width_shrinks_with_more_labels(validated):
     assert need["label"] == "female" and need["correction"].startswith("this collection's validation sample s1")
     # 5 faces to count: the collection's own sampling error dominates, more labels barely matter
     assert all(0 < value <= 0.5 for value in [need["half_width"], *need["with_more_labels"].values()])
+
+
+def test_status_says_how_much_more_labels_would_narrow_the_interval(validated, tmp_path):
+    home, _engine, _truth = validated
+    need = status(home)["validation_need"]
+    assert need["correction"].startswith("this collection's validation sample s1, 5 labels")
+    assert list(need["with_more_labels"]) == ["50", "100", "200"]  # JSON keys
+    printed = run_cli(home, "status")
+    assert printed.exit_code == 0, printed.output
+    text = " ".join(printed.stdout.split())  # the console wraps long lines
+    assert f"corrected female share: ±{need['half_width']:.3f} (95 %), corrected with {need['correction']}" in text
+    assert "expected with more validation labels +50: ±" in text
+    bare = tmp_path / "bare"
+    build_catalogue(bare)
+    assert status(bare)["validation_need"] is None  # no sample: nothing to weigh, the tables not loaded
