@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from postercensus.catalog.config import HomeConfig
-from postercensus.catalog.stage import StageError
+from postercensus.catalog.settings import settings_in
 from postercensus.classify.activeset import ClassifySettings
 from postercensus.faces.settings import FaceSettings
 from postercensus.text.settings import TextSettings
@@ -30,21 +30,14 @@ class ActiveSets:
         """The active sets a home's config names (None: no config, every stage's defaults)."""
         if config is None:
             return cls()
-        parsers = {"faces": FaceSettings.from_table, "classify": ClassifySettings.from_table,
-                   "text": TextSettings.from_config}
-        values = {}
-        for name, parse in parsers.items():
-            try:
-                values[name] = parse(config.section(name))
-            except (TypeError, ValueError) as error:
-                raise StageError(f"{config.path}: [{name}] {error}", "fix or remove that setting") from error
-        return cls(**values)
+        return cls(settings_in(config, FaceSettings), settings_in(config, ClassifySettings),
+                   settings_in(config, TextSettings))
 
     def describe(self) -> dict[str, Any]:
         """What provenance.json and `status` say is active (settings that differ from the defaults)."""
         def changed(settings: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
             return {key: value for key, value in settings.items() if value != defaults[key]}
 
-        return {"faces": self.faces.to_table(),
-                "classify": changed(self.classify.to_table(), ClassifySettings().to_table()),
-                "text": changed(self.text.run_settings(), TextSettings().run_settings())}
+        return {"faces": self.faces.to_config(),
+                "classify": changed(self.classify.to_config(), ClassifySettings().to_config()),
+                "text": changed(self.text.to_config(), TextSettings().to_config())}

@@ -23,10 +23,12 @@ from postercensus.analysis.load import load_tables, result_sets
 from postercensus.catalog import __version__, schema
 from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.catalog.home import Home
-from postercensus.catalog.runs import recorded_run, start_run
+from postercensus.catalog.runs import RunStatus, recorded_run, start_run
 from postercensus.catalog.schema import ImageStatus
+from postercensus.catalog.stage import StageReport
 
 STAGE = "analyze"
+NAME = "analyze"  # the stage's name in refresh (`analysis.stage.Analyze`)
 FINGERPRINT_FILE = "fingerprint.json"
 
 
@@ -75,19 +77,17 @@ def catalogue_fingerprint(engine: Engine, active: ActiveSets) -> dict[str, Any]:
 
 
 @dataclass
-class AnalyzeReport:
-    """What `analyze` did; `unchanged` means the cache was current and nothing was written."""
+class AnalyzeFacts:
+    """What `analyze` wrote, and where: `unchanged` means the cache was current and nothing was
+    written (no run is recorded then); `paths` are the files written."""
 
     outdir: Path
     fingerprint: dict[str, Any]
     unchanged: bool = False
-    run_id: int | None = None
     paths: list[Path] = field(default_factory=list)
-    status: str = "running"
-    errors: list[str] = field(default_factory=list)
 
-    def counts(self) -> dict[str, int]:
-        return {"files": len(self.paths)}
+
+AnalyzeReport = StageReport[AnalyzeFacts]
 
 
 def _cached(outdir: Path) -> dict[str, Any] | None:
@@ -111,12 +111,15 @@ def tables_current(home: Home, outdir: Path | None = None) -> bool:
 def analyze(home: Home, outdir: Path | None = None) -> AnalyzeReport:
     """Recompute every table into `outdir` (default <home>/analysis) unless the catalogue is unchanged."""
     outdir = Path(outdir) if outdir is not None else home.layout.tables
-    report = AnalyzeReport(outdir, current_fingerprint(home))
-    if _cached(outdir) == report.fingerprint:
-        report.unchanged = True
-        return report
-    report.run_id = start_run(home.engine, STAGE, {"outdir": str(outdir), "fingerprint": report.fingerprint})
-    with recorded_run(home.engine, report.run_id, report):
-        report.paths = export(load_tables(home), outdir)
-        write_atomically(outdir / FINGERPRINT_FILE, json.dumps(report.fingerprint, indent=2).encode("utf-8"))
+    facts = AnalyzeFacts(outdir, current_fingerprint(home))
+    if _cached(outdir) == facts.fingerprint:
+        facts.unchanged = True
+        return AnalyzeReport(NAME, RunStatus.OK, {"files": 0}, f"catalogue unchanged: {outdir} is current",
+                             facts=facts)
+    run_id = start_run(home.engine, STAGE, {"outdir": str(outdir), "fingerprint": facts.fingerprint})
+    report = AnalyzeReport(NAME, RunStatus.RUNNING, {"files": 0}, str(outdir), run_id, facts=facts)
+    with recorded_run(home.engine, run_id, report):
+        facts.paths = export(load_tables(home), outdir)
+        report.counts["files"] = len(facts.paths)
+        write_atomically(outdir / FINGERPRINT_FILE, json.dumps(facts.fingerprint, indent=2).encode("utf-8"))
     return report

@@ -5,9 +5,10 @@ tables' fingerprint, which `analyze` writes last: an output older than it was ma
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from postercensus.analysis.cache import FINGERPRINT_FILE, analyze, tables_current
+from postercensus.analysis.cache import FINGERPRINT_FILE, NAME, AnalyzeReport, analyze, tables_current
 from postercensus.analysis.export import PROVENANCE_FILE, export
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import load_tables
@@ -15,6 +16,18 @@ from postercensus.analysis.selection import matched
 from postercensus.catalog.home import Home
 from postercensus.catalog.runs import RunStatus
 from postercensus.catalog.stage import Progress, StageReport
+
+
+@dataclass(frozen=True)
+class WrittenFacts:
+    """What an export or a dashboard page wrote (nothing while current): the files and what the
+    filters kept (`analysis.selection.matched`; None when nothing was written)."""
+
+    paths: list[Path] = field(default_factory=list)
+    matched: str | None = None
+
+
+WrittenReport = StageReport[WrittenFacts]
 
 
 def written_after_tables(output: Path, home: Home) -> bool:
@@ -26,7 +39,7 @@ def written_after_tables(output: Path, home: Home) -> bool:
 class Analyze:
     """Every table into <home>/analysis/, when what they are computed from changed."""
 
-    name = "analyze"
+    name = NAME
     requires: tuple[str, ...] = ("faces detect", "classify predict", "text extract", "keywords")
 
     def settings(self, home: Home) -> dict[str, str]:
@@ -36,15 +49,11 @@ class Analyze:
         """1 when the tables are stale, else 0."""
         return 0 if tables_current(home) else 1
 
-    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
-        done = analyze(home)
+    def run(self, home: Home, progress: Progress | None = None) -> AnalyzeReport:
+        report = analyze(home)
         if progress:
             progress(1)
-        if done.unchanged:
-            return StageReport(self.name, RunStatus.OK, {"files": 0}, f"catalogue unchanged: {done.outdir} is current",
-                               details={"outdir": done.outdir, "unchanged": True})
-        return StageReport(self.name, done.status, done.counts(), str(done.outdir), done.run_id, done.errors,
-                           details={"outdir": done.outdir, "unchanged": False})
+        return report
 
 
 class Export:
@@ -72,14 +81,14 @@ class Export:
         current = self.filters is None and written_after_tables(self.folder(home) / PROVENANCE_FILE, home)
         return 0 if current else 1
 
-    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
+    def run(self, home: Home, progress: Progress | None = None) -> WrittenReport:
         outdir = self.folder(home)
         if not self.pending(home):
-            return StageReport(self.name, RunStatus.OK, {"files": 0}, f"{outdir} is current")
+            return WrittenReport(self.name, RunStatus.OK, {"files": 0}, f"{outdir} is current", facts=WrittenFacts())
         tables, filters = load_tables(home), self.filters or Filters()
         found = matched(tables, filters)  # FilterError (a StageError) when the filters keep nothing
         paths = export(tables, outdir, filters)
         if progress:
             progress(1)
-        return StageReport(self.name, RunStatus.OK, {"files": len(paths)}, str(outdir),
-                           details={"paths": paths, "matched": found})
+        return WrittenReport(self.name, RunStatus.OK, {"files": len(paths)}, str(outdir),
+                             facts=WrittenFacts(paths, found))

@@ -97,7 +97,7 @@ def synthesise(url: str, items: int, seed: int = 0) -> None:
                                                   created_at=NOW))
         for run_id, (stage, parameters) in enumerate(
                 (("harvest", {}), ("faces", {"parameter_hash": FACE_SET}), ("classify", {}),
-                 ("text", {**TextSettings().run_settings(), "version_hash": TEXT_VERSION})), start=1):
+                 ("text", {**TextSettings().to_config(), "version_hash": TEXT_VERSION})), start=1):
             db.execute(schema.runs.insert().values(id=run_id, stage=stage, source_id=1, parameters=parameters,
                                                    versions={}, started_at=NOW, finished_at=NOW, status="ok"))
         db.execute(schema.face_sets.insert().values(  # the default settings: the active face set of the home

@@ -48,7 +48,7 @@ class SettingsSource:
 
     def __init__(self, settings: FaceSettings) -> None:
         self.settings = settings
-        self.key = settings.parameter_hash()
+        self.key = settings.identity()
 
     def detect(self, path: Path) -> list[Box]:
         from postercensus.faces.pipeline import process_image

@@ -6,7 +6,7 @@ home (untimed). Then, on the same images:
 * the seed study's pipeline (benchmarks/seed_pipeline.py: 2.5× enlargement, HOG, 68-point
   alignment), one image after another in one process, as the study ran it;
 * `faces scan` — faces.scan.scan_folder, detection only, boxes to a CSV;
-* `faces detect` — faces.stage.FaceStage.run: detection, landmarks, aligned crop, descriptor,
+* `faces detect` — faces.stage.DetectFaces.scan: detection, landmarks, aligned crop, descriptor,
   crop files and catalogue rows;
 
 both with the settings under test (default: FaceSettings()) on make_executor(None, None): a
@@ -172,14 +172,17 @@ def time_scan(settings: FaceSettings, folder: Path, files: list[Path], out: Path
         executor.close()
     if report.errors:
         progress(f"  scan: {len(report.errors)} errors, e.g. {report.errors[0]}")
-    return Timing(report.images, report.faces, startup.seconds, watch.seconds, load), executor.description
+    return Timing(report.counts["images"], report.counts["faces"], startup.seconds, watch.seconds, load), executor.description
 
 
 def _stage(home: Path, settings: FaceSettings):
-    from postercensus.faces.stage import FaceStage
+    """A face scan of `home` with `settings` on a given executor (the face set registered first)."""
     from postercensus.catalog.home import Home
+    from postercensus.faces.stage import DetectFaces
 
-    return FaceStage(Home(home).catalog.engine, home, settings)
+    opened, stage = Home(home), DetectFaces(settings)
+    stage.pending(opened)
+    return lambda executor: stage.scan(opened, executor)
 
 
 def time_detect(settings: FaceSettings, home: Path, files: list[Path]) -> Timing:
@@ -188,12 +191,12 @@ def time_detect(settings: FaceSettings, home: Path, files: list[Path]) -> Timing
     try:
         stage = _stage(home, settings)
         with machine_load() as load, timed() as watch:
-            report = stage.run(executor)
+            report = stage(executor)
     finally:
         executor.close()
     if report.errors:
         progress(f"  detect: {len(report.errors)} errors, e.g. {report.errors[0]}")
-    return Timing(report.images_scanned, report.faces, startup.seconds, watch.seconds, load)
+    return Timing(report.counts["images_scanned"], report.counts["faces"], startup.seconds, watch.seconds, load)
 
 
 def throughput(name: str, sources: list[Path], settings: FaceSettings) -> tuple[list[list[object]], list[str]]:
@@ -249,18 +252,18 @@ def profile_ours(settings: FaceSettings, home: Path) -> tuple[StepTimer, float, 
     import postercensus.faces.embed as embed
     import postercensus.faces.pipeline as pipeline
     from postercensus.faces.executors import InlineExecutor
-    from postercensus.faces.stage import FaceStage
+    import postercensus.faces.stage as face_stage
 
     stage = _stage(home, settings)
     pipeline._detector_for(settings)  # build (and import) the detector chain so its classes are found
     timer = StepTimer()
     targets = [(pipeline, name, label) for name, label in PIPELINE_STEPS]
     targets.append((embed, "face_chips", "descriptor: 150 px chips (dlib)"))
-    targets += [(cv2, "resize", "resize (cv2.resize)"), (FaceStage, "_save", "store (crop files + catalogue rows)")]
+    targets += [(cv2, "resize", "resize (cv2.resize)"), (face_stage, "_save", "store (crop files + catalogue rows)")]
     targets += detector_targets()
     with timer.patched(targets), timed() as watch:
-        report = stage.run(InlineExecutor())
-    return timer, watch.seconds, report.images_scanned
+        report = stage(InlineExecutor())
+    return timer, watch.seconds, report.counts["images_scanned"]
 
 
 def profile_seed(files: list[Path]) -> tuple[StepTimer, float]:

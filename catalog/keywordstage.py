@@ -5,9 +5,21 @@ dashboards filter on the mapped keywords whether or not any text is extracted.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from postercensus.catalog.home import Home
 from postercensus.catalog.runs import RunStatus
 from postercensus.catalog.stage import Progress, StageReport
+
+
+@dataclass(frozen=True)
+class KeywordFacts:
+    """Whether the synonym map was applied (False: it had not changed since it last was)."""
+
+    applied: bool
+
+
+KeywordReport = StageReport[KeywordFacts]
 
 
 class RemapKeywords:
@@ -21,12 +33,12 @@ class RemapKeywords:
         """1 when the synonym map changed since it was last applied, else 0."""
         return 0 if home.catalog.keyword_synonyms_applied() else 1
 
-    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
+    def run(self, home: Home, progress: Progress | None = None) -> KeywordReport:
         changed = home.catalog.apply_keyword_synonyms()
         if progress:
             progress(1)
         if changed is None:
-            return StageReport(self.name, RunStatus.OK, {"items_changed": 0}, "synonym map unchanged",
-                               details={"applied": False})
-        return StageReport(self.name, RunStatus.OK, {"items_changed": changed},
-                           f"synonym map from {home.layout.config} applied", details={"applied": True})
+            return KeywordReport(self.name, RunStatus.OK, {"items_changed": 0}, "synonym map unchanged",
+                                 facts=KeywordFacts(applied=False))
+        return KeywordReport(self.name, RunStatus.OK, {"items_changed": changed},
+                             f"synonym map from {home.layout.config} applied", facts=KeywordFacts(applied=True))

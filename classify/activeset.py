@@ -1,15 +1,15 @@
 """Which predictions a setting of `[classify]` names: model, threshold and domain → model id and version.
 
 Read from the model card and folder alone (TensorFlow is not loaded), so analysis can find the
-active predictions and the classify stage can tell whether any face still lacks one.
+active predictions and the classify stage can tell whether any face still lacks one. The home's
+active settings are `catalog.settings.active_settings(home, ClassifySettings)`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
-from postercensus.catalog.home import Home
-from postercensus.catalog.stage import StageError
 from postercensus.classify import domains, modelfolder
 
 
@@ -18,6 +18,7 @@ class ClassifySettings:
     """Which model labels the faces, with which threshold, calibrated for which domain: the
     `[classify]` table of postercensus.toml (the active predictions) or a command's options."""
 
+    section: ClassVar[str] = "classify"
     model: str = "default"  # a model folder, or `default`: the shipped model
     threshold: float = 0.0
     domain: str = domains.DEFAULT_DOMAIN
@@ -31,7 +32,7 @@ class ClassifySettings:
             raise ValueError(f"domain: {error}") from error
 
     @classmethod
-    def from_table(cls, table: dict) -> ClassifySettings:
+    def from_config(cls, table: dict[str, Any]) -> ClassifySettings:
         unknown = sorted(set(table) - {"model", "threshold", "domain"})
         if unknown:
             raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: model, threshold, domain")
@@ -39,16 +40,15 @@ class ClassifySettings:
         return cls(str(table.get("model", defaults.model)), float(table.get("threshold", defaults.threshold)),
                    str(table.get("domain", defaults.domain)))
 
-    def to_table(self) -> dict:
+    def to_config(self) -> dict[str, Any]:
+        """The `[classify]` table (`from_config` inverts it)."""
         return {"model": self.model, "threshold": self.threshold, "domain": self.domain}
 
-
-def active_classify_settings(home: Home) -> ClassifySettings:
-    """The home's active predictions: its `[classify]` table (default: the shipped model, threshold 0, posters)."""
-    try:
-        return ClassifySettings.from_table(home.active("classify"))
-    except (TypeError, ValueError) as error:
-        raise StageError(f"{home.layout.config}: [classify] {error}", "fix or remove that setting") from error
+    def identity(self) -> str:
+        """The prediction version these settings name: the model folder's version and the domain
+        (stored as `model_version`). Reads the card and hashes the folder; TensorFlow is not loaded.
+        The threshold is not part of it: it relabels the same predictions."""
+        return predictions_named(self).version
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,10 @@ class ActivePredictions:
     version: str  # the prediction version: the model's version and the domain
     folder: Path
     card: dict
-    temperature: float
 
 
 def predictions_named(settings: ClassifySettings) -> ActivePredictions:
     folder = modelfolder.resolve(settings.model)
     card = modelfolder.read_card(folder)
     version = domains.prediction_version(card, modelfolder.model_version(folder), settings.domain)
-    return ActivePredictions(card["model_id"], version, folder, card, domains.temperature(card, settings.domain))
+    return ActivePredictions(card["model_id"], version, folder, card)

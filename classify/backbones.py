@@ -15,7 +15,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.progress import Advance, ignore
+from postercensus.catalog.stage import Progress
+from postercensus.classify.progress import ignore
 
 BACKBONE_NAMES = ("dlib", "vggface-vgg16", "vggface-resnet50")
 VGGFACE_INPUT = 224
@@ -29,7 +30,7 @@ class Backbone(Protocol):
         """What a model card records to say exactly which features the head was trained on."""
         ...
 
-    def features(self, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
+    def features(self, samples: Sequence[FaceSample], advance: Progress = ignore) -> np.ndarray:
         """(n, d) features; `advance` is called with the number of faces done as they are done."""
         ...
 
@@ -42,7 +43,7 @@ class DlibBackbone:
 
         return {"name": self.name, "dimensions": 128, "versions": model_versions()}
 
-    def features(self, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
+    def features(self, samples: Sequence[FaceSample], advance: Progress = ignore) -> np.ndarray:
         if not samples:
             return np.zeros((0, 128), dtype=np.float32)
         features = np.stack([sample.descriptor for sample in samples]).astype(np.float32)
@@ -90,7 +91,7 @@ class VggFaceBackbone:
         crops = np.stack([sample.crop_rgb(VGGFACE_INPUT) for sample in samples])
         return preprocess(crops, self.architecture)
 
-    def run(self, model, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
+    def run(self, model, samples: Sequence[FaceSample], advance: Progress = ignore) -> np.ndarray:
         """`model` (this network, or it with a head) over the faces' pixels, a batch at a time so
         memory holds one batch of 224 px crops, never the whole set; `advance` after each batch."""
         parts = []
@@ -100,7 +101,7 @@ class VggFaceBackbone:
             advance(len(batch))
         return np.concatenate(parts) if parts else np.zeros((0, int(model.output_shape[-1])), np.float32)
 
-    def features(self, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
+    def features(self, samples: Sequence[FaceSample], advance: Progress = ignore) -> np.ndarray:
         return self.run(self.network, samples, advance).astype(np.float32)
 
 

@@ -19,7 +19,8 @@ from postercensus.classify.backbones import Backbone, VggFaceBackbone, make_back
 from postercensus.classify.cnnbackbone import CnnBackbone
 from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
-from postercensus.classify.progress import Advance, ignore
+from postercensus.catalog.stage import Progress
+from postercensus.classify.progress import ignore
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Classifier:
     def labels(self) -> tuple[str, ...]:
         return tuple(self.card["labels"])
 
-    def probabilities(self, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
+    def probabilities(self, samples: Sequence[FaceSample], advance: Progress = ignore) -> np.ndarray:
         """(n, labels) softmax probabilities; `advance` counts the faces whose features are done
         (VGGFace takes minutes on a large folder)."""
         if not samples:

@@ -22,7 +22,8 @@ import numpy as np
 from postercensus.classify import modelfolder
 from postercensus.classify.augment import augment_batch
 from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.progress import Advance, ignore
+from postercensus.catalog.stage import Progress
+from postercensus.classify.progress import ignore
 
 CNN_NAME = "cnn-depicted"
 EMBEDDING_LAYER = "embedding"
@@ -110,7 +111,7 @@ def load_exported_weights(model, weights: dict[str, np.ndarray]) -> None:
 
 
 def train_cnn(pixels: np.ndarray, y: np.ndarray, settings: CnnSettings, sample_weight: np.ndarray | None = None,
-              n_classes: int = 2, advance: Advance = ignore):
+              n_classes: int = 2, advance: Progress = ignore):
     """A CNN fitted on (n, size, size, 3) uint8 crops with labels `y`; `advance(1)` after each epoch.
 
     Each epoch draws `settings.epoch_size` faces (all of them once when it is 0) with replacement,
@@ -193,7 +194,7 @@ class CnnBackbone:
         return {"name": self.name, "dimensions": self.settings.embedding, "settings": self.settings.to_dict(),
                 "labels": self.labels, "test_time_flips": self.flips}
 
-    def features(self, samples: Sequence[FaceSample], advance: Advance = ignore) -> np.ndarray:
+    def features(self, samples: Sequence[FaceSample], advance: Progress = ignore) -> np.ndarray:
         features = embed_pixels(self.model, self.pixels(samples), self.flips) if samples else \
             np.zeros((0, self.settings.embedding), np.float32)
         advance(len(samples))

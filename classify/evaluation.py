@@ -23,14 +23,15 @@ from postercensus.classify.labelled import LabelledDataError
 from postercensus.classify.metrics import evaluate_predictions
 from postercensus.classify.modelfolder import read_training_images
 from postercensus.classify.overlap import training_overlap
-from postercensus.classify.progress import Advance, ignore
+from postercensus.catalog.stage import Progress
+from postercensus.classify.progress import ignore
 from postercensus.classify.report import contact_sheets, render_html
 from postercensus.classify.training import fisher_report
 from postercensus.classify.trainingset import TrainingSet
 
 
 def evaluation_report(classifier: Classifier, data: TrainingSet, folder: Path, threshold: float | None = None,
-                      advance: Advance = ignore, domain: str = DEFAULT_DOMAIN) -> dict[str, Any]:
+                      advance: Progress = ignore, domain: str = DEFAULT_DOMAIN) -> dict[str, Any]:
     """The evaluation of `classifier` on `data` (the faces of the labelled `folder`, from
     `load_labelled_folder`), with its probabilities calibrated for `domain` (when the card calibrates
     per domain), and the confusion matrix under `threshold` too when one is given.

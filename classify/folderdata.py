@@ -2,9 +2,9 @@
 taken whole only when none is found at any score) and described."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
+from postercensus.catalog.stage import Progress
 from postercensus.classify.facesamples import samples_from_files
 from postercensus.classify.labelled import LabelledDataError, LabelledFile
 from postercensus.classify.trainingset import TrainingSet
@@ -13,7 +13,7 @@ from postercensus.faces.settings import FaceSettings
 
 
 def load_labelled_folder(folder: Path, files: list[LabelledFile], executor: FaceExecutor,
-                         advance: Callable[[int], None], errors: list[str],
+                         advance: Progress, errors: list[str],
                          settings: FaceSettings | None = None) -> TrainingSet:
     """Faces of `files` (from `list_labelled_files(folder)`), in file order, found with `settings`
     (by default as the face stage finds them); unreadable ones go to `errors`."""

@@ -13,7 +13,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from postercensus.classify.progress import Advance, ignore
+from postercensus.catalog.stage import Progress
+from postercensus.classify.progress import ignore
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def build_head(x_train: np.ndarray, n_classes: int, settings: HeadSettings) -> k
 
 def fit(model: keras.Model, train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray],
         settings: HeadSettings, n_classes: int, epochs: int, sample_weight: np.ndarray | None = None,
-        advance: Advance = ignore) -> dict[str, Any]:
+        advance: Progress = ignore) -> dict[str, Any]:
     """Train with balanced class weights (times `sample_weight`, e.g. to weigh a scarce domain up)
     and early stopping (best weights restored), calling `advance(1)` after each epoch; returns what happened."""
     keras.utils.set_random_seed(settings.seed)

@@ -11,40 +11,46 @@ and the analysis corrects with the errors of the domain the stored probabilities
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 
 from postercensus.catalog.home import Home
 from postercensus.catalog.runs import RunStatus, recorded_run, start_run, utcnow
+from postercensus.catalog.settings import active_settings
 from postercensus.catalog.stage import Progress, StageReport, with_run_problems
 from postercensus.classify import domains
-from postercensus.classify.activeset import ActivePredictions, ClassifySettings, active_classify_settings, predictions_named
+from postercensus.classify.activeset import ActivePredictions, ClassifySettings, predictions_named
 from postercensus.classify.catalogfaces import CatalogFace, PredictionStore
 from postercensus.classify.classifier import Classifier, load_classifier
 from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.metrics import decide
 
 STAGE = "classify"
-ProgressCallback = Callable[[int], None]
+NAME = "classify predict"
 
 
-@dataclass
-class PredictReport:
-    run_id: int
+@dataclass(frozen=True)
+class PredictFacts:
+    """Which predictions a run made: the model and the prediction version (`ClassifySettings.identity`:
+    the model's version and the domain; stored as `model_version`)."""
+
     model_id: str
-    model_version: str
-    status: str = RunStatus.OK
-    predicted: int = 0
-    relabelled: int = 0  # stored predictions whose label changed with the threshold
-    labels: dict[str, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    identity: str
 
-    def counts(self) -> dict[str, int]:
-        return {"predicted": self.predicted, "relabelled": self.relabelled, **self.labels}
+
+# counts: predicted, relabelled (stored predictions whose label changed with the threshold) and
+# one count per label of the new predictions
+PredictReport = StageReport[PredictFacts]
+
+
+def _new_report(run_id: int, model_id: str, version: str) -> PredictReport:
+    return PredictReport(NAME, RunStatus.RUNNING, {"predicted": 0, "relabelled": 0}, run_id=run_id,
+                         facts=PredictFacts(model_id, version))
 
 
 def _rows(page: list[CatalogFace], probabilities: np.ndarray, classifier: Classifier, version: str,
@@ -78,50 +84,55 @@ def calibrated_probabilities(classifier: Classifier, samples: Sequence[FaceSampl
 
 
 def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifier, threshold: float,
-                    progress: ProgressCallback | None = None, domain: str = domains.DEFAULT_DOMAIN) -> PredictReport:
+                    progress: Progress | None = None, domain: str = domains.DEFAULT_DOMAIN) -> PredictReport:
     """Predict every pending face page by page; a face whose crop cannot be read is reported and retried later.
 
     `domain` picks the card's calibration (ignored by a card without domains)."""
     card = classifier.card
     version = domains.prediction_version(card, classifier.version, domain)
     run_id = start_run(engine, STAGE, _parameters(classifier.model_id, version, threshold, classifier.folder,
-                                                  domain, domains.temperature(card, domain)))
-    report = PredictReport(run_id, classifier.model_id, version)
+                                                  card, domain))
+    report = _new_report(run_id, classifier.model_id, version)
     with recorded_run(engine, run_id, report):
         registered = domains.with_applied_calibration(card, domain)
         store.register(classifier.model_id, version, registered, str(classifier.folder))
-        report.relabelled = store.apply_threshold(classifier.model_id, version, threshold)
+        report.count("relabelled", store.apply_threshold(classifier.model_id, version, threshold))
         for page in store.pending(classifier.model_id, version):
             readable = _readable(page, classifier, report)
             probabilities = calibrated_probabilities(classifier, [f.sample for f in readable], domain)
             rows = _rows(readable, probabilities, classifier, version, threshold, run_id)
             store.insert(rows)
-            report.predicted += len(rows)
+            report.count("predicted", len(rows))
             for row in rows:
-                report.labels[row["label"]] = report.labels.get(row["label"], 0) + 1
+                report.count(row["label"])
             if progress:
                 progress(len(page))
     return report
 
 
-def record_nothing_new(engine: Engine, model_id: str, version: str, folder: Path, threshold: float,
-                       domain: str, temperature: float) -> PredictReport:
+def record_nothing_new(engine: Engine, named: ActivePredictions, threshold: float, domain: str) -> PredictReport:
     """The run of a refresh that found every face labelled by this version (the prediction version,
     domain included) at this threshold.
 
     Provenance without the cost: the model (TensorFlow) is never loaded for it.
     """
-    run_id = start_run(engine, STAGE, _parameters(model_id, version, threshold, folder, domain, temperature))
-    report = PredictReport(run_id, model_id, version)
+    run_id = start_run(engine, STAGE, _parameters(named.model_id, named.version, threshold, named.folder,
+                                                  named.card, domain))
+    report = _new_report(run_id, named.model_id, named.version)
     with recorded_run(engine, run_id, report):
         pass
     return report
 
 
-def _parameters(model_id: str, version: str, threshold: float, folder: Path, domain: str,
-                temperature: float) -> dict[str, object]:
+def _parameters(model_id: str, version: str, threshold: float, folder: Path, card: Mapping[str, Any],
+                domain: str) -> dict[str, object]:
+    """The run record's parameters: the model, the threshold and the calibration of the domain the
+    probabilities were calibrated for, as the card gives it (temperature and equal-recall shift per
+    label; shift None where the card has none, temperature 1 for a card without domains)."""
+    calibration = domains.calibration(card, domain)
+    shift = calibration.to_dict(card["labels"]).get("shift") if calibration.shift else None
     return {"model_id": model_id, "model_version": version, "threshold": threshold, "model_location": str(folder),
-            "domain": domain, "temperature": temperature}
+            "domain": domain, "temperature": calibration.temperature, "shift": shift}
 
 
 def _readable(page: list[CatalogFace], classifier: Classifier, report: PredictReport) -> list[CatalogFace]:
@@ -146,7 +157,7 @@ class PredictGenders:
     without loading the model (TensorFlow costs seconds a nightly refresh need not spend).
     """
 
-    name = "classify predict"
+    name = NAME
     requires: tuple[str, ...] = ("faces detect",)
 
     def __init__(self, settings: ClassifySettings | None = None, weights: Path | None = None) -> None:
@@ -155,7 +166,7 @@ class PredictGenders:
         self._named: tuple[ClassifySettings, ActivePredictions] | None = None
 
     def settings(self, home: Home) -> ClassifySettings:
-        return self._settings if self._settings is not None else active_classify_settings(home)
+        return self._settings if self._settings is not None else active_settings(home, ClassifySettings)
 
     def named(self, home: Home) -> ActivePredictions:
         """What the settings name, worked out once per settings: the model version hashes the
@@ -169,18 +180,13 @@ class PredictGenders:
         named = self.named(home)
         return PredictionStore(home.engine, home.path).count_pending(named.model_id, named.version)
 
-    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
+    def run(self, home: Home, progress: Progress | None = None) -> PredictReport:
         settings, named = self.settings(home), self.named(home)
         store = PredictionStore(home.engine, home.path)
-        note = ""
         if self.weights is None and store.up_to_date(named.model_id, named.version, settings.threshold):
-            done = record_nothing_new(home.engine, named.model_id, named.version, named.folder, settings.threshold,
-                                      settings.domain, named.temperature)
-            note = f"every face has a {named.model_id} prediction (model not loaded)"
+            report = record_nothing_new(home.engine, named, settings.threshold, settings.domain)
+            report.note = f"every face has a {named.model_id} prediction (model not loaded)"
         else:
             classifier = load_classifier(settings.model, self.weights, [home.layout.weights])
-            done = run_predictions(home.engine, store, classifier, settings.threshold, progress, settings.domain)
-        report = StageReport(self.name, done.status, {"predicted": done.predicted, "relabelled": done.relabelled},
-                             note, done.run_id, done.errors,
-                             details={"model_id": done.model_id, "model_version": done.model_version})
+            report = run_predictions(home.engine, store, classifier, settings.threshold, progress, settings.domain)
         return with_run_problems(home.engine, report)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-Advance = Callable[[int], None]
-Step = Callable[[str, str, int | None], Advance]
+from postercensus.catalog.stage import Progress
+
+Step = Callable[[str, str, int | None], Progress]
 
 
 def ignore(done: int) -> None:
-    """An Advance that reports nowhere."""
+    """A Progress that reports nowhere."""
 
 
-def quiet(message: str, unit: str, total: int | None) -> Advance:
+def quiet(message: str, unit: str, total: int | None) -> Progress:
     """A Step that reports nowhere."""
     return ignore

@@ -27,7 +27,8 @@ from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
 from postercensus.classify.head import HeadSettings, build_head, fine_tune_model, fit
 from postercensus.classify.labelled import LabelledDataError, check_label_set
 from postercensus.classify.metrics import evaluate_predictions
-from postercensus.classify.progress import Advance, Step, ignore, quiet
+from postercensus.catalog.stage import Progress
+from postercensus.classify.progress import Step, ignore, quiet
 from postercensus.classify.report import contact_sheets, render_html
 from postercensus.classify.splits import grouped_holdout
 from postercensus.classify.trainingset import TrainingSet
@@ -86,7 +87,7 @@ def validation_split(labels: list[str], groups: list[str], rest: np.ndarray, sha
 
 def train_head(features: np.ndarray, y: np.ndarray, n_classes: int, fit_idx: np.ndarray,
                validation_idx: np.ndarray, settings: HeadSettings,
-               weights: np.ndarray | None = None, advance: Advance = ignore) -> tuple[Any, dict[str, Any]]:
+               weights: np.ndarray | None = None, advance: Progress = ignore) -> tuple[Any, dict[str, Any]]:
     """A head fitted on `fit_idx` (each face weighted by `weights`, default 1), stopped early on
     `validation_idx`, `advance(1)` after each epoch; (model, training history)."""
     head = build_head(features[fit_idx], n_classes, settings)

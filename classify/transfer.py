@@ -39,7 +39,8 @@ from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.head import HeadSettings
 from postercensus.classify.labelled import LabelledDataError
 from postercensus.classify.metrics import evaluate_predictions
-from postercensus.classify.progress import Advance, Step, ignore, quiet
+from postercensus.catalog.stage import Progress
+from postercensus.classify.progress import Step, ignore, quiet
 from postercensus.classify.splits import grouped_folds, grouped_holdout
 from postercensus.classify.training import train_head
 
@@ -101,7 +102,7 @@ class CombinedFit:
 def fit_with_base(base: BaseFaces, base_y: np.ndarray, base_fit: np.ndarray, base_validation: np.ndarray,
                   own_features: np.ndarray, own_y: np.ndarray, own_fit: np.ndarray, own_validation: np.ndarray,
                   own_weight: float, n_classes: int, settings: HeadSettings,
-                  advance: Advance = ignore) -> CombinedFit:
+                  advance: Progress = ignore) -> CombinedFit:
     """A head on the base's `base_fit` faces (domain-balanced) and the own `own_fit` faces (each
     `own_weight`), stopped early on `base_validation` + `own_validation`."""
     offset = len(base_y)

@@ -6,10 +6,10 @@ from pathlib import Path
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import load_tables
 from postercensus.analysis.selection import matched
-from postercensus.analysis.stage import written_after_tables
+from postercensus.analysis.stage import WrittenFacts, WrittenReport, written_after_tables
 from postercensus.catalog.home import Home
 from postercensus.catalog.runs import RunStatus
-from postercensus.catalog.stage import Progress, StageReport
+from postercensus.catalog.stage import Progress
 from postercensus.dashboards.page import build_page
 
 
@@ -33,13 +33,13 @@ class BuildDashboard:
         """1 when the page must be written, else 0."""
         return 0 if self.filters is None and written_after_tables(self.page(home), home) else 1
 
-    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
+    def run(self, home: Home, progress: Progress | None = None) -> WrittenReport:
         out = self.page(home)
         if not self.pending(home):
-            return StageReport(self.name, RunStatus.OK, {"pages": 0}, f"{out} is current")
+            return WrittenReport(self.name, RunStatus.OK, {"pages": 0}, f"{out} is current", facts=WrittenFacts())
         tables, filters = load_tables(home), self.filters or Filters()
         found = matched(tables, filters)  # FilterError (a StageError) when the filters keep nothing
         build_page(tables, out, filters)
         if progress:
             progress(1)
-        return StageReport(self.name, RunStatus.OK, {"pages": 1}, str(out), details={"page": out, "matched": found})
+        return WrittenReport(self.name, RunStatus.OK, {"pages": 1}, str(out), facts=WrittenFacts([out], found))

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Collection
+from typing import Any, ClassVar, Collection
 
 from postercensus.catalog.imagefiles import DEFAULT_MAX_PIXELS
 from postercensus.faces import models
@@ -38,7 +38,11 @@ NEUTRAL_BOX_SCALE = 1.0  # the detector's own box; left out of the hash, so olde
 
 @dataclass(frozen=True)
 class FaceSettings:
-    """What decides which faces are found and how they are cropped (defaults: see README, by measurement)."""
+    """What decides which faces are found and how they are cropped (defaults: see README, by measurement).
+
+    The `[faces]` table of postercensus.toml names the active face set (`catalog.settings`)."""
+
+    section: ClassVar[str] = "faces"
 
     # The default is YuNet at score 0.7, chosen by cross-validation that held out whole painters
     # and People-Art styles (benchmarks/faces_default_choice.py, README Methodology (faces)): of
@@ -86,7 +90,7 @@ class FaceSettings:
                 raise ValueError(f"--threshold for {name} must be a probability between 0 and 1 (exclusive)")
 
     @classmethod
-    def from_table(cls, table: dict[str, Any]) -> FaceSettings:
+    def from_config(cls, table: dict[str, Any]) -> FaceSettings:
         """The `[faces]` table of postercensus.toml (the active face set; keys as the fields here,
         absent keys at their defaults). Raises ValueError naming an unknown key or a bad value."""
         known = {field.name for field in fields(cls)}
@@ -98,8 +102,8 @@ class FaceSettings:
             values["members"] = tuple(values["members"])
         return cls(**values)
 
-    def to_table(self) -> dict[str, Any]:
-        """The settings that differ from the defaults, as `[faces]` holds them (`from_table` inverts it)."""
+    def to_config(self) -> dict[str, Any]:
+        """The settings that differ from the defaults, as `[faces]` holds them (`from_config` inverts it)."""
         defaults = asdict(DEFAULT_SETTINGS)
         table = {name: value for name, value in asdict(self).items() if value != defaults[name]}
         if "members" in table:
@@ -131,8 +135,9 @@ class FaceSettings:
         """The versions of the code and weights these detectors use (ModelMissing if one is not installed)."""
         return {**models.model_versions(), **models.detector_versions(self.detectors_used())}
 
-    def parameter_hash(self) -> str:
-        """16 hex digits naming (parameters, model versions): the key of a result set."""
+    def identity(self) -> str:
+        """16 hex digits naming (parameters, model versions): the key of a face set (stored as
+        `parameter_hash`, the column name kept so existing catalogues and exports still read)."""
         payload = json.dumps({"parameters": self.parameters(), "models": self.model_versions()}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

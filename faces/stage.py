@@ -1,21 +1,20 @@
-"""The face stage run: stored images not yet scanned with these settings → faces in the catalogue.
+"""The face stage: stored images not yet scanned with these settings → faces in the catalogue.
 
-Incremental by (image content hash, parameter hash): a second run with the same settings does
-nothing, other settings build a second result set beside the first. The client reads image
-bytes lazily and hands them to the executor; it alone writes crops and catalogue rows.
+Incremental by (image content hash, face set identity): a second run with the same settings does
+nothing, other settings build a second result set beside the first. The stage reads image bytes
+lazily and hands them to the executor; it alone writes crops and catalogue rows.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import Engine
 
 from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.catalog.home import Home
 from postercensus.catalog.layout import CROPS_DIRNAME
 from postercensus.catalog.runs import RunStatus, recorded_run, start_run
+from postercensus.catalog.settings import active_settings
 from postercensus.catalog.stage import Progress, StageError, StageReport, with_run_problems
 from postercensus.faces.executors import FaceExecutor, Job, make_executor
 from postercensus.faces.pipeline import ImageFaces
@@ -23,80 +22,22 @@ from postercensus.faces.settings import FaceSettings
 from postercensus.faces.store import FaceStore, StoredImageRef
 
 STAGE = "faces"
-ProgressCallback = Callable[[int], None]
+# images_unreadable: the stored file is gone; not recorded, retried next run
+COUNTS = ("images_scanned", "images_failed", "images_unreadable", "faces")
 
 
-@dataclass
-class FaceStageReport:
-    parameter_hash: str
-    run_id: int
-    status: str = RunStatus.OK
-    images_scanned: int = 0
-    images_failed: int = 0
-    images_unreadable: int = 0  # the stored file is gone: not recorded, retried next run
-    faces: int = 0
-    errors: list[str] = field(default_factory=list)
+@dataclass(frozen=True)
+class FaceFacts:
+    """What a face run worked on: the face set's identity (`FaceSettings.identity`)."""
 
-    def counts(self) -> dict[str, int]:
-        return {"images_scanned": self.images_scanned, "images_failed": self.images_failed,
-                "images_unreadable": self.images_unreadable, "faces": self.faces}
+    identity: str
 
 
-def crop_relative_path(parameter_hash: str, sha256: str, index: int) -> str:
-    return f"{CROPS_DIRNAME}/{parameter_hash}/{sha256[:2]}/{sha256}_{index}.jpg"
+FaceReport = StageReport[FaceFacts]
 
 
-class FaceStage:
-    def __init__(self, engine: Engine, home: Path, settings: FaceSettings) -> None:
-        self.engine = engine
-        self.home = home
-        self.settings = settings
-        self.store = FaceStore(engine)
-        self.parameter_hash = self.store.ensure_set(settings)
-
-    def pending_count(self) -> int:
-        return self.store.count_pending(self.parameter_hash)
-
-    def _jobs(self, report: FaceStageReport) -> Iterator[Job]:
-        for image in self.store.pending_images(self.parameter_hash):
-            try:
-                data = (self.home / image.path).read_bytes()
-            except OSError as error:
-                report.images_unreadable += 1
-                report.errors.append(f"{image.path}: cannot read the stored file ({error.strerror or error})")
-                continue
-            yield image, data
-
-    def _save(self, image: StoredImageRef, result: ImageFaces, run_id: int, report: FaceStageReport) -> None:
-        crop_paths = [crop_relative_path(self.parameter_hash, image.sha256, i) for i in range(len(result.faces))]
-        for face, relative in zip(result.faces, crop_paths):
-            write_atomically(self.home / relative, face.crop_jpeg)
-        self.store.record(image, self.parameter_hash, run_id, result, crop_paths)
-        report.images_scanned += 1
-        report.faces += len(result.faces)
-        if result.error:
-            report.images_failed += 1
-            report.errors.append(f"{image.path}: {result.error}")
-
-    def run(self, executor: FaceExecutor, progress: ProgressCallback | None = None) -> FaceStageReport:
-        parameters = {**self.settings.parameters(), "parameter_hash": self.parameter_hash,
-                      "executor": executor.description}
-        run_id = start_run(self.engine, STAGE, parameters)
-        report = FaceStageReport(self.parameter_hash, run_id)
-        with recorded_run(self.engine, run_id, report):
-            for image, result in executor.run(self._jobs(report), self.settings):
-                self._save(image, result, run_id, report)
-                if progress:
-                    progress(1)
-        return report
-
-
-def active_face_settings(home: Home) -> FaceSettings:
-    """The settings of the home's active face set: its `[faces]` table (empty: the defaults)."""
-    try:
-        return FaceSettings.from_table(home.active("faces"))
-    except (TypeError, ValueError) as error:
-        raise StageError(f"{home.layout.config}: [faces] {error}", "fix or remove the [faces] table") from error
+def crop_relative_path(identity: str, sha256: str, index: int) -> str:
+    return f"{CROPS_DIRNAME}/{identity}/{sha256[:2]}/{sha256}_{index}.jpg"
 
 
 class DetectFaces:
@@ -117,26 +58,60 @@ class DetectFaces:
         self.workers, self.scheduler = workers, scheduler
 
     def settings(self, home: Home) -> FaceSettings:
-        return self._settings if self._settings is not None else active_face_settings(home)
-
-    def worker(self, home: Home) -> FaceStage:
-        """The incremental worker for these settings (registers the face set on first use)."""
-        return FaceStage(home.engine, home.path, self.settings(home))
+        return self._settings if self._settings is not None else active_settings(home, FaceSettings)
 
     def pending(self, home: Home) -> int:
-        return self.worker(home).pending_count()
+        """Stored images without a scan by these settings (registers the face set on first use)."""
+        store = FaceStore(home.engine)
+        return store.count_pending(store.ensure_set(self.settings(home)))
 
-    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
-        worker = self.worker(home)
+    def run(self, home: Home, progress: Progress | None = None) -> FaceReport:
         try:
             executor = self.executor or make_executor(self.workers, self.scheduler)
         except ConnectionError as error:
             raise StageError(str(error), "check the --scheduler address, or leave it out to run here") from error
         try:
-            done = worker.run(executor, progress)
+            report = self.scan(home, executor, progress)
         finally:
             if self.executor is None:
                 executor.close()
-        report = StageReport(self.name, done.status, done.counts(), run_id=done.run_id, errors=done.errors,
-                             details={"parameter_hash": done.parameter_hash})
         return with_run_problems(home.engine, report)
+
+    def scan(self, home: Home, executor: FaceExecutor, progress: Progress | None = None) -> FaceReport:
+        """Scan every pending image with `executor` under a run record (the executor stays open)."""
+        settings, store = self.settings(home), FaceStore(home.engine)
+        identity = store.ensure_set(settings)
+        parameters = {**settings.parameters(), "parameter_hash": identity, "executor": executor.description}
+        run_id = start_run(home.engine, STAGE, parameters)
+        report = FaceReport(self.name, RunStatus.RUNNING, dict.fromkeys(COUNTS, 0), run_id=run_id,
+                            facts=FaceFacts(identity))
+        with recorded_run(home.engine, run_id, report):
+            for image, result in executor.run(_jobs(home.path, store, identity, report), settings):
+                _save(home.path, store, image, result, report)
+                if progress:
+                    progress(1)
+        return report
+
+
+def _jobs(home: Path, store: FaceStore, identity: str, report: FaceReport) -> Iterator[Job]:
+    for image in store.pending_images(identity):
+        try:
+            data = (home / image.path).read_bytes()
+        except OSError as error:
+            report.count("images_unreadable")
+            report.errors.append(f"{image.path}: cannot read the stored file ({error.strerror or error})")
+            continue
+        yield image, data
+
+
+def _save(home: Path, store: FaceStore, image: StoredImageRef, result: ImageFaces, report: FaceReport) -> None:
+    identity = report.facts.identity
+    crop_paths = [crop_relative_path(identity, image.sha256, i) for i in range(len(result.faces))]
+    for face, relative in zip(result.faces, crop_paths):
+        write_atomically(home / relative, face.crop_jpeg)
+    store.record(image, identity, report.run_id, result, crop_paths)
+    report.count("images_scanned")
+    report.count("faces", len(result.faces))
+    if result.error:
+        report.count("images_failed")
+        report.errors.append(f"{image.path}: {result.error}")

@@ -30,7 +30,7 @@ class FaceStore:
 
     def ensure_set(self, settings: FaceSettings) -> str:
         """Register the result set these settings produce; returns its parameter hash."""
-        parameter_hash = settings.parameter_hash()
+        parameter_hash = settings.identity()
         with self.engine.begin() as connection:
             known = connection.execute(
                 select(schema.face_sets.c.parameter_hash).where(schema.face_sets.c.parameter_hash == parameter_hash)

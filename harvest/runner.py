@@ -54,8 +54,10 @@ MAX_IMAGE_ATTEMPTS = 3
 
 
 @dataclass
-class HarvestReport:
-    """What a harvest did, for the closing summary and the run record."""
+class HarvestFacts:
+    """What a harvest did, for the closing summary and the run record: every count, the first
+    contact, a stopped listing, missing files and the source's notes. It fills as the harvest
+    goes, and is carried as the `facts` of the harvest stage's `StageReport` (`harvest.stage`)."""
 
     run_id: int
     source_key: str
@@ -98,7 +100,7 @@ def run_harvest(
     overrides: dict[str, Any] | None = None,
     console: Console | None = None,
     on_contact: Callable[[], None] | None = None,
-) -> HarvestReport:
+) -> HarvestFacts:
     """Harvest `harvester` into `catalog`, then fetch the images it listed (or that are owed).
 
     `overrides` are this run's one-off options (e.g. an explicit `--from`): recorded with the
@@ -124,7 +126,7 @@ def run_harvest(
     if on_contact is not None:
         on_contact()
     run_id = start_run(catalog.engine, f"harvest.{harvester.kind}", run_parameters, source_id)
-    report = HarvestReport(run_id, key)
+    report = HarvestFacts(run_id, key)
     with _progress(console) as progress:
         task = progress.add_task("records", total=None)
         try:
@@ -142,12 +144,12 @@ def run_harvest(
 
 
 def _contact_failed(catalog: Catalog, harvester: Harvester, key: str, known: int | None,
-                    run_parameters: dict[str, Any], error: HarvestError) -> HarvestReport:
+                    run_parameters: dict[str, Any], error: HarvestError) -> HarvestFacts:
     """Record the failed first contact as a failed run, and change nothing else: a new source
     gets no row (the run names it in its parameters), a known one keeps its stored options."""
     parameters = run_parameters if known is not None else {**run_parameters, "source": key}
     run_id = start_run(catalog.engine, f"harvest.{harvester.kind}", parameters, known)
-    report = HarvestReport(run_id, key, listing_error=str(error), contacted=False)
+    report = HarvestFacts(run_id, key, listing_error=str(error), contacted=False)
     report.errors.append(_listing_stopped(report.listing_error))
     finish_run(catalog.engine, run_id, report.status, {}, report.errors, [])
     return report
@@ -161,7 +163,7 @@ def _progress(console: Console) -> Progress:
 
 
 def _store_items(catalog: Catalog, events: Iterator[HarvestEvent], source_id: int, run_id: int,
-                 report: HarvestReport, progress: Progress, task: TaskID) -> None:
+                 report: HarvestFacts, progress: Progress, task: TaskID) -> None:
     batch: list[HarvestedItem] = []
     stored = 0
 
@@ -201,7 +203,7 @@ def _store_items(catalog: Catalog, events: Iterator[HarvestEvent], source_id: in
     progress.update(task, total=stored)
 
 
-def _fetch_images(catalog, source_id, client, image_files, workers, report: HarvestReport, progress: Progress) -> None:
+def _fetch_images(catalog, source_id, client, image_files, workers, report: HarvestFacts, progress: Progress) -> None:
     task = progress.add_task("images", total=None)
     fetched = 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -223,7 +225,7 @@ class ImageOutcome:
     already_stored: bool = False
 
 
-def _count_image(report: HarvestReport, pending: PendingImage, outcome: ImageOutcome) -> None:
+def _count_image(report: HarvestFacts, pending: PendingImage, outcome: ImageOutcome) -> None:
     status = outcome.values["status"]
     if status == ImageStatus.OK:
         report.counts["images_reused" if outcome.already_stored else "images_stored"] += 1

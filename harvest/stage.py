@@ -3,8 +3,7 @@
 `refresh` makes one per source registered in postercensus.toml; the `harvest` commands make one
 from the options they were given, with `register`: the source is written to postercensus.toml
 once its first contact succeeded (never before, so a mistake is not refreshed every night).
-Either way `run_harvest` does the work and the full `HarvestReport` stays on the StageReport
-(`details["harvest"]`) for printing.
+Either way `run_harvest` does the work and its `HarvestFacts` are the StageReport's `facts`, for printing.
 """
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from postercensus.catalog.home import Home
 from postercensus.catalog.stage import Progress, StageReport, with_run_problems
 from postercensus.harvest.http import HttpClient, HttpSettings
 from postercensus.harvest.records import Harvester
-from postercensus.harvest.runner import run_harvest
+from postercensus.harvest.runner import HarvestFacts, run_harvest
 from postercensus.harvest.sources import harvester_from_params
 
 DOWNLOADS = 4  # parallel image downloads per source, the `harvest` commands' default
@@ -55,7 +54,7 @@ class HarvestSource:
         """Unknown until the source is asked: a harvest always runs."""
         return None
 
-    def run(self, home: Home, progress: Progress | None = None) -> StageReport:
+    def run(self, home: Home, progress: Progress | None = None) -> StageReport[HarvestFacts]:
         """Harvest; the rich console shows the harvest's own two-phase progress (records, then images)."""
         harvested = run_harvest(home.catalog, self.harvester, self.client, home.image_files, workers=self.workers,
                                 overrides=self.overrides, console=self.console,
@@ -66,7 +65,7 @@ class HarvestSource:
             where, key = shlex.quote(str(home.path)), shlex.quote(harvested.source_key)
             note += f" (if the source itself is wrong: `postercensus --home {where} source remove {key}`)"
         report = StageReport(self.name, harvested.status, counts, note, harvested.run_id,
-                             harvested.item_errors, details={"harvest": harvested})
+                             harvested.item_errors, facts=harvested)
         return with_run_problems(home.engine, report)
 
     def _register(self, home: Home) -> None:

@@ -27,8 +27,8 @@ def analyze_command(ctx: typer.Context) -> None:
     context = existing_home(ctx)
     console = Console(soft_wrap=True)
     report = Analyze().run(context)
-    outdir = report.details["outdir"]
-    if report.details["unchanged"]:
+    outdir = report.facts.outdir
+    if report.facts.unchanged:
         console.print(f"catalogue unchanged since the last analyze: tables in {outdir} are current")
         return
     console.print(f"[bold]tables[/bold]: {report.counts['files']} file(s) written to {outdir}  (run #{report.run_id})")
@@ -60,8 +60,8 @@ def export_command(
     filters = make_filters(year_from, year_to, keyword, source, min_probability, model)
     report = Export(outdir, filters).run(context)  # a FilterError (nothing selected) is the one-line error
     console = Console(soft_wrap=True)
-    paths = report.details["paths"]
-    console.print(f"[bold]export[/bold]: {report.details['matched']}; {len(paths)} file(s) written to {outdir}")
+    paths = report.facts.paths
+    console.print(f"[bold]export[/bold]: {report.facts.matched}; {len(paths)} file(s) written to {outdir}")
     for path in paths:
         console.print(f"  {path.name}", highlight=False)
     for line in stages_not_run(context):

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from postercensus.classify.progress import Advance, Step, ignore
+from postercensus.catalog.stage import Progress as Advance
+from postercensus.classify.progress import Step, ignore
 from postercensus.commandapp import CommandApp
 from postercensus.catalog.home import Home
 from postercensus.context import CommandError, existing_home, writable_file, writable_folder
@@ -173,7 +174,8 @@ def evaluate(
 
     Example: postercensus classify evaluate default ./nk-faces --json report.json --html report.html
     """
-    from postercensus.classify.activeset import active_classify_settings
+    from postercensus.catalog.settings import active_settings
+    from postercensus.classify.activeset import ClassifySettings
     from postercensus.classify.classifier import load_classifier
     from postercensus.classify.domains import check_domain
     from postercensus.classify.evaluation import evaluation_report, write_evaluation
@@ -186,7 +188,7 @@ def evaluate(
         if path is not None:
             writable_file(path, option)
     try:
-        domain = check_domain(domain or active_classify_settings(context).domain)
+        domain = check_domain(domain or active_settings(context, ClassifySettings).domain)
     except ValueError as error:
         raise CommandError(str(error)) from error
     console = Console(soft_wrap=True)
@@ -226,15 +228,16 @@ def predict(
     """
     from dataclasses import replace
 
+    from postercensus.catalog.settings import active_settings
     from postercensus.classify import domains
-    from postercensus.classify.activeset import active_classify_settings
+    from postercensus.classify.activeset import ClassifySettings
     from postercensus.classify.catalogfaces import PredictionStore
     from postercensus.classify.correction import corrected_shares
     from postercensus.classify.predictstage import PredictGenders
 
     context: Home = ctx.obj
     console = Console(soft_wrap=True)
-    active = active_classify_settings(context)
+    active = active_settings(context, ClassifySettings)
     chosen = {"model": model, "threshold": threshold, "domain": domain}
     try:
         settings = replace(active, **{key: value for key, value in chosen.items() if value is not None})
@@ -262,8 +265,8 @@ def predict(
                           f"(95 % interval {estimate.ci_low[label]:.3f}–{estimate.ci_high[label]:.3f})")
     console.print(f"catalogue: {context.database_display}  (run #{report.run_id})")
     if activate:
-        context.activate("classify", settings.to_table())
-    state = "the active predictions" if settings == active_classify_settings(context) else \
+        context.activate("classify", settings.to_config())
+    state = "the active predictions" if settings == active_settings(context, ClassifySettings) else \
         "not the active predictions (the tables read [classify] in postercensus.toml; --activate uses these)"
     console.print(f"{named.model_id} {named.version}, threshold {settings.threshold}: {state}", markup=False,
                   highlight=False)

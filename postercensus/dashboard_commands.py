@@ -47,7 +47,7 @@ def build(
     writable_file(out, "OUT")
     filters = make_filters(year_from, year_to, keyword, source, min_probability, model)
     report = BuildDashboard(out, filters).run(context)  # a FilterError (nothing selected) is the one-line error
-    typer.echo(f"dashboard page written to {report.details['page'].resolve()} ({report.details['matched']})")
+    typer.echo(f"dashboard page written to {report.facts.paths[0].resolve()} ({report.facts.matched})")
     for line in stages_not_run(context):
         typer.echo(line)
 

@@ -100,7 +100,7 @@ def _print_drawn_and_found(console: Console, context: Home) -> None:
 
     posters = demo_posters()
     for model in classifiers_summary(context):
-        check = drawn_against_labelled(context.catalog.engine, posters, FaceSettings().parameter_hash(),
+        check = drawn_against_labelled(context.catalog.engine, posters, FaceSettings().identity(),
                                        model["model_id"])
         labels = sorted({label for _, label in check.counts} - {MISSED}) + [MISSED]
         table = Table(title=f"figures drawn vs labels given by {model['model_id']} (the demo knows the truth)")

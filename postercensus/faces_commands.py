@@ -12,7 +12,8 @@ from rich.console import Console
 from postercensus.faces.models import ModelMissing
 from postercensus.faces.scan import image_files, scan_folder
 from postercensus.faces.settings import DETECTOR_NAMES, MEMBER_NAMES, FaceSettings, threshold_settings
-from postercensus.faces.stage import DetectFaces, active_face_settings
+from postercensus.catalog.settings import active_settings
+from postercensus.faces.stage import DetectFaces
 from postercensus.commandapp import CommandApp
 from postercensus.context import CommandError, existing_home, writable_file
 from postercensus.terminal import face_executor, print_errors, progress_bar
@@ -96,7 +97,7 @@ def detect(
         try:
             stage = DetectFaces(settings, executor)
             pending = stage.pending(context)
-            console.print(f"result set {settings.parameter_hash()}: {pending} image(s) to process on "
+            console.print(f"result set {settings.identity()}: {pending} image(s) to process on "
                           f"{executor.description}")
             with progress_bar(console) as progress:
                 task = progress.add_task("faces", total=pending)
@@ -108,17 +109,17 @@ def detect(
                 f"the face run stopped: {type(error).__name__}: {error} — every image finished so far is "
                 "stored; run the same command again to continue (try fewer --workers if memory ran out)"
             ) from error
-    counts, parameter_hash = report.counts, report.details["parameter_hash"]
+    counts, identity = report.counts, report.facts.identity
     console.print(
         f"[bold]faces[/bold]: {counts['faces']} found in {counts['images_scanned']} image(s); "
         f"{counts['images_failed']} image(s) could not be read, {counts['images_unreadable']} stored file(s) missing"
     )
-    console.print(f"catalogue: {context.database_display}  (run #{report.run_id}, result set {parameter_hash})")
-    console.print(f"aligned crops: {context.layout.crops / parameter_hash}")
+    console.print(f"catalogue: {context.database_display}  (run #{report.run_id}, result set {identity})")
+    console.print(f"aligned crops: {context.layout.crops / identity}")
     if activate:
-        context.activate("faces", settings.to_table())
-    if settings == active_face_settings(context):
-        console.print(f"active face set: {parameter_hash} (the tables read it; [faces] in {context.layout.config})",
+        context.activate("faces", settings.to_config())
+    if settings == active_settings(context, FaceSettings):
+        console.print(f"active face set: {identity} (the tables read it; [faces] in {context.layout.config})",
                       markup=False, highlight=False)
     else:
         console.print(f"not the active face set: the tables read the [faces] settings in {context.layout.config}; "
@@ -161,6 +162,6 @@ def scan(
             report = scan_folder(folder, files, out, settings, executor, lambda n: progress.advance(task, n))
         except ModelMissing as error:
             raise CommandError(str(error)) from error
-    console.print(f"[bold]faces[/bold]: {report.faces} found in {report.images} image(s) under {folder}")
+    console.print(f"[bold]faces[/bold]: {report.counts['faces']} found in {report.counts['images']} image(s) under {folder}")
     console.print(f"written: {out}")
     print_errors(console, report.errors)

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from postercensus.harvest.http import HttpClient, HttpSettings
 from postercensus.harvest.records import Harvester
-from postercensus.harvest.runner import HarvestReport
+from postercensus.harvest.runner import HarvestFacts
 from postercensus.harvest.stage import HarvestSource
 from postercensus.harvest.tabular import COLUMN_CANDIDATES, CsvColumns, CsvHarvester, FolderHarvester
 from postercensus.commandapp import CommandApp
@@ -46,7 +46,7 @@ def _run(ctx: typer.Context, make: Callable[[HttpClient], Harvester], workers: i
     harvester = make(client)  # a HarvestError (options the harvester refuses: a bad --from, template …) is one line
     stage = HarvestSource(harvester, client, workers=workers, overrides=overrides, register=True)
     folder_is_new = not context.path.exists()
-    report = stage.run(context).details["harvest"]
+    report = stage.run(context).facts
     if not report.contacted:  # a mistake in the options or the source: its own fix, no summary, no "run again"
         registered = any(source.get("key") == report.source_key for source in context.config.sources)
         if folder_is_new:
@@ -79,7 +79,7 @@ def _print_next_step(context: Home) -> None:
     )
 
 
-def _print_report(context: Home, report: HarvestReport) -> None:
+def _print_report(context: Home, report: HarvestFacts) -> None:
     counts = report.counts
     console = Console(soft_wrap=True)  # one line per fact: readable in logs and by grep
     console.print(

@@ -47,22 +47,22 @@ def extract(ctx: typer.Context) -> None:
 
     context = existing_home(ctx)
     stage = ExtractMentions()
-    worker = stage.worker(context)  # loads spaCy: a missing model or bad [text] setting is an error here
+    version = stage.pipeline(context).version_hash()  # loads spaCy: a missing model or bad [text] setting is an error here
     console = Console(soft_wrap=True)
     remapped = RemapKeywords().run(context)
-    if remapped.details["applied"]:
+    if remapped.facts.applied:
         console.print(f"keywords: synonym map from {context.config.path} applied, "
                       f"{remapped.counts['items_changed']:,} item(s) changed")
     pending = stage.pending(context)
-    console.print(f"text pipeline version {worker.version_hash}: {pending:,} item(s) to scan")
+    console.print(f"text pipeline version {version}: {pending:,} item(s) to scan")
     with progress_bar(console) as progress:
         task = progress.add_task("descriptions", total=pending)
         report = stage.run(context, lambda n: progress.advance(task, n))
     console.print(f"[bold]mentions[/bold]: {report.counts['mentions']:,} in {report.counts['items']:,} item(s) scanned "
-                  f"({_gender_counts(Counter(report.details['genders']))} outside titles); "
-                  f"{report.details['in_title']:,} inside quoted titles, not counted")
+                  f"({_gender_counts(report.facts.genders)} outside titles); "
+                  f"{report.counts['in_title']:,} inside quoted titles, not counted")
     console.print(f"catalogue: {context.database_display}  (run #{report.run_id}; tables mentions and "
-                  f"text_scans, version_hash {worker.version_hash})")
+                  f"text_scans, version_hash {version})")
     print_errors(console, report.errors)
 
 
@@ -106,6 +106,7 @@ def phrases(
         task = progress.add_task("rows", total=count_rows(csv_file))
         report = write_phrases(pipeline, csv_file, column, out, id_column, include_titles,
                                lambda n: progress.advance(task, n))
-    console.print(f"[bold]mentions[/bold]: {report.mentions:,} in {report.rows:,} row(s) ({_gender_counts(report.genders)})")
+    console.print(f"[bold]mentions[/bold]: {report.counts['mentions']:,} in {report.counts['rows']:,} row(s) "
+                  f"({_gender_counts(report.facts.genders)})")
     console.print(f"written: {out}  (text pipeline version {pipeline.version_hash()})")
-    print_errors(console, report.warnings)
+    print_errors(console, report.errors)

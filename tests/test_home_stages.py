@@ -69,13 +69,13 @@ def test_the_stage_reports_count_the_work_each_pending_announced(staged):
     home, record = staged
     faces = _recorded(record, "faces detect")
     assert faces[1] == len(ROWS) and faces[2].counts["images_scanned"] == len(ROWS)
-    assert faces[2].details["parameter_hash"] == FaceSettings().parameter_hash(), "the default: no [faces] table"
+    assert faces[2].facts.identity == FaceSettings().identity(), "the default: no [faces] table"
     classify = _recorded(record, "classify predict")
     assert classify[2].counts["predicted"] == classify[1] == faces[2].counts["faces"] > 0
     text = _recorded(record, "text extract")
     assert text[1] == text[2].counts["items"] == len(ROWS) and text[2].counts["mentions"] > 0
     assert _recorded(record, "export")[2].counts["files"] > 0
-    assert _recorded(record, "dashboard build")[2].details["page"] == home.layout.dashboard
+    assert _recorded(record, "dashboard build")[2].facts.paths == [home.layout.dashboard]
 
 
 def test_a_stage_reads_its_settings_from_the_home_and_a_bad_table_is_one_error_with_a_hint(tmp_path):
@@ -93,7 +93,7 @@ def test_the_active_face_set_survives_a_refresh(shared_data, tmp_path):
     haar = FaceSettings(detector="haar")
     chosen = run_cli(home, "faces", "detect", "--detector", "haar", "--activate", *INLINE)
     assert chosen.exit_code == 0, chosen.output
-    assert f"active face set: {haar.parameter_hash()}" in chosen.stdout
+    assert f"active face set: {haar.identity()}" in chosen.stdout
     other = run_cli(home, "faces", "detect", "--detector", "hog", "--upsample", "0", *INLINE)
     assert other.exit_code == 0 and "not the active face set" in other.stdout
     config_before = (home / CONFIG_FILENAME).read_bytes()
@@ -102,12 +102,12 @@ def test_the_active_face_set_survives_a_refresh(shared_data, tmp_path):
 
     assert refreshed.exit_code == 0, refreshed.output
     assert (home / CONFIG_FILENAME).read_bytes() == config_before, "a refresh never changes what is active"
-    assert runs(home, "faces")[-1]["parameters"]["parameter_hash"] == haar.parameter_hash(), \
+    assert runs(home, "faces")[-1]["parameters"]["parameter_hash"] == haar.identity(), \
         "the refresh keeps the active set up to date"
-    assert {row["parameter_hash"] for row in face_sets(home)} == {haar.parameter_hash(),
-                                                                  FaceSettings(detector="hog", upsample=0).parameter_hash()}
+    assert {row["parameter_hash"] for row in face_sets(home)} == {haar.identity(),
+                                                                  FaceSettings(detector="hog", upsample=0).identity()}
     active = status(home)["active"]["faces"]
-    assert active == {"settings": {"detector": "haar"}, "parameter_hash": haar.parameter_hash()}
+    assert active == {"settings": {"detector": "haar"}, "parameter_hash": haar.identity()}
     with (home / "export" / "faces.csv").open(encoding="utf-8") as handle:
-        assert {row["parameter_hash"] for row in csv.DictReader(handle)} == {haar.parameter_hash()}
-    assert load_tables(home).provenance["face_set"]["parameter_hash"] == haar.parameter_hash()
+        assert {row["parameter_hash"] for row in csv.DictReader(handle)} == {haar.identity()}
+    assert load_tables(home).provenance["face_set"]["parameter_hash"] == haar.identity()

@@ -249,7 +249,8 @@ def test_write_phrases_writes_what_text_phrases_writes(tmp_path, home):
     report = write_phrases(TextPipeline(TextSettings()), source, "text", by_python, id_column="id")
 
     assert by_python.read_bytes() == by_command.read_bytes()
-    assert f"mentions: {report.mentions} in {report.rows} row(s) (female 3, male 2)" in stdout
+    assert f"mentions: {report.counts['mentions']} in {report.counts['rows']} row(s) (female 3, male 2)" in stdout
+    assert report.facts.genders == {"female": 3, "male": 2} and report.status == "ok"
     with pytest.raises(MissingColumn, match="no column 'description'"):
         write_phrases(TextPipeline(TextSettings()), source, "description", tmp_path / "none.csv")
     assert not (tmp_path / "none.csv").exists()

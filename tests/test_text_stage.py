@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, func, select
 
 from postercensus.catalog import schema
 from postercensus.catalog.database import default_url, open_engine
+from postercensus.catalog.home import Home
 from postercensus.catalog.keywords import apply_synonyms, normalise_keywords, normalise_synonyms
 from postercensus.catalog.migrations import LATEST_VERSION, STEPS, current_version
 from postercensus.catalog.runs import RunStatus, start_run
@@ -17,7 +18,7 @@ from postercensus.catalog.store import Catalog
 from postercensus.harvest.records import HarvestedItem
 from postercensus.text.pipeline import TextPipeline
 from postercensus.text.settings import TextSettings
-from postercensus.text.stage import TextStage
+from postercensus.text.stage import ExtractMentions
 
 WELDER = "Poster showing a woman welder at work."
 POLICE = "A policeman directs traffic."
@@ -29,8 +30,13 @@ def pipeline() -> TextPipeline:
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Catalog:
-    return Catalog(open_engine(default_url(tmp_path)))
+def home(tmp_path: Path) -> Home:
+    return Home(tmp_path)
+
+
+@pytest.fixture
+def catalog(home: Home) -> Catalog:
+    return home.catalog
 
 
 def _harvest(catalog: Catalog, items: list[HarvestedItem]) -> None:
@@ -53,29 +59,29 @@ def _count(catalog: Catalog, table) -> int:
         return connection.execute(select(func.count()).select_from(table)).scalar()
 
 
-def test_second_run_does_nothing_and_edited_description_is_replaced(catalog, pipeline):
+def test_second_run_does_nothing_and_edited_description_is_replaced(home, catalog, pipeline):
     _harvest(catalog, [HarvestedItem("a", description=WELDER), HarvestedItem("b", description=POLICE)])
-    stage = TextStage(catalog.engine, pipeline)
-    assert stage.pending_count() == 2
-    first = stage.run()
-    assert (first.items, first.mentions, first.status) == (2, 2, RunStatus.OK)
-    assert first.genders == {"female": 1, "male": 1}
+    stage = ExtractMentions(pipeline)
+    assert stage.pending(home) == 2
+    first = stage.run(home)
+    assert (first.counts["items"], first.counts["mentions"], first.status) == (2, 2, RunStatus.OK)
+    assert first.facts.genders == {"female": 1, "male": 1}
     assert [m[:2] for m in _mentions(catalog)] == [("a", "woman"), ("b", "policeman")]
 
-    assert stage.pending_count() == 0
-    again = stage.run()
-    assert (again.items, again.mentions) == (0, 0)
+    assert stage.pending(home) == 0
+    again = stage.run(home)
+    assert (again.counts["items"], again.counts["mentions"]) == (0, 0)
 
     _harvest(catalog, [HarvestedItem("a", description="A nurse and her son."), HarvestedItem("b", description=POLICE)])
-    edited = stage.run()
-    assert edited.items == 1
+    edited = stage.run(home)
+    assert edited.counts["items"] == 1
     assert sorted(m[:2] for m in _mentions(catalog)) == [("a", "son"), ("b", "policeman")]
     assert _count(catalog, schema.text_scans) == 2
 
 
-def test_run_record_keeps_settings_version_and_counts(catalog, pipeline):
+def test_run_record_keeps_settings_version_and_counts(home, catalog, pipeline):
     _harvest(catalog, [HarvestedItem("a", description=WELDER)])
-    report = TextStage(catalog.engine, pipeline).run()
+    report = ExtractMentions(pipeline).run(home)
     with catalog.engine.connect() as connection:
         run = connection.execute(select(schema.runs).where(schema.runs.c.id == report.run_id)).mappings().one()
     assert run["stage"] == "text" and run["status"] == RunStatus.OK
@@ -84,50 +90,50 @@ def test_run_record_keeps_settings_version_and_counts(catalog, pipeline):
     assert run["counts"] == {"items": 1, "mentions": 1, "in_title": 0, "warnings": 0, "mentions_female": 1}
 
 
-def test_empty_missing_and_deleted_descriptions(catalog, pipeline):
+def test_empty_missing_and_deleted_descriptions(home, catalog, pipeline):
     _harvest(catalog, [HarvestedItem("empty", description=""), HarvestedItem("none"),
                        HarvestedItem("gone", description=WELDER)])
     _harvest(catalog, [HarvestedItem("gone", deleted=True)])
-    report = TextStage(catalog.engine, pipeline).run()
-    assert (report.items, report.mentions) == (2, 0)
+    report = ExtractMentions(pipeline).run(home)
+    assert (report.counts["items"], report.counts["mentions"]) == (2, 0)
     with catalog.engine.connect() as connection:
         counts = connection.execute(select(schema.text_scans.c.mention_count)).scalars().all()
     assert counts == [0, 0]
-    assert TextStage(catalog.engine, pipeline).pending_count() == 0
+    assert ExtractMentions(pipeline).pending(home) == 0
 
 
-def test_truncation_is_a_warning_in_the_run_errors(catalog):
+def test_truncation_is_a_warning_in_the_run_errors(home, catalog):
     _harvest(catalog, [HarvestedItem("long", description=WELDER + " The woman rests." * 5)])
-    report = TextStage(catalog.engine, TextPipeline(TextSettings(max_chars=40))).run()
-    assert report.warnings == 1 and report.status == RunStatus.PARTIAL
+    report = ExtractMentions(TextPipeline(TextSettings(max_chars=40))).run(home)
+    assert report.counts["warnings"] == 1 and report.status == RunStatus.PARTIAL
     assert report.errors[0].startswith("item long: description truncated")
 
 
-def test_new_lexicon_is_a_new_version_beside_the_old_one(catalog, pipeline):
+def test_new_lexicon_is_a_new_version_beside_the_old_one(home, catalog, pipeline):
     """Decision: a new version hash scans every item again; the old version's rows are kept."""
     _harvest(catalog, [HarvestedItem("a", description="A lass and a woman welder."), HarvestedItem("b", description=POLICE)])
-    TextStage(catalog.engine, pipeline).run()
+    ExtractMentions(pipeline).run(home)
     extended = TextPipeline(TextSettings(lexicon={"lass": "female"}))
     assert extended.version_hash() != pipeline.version_hash()
-    report = TextStage(catalog.engine, extended).run()
-    assert report.items == 2
+    report = ExtractMentions(extended).run(home)
+    assert report.counts["items"] == 2
     assert [m[:2] for m in _mentions(catalog, pipeline.version_hash())] == [("a", "woman"), ("b", "policeman")]
     assert [m[:2] for m in _mentions(catalog, extended.version_hash())] == [("a", "lass"), ("a", "woman"), ("b", "policeman")]
-    assert TextStage(catalog.engine, pipeline).pending_count() == 0  # the old version is still complete
+    assert ExtractMentions(pipeline).pending(home) == 0  # the old version is still complete
 
 
-def test_page_replacement_is_atomic(catalog, pipeline, monkeypatch):
+def test_page_replacement_is_atomic(home, catalog, pipeline, monkeypatch):
     """A failure while writing a page leaves the old mentions and scans as they were."""
     _harvest(catalog, [HarvestedItem("a", description=WELDER)])
-    stage = TextStage(catalog.engine, pipeline)
-    stage.run()
+    stage = ExtractMentions(pipeline)
+    stage.run(home)
     _harvest(catalog, [HarvestedItem("a", description=POLICE)])
     monkeypatch.setattr("postercensus.text.store._mention_row", lambda *args: (_ for _ in ()).throw(RuntimeError("killed")))
     with pytest.raises(RuntimeError):
-        stage.run()
+        stage.run(home)
     assert [m[:2] for m in _mentions(catalog)] == [("a", "woman")]
     monkeypatch.undo()
-    assert stage.run().items == 1
+    assert stage.run(home).counts["items"] == 1
     assert [m[:2] for m in _mentions(catalog)] == [("a", "policeman")]
 
 
@@ -182,11 +188,11 @@ def test_v3_catalogue_migrates_to_v4_keeping_its_items(tmp_path):
     assert item["description"] == WELDER
 
 
-def test_mentions_inside_quoted_titles_are_stored_but_not_counted(catalog, pipeline):
+def test_mentions_inside_quoted_titles_are_stored_but_not_counted(home, catalog, pipeline):
     _harvest(catalog, [HarvestedItem("play", description='Poster for "The Women" showing a man reading.')])
-    report = TextStage(catalog.engine, pipeline).run()
-    assert (report.mentions, report.in_title) == (2, 1)
-    assert report.genders == {"male": 1}  # "Women" names the play, not a person shown
+    report = ExtractMentions(pipeline).run(home)
+    assert (report.counts["mentions"], report.counts["in_title"]) == (2, 1)
+    assert report.facts.genders == {"male": 1}  # "Women" names the play, not a person shown
     assert [m[:2] for m in _mentions(catalog)] == [("play", "Women"), ("play", "man")]
     from postercensus.text.store import TextStore
 

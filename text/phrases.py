@@ -2,7 +2,8 @@
 
 For a spreadsheet a researcher already has: one output row per mention, keyed by the row's id.
 The output is streamed to OUT.part and renamed over OUT at the end, so a large file is never held
-in memory and an interrupted run never leaves a half-written OUT in place of a finished one.
+in memory and an interrupted run never leaves a half-written OUT in place of a finished one. It
+keeps no run record, but reports as every stage does (`catalog.stage.StageReport`).
 """
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import csv
 import itertools
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from postercensus.catalog.runs import RunStatus
+from postercensus.catalog.stage import Progress, StageReport
 from postercensus.text.pipeline import TextPipeline
 
 PHRASE_COLUMNS = ["id", "gender", "trigger", "role", "role_lemma", "category", "start", "end", "sentence"]
@@ -29,17 +32,19 @@ class MissingColumn(ValueError):
         self.header = header
 
 
-@dataclass
-class PhrasesReport:
-    """What a phrases run read and wrote: rows read, mentions written per gender, per-row warnings."""
+NAME = "text phrases"
 
-    rows: int = 0
+
+@dataclass(frozen=True)
+class PhrasesFacts:
+    """Where the phrases were written, and the mentions written per gender (also counted as
+    `mentions_<gender>`, beside `rows` read and `mentions` written; per-row warnings are the errors)."""
+
+    out: Path
     genders: Counter[str] = field(default_factory=Counter)
-    warnings: list[str] = field(default_factory=list)
 
-    @property
-    def mentions(self) -> int:
-        return sum(self.genders.values())
+
+PhrasesReport = StageReport[PhrasesFacts]
 
 
 def check_columns(path: Path, column: str, id_column: str | None = None) -> None:
@@ -66,7 +71,7 @@ def count_rows(path: Path) -> int:
 
 
 def write_phrases(pipeline: TextPipeline, path: Path, column: str, out: Path, id_column: str | None = None,
-                  include_titles: bool = False, advance: Callable[[int], None] | None = None) -> PhrasesReport:
+                  include_titles: bool = False, advance: Progress | None = None) -> PhrasesReport:
     """Write one row per mention in `column` of the CSV at `path` to `out` (PHRASE_COLUMNS, plus
     in_title with `include_titles`; else mentions inside quoted titles of works are left out).
 
@@ -75,7 +80,7 @@ def write_phrases(pipeline: TextPipeline, path: Path, column: str, out: Path, id
     """
     check_columns(path, column, id_column)
     columns = PHRASE_COLUMNS + ([TITLE_COLUMN] if include_titles else [])
-    report = PhrasesReport()
+    report = PhrasesReport(NAME, RunStatus.RUNNING, {"rows": 0, "mentions": 0}, facts=PhrasesFacts(out))
     partial = out.with_name(out.name + ".part")
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -84,17 +89,20 @@ def write_phrases(pipeline: TextPipeline, path: Path, column: str, out: Path, id
             writer.writeheader()
             texts, ids = itertools.tee(csv_rows(path, column, id_column))
             for (row_id, _), result in zip(ids, pipeline.process(text for _, text in texts)):
-                report.rows += 1
+                report.count("rows")
                 if result.warning:
-                    report.warnings.append(f"row {row_id}: {result.warning}")
+                    report.errors.append(f"row {row_id}: {result.warning}")
                 for mention in result.mentions:
                     if mention.in_title and not include_titles:
                         continue
-                    report.genders[mention.gender] += 1
+                    report.facts.genders[mention.gender] += 1
+                    report.count("mentions")
+                    report.count(f"mentions_{mention.gender}")
                     writer.writerow({"id": row_id, **{name: getattr(mention, name) for name in columns[1:]}})
                 if advance:
                     advance(1)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
+    report.status = RunStatus.PARTIAL if report.errors else RunStatus.OK
     return report

@@ -83,7 +83,7 @@ def build_catalogue(home: Path, scanned: bool = True) -> Engine:
 
         harvest, faces_run = run("harvest", {}), run("faces", {"parameter_hash": FACE_SET})
         classify_run = run("classify", {})
-        text_run = run("text", {**TextSettings().run_settings(), "version_hash": TEXT_VERSION})  # the active [text]
+        text_run = run("text", {**TextSettings().to_config(), "version_hash": TEXT_VERSION})  # the active [text]
         db.execute(insert(schema.face_sets).values(parameter_hash=FACE_SET, detector=DEFAULT_SETTINGS.detector,
                                                    parameters=DEFAULT_SETTINGS.parameters(),  # the active [faces]
                                                    model_versions={}, created_at=now))
