@@ -116,8 +116,11 @@ def export(tables: Tables, outdir: Path, filters: Filters = Filters()) -> list[P
     corrected_with = {model_id: model["calibration"]["corrected_with"] for model_id, model in models.items()
                       if model.get("calibration", {}).get("corrected_with")}
     record = provenance(tables, filters, datetime.now(timezone.utc))
-    if record.get("correction"):  # the tables' model: the confusion its shares were corrected with
-        corrected_with[record["model_id"]] = record["correction"]["description"]
+    used = record.get("correction")  # the tables' model: the confusion its shares were corrected with
+    if used and used["source"] == "validation":
+        corrected_with[record["model_id"]] = used["description"]
+    elif used and used["note"] and record["model_id"] in corrected_with:  # validation labels it could not use
+        corrected_with[record["model_id"]] += f"; {used['note']}"
     codebook = codebook_markdown(written, tables.demo_banner, corrected_with)
     write_atomically(outdir / "codebook.md", codebook.encode("utf-8"))
     write_atomically(outdir / PROVENANCE_FILE, json.dumps(record, indent=2, default=str).encode("utf-8"))

@@ -196,6 +196,8 @@ def test_a_model_trained_on_the_validated_faces_falls_back_to_the_card_and_says_
     footer = dict(citation(tables, Filters(), NOW))["Correction"]
     assert footer.startswith("card, held-out faces, 20 out-of-fold faces; validation sample s1 not used")
     assert provenance(tables, Filters(), NOW)["correction"]["note"] == used.note
+    export(tables, tmp_path / "out")
+    assert f"; {used.note}." in (tmp_path / "out" / "codebook.md").read_text(encoding="utf-8")
 
 
 def test_the_validation_confusion_is_that_of_the_decision_rule_of_the_counts():
