@@ -91,6 +91,17 @@ class TableView:
         banner = self.tables.demo_banner  # a demo home's figures describe a poster generator: said first
         return f"TableView({banner + ': ' if banner else ''}{self.matched})"
 
+    def correction(self) -> dict[str, Any] | None:
+        """Which confusion corrected these tables' shares, as provenance.json records it: `source`
+        ("card" or "validation"), `description`, `validation_labels`, `samples`, `prior_card_faces` and
+        `note` (why validation labels were not used); None without a model that can correct."""
+        from postercensus.analysis.filters import at_threshold
+        from postercensus.analysis.selection import select
+
+        selection = select(self.tables, at_threshold(self.filters, self.tables.threshold))
+        used = selection.shares.correction if selection.model_id is not None else None
+        return None if used is None else used.to_dict()
+
     def _table(self, name: str) -> pd.DataFrame:
         from postercensus.analysis.export import TABLES
 

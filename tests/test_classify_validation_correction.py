@@ -34,6 +34,7 @@ from postercensus.classify.prevalence import (
     validated_confusion,
 )
 from postercensus.dashboards.citation import citation
+from postercensus.notebook import open as pc_open
 from tests.support.cli import run_cli, status
 from tests.support.dashboarddb import FACE_SET, MODEL_ID, _card, build_catalogue
 
@@ -237,3 +238,11 @@ def test_status_says_how_much_more_labels_would_narrow_the_interval(validated, t
     bare = tmp_path / "bare"
     build_catalogue(bare)
     assert status(bare)["validation_need"] is None  # no sample: nothing to weigh, the tables not loaded
+
+
+def test_the_notebook_api_names_the_confusion_and_the_need(validated):
+    home, _engine, _truth = validated
+    opened = pc_open(home)
+    correction = opened.tables().correction()
+    assert correction["source"] == "validation" and correction["validation_labels"] == 5
+    assert opened.validation_need()["correction"] == correction["description"]
