@@ -323,7 +323,7 @@ def label(
         raise CommandError(f"cannot listen on 127.0.0.1:{port} ({error.strerror or error}); "
                            "choose another --port, or --port 0 for any free one") from error
     what = f"validation sample {sample}, coder {coder}" if sample else "training labels"
-    Console().print(f"labelling page ({what}): {server.url}  (Ctrl-C to stop; labels are saved as you go)",
+    Console(soft_wrap=True).print(f"labelling page ({what}): {server.url}  (Ctrl-C to stop; labels are saved as you go)",
                     markup=False)
     try:
         server.serve_forever()
@@ -353,7 +353,7 @@ def _draw_validation(context: Home, n: int, sample: str, stratify: str | None, s
         raise CommandError(str(error)) from error
     strata = "; ".join(f"{name} {v['drawn']} of {v['population']} (weight {report.weights.get(name, 0):.2f})"
                        for name, v in report.strata.items())
-    Console().print(f"validation sample {report.sample} ({report.design}): {report.drawn} face(s) drawn, "
+    Console(soft_wrap=True).print(f"validation sample {report.sample} ({report.design}): {report.drawn} face(s) drawn, "
                     f"{report.size} of {report.population} in the sample" + (f"; strata: {strata}" if
                                                                              report.design == "stratified" else ""),
                     markup=False, highlight=False)
@@ -383,7 +383,7 @@ def labels_import(
     if not file.is_file():
         raise CommandError(f"{file} is not a file", "give the path of a CSV file")
     report = import_labels(context.catalog.engine, file)
-    Console().print(f"{file}: {report.line()}", markup=False, highlight=False)
+    Console(soft_wrap=True).print(f"{file}: {report.line()}", markup=False, highlight=False)
 
 
 @labels_app.command("export")
@@ -408,7 +408,7 @@ def labels_export(
         rows = export_labels(context.catalog.engine, file)
     else:
         rows = export_template(context.catalog.engine, file, sample, coder)
-    Console().print(f"written: {file} ({rows} rows)", markup=False, highlight=False)
+    Console(soft_wrap=True).print(f"written: {file} ({rows} rows)", markup=False, highlight=False)
 
 
 @labels_app.command("disagreements")
