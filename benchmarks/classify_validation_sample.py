@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_support import print_table, progress  # noqa: E402
-from composed_posters import compose, scenarios  # noqa: E402
+from composed_posters import Scenario, compose, scenarios  # noqa: E402
 
 from postercensus.classify import modelfolder  # noqa: E402
 from postercensus.classify.prevalence import estimate_prevalence, validated_confusion  # noqa: E402
@@ -46,7 +46,8 @@ def prior_name(prior: float | None) -> str:
     return "full" if prior is None else str(int(prior))
 
 
-def one_rep(scenario, share, size, rng, n_boot, results) -> None:
+def one_rep(scenario: Scenario, share: float, size: int, rng: np.random.Generator, n_boot: int,
+            results: dict[tuple, list]) -> None:
     """One composed collection: the card estimate and every (sample size, prior, known) estimate."""
     pool, card = scenario.draw(rng)
     labels = list(card.labels)
