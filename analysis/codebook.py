@@ -127,6 +127,21 @@ COLUMNS: dict[str, dict[str, str]] = {
     "agreement_summary.csv": {"agreement": "Agreement kind (see agreement.csv).", "items": "Items of this kind.",
                               "share": "items ÷ items in agreement.csv with a scanned image; empty for no_image, "
                                        "not_scanned and failed, which are in no share."},
+    # intercoder agreement of the hand labels (`classify.agreement`), of the whole catalogue whatever the filters
+    "coding_agreement.csv": {
+        "purpose": "Which hand labels: validation (a random sample that measures the model) or training.",
+        "faces": "Faces labelled by two or more coders (the adjudicator `adjudicated` not counted).",
+        "coders": "Coders who labelled those faces.", "codings": "Their labels of those faces.",
+        "alpha": "Krippendorff's alpha (nominal), from the coincidence matrix; empty when undefined (every "
+                 "label the same).",
+        "alpha_low": "2.5th percentile of alpha over 2,000 bootstrap resamples of the faces.",
+        "alpha_high": "97.5th percentile of alpha over the same resamples.",
+        "percent": "Percent agreement: the share of agreeing coder pairs, averaged over the faces.",
+        "percent_low": "2.5th percentile of percent over the bootstrap resamples.",
+        "percent_high": "97.5th percentile of percent over the bootstrap resamples.",
+        "disagreements": "Faces whose coders do not all agree (listed by `classify labels disagreements`; an "
+                         "`adjudicated` label, else the majority, is the label the correction uses).",
+    },
 }
 
 

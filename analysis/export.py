@@ -37,6 +37,7 @@ TABLES: dict[str, Callable[[Tables, Filters], pd.DataFrame]] = {
     "mentions_by_keyword.csv": text_tables.mentions_by_keyword,
     "agreement.csv": text_tables.agreement,
     "agreement_summary.csv": text_tables.agreement_summary,
+    "coding_agreement.csv": lambda tables, filters: tables.coding_agreement,  # of every hand label: no filter applies
 }
 
 PROVENANCE_FILE = "provenance.json"  # written last: an export without it is unfinished

@@ -25,6 +25,7 @@ from postercensus.catalog.home import Home
 from postercensus.catalog.runs import iso_utc
 from postercensus.catalog.schema import ImageStatus
 from postercensus.classify.activeset import predictions_named
+from postercensus.classify.agreement import AGREEMENT_COLUMNS, agreement_table
 from postercensus.classify.domains import calibration_provenance
 
 ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "creator", "date", "year", "decade", "description",
@@ -68,6 +69,8 @@ class Tables:
     threshold: float = 0.0
     # model id → the face set's validation labels (`analysis.validation_labels`): what corrects its shares
     validation: dict = field(default_factory=dict)
+    # intercoder agreement of the hand labels per purpose (`classify.agreement`), for coding_agreement.csv
+    coding_agreement: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AGREEMENT_COLUMNS))
     # filters → ((items, faces, mentions), their `analysis.selection.Selection`), kept by `select` for the
     # latest few: one view's tables (and the export's) all select the same faces and mentions
     selections: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -117,7 +120,8 @@ def load_tables(source: Home | Path | Engine, home: Path | None = None) -> Table
     provenance = {"demo": config is not None and config.demo, "active_settings": active.describe(),
                   **_provenance(runs, face_sets, used, faces, text_version, sources)}
     return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images,
-                  active.classify.threshold, validation=model_validation(engine, face_set, cards))
+                  active.classify.threshold, validation=model_validation(engine, face_set, cards),
+                  coding_agreement=agreement_table(engine))
 
 
 def _read(connection: Connection, query: Select) -> pd.DataFrame:

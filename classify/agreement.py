@@ -20,6 +20,8 @@ from sqlalchemy import Engine, select
 from postercensus.catalog import schema
 from postercensus.catalog.schema import ADJUDICATOR, LabelPurpose
 
+AGREEMENT_COLUMNS = ["purpose", "faces", "coders", "codings", "alpha", "alpha_low", "alpha_high", "percent",
+                     "percent_low", "percent_high", "disagreements"]
 BOOTSTRAP_DRAWS = 2000
 BOOTSTRAP_SEED = 0
 
@@ -167,3 +169,13 @@ def agreement_line(result: Agreement) -> str:
             f"Krippendorff's alpha {interval(result.alpha, result.alpha_low, result.alpha_high)}, "
             f"agreement {interval(result.percent, result.percent_low, result.percent_high)}; "
             f"{result.disagreements} to adjudicate")
+
+
+def agreement_summary(engine: Engine) -> list[dict[str, object]]:
+    """`coding_agreement` as plain rows for `status --json`, each with the line `status` prints."""
+    return [{**result.as_row(), "line": agreement_line(result)} for result in coding_agreement(engine)]
+
+
+def agreement_table(engine: Engine) -> pd.DataFrame:
+    """`coding_agreement` as a frame (coding_agreement.csv); no rows before two coders share a face."""
+    return pd.DataFrame([result.as_row() for result in coding_agreement(engine)], columns=AGREEMENT_COLUMNS)

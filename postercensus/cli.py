@@ -168,6 +168,8 @@ def status(
     need = summary.get("validation_need")
     if need:
         console.print(_need_line(need), highlight=False, markup=False)
+    for agreement in summary["coding_agreement"]:  # where two or more coders labelled the same faces
+        console.print(f"intercoder agreement, {agreement['line']}", highlight=False, markup=False)
     for scope in summary["standing_problems"]:
         where = scope["source"] or scope["stage"]
         for kind, problems in scope["kinds"].items():

@@ -76,6 +76,7 @@ def validation_summary(home: Home) -> dict[str, Any] | None:
 
 def status_summary(home: Home) -> dict[str, Any]:
     """The dict `status --json` prints."""
+    from postercensus.classify.agreement import agreement_summary
     from postercensus.classify.catalogfaces import PredictionStore
     from postercensus.faces.store import FaceStore
     from postercensus.text.store import TextStore
@@ -92,6 +93,7 @@ def status_summary(home: Home) -> dict[str, Any]:
         active=active_summary(home),
         standing_problems=standing_problems(engine),
         validation_need=validation_summary(home),
+        coding_agreement=agreement_summary(engine),
         last_run=None if last is None else {
             "id": last["id"], "stage": last["stage"], "status": last["status"],
             "started_at": iso_utc(last["started_at"]) if last["started_at"] else None,

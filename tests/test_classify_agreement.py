@@ -3,6 +3,7 @@ package, percent agreement, bootstrap intervals, disagreements and adjudication.
 from __future__ import annotations
 
 import csv
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.support import codingdb
 from tests.support.cli import run_cli
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+SET_NAME = codingdb.FACE_SET
 
 # Two coders, six faces: four agree (f f, m m, m m, f f), two do not (f m, m f).
 TWO_CODERS = [("ann", "female"), ("bob", "female")], [("ann", "male"), ("bob", "male")], \
@@ -116,3 +118,34 @@ def test_disagreements_cli_writes_a_sheet_whose_import_adjudicates(tmp_path: Pat
     assert outcome.exit_code == 0 and "2 new, 0 replaced, 0 unchanged" in outcome.stdout
     labels = validation.adjudicated_validation_labels(engine).set_index("face")["label"]
     assert {face: labels[face] for face in faces} == {face: "male" if n < 2 else "female" for n, face in enumerate(faces)}
+
+
+def test_status_and_the_export_carry_the_agreement(tmp_path: Path):
+    home = tmp_path / "home"
+    engine = codingdb.build(home, items=4)
+    validation.draw_sample(engine, SET_NAME, 6, "validation", seed=3)
+    faces = [face.face_id for face in labelqueue.sample_faces(engine, "validation", "ann", 10)]
+    for n, face in enumerate(faces):
+        labelqueue.set_label(engine, face, "female" if n % 2 else "male", "ann", LabelPurpose.VALIDATION, "validation")
+        labelqueue.set_label(engine, face, "female" if n % 2 or n == 0 else "male", "bob", LabelPurpose.VALIDATION,
+                             "validation")
+    expected = agreement(validation.validation_codings(engine).assign(purpose="validation"), "validation")
+
+    outcome = run_cli(home, "status")
+    assert outcome.exit_code == 0, outcome.output
+    assert f"Krippendorff's alpha {expected.alpha:.3f}" in outcome.stdout.replace("\n", " ")
+    outcome = run_cli(home, "status", "--json")
+    [shown] = json.loads(outcome.stdout)["coding_agreement"]
+    assert (shown["purpose"], shown["faces"], shown["alpha"], shown["disagreements"]) == \
+        ("validation", 6, pytest.approx(expected.alpha), 1)
+
+    from postercensus.analysis.export import export
+    from postercensus.analysis.load import load_tables
+
+    written = tmp_path / "export"
+    export(load_tables(engine, home), written)
+    [row] = list(csv.DictReader((written / "coding_agreement.csv").open()))
+    assert (row["purpose"], int(row["faces"]), int(row["coders"]), int(row["disagreements"])) == ("validation", 6, 2, 1)
+    assert float(row["alpha"]) == pytest.approx(expected.alpha)
+    assert float(row["percent"]) == pytest.approx(5 / 6)
+    assert "coding_agreement.csv" in (written / "codebook.md").read_text()
