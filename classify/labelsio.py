@@ -24,7 +24,7 @@ from postercensus.catalog.stage import StageError
 
 BOX = ("left", "top", "right", "bottom")
 COLUMNS = ("face_id", "item", *BOX, "label", "coder", "purpose", "sample", "labelled_at")
-INFORMATION = ("crop", "codings", "labelled_at")  # written for people, ignored on import
+INFORMATION = ("crop", "codings")  # written for people (as is labelled_at), ignored on import
 DEFAULT_LABELS = ("female", "male", OTHER_LABEL)
 
 

@@ -25,7 +25,6 @@ from postercensus.catalog.runs import utcnow
 from postercensus.catalog.schema import ADJUDICATOR, LabelPurpose
 from postercensus.classify.labelqueue import Model, faces_with_context
 
-DESIGNS = ("simple", "stratified")
 STRATIFY_BY = ("predicted", "decade")
 ALL_FACES = "all"  # the one stratum of a simple sample
 UNPREDICTED = "unpredicted"  # a face the stratifying model has not predicted
@@ -105,8 +104,9 @@ def draw_sample(engine: Engine, face_set: str, n: int, name: str, seed: int = 0,
                 raise ValidationError(f"sample {name!r} was drawn from face set {existing.face_set}, not the active "
                                       f"{face_set}; name a new sample with --sample")
             if existing.stratify_by != stratify_by and stratify_by is not None:
-                raise ValidationError(f"sample {name!r} is {existing.design} by {existing.stratify_by}; extend it "
-                                      "without --stratify or name a new sample with --sample")
+                design = existing.design + (f" by {existing.stratify_by}" if existing.stratify_by else "")
+                raise ValidationError(f"sample {name!r} is {design}; extend it without --stratify or name a new "
+                                      "sample with --sample")
             stratify_by, seed = existing.stratify_by, existing.seed
             model = tuple(existing.model) if existing.model else model
         population = _population(connection, face_set, stratify_by, model)
@@ -219,15 +219,14 @@ def adjudicated_validation_labels(engine: Engine, face_set: str | None = None) -
     frame = membership.merge(resolved, on="face")
     if face_set is not None:
         frame = frame[frame["sample"].isin(_samples_of(engine, face_set))]
-    weights = []
-    for row in frame.itertuples():
-        if row.design == "simple":
-            weights.append(1.0)
-            continue
-        in_sample = frame[frame["sample"] == row.sample]
-        labelled = in_sample["stratum"].value_counts()
-        population = sum(v["population"] for v in row.strata.values())
-        weights.append((row.strata[row.stratum]["population"] / population) / (labelled[row.stratum] / len(in_sample)))
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    # (N_h / N) / (m_h / m) per stratum of a stratified sample, m_h counting validated faces only
+    population_share = [row.strata[row.stratum]["population"] / sum(v["population"] for v in row.strata.values())
+                        for row in frame.itertuples()]
+    validated_share = frame.groupby(["sample", "stratum"])["face"].transform("size") / \
+        frame.groupby("sample")["face"].transform("size")
+    weights = (pd.Series(population_share, index=frame.index) / validated_share).where(frame["design"] != "simple", 1.0)
     frame = frame.assign(weight=weights)
     frame = frame.astype({"face": int, "label": str, "weight": float, "sample": str, "coders": int})
     return frame[columns].sort_values(["sample", "face"]).reset_index(drop=True)

@@ -302,7 +302,7 @@ def label(
     validating = validate is not None or sample is not None
     if validating and not (coder or "").strip():
         raise CommandError("a validation sample needs the coder's name", "add --coder YOUR_NAME")
-    if not validating and stratify is not None:
+    if stratify is not None and validate is None:
         raise CommandError("--stratify only applies to a validation draw", "add --validate N")
     context = existing_home(ctx)
     sample = (sample or "validation") if validating else None
