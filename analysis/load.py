@@ -252,7 +252,7 @@ def _active_text_version(active: ActiveSets, runs: pd.DataFrame) -> str | None:
     """The version hash of the latest text run with the active `[text]` settings; None before one."""
     if runs.empty:
         return None
-    wanted = active.text.run_settings()
+    wanted = active.text.to_config()
     for parameters in reversed(list(runs.loc[runs["stage"] == "text", "parameters"])):
         if parameters.get("version_hash") and {key: parameters.get(key) for key in wanted} == wanted:
             return parameters["version_hash"]
