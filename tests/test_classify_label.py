@@ -246,6 +246,7 @@ def test_keys_must_not_take_skip_or_undo(catalogue: Home) -> None:
 # -- the page ----------------------------------------------------------------------------------
 
 
+@pytest.mark.browser  # drives chromium itself (`tests.support.browser.chromium_page`), not through the fixture
 def test_labelling_page_in_chromium(server: LabellingServer, catalogue: Home) -> None:
     with chromium_page() as browser:
         page = browser.page

@@ -24,7 +24,7 @@ from postercensus.dashboards.panels import (AGREEMENT, COMPOSITION, FACE_PANELS,
 from postercensus.catalog.config import DEMO_BANNER, HomeConfig
 from postercensus.catalog.home import Home
 from postercensus.dashboard_commands import dashboard_app
-from tests.support.browser import chromium_page, serving_app
+from tests.support.browser import serving_app
 from tests.support.dashboarddb import MODEL_ID, build_catalogue
 
 EXTERNAL_LINK = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -196,27 +196,26 @@ def _tick_texts(page, panel_id: str, ticks: str) -> list[str]:
     return page.eval_on_selector_all(f"#{panel_id} .{ticks} text", "ticks => ticks.map(tick => tick.textContent)")
 
 
-def test_page_renders_every_figure_in_chromium(page_path):
-    with chromium_page() as browser:
-        requests: list[str] = []
-        browser.page.on("request", lambda request: requests.append(request.url))
-        browser.page.goto(page_path.as_uri())
-        for panel in PANELS:
-            browser.page.wait_for_selector(f"#{panel.id} .main-svg", timeout=15000)
-        traces = browser.page.evaluate(f"document.getElementById('{SHARE_OVER_TIME}').data.length")
-        assert traces == 3
-        for panel in PANELS:  # every drawn axis carries its title
-            for axis in ("xtitle", "ytitle"):
-                assert browser.page.text_content(f"#{panel.id} .g-{axis}").strip(), (panel.id, axis)
-        composition = _tick_texts(browser.page, COMPOSITION, "xtick")
-        assert "no face" in composition and "only female faces" in composition
-        keywords = _tick_texts(browser.page, KEYWORDS, "ytick")
-        assert "war (3 faces)" in keywords and "industry (4 faces)" in keywords
-        assert browser.page.locator(f"#{KEYWORDS} .bartext").count() == 0, "no counts printed on the bars"
-        assert browser.page.locator(f"#{SHARE_BY_DECADE} .errorbar").count() >= 1
-        assert _screenshot_is_not_blank(browser.page.screenshot(full_page=True))
-        assert browser.page.locator(".demo-banner").count() == 0, "a real collection carries no demo banner"
-        assert browser.errors == []
+def test_page_renders_every_figure_in_chromium(page_path, browser):
+    requests: list[str] = []
+    browser.page.on("request", lambda request: requests.append(request.url))
+    browser.page.goto(page_path.as_uri())
+    for panel in PANELS:
+        browser.page.wait_for_selector(f"#{panel.id} .main-svg", timeout=15000)
+    traces = browser.page.evaluate(f"document.getElementById('{SHARE_OVER_TIME}').data.length")
+    assert traces == 3
+    for panel in PANELS:  # every drawn axis carries its title
+        for axis in ("xtitle", "ytitle"):
+            assert browser.page.text_content(f"#{panel.id} .g-{axis}").strip(), (panel.id, axis)
+    composition = _tick_texts(browser.page, COMPOSITION, "xtick")
+    assert "no face" in composition and "only female faces" in composition
+    keywords = _tick_texts(browser.page, KEYWORDS, "ytick")
+    assert "war (3 faces)" in keywords and "industry (4 faces)" in keywords
+    assert browser.page.locator(f"#{KEYWORDS} .bartext").count() == 0, "no counts printed on the bars"
+    assert browser.page.locator(f"#{SHARE_BY_DECADE} .errorbar").count() >= 1
+    assert _screenshot_is_not_blank(browser.page.screenshot(full_page=True))
+    assert browser.page.locator(".demo-banner").count() == 0, "a real collection carries no demo banner"
+    assert browser.errors == []
     assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
 
 
@@ -229,7 +228,7 @@ def demo_tables(catalogue, tmp_path_factory) -> Tables:
     return load_tables(engine, home=home)
 
 
-def test_a_demo_page_keeps_its_banner_in_view_and_marks_every_figure(demo_tables, tmp_path):
+def test_a_demo_page_keeps_its_banner_in_view_and_marks_every_figure(demo_tables, tmp_path, browser):
     from postercensus.dashboards.page import build_page
 
     page_path = build_page(demo_tables, tmp_path / "dashboard.html")
@@ -237,15 +236,14 @@ def test_a_demo_page_keeps_its_banner_in_view_and_marks_every_figure(demo_tables
     assert f'<div class="demo-banner" role="note">{DEMO_BANNER}</div>' in html
     assert all(any(annotation.text == "DEMO" for annotation in figure.layout.annotations)
                for figure in build_figures(demo_tables, Filters()).values())
-    with chromium_page() as browser:
-        browser.page.goto(page_path.as_uri())
-        browser.page.wait_for_selector(f"#{PANELS[-1].id} .main-svg", timeout=15000)
-        assert browser.page.title().startswith(DEMO_BANNER)
-        browser.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-        banner = browser.page.locator(".demo-banner")
-        assert banner.is_visible() and banner.inner_text() == DEMO_BANNER
-        assert banner.bounding_box()["y"] < 5, "the banner stays at the top of the window while scrolling"
-        assert browser.errors == []
+    browser.page.goto(page_path.as_uri())
+    browser.page.wait_for_selector(f"#{PANELS[-1].id} .main-svg", timeout=15000)
+    assert browser.page.title().startswith(DEMO_BANNER)
+    browser.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    banner = browser.page.locator(".demo-banner")
+    assert banner.is_visible() and banner.inner_text() == DEMO_BANNER
+    assert banner.bounding_box()["y"] < 5, "the banner stays at the top of the window while scrolling"
+    assert browser.errors == []
 
 
 @pytest.fixture
@@ -259,38 +257,37 @@ def _trace_x(page, panel_id: str, trace: int) -> list:
     return page.evaluate(f"document.querySelector('#{panel_id} .js-plotly-plot').data[{trace}].x")
 
 
-def test_app_filters_update_figures_and_a_click_shows_the_posters(served):
-    with chromium_page() as browser:
-        page = browser.page
-        requests: list[str] = []
-        page.on("request", lambda request: requests.append(request.url))
-        page.goto(served + "/")
-        for panel in PANELS:
-            page.wait_for_selector(f"#{panel.id} .main-svg", timeout=20000)
-        assert _trace_x(page, SHARE_OVER_TIME, 1) == [1940, 1941, 1942, 1943, 1944, 1945]
-        assert "text only" in _tick_texts(page, AGREEMENT, "xtick") and page.locator("#demo-banner").count() == 0
+def test_app_filters_update_figures_and_a_click_shows_the_posters(served, browser):
+    page = browser.page
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(served + "/")
+    for panel in PANELS:
+        page.wait_for_selector(f"#{panel.id} .main-svg", timeout=20000)
+    assert _trace_x(page, SHARE_OVER_TIME, 1) == [1940, 1941, 1942, 1943, 1944, 1945]
+    assert "text only" in _tick_texts(page, AGREEMENT, "xtick") and page.locator("#demo-banner").count() == 0
 
-        page.fill("#filter-years .dash-range-slider-min-input", "1943")
-        page.press("#filter-years .dash-range-slider-min-input", "Tab")  # the input commits on blur
-        page.wait_for_function(f"document.querySelector('#{SHARE_OVER_TIME} .js-plotly-plot').data[1].x.length == 3",
-                               timeout=15000)
-        assert _trace_x(page, SHARE_OVER_TIME, 1) == [1943, 1944, 1945]
+    page.fill("#filter-years .dash-range-slider-min-input", "1943")
+    page.press("#filter-years .dash-range-slider-min-input", "Tab")  # the input commits on blur
+    page.wait_for_function(f"document.querySelector('#{SHARE_OVER_TIME} .js-plotly-plot').data[1].x.length == 3",
+                           timeout=15000)
+    assert _trace_x(page, SHARE_OVER_TIME, 1) == [1943, 1944, 1945]
 
-        bar = page.locator(f"#{KEYWORDS} .barlayer .trace .point path").first  # a keyword's female bar
-        bar.scroll_into_view_if_needed()
-        box = bar.bounding_box()
-        x, y = box["x"] + 1, box["y"] + box["height"] / 2  # left end: a zero-share bar is a line
-        page.mouse.move(x, y)
-        page.mouse.click(x, y)
-        page.wait_for_selector("#drilldown img", timeout=15000)
-        sources = page.eval_on_selector_all("#drilldown img", "images => images.map(image => image.getAttribute('src'))")
-        assert sources and all(source.startswith("/poster-images/images/") for source in sources)
-        assert page.locator("#drilldown .face-box").count() >= 1
-        assert page.eval_on_selector_all("#drilldown a.thumbnail", "links => links.map(link => link.href)")[0] \
-            .startswith("https://example.org/poster")
-        loaded = page.eval_on_selector_all("#drilldown img", "images => images.every(image => image.naturalWidth > 0)")
-        assert loaded
-        assert browser.errors == []
+    bar = page.locator(f"#{KEYWORDS} .barlayer .trace .point path").first  # a keyword's female bar
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    x, y = box["x"] + 1, box["y"] + box["height"] / 2  # left end: a zero-share bar is a line
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#drilldown img", timeout=15000)
+    sources = page.eval_on_selector_all("#drilldown img", "images => images.map(image => image.getAttribute('src'))")
+    assert sources and all(source.startswith("/poster-images/images/") for source in sources)
+    assert page.locator("#drilldown .face-box").count() >= 1
+    assert page.eval_on_selector_all("#drilldown a.thumbnail", "links => links.map(link => link.href)")[0] \
+        .startswith("https://example.org/poster")
+    loaded = page.eval_on_selector_all("#drilldown img", "images => images.every(image => image.naturalWidth > 0)")
+    assert loaded
+    assert browser.errors == []
     assert [url for url in requests if not url.startswith(served)] == []
 
 
@@ -384,8 +381,8 @@ def _subtitle(page, panel_id: str) -> str:
     return page.evaluate(f"document.querySelector('#{panel_id} .js-plotly-plot').layout.title.subtitle.text")
 
 
-def test_app_states_the_base_and_says_when_nothing_was_scanned(catalogue, unscanned_catalogue):
-    with chromium_page() as browser, serving_app(catalogue[0]) as scanned, serving_app(unscanned_catalogue[0]) as unscanned:
+def test_app_states_the_base_and_says_when_nothing_was_scanned(catalogue, unscanned_catalogue, browser):
+    with serving_app(catalogue[0]) as scanned, serving_app(unscanned_catalogue[0]) as unscanned:
         page = browser.page
         page.goto(scanned + "/")
         for panel in FACE_PANELS:

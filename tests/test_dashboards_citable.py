@@ -29,7 +29,6 @@ from postercensus.dashboards.page import build_page
 from postercensus.dashboards.facebase import roles_base_text
 from postercensus.dashboards.panels import (COMPOSITION, FACES_BY_YEAR, PANELS, SHARE_OVER_TIME, TEXT_ROLES,
                                             build_figures)
-from tests.support.browser import chromium_page
 from tests.support.dashboarddb import FACE_SET, MODEL_ID, TEXT_VERSION, build_catalogue
 from tests.test_dashboards import _screenshot_is_not_blank, _update_figures
 
@@ -85,28 +84,27 @@ def test_a_home_before_any_stage_says_what_has_not_run(tmp_path):
     assert footer["Sources"].endswith("no completed harvest")
 
 
-def test_the_page_ends_with_the_footer_and_a_screenshot_of_it_reads(tables, record, tmp_path):
+def test_the_page_ends_with_the_footer_and_a_screenshot_of_it_reads(tables, record, tmp_path, browser):
     page = build_page(tables, tmp_path / "dashboard.html")
     html = page.read_text(encoding="utf-8")
     assert html.rstrip().endswith("</footer></body></html>")
     footer = html.split('<footer id="citation">', 1)[1]
     assert "<h2>Cite this page</h2>" in footer and "last harvested 2024-03-02 09:30:00 UTC" in footer
     assert f"version {record['postercensus_version']}" in footer and TEXT_VERSION in footer
-    with chromium_page() as browser:
-        browser.page.goto(page.as_uri())
-        browser.page.wait_for_selector(f"#{PANELS[-1].id} .main-svg", timeout=15000)
-        shown = browser.page.locator("#citation")
-        shown.scroll_into_view_if_needed()
-        assert shown.is_visible()
-        text = shown.inner_text()
-        for what in ("Generated", "postercensus", "Sources", "Model", "Face detector", "Text pipeline"):
-            assert what in text
-        assert _screenshot_is_not_blank(shown.screenshot())
-        left = "cells => cells.map(cell => cell.getBoundingClientRect().x)"
-        terms = browser.page.eval_on_selector_all("#citation dt", left)
-        values = browser.page.eval_on_selector_all("#citation dd", left)
-        assert len(set(terms)) == 1 and len(set(values)) == 1 and values[0] > terms[0], "two aligned columns"
-        assert browser.errors == []
+    browser.page.goto(page.as_uri())
+    browser.page.wait_for_selector(f"#{PANELS[-1].id} .main-svg", timeout=15000)
+    shown = browser.page.locator("#citation")
+    shown.scroll_into_view_if_needed()
+    assert shown.is_visible()
+    text = shown.inner_text()
+    for what in ("Generated", "postercensus", "Sources", "Model", "Face detector", "Text pipeline"):
+        assert what in text
+    assert _screenshot_is_not_blank(shown.screenshot())
+    left = "cells => cells.map(cell => cell.getBoundingClientRect().x)"
+    terms = browser.page.eval_on_selector_all("#citation dt", left)
+    values = browser.page.eval_on_selector_all("#citation dd", left)
+    assert len(set(terms)) == 1 and len(set(values)) == 1 and values[0] > terms[0], "two aligned columns"
+    assert browser.errors == []
 
 
 def test_a_demo_footer_says_it_is_a_demo_first(tables, tmp_path):
@@ -157,23 +155,22 @@ def test_year_and_count_axes_tick_at_whole_numbers(tables):
     assert wide["dtick"] == 20 and wide["tickformat"] == "d"
 
 
-def test_in_chromium_years_and_counts_read_as_whole_numbers_and_empty_categories_say_0(tables, tmp_path):
+def test_in_chromium_years_and_counts_read_as_whole_numbers_and_empty_categories_say_0(tables, tmp_path, browser):
     page = build_page(tables, tmp_path / "dashboard.html")
-    with chromium_page() as browser:
-        browser.page.goto(page.as_uri())
-        for panel in PANELS:
-            browser.page.wait_for_selector(f"#{panel.id} .main-svg", timeout=15000)
+    browser.page.goto(page.as_uri())
+    for panel in PANELS:
+        browser.page.wait_for_selector(f"#{panel.id} .main-svg", timeout=15000)
 
-        def ticks(panel: str, axis: str) -> list[str]:
-            return browser.page.eval_on_selector_all(f"#{panel} .{axis}tick text", "ts => ts.map(t => t.textContent)")
+    def ticks(panel: str, axis: str) -> list[str]:
+        return browser.page.eval_on_selector_all(f"#{panel} .{axis}tick text", "ts => ts.map(t => t.textContent)")
 
-        for panel in (SHARE_OVER_TIME, FACES_BY_YEAR):
-            assert ticks(panel, "x") == ["1940", "1941", "1942", "1943", "1944", "1945"], panel  # not 1,941.5
-        assert ticks(FACES_BY_YEAR, "y") == ["0", "1", "2"]  # not 0.5, 1.5
-        assert ticks(COMPOSITION, "y") == ["0", "1", "2"]
-        bars = browser.page.eval_on_selector_all(f"#{COMPOSITION} .bartext", "ts => ts.map(t => t.textContent)")
-        assert bars.count("0") == 4, "only uncertain, not scanned yet, image unreadable and no image are empty"
-        assert browser.errors == []
+    for panel in (SHARE_OVER_TIME, FACES_BY_YEAR):
+        assert ticks(panel, "x") == ["1940", "1941", "1942", "1943", "1944", "1945"], panel  # not 1,941.5
+    assert ticks(FACES_BY_YEAR, "y") == ["0", "1", "2"]  # not 0.5, 1.5
+    assert ticks(COMPOSITION, "y") == ["0", "1", "2"]
+    bars = browser.page.eval_on_selector_all(f"#{COMPOSITION} .bartext", "ts => ts.map(t => t.textContent)")
+    assert bars.count("0") == 4, "only uncertain, not scanned yet, image unreadable and no image are empty"
+    assert browser.errors == []
 
 
 def test_empty_composition_categories_say_0():

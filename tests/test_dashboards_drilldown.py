@@ -29,7 +29,7 @@ from postercensus.catalog import schema
 from postercensus.dashboards.drilldown import NOT_PREDICTED, thumbnail, upright_size
 from postercensus.dashboards.panels import KEYWORDS, PANELS
 from postercensus.notebook import TableView
-from tests.support.browser import chromium_page, serving_app
+from tests.support.browser import serving_app
 from tests.support.dashboarddb import FACE_SET, MODEL_ID, build_catalogue
 
 UPRIGHT = (200, 300)  # the sideways JPEG as a person sees it (and the face stage measured it)
@@ -190,8 +190,8 @@ def test_without_a_stored_size_the_upright_size_is_read_from_the_file(home, tabl
     assert (style["left"], style["top"]) == ("10.00%", "66.67%")
 
 
-def test_in_the_browser_the_box_sits_on_the_face_of_the_upright_image(home, tmp_path):
-    with chromium_page() as browser, serving_app(home) as url:
+def test_in_the_browser_the_box_sits_on_the_face_of_the_upright_image(home, tmp_path, browser):
+    with serving_app(home) as url:
         page = browser.page
         page.goto(url + "/")
         for panel in PANELS:
