@@ -26,6 +26,7 @@ from postercensus.catalog.runs import iso_utc
 from postercensus.catalog.schema import ImageStatus
 from postercensus.classify.activeset import predictions_named
 from postercensus.classify.agreement import AGREEMENT_COLUMNS, agreement_table
+from postercensus.classify.validation import resolve_labels
 from postercensus.classify.domains import calibration_provenance
 
 ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "creator", "date", "year", "decade", "description",
@@ -194,15 +195,20 @@ def _faces(frame, items: pd.DataFrame, face_set: str | None, models: pd.DataFram
     located = frame(
         select(faces.c.id.label("face_id"), images.c.item_id, images.c.path.label("image_path"),
                scans.c.width.label("image_width"), scans.c.height.label("image_height"), faces.c.left,
-               faces.c.top, faces.c.right, faces.c.bottom, faces.c.parameter_hash, labels.c.label.label("human_label"))
+               faces.c.top, faces.c.right, faces.c.bottom, faces.c.parameter_hash)
         .join(images, (images.c.sha256 == faces.c.image_sha256) & (images.c.status == ImageStatus.OK))
         .outerjoin(scans, (scans.c.image_sha256 == faces.c.image_sha256)
                    & (scans.c.parameter_hash == faces.c.parameter_hash))
-        .outerjoin(labels, labels.c.face_id == faces.c.id)
         .where(faces.c.parameter_hash == face_set).order_by(faces.c.id, images.c.item_id, images.c.position))
     if located.empty:
         return pd.DataFrame(columns=columns), no_models
     located = located[located["item_id"].isin(items["item_id"])].drop_duplicates(["face_id", "item_id"])
+    # several coders may label a face: the one label it counts with, resolved as validation labels are
+    human = resolve_labels(frame(select(labels.c.face_id.label("face"), labels.c.label,
+                                        labels.c.labelled_by.label("coder"), labels.c.labelled_at)
+                                 .join(faces, faces.c.id == labels.c.face_id)
+                                 .where(faces.c.parameter_hash == face_set)))
+    located = located.assign(human_label=located["face_id"].map(human.set_index("face")["label"]))
     predicted = frame(
         select(predictions.c.face_id, *(predictions.c[name] for name in PREDICTION_COLUMNS))
         .join(faces, faces.c.id == predictions.c.face_id).where(faces.c.parameter_hash == face_set))

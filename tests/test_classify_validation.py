@@ -221,3 +221,21 @@ def test_an_old_home_keeps_its_labels_as_training_labels(tmp_path: Path):
     assert labelqueue.label_counts(engine) == {"male": 1, "other": 1}
     validation.draw_sample(engine, SET, 3, "after upgrade", seed=0)
     assert len(_members(engine, "after upgrade")) == 3
+
+
+def test_the_tables_give_each_face_one_human_label_however_many_coders(tmp_path: Path):
+    from postercensus.analysis.load import load_tables
+
+    home = tmp_path / "h"
+    engine = codingdb.build(home, items=2)
+    labelqueue.set_label(engine, 1, "female", "ann")
+    labelqueue.set_label(engine, 1, "other", "bob")
+    labelqueue.set_label(engine, 1, "other", "cem")  # the majority: not a face
+    labelqueue.set_label(engine, 2, "other", "ann")
+    labelqueue.set_label(engine, 2, "male", "adjudicated")  # settles it
+    labelqueue.set_label(engine, 3, "male", "ann")
+    faces = load_tables(engine, home).faces
+    labels = faces.drop_duplicates("face_id").set_index("face_id")["human_label"]
+    assert len(faces) == faces[["face_id", "item_id", "model_id"]].drop_duplicates().shape[0]  # no row per coder
+    assert (labels[1], labels[2], labels[3]) == ("other", "male", "male")
+    assert labels[4:].isna().all()

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert
 from postercensus.catalog import schema
 from postercensus.catalog.database import default_url, open_engine
 from postercensus.catalog.runs import start_run
+from postercensus.faces.settings import DEFAULT_SETTINGS
 
 FACE_SET = "p1"
 MODEL = ("gender", "v1")
@@ -41,9 +42,11 @@ def build(home: Path, items: int = 10, faces_per_item: int = 4) -> Engine:
             key="folder:/posters", kind="folder", location="/posters", params={}, created_at=now,
         )).inserted_primary_key[0]
         connection.execute(insert(schema.face_sets).values(
-            parameter_hash=FACE_SET, detector="hog", parameters={}, model_versions={}, created_at=now))
+            parameter_hash=FACE_SET, detector=DEFAULT_SETTINGS.detector, parameters=DEFAULT_SETTINGS.parameters(),
+            model_versions={}, created_at=now))  # the active [faces] settings
         connection.execute(insert(schema.classifier_models).values(
-            model_id=MODEL[0], model_version=MODEL[1], backbone="dlib", labels=["female", "male"], card={},
+            model_id=MODEL[0], model_version=MODEL[1], backbone="dlib", labels=["female", "male"],
+            card={"model_id": MODEL[0], "labels": ["female", "male"]},
             location="models/gender", registered_at=now))
         for n in range(items):
             sha = f"{n:064x}"
