@@ -11,6 +11,7 @@ one threshold per home; the stored label is its cached decision, never a second 
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,17 +160,22 @@ class PredictionStore:
                 connection.execute(schema.predictions.insert(), rows)
 
     def label_counts(self, model_id: str, version: str) -> dict[str, int]:
-        """Faces per stored label for this model version, faces a person marked `other` left out
-        (counted once however many coders labelled them)."""
+        """Faces per stored label for this model version, faces people marked `other` left out
+        (by the one label a face counts with however many coders labelled it, as the tables do:
+        `classify.validation.resolve_labels`)."""
+        from postercensus.classify.validation import resolve_labels
+
         predictions, labels = schema.predictions, schema.face_labels
-        not_a_face = exists().where(labels.c.face_id == predictions.c.face_id, labels.c.label == OTHER_LABEL)
-        query = (
-            select(predictions.c.label, func.count())
-            .where(predictions.c.model_id == model_id, predictions.c.model_version == version, ~not_a_face)
-            .group_by(predictions.c.label)
-        )
         with self.engine.connect() as connection:
-            return {label: count for label, count in connection.execute(query).all()}
+            coded = connection.execute(select(labels.c.face_id.label("face"), labels.c.label,
+                                              labels.c.labelled_by.label("coder"), labels.c.labelled_at)).all()
+            rows = connection.execute(
+                select(predictions.c.face_id, predictions.c.label)
+                .where(predictions.c.model_id == model_id, predictions.c.model_version == version)).all()
+        resolved = resolve_labels(pd.DataFrame([row._asdict() for row in coded],
+                                               columns=["face", "label", "coder", "labelled_at"]))
+        not_a_face = set(resolved.loc[resolved["label"] == OTHER_LABEL, "face"])
+        return dict(Counter(label for face_id, label in rows if face_id not in not_a_face))
 
     def summary(self) -> list[dict[str, Any]]:
         """Per registered model: faces per stored label (for `status`)."""

@@ -18,7 +18,7 @@ from postercensus.catalog.database import default_url, open_engine
 from postercensus.catalog.migrations import LATEST_VERSION
 from postercensus.catalog.schema import LabelPurpose
 from postercensus.classify import labelqueue, validation
-from postercensus.classify.catalogfaces import labelled_training_set
+from postercensus.classify.catalogfaces import PredictionStore, labelled_training_set
 from postercensus.classify.labelserver import LabellingServer
 from tests.support import codingdb
 from tests.support.browser import chromium_page
@@ -239,3 +239,6 @@ def test_the_tables_give_each_face_one_human_label_however_many_coders(tmp_path:
     assert len(faces) == faces[["face_id", "item_id", "model_id"]].drop_duplicates().shape[0]  # no row per coder
     assert (labels[1], labels[2], labels[3]) == ("other", "male", "male")
     assert labels[4:].isna().all()
+    # `classify predict`'s counts leave out the same faces: face 1 (predicted uncertain) only
+    counts = PredictionStore(engine, home).label_counts(*codingdb.MODEL)
+    assert counts == {"female": 4, "male": 3}
