@@ -4,7 +4,11 @@ migration of a home from before coders and samples."""
 from __future__ import annotations
 
 import json
+import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import urllib.request
 from collections import Counter
 from datetime import datetime, timezone
@@ -187,12 +191,41 @@ def test_train_cli_refuses_include_validation_without_the_catalogue(tmp_path: Pa
     assert outcome.exit_code != 0 and "--include-validation needs --from-catalog" in outcome.output
 
 
+def test_label_cli_draws_the_sample_and_serves_it_blind(tmp_path: Path):
+    home = tmp_path / "h"
+    engine = codingdb.build(home)
+    command = [sys.executable, "-c", "from postercensus.cli import main; main()", "--home", str(home), "classify",
+               "label", "--port", "0", "--validate", "12", "--coder", "ann", "--stratify", "decade", "--seed", "5"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        drawn, serving = process.stdout.readline(), process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/", serving)
+        assert match, (drawn, serving, process.stderr.read() if process.poll() is not None else "")
+        assert drawn.startswith("validation sample validation (stratified): 12 face(s) drawn, 12 of 40")
+        assert "1950s 4 of 16 (weight 4.00); 1960s 4 of 12 (weight 3.00); 1970s 4 of 12 (weight 3.00)" in drawn
+        assert "validation sample validation, coder ann" in serving
+        with urllib.request.urlopen(match.group(0) + "api/queue?n=50", timeout=60) as response:
+            payload = json.loads(response.read())
+        assert [face["face_id"] for face in payload["faces"]] == _members(engine, "validation")
+        assert all("predicted_label" not in face for face in payload["faces"])
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        process.stdout.close()
+        process.stderr.close()
+
+
 def test_label_cli_needs_a_coder_for_a_validation_sample(tmp_path: Path):
     codingdb.build(tmp_path / "h").dispose()
     outcome = run_cli(tmp_path / "h", "classify", "label", "--validate", "5")
     assert outcome.exit_code == 1 and "add --coder" in outcome.output
     outcome = run_cli(tmp_path / "h", "classify", "label", "--sample", "nope", "--coder", "ann")
     assert outcome.exit_code == 1 and "no validation sample 'nope'" in outcome.output
+    # the active model (the shipped one) has predicted nothing here: no strata to draw by
+    outcome = run_cli(tmp_path / "h", "classify", "label", "--validate", "5", "--coder", "ann", "--stratify", "predicted")
+    assert outcome.exit_code == 1 and "--stratify predicted needs a model's predictions" in outcome.output
+    outcome = run_cli(tmp_path / "h", "classify", "label", "--stratify", "decade")
+    assert outcome.exit_code == 1 and "--stratify only applies to a validation draw" in outcome.output
 
 
 def test_an_old_home_keeps_its_labels_as_training_labels(tmp_path: Path):
