@@ -98,13 +98,18 @@ def plain_items(items: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     return items[keep]
 
 
+def decided_at(tables, filters: Filters) -> float:
+    """The threshold the faces are decided at: the filters' own, else the home's `[classify] threshold`."""
+    return tables.threshold if filters.min_probability is None else filters.min_probability
+
+
 def plain_faces(tables, filters: Filters, model_id: str) -> pd.DataFrame:
     items = plain_items(tables.items, filters)
     faces = tables.faces[tables.faces["item_id"].isin(items["item_id"]) & tables.faces["human_label"].ne(OTHER_LABEL)]
     located = faces.drop(columns=PREDICTION_COLUMNS).drop_duplicates(["face_id", "item_id"])
     predicted = faces.loc[faces["model_id"].eq(model_id), ["face_id", "item_id", *PREDICTION_COLUMNS]]
     decided = located.merge(predicted, on=["face_id", "item_id"], how="left")
-    confident = decided["probability"].astype(float).ge(filters.min_probability)
+    confident = decided["probability"].astype(float).ge(decided_at(tables, filters))
     decided["label"] = (decided["top_label"].astype(object).where(confident, UNCERTAIN_LABEL)
                         .where(decided["top_label"].notna(), None))
     return decided
@@ -143,7 +148,7 @@ def plain_by_period(tables, filters: Filters, period: str, model_id: str) -> pd.
                  "items": len(here), "items_scanned": int(here["face_status"].eq(SCANNED).sum()),
                  "items_with_faces": its_faces["item_id"].nunique(), "model_id": model_id}
         records += [{**group, **row} for row in plain_shares(card, plain_counts(its_faces),
-                                                            filters.min_probability).to_dict("records")]
+                                                            decided_at(tables, filters)).to_dict("records")]
     return pd.DataFrame(records, columns=BY_YEAR_COLUMNS if period == "year" else BY_DECADE_COLUMNS)
 
 
@@ -192,7 +197,7 @@ def test_by_gender_and_keyword_shares_are_the_plain_ones(request):
         selection = select(tables, filters)
         faces = plain_faces(tables, filters, selection.model_id)
         pd.testing.assert_frame_equal(by_gender(tables, filters)[SHARE_ROW],
-                                      plain_shares(selection.card, plain_counts(faces), filters.min_probability),
+                                      plain_shares(selection.card, plain_counts(faces), decided_at(tables, filters)),
                                       check_exact=True)
         table = by_keyword(tables, filters)
         items = plain_items(tables.items, filters)
@@ -204,12 +209,12 @@ def test_by_gender_and_keyword_shares_are_the_plain_ones(request):
             its_faces = faces[faces["item_id"].isin(carrying["item_id"])]
             subsets.append(plain_counts(its_faces))
             pd.testing.assert_frame_equal(rows[SHARE_ROW].reset_index(drop=True),
-                                          plain_shares(selection.card, subsets[-1], filters.min_probability),
+                                          plain_shares(selection.card, subsets[-1], decided_at(tables, filters)),
                                           check_exact=True)
             assert rows["items"].iloc[0] == len(carrying)
             assert rows["items_scanned"].iloc[0] == carrying["face_status"].eq(SCANNED).sum()
             assert rows["items_with_faces"].iloc[0] == its_faces["item_id"].nunique()
-        ratios = Shares(selection.card, filters.min_probability).ratios(subsets, plain_counts(faces))
+        ratios = Shares(selection.card, decided_at(tables, filters)).ratios(subsets, plain_counts(faces))
         expected = [ratio.get(label, {}).get(column, math.nan) for ratio, (_, rows) in
                     zip(ratios, table.groupby("keyword", sort=False)) for label in rows["label"] for column in RATIO_COLUMNS]
         np.testing.assert_array_equal(table[RATIO_COLUMNS].to_numpy(dtype=float).ravel(), expected)
