@@ -80,6 +80,16 @@ def test_the_dashboard_page_and_app_start_at_the_classify_threshold(home):
     assert app.layout["filter-probability"].value == THRESHOLD
 
 
+def test_the_dashboard_build_command_defaults_to_the_classify_threshold(home, tmp_path):
+    result = run_cli(home, "dashboard", "build", str(tmp_path / "page.html"))
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert f"below {THRESHOLD:.2f} is counted as uncertain" in page
+    chosen = run_cli(home, "dashboard", "build", str(tmp_path / "argmax.html"), "--min-probability", "0")
+    assert chosen.exit_code == 0, chosen.output
+    assert "this view chose its own" in (tmp_path / "argmax.html").read_text(encoding="utf-8")
+
+
 def test_the_notebook_api_defaults_to_the_classify_threshold(home):
     view = pc.open(home).tables()
     table = view.by_gender().set_index("label")["faces"]
