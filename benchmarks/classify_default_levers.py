@@ -163,6 +163,29 @@ def pooled_stack(faces: Faces, members: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def descriptor_stack(faces: Faces, ensemble: np.ndarray, ridge: float) -> np.ndarray:
+    """Per depicted domain, a logistic stack of the ensemble's logit and a ridge logistic regression
+    on that domain's own unit-length descriptors (a member that learns only the domain), nested:
+    the descriptor model's logits on a fold's training rows are themselves out-of-fold (inner
+    folds), on its test rows from the fit on all training rows. Photos are left as the ensemble."""
+    x = faces.x / np.linalg.norm(faces.x, axis=1, keepdims=True)
+    out = np.array(ensemble, dtype=float)
+    for name in ("posters", "paintings", "scenes"):
+        members = np.flatnonzero(faces.domain == name)
+        for k in range(FOLDS):
+            test, train = members[faces.fold[members] == k], members[faces.fold[members] != k]
+            inner = np.zeros(len(train))
+            for j in sorted(set(faces.fold[train])):
+                held = faces.fold[train] == j
+                w = fit_logistic(x[train[~held]], faces.y[train[~held]], ridge)
+                inner[held] = w[0] + x[train[held]] @ w[1:]
+            w = fit_logistic(x[train], faces.y[train], ridge)
+            outer = w[0] + x[test] @ w[1:]
+            stack = fit_logistic(np.column_stack([logit(ensemble[train]), inner]), faces.y[train])
+            out[test] = as_probabilities(stack[0] + np.column_stack([logit(ensemble[test]), outer]) @ stack[1:])
+    return out
+
+
 def share_per_domain(faces: Faces, head: np.ndarray, cnn: np.ndarray) -> np.ndarray:
     def combine(train: np.ndarray, test: np.ndarray) -> np.ndarray:
         scores = [balanced(faces.y[train], (1 - s) * head[train] + s * cnn[train]) for s in SHARE_GRID]
@@ -234,6 +257,8 @@ def main() -> None:
                                               ("0.4 H0 + 0.6 C (E rebuilt)", 0.4 * h0 + 0.6 * cnn),
                                               ("stack(H0, C) per domain", stacked(faces, [h0, cnn])),
                                               ("pooled stack(H0, C), intercept per domain", pooled_stack(faces, [h0, cnn]))]
+    variants += [(f"stack(E, descriptors of the domain, ridge {r:g})", descriptor_stack(faces, shipped, r))
+                 for r in (1.0, 10.0, 100.0)]
     if args.head_seeds > 1:
         hs, _ = head_oof(faces, ("photos", "posters", "paintings"), 1.0, args.head_seeds)
         tag = f"H0 × {args.head_seeds} seeds"
