@@ -23,7 +23,7 @@ from postercensus.dashboards.panels import (AGREEMENT, COMPOSITION, FACE_PANELS,
                                SHARE_OVER_TIME, build_figures)
 from postercensus.catalog.config import DEMO_BANNER, HomeConfig
 from postercensus.catalog.home import Home
-from postercensus.dashboard_commands import dashboard_app
+from postercensus.cli.dashboard import dashboard_app
 from tests.support.browser import serving_app
 from tests.support.dashboarddb import MODEL_ID, build_catalogue
 

@@ -21,7 +21,7 @@ from postercensus.classify import classifier
 from postercensus.cli import app
 from postercensus.catalog.config import DEMO_BANNER
 from postercensus.catalog.layout import CONFIG_FILENAME
-from postercensus.demo_collection import FEMALE, MALE, demo_posters, write_demo_collection
+from postercensus.demo.collection import FEMALE, MALE, demo_posters, write_demo_collection
 from tests.support.cli import run_cli
 from tests.support.facedb import query, rows
 

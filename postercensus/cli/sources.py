@@ -12,8 +12,8 @@ from rich.console import Console
 
 from postercensus.catalog.runs import iso_utc
 from postercensus.catalog.sources import Removal, SourceEntry, list_sources, remove_source
-from postercensus.commandapp import CommandApp
-from postercensus.context import CommandError, existing_home
+from postercensus.cli.commandapp import CommandApp
+from postercensus.cli.context import CommandError, existing_home
 from postercensus.runlock import RefreshRunning, refresh_lock
 
 source_app = CommandApp(

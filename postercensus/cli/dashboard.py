@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from postercensus.commandapp import CommandApp
-from postercensus.context import existing_home, writable_file
-from postercensus.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
+from postercensus.cli.commandapp import CommandApp
+from postercensus.cli.context import existing_home, writable_file
+from postercensus.cli.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
 
 dashboard_app = CommandApp(
     help="Figures of the catalogue: `build` writes one self-contained HTML page (works offline, "

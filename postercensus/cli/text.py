@@ -13,10 +13,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from postercensus.commandapp import CommandApp
+from postercensus.cli.commandapp import CommandApp
 from postercensus.catalog.home import Home
-from postercensus.context import CommandError, existing_home, writable_file
-from postercensus.terminal import print_errors, progress_bar
+from postercensus.cli.context import CommandError, existing_home, writable_file
+from postercensus.cli.terminal import print_errors, progress_bar
 
 text_app = CommandApp(
     help="Find gendered noun phrases (\"woman welder\", \"his mother\") in item descriptions: lexicon "

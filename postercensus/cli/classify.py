@@ -14,10 +14,10 @@ from rich.progress import Progress
 
 from postercensus.catalog.stage import Progress as Advance
 from postercensus.classify.progress import Step, ignore
-from postercensus.commandapp import CommandApp
+from postercensus.cli.commandapp import CommandApp
 from postercensus.catalog.home import Home
-from postercensus.context import CommandError, existing_home, writable_file, writable_folder
-from postercensus.terminal import face_executor, print_errors, progress_bar
+from postercensus.cli.context import CommandError, existing_home, writable_file, writable_folder
+from postercensus.cli.terminal import face_executor, print_errors, progress_bar
 
 classify_app = CommandApp(
     help="Label faces with a perceived gender (or any label set): train a head on labelled faces, "

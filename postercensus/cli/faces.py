@@ -14,9 +14,9 @@ from postercensus.faces.scan import image_files, scan_folder
 from postercensus.faces.settings import DETECTOR_NAMES, MEMBER_NAMES, FaceSettings, threshold_settings
 from postercensus.catalog.settings import active_settings
 from postercensus.faces.stage import DetectFaces
-from postercensus.commandapp import CommandApp
-from postercensus.context import CommandError, existing_home, writable_file
-from postercensus.terminal import face_executor, print_errors, progress_bar
+from postercensus.cli.commandapp import CommandApp
+from postercensus.cli.context import CommandError, existing_home, writable_file
+from postercensus.cli.terminal import face_executor, print_errors, progress_bar
 
 faces_app = CommandApp(
     help="Find faces: detect (with upsampling), align to 224 px crops and embed. `detect` works "

@@ -1,6 +1,6 @@
 """`postercensus demo`: the first command a new user runs — a generated collection, refreshed end to end.
 
-It works offline on a fresh install: the posters are drawn by `demo_collection`, harvested
+It works offline on a fresh install: the posters are drawn by `postercensus.demo.collection`, harvested
 as a CSV source like any export, and run through the same `refresh` a scheduled job runs, so
 what the demo shows is what the tool does. It keeps to its own home (./postercensus-demo unless
 --home is given) and refuses a home that holds other sources, so demo items never mix with a
@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 from postercensus.catalog.schema import sources
 from postercensus.harvest.tabular import CsvHarvester
-from postercensus.classify_commands import classifiers_summary
+from postercensus.cli.classify import classifiers_summary
 from postercensus.catalog.home import Home
-from postercensus.context import CommandError, writable_folder
-from postercensus.demo_check import MISSED, drawn_against_labelled
-from postercensus.demo_collection import CSV_NAME, FEMALE, MALE, demo_posters, write_demo_collection
+from postercensus.cli.context import CommandError, writable_folder
+from postercensus.demo.check import MISSED, drawn_against_labelled
+from postercensus.demo.collection import CSV_NAME, FEMALE, MALE, demo_posters, write_demo_collection
 from postercensus.refresh import run_refresh
-from postercensus.refresh_commands import print_refresh_summary, summary_console
+from postercensus.cli.refresh import print_refresh_summary, summary_console
 from postercensus.runlock import RefreshRunning
 
 DEMO_HOME = "postercensus-demo"

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from postercensus.commandapp import CommandApp
+from postercensus.cli.commandapp import CommandApp
 from postercensus.catalog.home import Home
-from postercensus.context import CommandError, existing_home
+from postercensus.cli.context import CommandError, existing_home
 from postercensus.catalog.layout import REFRESH_LOG_FILENAME
 from postercensus.schedule import UNIT_NAME, cron_line, executable, systemd_units
 

@@ -2,7 +2,7 @@
 
 The checks themselves live in `analysis.filters` (the Python API raises the same FilterError);
 here they become the CLI's one-line `Error: …` with exit code 1, raised before anything is written.
-`analysis` (and pandas) is imported only when a command runs, as in analysis_commands.
+`analysis` (and pandas) is imported only when a command runs, as in `cli.analysis`.
 """
 from __future__ import annotations
 

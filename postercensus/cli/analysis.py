@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from postercensus.context import existing_home, writable_folder
-from postercensus.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
+from postercensus.cli.context import existing_home, writable_folder
+from postercensus.cli.filter_options import Keyword, MinProbability, Model, Source, YearFrom, YearTo, make_filters
 
 
 def analyze_command(ctx: typer.Context) -> None:

@@ -14,10 +14,10 @@ from postercensus.harvest.records import Harvester
 from postercensus.harvest.runner import HarvestFacts
 from postercensus.harvest.stage import HarvestSource
 from postercensus.harvest.tabular import COLUMN_CANDIDATES, CsvColumns, CsvHarvester, FolderHarvester
-from postercensus.commandapp import CommandApp
+from postercensus.cli.commandapp import CommandApp
 from postercensus.catalog.home import Home
-from postercensus.context import CommandError
-from postercensus.terminal import print_errors
+from postercensus.cli.context import CommandError
+from postercensus.cli.terminal import print_errors
 
 harvest_app = CommandApp(
     help="Bring a collection's items and images into the catalogue. Re-running a harvest only "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from postercensus.catalog.schema import faces, images, items, predictions
-from postercensus.demo_collection import DemoPoster
+from postercensus.demo.collection import DemoPoster
 
 MISSED = "not found"
 

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from postercensus.catalog.problems import ProblemKind
 from postercensus.catalog.home import Home
-from postercensus.context import existing_home
+from postercensus.cli.context import existing_home
 from postercensus.refresh import EXIT_RUNNING, RefreshReport, run_refresh
 from postercensus.runlock import RefreshRunning
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from postercensus.faces.executors import FaceExecutor, make_executor
-from postercensus.context import CommandError
+from postercensus.cli.context import CommandError
 
 MAX_ERRORS_SHOWN = 10
 
