@@ -1,0 +1,93 @@
+"""Corrected shares of weighted faces (each face counted by its weight, e.g. its area on the poster),
+with the same confusion and the same "exact" interval as every unweighted share.
+
+Why the correction carries over: if a face's chance of being misclassified does not depend on its
+weight, the expected weighted proportion of faces predicted j is Σₖ p_w,k · P(predicted j | true k),
+where p_w is the true weighted share; this is the mixture `classify.prevalence` undoes, so the point
+estimate is the same correction applied to the weighted proportions. (Small faces are harder to
+classify, so the assumption is an approximation: docs/reporting-results.md says so.)
+
+Why an effective sample size: the exact interval draws a group's proportions from Dirichlet(counts +
+pseudo-faces), which is only honest when the counts are the information the group holds. A weighted
+proportion from n faces holds less than n faces' information when the weights are unequal (one large
+face among many small ones is nearly the whole share), so the counts entering the draws are the
+weighted proportions × Kish's effective sample size (Σw)² / Σw², fractional, with the same
+pseudo-faces and the same confusion-rate draws as `estimate_prevalence`.
+benchmarks/analysis_weighted_coverage.py measures the interval's coverage by simulation.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from postercensus.classify.prevalence import (
+    EXACT,
+    LOWER,
+    UPPER,
+    Confusion,
+    _rate_draws,
+    _require_identified,
+    _SideDraws,
+    _solve,
+    choose_method,
+)
+
+
+@dataclass(frozen=True)
+class WeightedEstimate:
+    """The weighted corrected shares per label with their interval; `faces` the faces weighed and
+    `effective_faces` Kish's effective sample size of their weights (what the interval rests on)."""
+
+    labels: tuple[str, ...]
+    faces: int
+    effective_faces: float
+    corrected_share: dict[str, float]
+    ci_low: dict[str, float]
+    ci_high: dict[str, float]
+
+
+def effective_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size (Σw)² / Σw²: n for equal weights, near 1 when one weight dominates."""
+    weights = np.asarray(weights, dtype=float)
+    squares = float((weights ** 2).sum())
+    return float(weights.sum()) ** 2 / squares if squares > 0 else 0.0
+
+
+def weighted_estimate(categories: np.ndarray, weights: np.ndarray, confusion: Confusion,
+                      n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> WeightedEstimate:
+    """The corrected weighted shares of faces decided as `categories` (positions in
+    `confusion.predicted`) with `weights` (finite, ≥ 0; faces of weight 0 count in `faces` only).
+
+    NaN shares without positive weight; raises ValueError where the confusion cannot separate the
+    labels, as `estimate_prevalence` does.
+    """
+    categories, weights = np.asarray(categories, dtype=np.int64), np.asarray(weights, dtype=float)
+    if categories.shape != weights.shape:
+        raise ValueError(f"{len(categories)} faces but {len(weights)} weights")
+    if (~np.isfinite(weights) | (weights < 0)).any():
+        raise ValueError("weights must be finite and non-negative")
+    labels = confusion.labels
+    rates = confusion.rates()
+    method = choose_method(*rates.shape)
+    _require_identified(rates, method)
+    total = float(weights.sum())
+    n_eff = effective_size(weights)
+    if total <= 0:
+        nan = dict.fromkeys(labels, math.nan)
+        return WeightedEstimate(labels, len(weights), n_eff, dict(nan), dict(nan), dict(nan))
+    q = np.bincount(categories, weights=weights, minlength=len(confusion.predicted)) / total
+    point = _solve(rates[None], q[None], method)[0][0]
+    rng = np.random.default_rng(seed)
+    draws = _SideDraws(q * n_eff, confusion, _rate_draws(confusion, n_boot, rng), rng, method, EXACT)
+    tail = (1 - level) / 2
+    low, high = np.empty(len(labels)), np.empty(len(labels))
+    for k in range(len(labels)):
+        shares, identified = draws.for_bound(k, LOWER)
+        low[k] = np.quantile(np.where(identified, shares[:, k], 0.0), tail)
+        shares, identified = draws.for_bound(k, UPPER)
+        high[k] = np.quantile(np.where(identified, shares[:, k], 1.0), 1 - tail)
+    low, high = np.minimum(low, point), np.maximum(high, point)  # an interval contains its estimate
+    return WeightedEstimate(labels, len(weights), n_eff, dict(zip(labels, map(float, point))),
+                            dict(zip(labels, map(float, low))), dict(zip(labels, map(float, high))))
