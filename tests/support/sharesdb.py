@@ -1,8 +1,8 @@
 """A catalogue of posters with hand-placed face boxes and hand-chosen predictions, built with plain
 inserts (no stage code), for the prominence and comparison tests.
 
-The model's held-out faces are those of tests/test_analysis_tables.py: 10 true female (8 decided
-female, 2 male), 10 true male (1 female, 9 male), so at argmax tpr = 0.8, fpr = 0.1 and the
+The model's held-out faces: 100 true female (80 decided female, 20 male), 100 true male (10 female,
+90 male), enough for intervals narrower than [0, 1] on a hundred faces, so at argmax tpr = 0.8, fpr = 0.1 and the
 corrected female share of a raw (or weighted) female proportion q is (q − 0.1) / 0.7.
 """
 from __future__ import annotations
@@ -17,12 +17,12 @@ from postercensus.faces.settings import FaceSettings
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 MODEL = "test-model"
-HELD_OUT = ([("female", [0.9, 0.1])] * 8 + [("female", [0.2, 0.8])] * 2
-            + [("male", [0.7, 0.3])] + [("male", [0.1, 0.9])] * 9)
+HELD_OUT = ([("female", [0.9, 0.1])] * 80 + [("female", [0.2, 0.8])] * 20
+            + [("male", [0.7, 0.3])] * 10 + [("male", [0.1, 0.9])] * 90)
 CARD = {
     "labels": ["female", "male"],
-    "evaluation": {"n": 20, "accuracy": 0.85, "balanced_accuracy": 0.85,
-                   "confusion": {"labels": ["female", "male"], "matrix": [[8, 2], [1, 9]]}},
+    "evaluation": {"n": 200, "accuracy": 0.85, "balanced_accuracy": 0.85,
+                   "confusion": {"labels": ["female", "male"], "matrix": [[80, 20], [10, 90]]}},
     "held_out_predictions": {"true": [t for t, _ in HELD_OUT], "probabilities": [p for _, p in HELD_OUT]},
     "backbone": {"name": "test"},
 }

@@ -1,0 +1,156 @@
+"""Two groups of posters (two keywords, sources or decades) compared: each group's corrected shares
+and the difference B − A with a 95 % interval from a joint bootstrap.
+
+The two groups are counted by one classifier, so an error in its confusion rates moves both shares
+the same way: drawing each group's interval on its own and combining them would count that error
+twice. Every replicate here draws the rates once for both groups (`classify.prevalence.bootstrap_draws`)
+and each group's proportions on its own. The difference's lower bound takes B's lower-bound draws
+minus A's upper-bound ones and its upper bound the other way round (the "exact" draws lean towards
+the bound they serve, `classify.prevalence.estimate_prevalence`), and the interval is widened to
+contain the point difference. benchmarks/analysis_compare_coverage.py measures its coverage.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+import pandas as pd
+
+from postercensus.analysis.filters import CLOSE_MATCHES, FilterError, Filters
+from postercensus.analysis.load import Tables
+from postercensus.analysis.selection import Selection, select
+from postercensus.catalog.keywords import normalise_keywords
+from postercensus.classify.prevalence import LOWER, UPPER, Confusion, bootstrap_draws
+
+COMPARE_COLUMNS = ["group", "value", "label", "faces", "corrected_share", "ci_low", "ci_high"]
+GROUPINGS = ("keyword", "source", "decade")
+DIFFERENCE = "B-A"
+LEVEL = 0.95
+N_BOOT = 2000
+
+
+def _known_values(selection: Selection, by: str) -> list[str]:
+    """Every value of the grouping among the selected items, as text."""
+    if by == "keyword":
+        return sorted(selection.keywords.known)
+    if by == "source":
+        return sorted(selection.items["source"].dropna().astype(str).unique())
+    return [str(int(decade)) for decade in sorted(selection.items["decade"].dropna().unique())]
+
+
+def _normalised(by: str, value: str) -> str:
+    """The value as the catalogue stores it: keywords normalised, "1930s" read as decade 1930."""
+    value = str(value).strip()
+    if by == "keyword":
+        parts = normalise_keywords([value])
+        return parts[0] if len(parts) == 1 else value
+    if by == "decade":
+        return value[:-1] if value.endswith("s") else value
+    return value
+
+
+def _group_rows(selection: Selection, by: str, value: str) -> np.ndarray:
+    """A mask over the selection's items: those in the group (value already checked)."""
+    if by == "keyword":
+        return selection.keywords.carrying([value])[value]
+    if by == "source":
+        return selection.items["source"].astype(str).eq(value).to_numpy()
+    return selection.items["decade"].eq(int(value)).fillna(False).to_numpy(dtype=bool)
+
+
+def _checked(selection: Selection, by: str, value: str) -> str:
+    """The normalised value, or FilterError naming close matches among the selection's values."""
+    wanted = _normalised(by, value)
+    known = _known_values(selection, by)
+    if wanted in known:
+        return wanted
+    close = difflib.get_close_matches(wanted, known, n=CLOSE_MATCHES)
+    hint = (f"close matches: {', '.join(repr(match) for match in close)}" if close
+            else f"no close match ({len(known)} {by}s in this selection)")
+    raise FilterError(f"no selected item has the {by} {value!r}; {hint}")
+
+
+def _difference_bounds(confusion: Confusion, a: dict[str, int], b: dict[str, int], label: int,
+                       n_boot: int) -> tuple[float, float]:
+    """(low, high) of B − A for one label from shared rate draws; an unidentified replicate counts
+    as −1 for the lower bound and +1 for the upper one (dropping it would narrow the interval)."""
+    lower = bootstrap_draws([a, b], confusion, [(label, UPPER), (label, LOWER)], n_boot=n_boot)[:, :, label]
+    upper = bootstrap_draws([a, b], confusion, [(label, LOWER), (label, UPPER)], n_boot=n_boot)[:, :, label]
+    tail = (1 - LEVEL) / 2
+    low = np.quantile(np.nan_to_num(lower[1] - lower[0], nan=-1.0), tail)
+    high = np.quantile(np.nan_to_num(upper[1] - upper[0], nan=1.0), 1 - tail)
+    return float(low), float(high)
+
+
+def difference_rows(selection: Selection, a: dict[str, int], b: dict[str, int],
+                    n_boot: int = N_BOOT) -> list[dict]:
+    """The B − A rows per category from two groups' counts (NaN where either share is unknown, and
+    for `uncertain`, which has no corrected share)."""
+    shares = selection.shares
+    rows_a, rows_b = shares.records(a), shares.records(b)
+    labels = list(shares.confusion.labels) if shares.confusion is not None else []
+    rows = []
+    for row_a, row_b in zip(rows_a, rows_b):
+        label = row_a["label"]
+        point = row_b["corrected_share"] - row_a["corrected_share"]
+        low = high = math.nan
+        if label in labels and not math.isnan(point):
+            full_a = {category: int(a.get(category, 0)) for category in shares.confusion.predicted}
+            full_b = {category: int(b.get(category, 0)) for category in shares.confusion.predicted}
+            try:
+                low, high = _difference_bounds(shares.confusion, full_a, full_b, labels.index(label), n_boot)
+                low, high = min(low, point), max(high, point)
+            except ValueError:
+                point = math.nan
+        rows.append({"label": label, "faces": row_a["faces"] + row_b["faces"], "corrected_share": point,
+                     "ci_low": low, "ci_high": high})
+    return rows
+
+
+def compare(tables: Tables, by: str, a: str, b: str, filters: Filters = Filters(),
+            n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Groups A (`a`), B (`b`) and B-A among the filtered items, grouped `by` keyword, source or
+    decade ("1930" or "1930s"): per group and category the faces and the corrected share with its
+    95 % interval; the B-A rows hold the difference of the corrected shares and its joint-bootstrap
+    interval, and `faces` of both groups. `value` names the group ("industry − agriculture" for B-A).
+
+    Raises FilterError for an unknown grouping, a value no selected item has (naming close matches),
+    or a selection without a model. A poster in both groups (two keywords) counts in both, which
+    makes the difference's interval wider than it need be, never narrower.
+    """
+    if by not in GROUPINGS:
+        raise FilterError(f"cannot group by {by!r}; use one of {', '.join(GROUPINGS)}")
+    selection = select(tables, filters)
+    if selection.card is None:
+        raise FilterError("no model has predicted these faces: run `postercensus classify predict` first")
+    values = [_checked(selection, by, value) for value in (a, b)]
+    counts = [selection.item_faces.counts(np.flatnonzero(_group_rows(selection, by, value))) for value in values]
+    records = []
+    for group, value, group_counts in zip(("A", "B"), values, counts):
+        records += [{"group": group, "value": value, **{column: row[column] for column in COMPARE_COLUMNS[2:]}}
+                    for row in selection.shares.records(group_counts)]
+    records += [{"group": DIFFERENCE, "value": f"{values[1]} − {values[0]}", **row}
+                for row in difference_rows(selection, counts[0], counts[1], n_boot)]
+    return pd.DataFrame(records, columns=COMPARE_COLUMNS)
+
+
+def _interval(row: pd.Series) -> str:
+    if math.isnan(row["corrected_share"]):
+        return "unknown"
+    signed = f"{row['corrected_share']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+    return signed.replace("-", "−")
+
+
+def quotable(table: pd.DataFrame, label: str | None = None) -> str:
+    """The line a researcher can quote, e.g. `female share: agriculture 0.58 [0.47, 0.69] vs industry
+    0.21 [0.12, 0.31]; difference −0.37 [−0.52, −0.22]` (label: the model's first label by default)."""
+    if label is None:
+        label = str(table["label"].iloc[0])
+    rows = {group: table[(table["group"] == group) & (table["label"] == label)] for group in ("A", "B", DIFFERENCE)}
+    if any(row.empty for row in rows.values()):
+        raise ValueError(f"the comparison has no rows of label {label!r}; labels: {sorted(set(table['label']))}")
+    a, b, difference = (rows[group].iloc[0] for group in ("A", "B", DIFFERENCE))
+    return (f"{label} share: {a['value']} {_interval(a)} vs {b['value']} {_interval(b)}; "
+            f"difference {_interval(difference)}")
+

@@ -1,0 +1,81 @@
+"""analysis/compare.py: two groups and their difference, on a catalogue built so the true difference
+is known.
+
+Ten agriculture posters (source "farms", the 1930s) show 100 faces, 66 decided female; ten industry
+posters (source "factories", the 1950s) show 100 faces, 24 decided female. With the confusion of
+tests/support/sharesdb.py (corrected female = (q − 0.1) / 0.7) agriculture is 0.8 female, industry
+0.2, and industry − agriculture is −0.6.
+"""
+from __future__ import annotations
+
+import pytest
+
+from postercensus.analysis.compare import COMPARE_COLUMNS, compare, quotable
+from postercensus.analysis.face_tables import by_gender
+from postercensus.analysis.filters import FilterError, Filters
+from postercensus.analysis.load import load_tables
+from tests.support.sharesdb import Face, Poster, build
+
+ARGMAX = Filters(min_probability=0.0)
+
+
+def posters(year: int, keyword: str, source: str, female: int) -> list[Poster]:
+    """Ten posters of ten faces each, `female` of the hundred decided female."""
+    labels = ["female"] * female + ["male"] * (100 - female)
+    return [Poster(year + index % 10, (keyword, "poster"), (1000, 1000),
+                   tuple(Face((10 * k, 10 * k, 10 * k + 8, 10 * k + 8), labels[10 * index + k]) for k in range(10)),
+                   source=source)
+            for index in range(10)]
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    home = tmp_path_factory.mktemp("compare") / "home"
+    return load_tables(build(home, posters(1930, "agriculture", "farms", 66) + posters(1950, "industry", "factories", 24)))
+
+
+@pytest.mark.parametrize("by, a, b", [("keyword", "agriculture", "industry"), ("source", "farms", "factories"),
+                                      ("decade", "1930s", "1950")])
+def test_the_difference_interval_contains_the_known_difference(tables, by, a, b):
+    table = compare(tables, by, a, b, ARGMAX)
+    assert list(table.columns) == COMPARE_COLUMNS
+    female = table[table["label"] == "female"].set_index("group")
+    assert list(female.index) == ["A", "B", "B-A"]
+    assert (female.loc["A", "faces"], female.loc["B", "faces"], female.loc["B-A", "faces"]) == (66, 24, 90)
+    assert female.loc["A", "corrected_share"] == pytest.approx(0.8)
+    assert female.loc["B", "corrected_share"] == pytest.approx(0.2)
+    difference = female.loc["B-A"]
+    assert difference["corrected_share"] == pytest.approx(-0.6)
+    assert difference["ci_low"] < -0.6 < difference["ci_high"]
+    # the joint bootstrap keeps the shared rate error once: narrower than the groups' bounds combined
+    assert difference["ci_low"] > female.loc["B", "ci_low"] - female.loc["A", "ci_high"]
+    assert difference["ci_high"] < female.loc["B", "ci_high"] - female.loc["A", "ci_low"]
+    male = table[(table["label"] == "male") & (table["group"] == "B-A")].iloc[0]
+    assert male["corrected_share"] == pytest.approx(0.6)
+
+
+def test_group_rows_are_the_groups_own_tables(tables):
+    table = compare(tables, "keyword", "agriculture", "industry", ARGMAX)
+    alone = by_gender(tables, Filters(keywords=("agriculture",), min_probability=0.0)).set_index("label")
+    group = table[table["group"] == "A"].set_index("label")
+    for column in ("faces", "corrected_share", "ci_low", "ci_high"):
+        assert group.loc["female", column] == pytest.approx(alone.loc["female", column])
+
+
+def test_the_quotable_line_names_groups_shares_and_difference(tables):
+    line = quotable(compare(tables, "keyword", "agriculture", "industry", ARGMAX))
+    assert line.startswith("female share: agriculture 0.80 [")
+    assert " vs industry 0.20 [" in line and "; difference −0.60 [−" in line
+
+
+@pytest.mark.parametrize("by, value, close", [("keyword", "agricultur", "'agriculture'"),
+                                              ("source", "farm", "'farms'"), ("decade", "1940", "'1930'")])
+def test_an_unknown_group_is_refused_naming_close_matches(tables, by, value, close):
+    with pytest.raises(FilterError, match=f"no selected item has the {by} '{value}'; close matches: .*{close}"):
+        compare(tables, by, value, "industry" if by == "keyword" else "factories" if by == "source" else "1950",
+                ARGMAX)
+
+
+def test_an_unknown_grouping_is_refused(tables):
+    with pytest.raises(FilterError, match="cannot group by 'year'; use one of keyword, source, decade"):
+        compare(tables, "year", "1930", "1950", ARGMAX)
