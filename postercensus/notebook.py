@@ -38,7 +38,7 @@ def open(path: str | Path, db: str | None = None, create: bool = False) -> Noteb
 
 
 class NotebookHome(Home):
-    """A home with `status()`, `refresh()` and `tables(...)` for notebooks."""
+    """A home with `status()`, `refresh()`, `tables(...)` and `methods(...)` for notebooks."""
 
     def status(self) -> dict[str, Any]:
         """The dict `postercensus status --json` prints."""
@@ -52,6 +52,18 @@ class NotebookHome(Home):
         from postercensus.refresh import run_refresh
 
         return run_refresh(self, scheduler, workers)
+
+    def methods(self, year_from: int | None = None, year_to: int | None = None,
+                keywords: Iterable[str] | str = (), source: str | None = None, min_probability: float | None = None,
+                model: str | None = None) -> str:
+        """The methods section (Markdown) that `postercensus report methods` writes, for the figures of
+        these filters (those of `tables(...)`): every number that qualifies them, from the catalogue,
+        the run records, the model card and provenance (`analysis.methods.methods_markdown`)."""
+        from postercensus.analysis.filters import Filters
+        from postercensus.analysis.methods import methods_markdown
+
+        keywords = (keywords,) if isinstance(keywords, str) else tuple(keywords)
+        return methods_markdown(self, Filters(year_from, year_to, keywords, source, min_probability, model))
 
     def validation_need(self) -> dict[str, Any] | None:
         """Which confusion corrects the shares now, the 95 % interval half-width of the first label's

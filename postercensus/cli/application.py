@@ -27,6 +27,7 @@ from postercensus.cli.faces import faces_app
 from postercensus.cli.harvest import harvest_app
 from postercensus.cli.init import init
 from postercensus.cli.refresh import refresh_command
+from postercensus.cli.report import report_app
 from postercensus.cli.schedule import schedule_app
 from postercensus.cli.sources import source_app
 from postercensus.cli.status import status
@@ -74,6 +75,7 @@ app.add_typer(faces_app, name="faces")
 app.add_typer(classify_app, name="classify")
 app.add_typer(text_app, name="text")
 app.add_typer(dashboard_app, name="dashboard")
+app.add_typer(report_app, name="report")
 app.command("analyze")(analyze_command)
 app.command("export")(export_command)
 app.command("refresh")(refresh_command)
