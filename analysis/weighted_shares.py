@@ -68,19 +68,28 @@ def weighted_estimate(categories: np.ndarray, weights: np.ndarray, confusion: Co
         raise ValueError(f"{len(categories)} faces but {len(weights)} weights")
     if (~np.isfinite(weights) | (weights < 0)).any():
         raise ValueError("weights must be finite and non-negative")
+    total = float(weights.sum())
+    n_eff = effective_size(weights)
+    q = (np.bincount(categories, weights=weights, minlength=len(confusion.predicted)) / total if total > 0
+         else np.zeros(len(confusion.predicted)))
+    shares = proportion_shares(q, n_eff, confusion, n_boot, level, seed)
+    return WeightedEstimate(confusion.labels, len(weights), n_eff, *shares)
+
+
+def proportion_shares(q: np.ndarray, size: float, confusion: Confusion, n_boot: int = 2000, level: float = 0.95,
+                      seed: int = 0) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """(corrected share, ci_low, ci_high) per label of observed proportions `q` (in the order of
+    `confusion.predicted`) that hold `size` faces of information: the exact interval of
+    `estimate_prevalence` with the counts q × size, fractional. NaN where size is 0."""
     labels = confusion.labels
     rates = confusion.rates()
     method = choose_method(*rates.shape)
     _require_identified(rates, method)
-    total = float(weights.sum())
-    n_eff = effective_size(weights)
-    if total <= 0:
-        nan = dict.fromkeys(labels, math.nan)
-        return WeightedEstimate(labels, len(weights), n_eff, dict(nan), dict(nan), dict(nan))
-    q = np.bincount(categories, weights=weights, minlength=len(confusion.predicted)) / total
+    if size <= 0:
+        return dict.fromkeys(labels, math.nan), dict.fromkeys(labels, math.nan), dict.fromkeys(labels, math.nan)
     point = _solve(rates[None], q[None], method)[0][0]
     rng = np.random.default_rng(seed)
-    draws = _SideDraws(q * n_eff, confusion, _rate_draws(confusion, n_boot, rng), rng, method, EXACT)
+    draws = _SideDraws(q * size, confusion, _rate_draws(confusion, n_boot, rng), rng, method, EXACT)
     tail = (1 - level) / 2
     low, high = np.empty(len(labels)), np.empty(len(labels))
     for k in range(len(labels)):
@@ -89,5 +98,5 @@ def weighted_estimate(categories: np.ndarray, weights: np.ndarray, confusion: Co
         shares, identified = draws.for_bound(k, UPPER)
         high[k] = np.quantile(np.where(identified, shares[:, k], 1.0), 1 - tail)
     low, high = np.minimum(low, point), np.maximum(high, point)  # an interval contains its estimate
-    return WeightedEstimate(labels, len(weights), n_eff, dict(zip(labels, map(float, point))),
-                            dict(zip(labels, map(float, low))), dict(zip(labels, map(float, high))))
+    return (dict(zip(labels, map(float, point))), dict(zip(labels, map(float, low))),
+            dict(zip(labels, map(float, high))))
