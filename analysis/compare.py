@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from postercensus.analysis.filters import CLOSE_MATCHES, FilterError, Filters
 from postercensus.analysis.load import Tables
 from postercensus.analysis.selection import Selection, select
 from postercensus.catalog.keywords import normalise_keywords
-from postercensus.classify.prevalence import LOWER, UPPER, Confusion, bootstrap_draws
+from postercensus.classify.prevalence import LOWER, UPPER, Confusion, bootstrap_draws, corrected_shares
 
 COMPARE_COLUMNS = ["group", "value", "label", "faces", "corrected_share", "ci_low", "ci_high"]
 GROUPINGS = ("keyword", "source", "decade")
@@ -71,16 +72,23 @@ def _checked(selection: Selection, by: str, value: str) -> str:
     raise FilterError(f"no selected item has the {by} {value!r}; {hint}")
 
 
-def _difference_bounds(confusion: Confusion, a: dict[str, int], b: dict[str, int], label: int,
-                       n_boot: int) -> tuple[float, float]:
-    """(low, high) of B − A for one label from shared rate draws; an unidentified replicate counts
-    as −1 for the lower bound and +1 for the upper one (dropping it would narrow the interval)."""
-    lower = bootstrap_draws([a, b], confusion, [(label, UPPER), (label, LOWER)], n_boot=n_boot)[:, :, label]
-    upper = bootstrap_draws([a, b], confusion, [(label, LOWER), (label, UPPER)], n_boot=n_boot)[:, :, label]
+def difference(confusion: Confusion, a: Mapping[str, int], b: Mapping[str, int], label: int,
+               n_boot: int = N_BOOT, seed: int = 0) -> tuple[float, float, float]:
+    """(B − A, low, high) of label `label`'s corrected share from two groups' counts (every predicted
+    category given), the 95 % interval from shared rate draws. An unidentified replicate counts as −1
+    for the lower bound and +1 for the upper one (dropping it would narrow the interval); the
+    interval is widened to contain the point. Raises ValueError where the confusion cannot separate
+    the labels, or a group has no face."""
+    rates = confusion.rates()
+    points = [corrected_shares(rates, np.array([counts[category] for category in confusion.predicted], dtype=float))
+              for counts in (a, b)]
+    point = float(points[1][label] - points[0][label])
+    lower = bootstrap_draws([a, b], confusion, [(label, UPPER), (label, LOWER)], n_boot, seed)[:, :, label]
+    upper = bootstrap_draws([a, b], confusion, [(label, LOWER), (label, UPPER)], n_boot, seed)[:, :, label]
     tail = (1 - LEVEL) / 2
-    low = np.quantile(np.nan_to_num(lower[1] - lower[0], nan=-1.0), tail)
-    high = np.quantile(np.nan_to_num(upper[1] - upper[0], nan=1.0), 1 - tail)
-    return float(low), float(high)
+    low = float(np.quantile(np.nan_to_num(lower[1] - lower[0], nan=-1.0), tail))
+    high = float(np.quantile(np.nan_to_num(upper[1] - upper[0], nan=1.0), 1 - tail))
+    return point, min(low, point), max(high, point)
 
 
 def difference_rows(selection: Selection, a: dict[str, int], b: dict[str, int],
@@ -93,16 +101,12 @@ def difference_rows(selection: Selection, a: dict[str, int], b: dict[str, int],
     rows = []
     for row_a, row_b in zip(rows_a, rows_b):
         label = row_a["label"]
-        point = row_b["corrected_share"] - row_a["corrected_share"]
-        low = high = math.nan
-        if label in labels and not math.isnan(point):
+        point = low = high = math.nan
+        known = not (math.isnan(row_a["corrected_share"]) or math.isnan(row_b["corrected_share"]))
+        if label in labels and known:
             full_a = {category: int(a.get(category, 0)) for category in shares.confusion.predicted}
             full_b = {category: int(b.get(category, 0)) for category in shares.confusion.predicted}
-            try:
-                low, high = _difference_bounds(shares.confusion, full_a, full_b, labels.index(label), n_boot)
-                low, high = min(low, point), max(high, point)
-            except ValueError:
-                point = math.nan
+            point, low, high = difference(shares.confusion, full_a, full_b, labels.index(label), n_boot)
         rows.append({"label": label, "faces": row_a["faces"] + row_b["faces"], "corrected_share": point,
                      "ci_low": low, "ci_high": high})
     return rows
