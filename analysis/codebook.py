@@ -64,6 +64,13 @@ COLUMNS: dict[str, dict[str, str]] = {
         "image_height": "Height in pixels of that image upright.",
         "left": "Box left edge, pixels of the upright image.", "top": "Box top edge, pixels of the upright image.",
         "right": "Box right edge, pixels.", "bottom": "Box bottom edge, pixels.",
+        "area_share": "Box area ÷ image area (the box as stored, in the upright image): how much of the poster the "
+                      "face fills. Empty where the scan stored no image size.",
+        "prominence_rank": "1 for the largest face of its item (by area_share, by pixel area where the item has "
+                           "no image size), 2 for the next; ties go to the face higher up, then further left, "
+                           "then the lower face_id. Every face of the item is ranked, predicted or not.",
+        "centrality": "Distance of the box centre from the image centre in half-widths and half-heights, ÷ √2: 0 at "
+                      "the centre, 1 at a corner. Empty where the scan stored no image size.",
         "parameter_hash": "Face set (detector settings; provenance.json) the face was found with.",
         "model_id": "Classifier that predicted the face (empty: not predicted yet).",
         "model_version": "Version of that classifier.",
@@ -127,6 +134,34 @@ COLUMNS: dict[str, dict[str, str]] = {
     "agreement_summary.csv": {"agreement": "Agreement kind (see agreement.csv).", "items": "Items of this kind.",
                               "share": "items ÷ items in agreement.csv with a scanned image; empty for no_image, "
                                        "not_scanned and failed, which are in no share."},
+    "prominence.csv": {
+        "measure": "faces: every decided face counts once (as by_gender.csv); area_weighted: each face weighted by "
+                   "its area_share (faces without an image size left out); largest_face: only each item's "
+                   "prominence_rank 1 face (who is the protagonist).",
+        **{column: SHARES[column] for column in ("label", "faces")},
+        "effective_faces": "What the interval rests on: the faces for faces and largest_face; for area_weighted "
+                           "Kish's effective sample size (Σ area_share)² ÷ Σ area_share², fewer than the faces when "
+                           "a few large faces carry most of the weight.",
+        "corrected_share": "The label's share of the measure (of faces, of face area, of largest faces) corrected "
+                           "with the same confusion as every share (named above). For area_weighted the "
+                           "correction assumes a face's chance of misclassification does not depend on its size.",
+        "ci_low": "Lower bound of the 95 % interval of corrected_share (the exact interval; for area_weighted the "
+                  "weighted proportions enter it as effective_faces faces).",
+        "ci_high": "Upper bound of the 95 % interval of corrected_share.",
+    },
+    "size_ratio.csv": {
+        "numerator": "Label whose faces' mean area_share is divided (female where the model has it).",
+        "denominator": "Label whose faces' mean area_share divides (male where the model has it).",
+        "numerator_faces": "Faces decided as numerator with an area_share.",
+        "denominator_faces": "Faces decided as denominator with an area_share.",
+        "posters": "Items with at least one of those faces (what the bootstrap resamples).",
+        "ratio": "Mean area_share of faces decided numerator ÷ that of faces decided denominator (1: as large). "
+                 "From the decisions, not corrected: misclassification pulls it towards 1.",
+        "ci_low": "2.5th percentile of ratio over 2,000 resamples of the posters (a poster's faces were sized "
+                  "together, so posters, not faces, are resampled).",
+        "ci_high": "97.5th percentile of ratio over the same resamples; empty where some resample has no "
+                   "denominator face (unbounded above).",
+    },
     # intercoder agreement of the hand labels (`classify.agreement`), of the whole catalogue whatever the filters
     "coding_agreement.csv": {
         "purpose": "Which hand labels: validation (a random sample that measures the model) or training.",

@@ -14,16 +14,17 @@ from typing import Any
 
 import pandas as pd
 
-from postercensus.analysis import face_tables, text_tables
+from postercensus.analysis import face_tables, prominence, text_tables
 from postercensus.analysis.codebook import codebook_markdown, undocumented
 from postercensus.analysis.filters import Filters, at_threshold, select_items
 from postercensus.analysis.load import MENTION_COLUMNS, Tables
+from postercensus.analysis.prominence import PROMINENCE_COLUMNS
 from postercensus.analysis.selection import select
 from postercensus.catalog import __version__
 from postercensus.catalog.atomicwrite import write_atomically
 
 FACE_EXPORT_COLUMNS = ["face_row", "face_id", "item_id", "image_path", "image_width", "image_height", "left", "top",
-                       "right", "bottom", "parameter_hash", "model_id", "model_version", "label", "top_label",
+                       "right", "bottom", *PROMINENCE_COLUMNS, "parameter_hash", "model_id", "model_version", "label", "top_label",
                        "probability", "margin", "human_label"]
 TABLES: dict[str, Callable[[Tables, Filters], pd.DataFrame]] = {
     "by_gender.csv": face_tables.by_gender,
@@ -37,6 +38,8 @@ TABLES: dict[str, Callable[[Tables, Filters], pd.DataFrame]] = {
     "mentions_by_keyword.csv": text_tables.mentions_by_keyword,
     "agreement.csv": text_tables.agreement,
     "agreement_summary.csv": text_tables.agreement_summary,
+    "prominence.csv": prominence.prominence,
+    "size_ratio.csv": prominence.size_ratio,
     "coding_agreement.csv": lambda tables, filters: tables.coding_agreement,  # of every hand label: no filter applies
 }
 
@@ -56,7 +59,7 @@ def face_rows(faces: pd.DataFrame) -> pd.Series:
 def record_frames(tables: Tables, filters: Filters = Filters()) -> dict[str, pd.DataFrame]:
     """The filtered records by file name (items.csv, faces.csv, mentions.csv), in the export's columns."""
     items = select_items(tables.items, filters)
-    faces = select(tables, filters).faces
+    faces = prominence.face_prominence(select(tables, filters).faces)  # area_share, prominence_rank, centrality
     return {
         "items.csv": items,
         "faces.csv": faces.assign(face_row=face_rows(faces))[FACE_EXPORT_COLUMNS],

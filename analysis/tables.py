@@ -19,8 +19,10 @@ from postercensus.analysis.face_tables import (
     face_base,
     items_for,
 )
+from postercensus.analysis.compare import compare, quotable
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import Tables, load_tables
+from postercensus.analysis.prominence import prominence, size_ratio
 from postercensus.analysis.text_tables import (
     agreement,
     agreement_summary,
@@ -33,5 +35,5 @@ from postercensus.analysis.text_tables import (
 __all__ = [
     "Filters", "Tables", "load_tables", "by_gender", "composition", "by_year", "by_decade", "by_keyword",
     "items_for", "FaceBase", "face_base", "mentions_by_gender", "mentions_by_role", "mentions_by_year",
-    "mentions_by_keyword", "agreement", "agreement_summary",
+    "mentions_by_keyword", "agreement", "agreement_summary", "prominence", "size_ratio", "compare", "quotable",
 ]

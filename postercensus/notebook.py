@@ -146,6 +146,23 @@ class TableView:
     def agreement(self) -> pd.DataFrame:
         return self._table("agreement")
 
+    def prominence(self) -> pd.DataFrame:
+        """prominence.csv: corrected shares of faces, of face area and of each poster's largest face."""
+        return self._table("prominence")
+
+    def size_ratio(self) -> pd.DataFrame:
+        """size_ratio.csv: mean face area perceived female ÷ male, with a poster-bootstrap interval."""
+        return self._table("size_ratio")
+
+    def compare(self, by: str, a: str, b: str) -> pd.DataFrame:
+        """Groups `a` and `b` (two keywords, sources or decades: `by`) within these filters and B-A, the
+        difference of their corrected shares with a joint-bootstrap interval (`analysis.compare`); an
+        unknown group raises FilterError naming close matches. `analysis.compare.quotable(frame)` gives
+        the line to quote."""
+        from postercensus.analysis.compare import compare
+
+        return compare(self.tables, by, a, b, self.filters)
+
     def items(self) -> pd.DataFrame:
         return self._records["items.csv"].copy()
 

@@ -136,3 +136,30 @@ def test_weights_must_be_finite_and_non_negative():
     confusion = ConfusionMatrix(("female", "male"), ("female", "male"), np.array([[8, 2], [1, 9]]))
     with pytest.raises(ValueError, match="non-negative"):
         weighted_estimate(np.array([0, 1]), np.array([1.0, -1.0]), confusion)
+
+
+def test_export_writes_prominence_with_its_codebook_and_faces_gain_the_columns(tables, tmp_path):
+    from postercensus.analysis.export import export
+
+    export(tables, tmp_path, ARGMAX)
+    faces = pd.read_csv(tmp_path / "faces.csv").set_index("face_id")
+    assert faces.loc[1, "area_share"] == pytest.approx(0.1) and faces.loc[1, "prominence_rank"] == 1
+    assert faces.loc[2, "centrality"] == pytest.approx(0.0)
+    written = pd.read_csv(tmp_path / "prominence.csv")
+    assert list(written.columns) == PROMINENCE_TABLE_COLUMNS
+    assert set(written["measure"]) == {"faces", "area_weighted", "largest_face"}
+    ratio = pd.read_csv(tmp_path / "size_ratio.csv")
+    assert ratio["ratio"].iloc[0] == pytest.approx(((0.1 + 0.005) / 2) / ((0.02 + 0.02 + 0.005 + 0.5) / 4))
+    codebook = (tmp_path / "codebook.md").read_text()
+    for heading in ("## prominence.csv", "## size_ratio.csv", "| effective_faces |", "| prominence_rank |"):
+        assert heading in codebook
+
+
+def test_the_notebook_view_gives_the_export_tables(tables):
+    from postercensus.notebook import TableView
+
+    view = TableView(tables, ARGMAX)
+    assert view.prominence().equals(prominence(tables, ARGMAX))
+    assert view.size_ratio().equals(size_ratio(tables, ARGMAX))
+    compared = view.compare(by="keyword", a="agriculture", b="industry")
+    assert list(compared["group"].unique()) == ["A", "B", "B-A"]
