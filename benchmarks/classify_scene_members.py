@@ -29,9 +29,10 @@ CACHE = DEFAULT_CACHE / "scene-faces-members.npz"
 
 
 def scene_members(folder: Path, cache: Path = CACHE) -> dict[str, np.ndarray]:
-    """files, painters, labels, matched, descriptors, head and cnn-k probabilities (computed once per model version)."""
+    """files, painters, labels, matched, descriptors, the CNNs' input pixels (the aligned crops at their
+    size), head and cnn-k probabilities (computed once per model version)."""
     version = modelfolder.model_version(folder)
-    if not cache.is_file() or str(np.load(cache)["version"]) != version:
+    if not cache.is_file() or str(np.load(cache)["version"]) != version or "pixels" not in np.load(cache).files:
         from postercensus.classify.classifier import load_classifier
         from scene_faces import scene_faces
 
@@ -46,6 +47,7 @@ def scene_members(folder: Path, cache: Path = CACHE) -> dict[str, np.ndarray]:
         np.savez(cache, files=np.array([f.file for f in faces]), painters=np.array([f.painter for f in faces]),
                  labels=np.array([f.label for f in faces]), matched=np.array([f.matched for f in faces]),
                  descriptors=np.stack([s.descriptor for s in samples]).astype(np.float32),
+                 pixels=classifier.cnns[0].pixels(samples) if classifier.cnns else np.zeros((0,), np.uint8),
                  version=np.array(version), **members)
     with np.load(cache) as stored:
         return {key: stored[key] for key in stored.files}
