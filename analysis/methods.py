@@ -119,9 +119,11 @@ def _collection(tables: Tables, history: RunHistory, selection: Selection, recor
     with_image = int(items["item_id"].isin(tables.images["item_id"]).sum())
     statuses = items["face_status"].value_counts()
     lines.append("")
+    if tables.items.empty:
+        return lines + ["The catalogue holds no items yet."]
     scope = (f"The catalogue holds {len(tables.items):,} items; **{len(items):,}** of them match the filters "
              f"({describe(filters)})" if filters.narrows else f"The catalogue holds **{len(items):,}** items")
-    lines.append(f"{scope}; {with_image:,} have a stored scanned image and {int(statuses.get(SCANNED, 0)):,} were "
+    lines.append(f"{scope}; {with_image:,} have a stored digitised image and {int(statuses.get(SCANNED, 0)):,} were "
                  "searched for faces with the detector below" + _unscanned(statuses) + ".")
     return lines
 
@@ -253,9 +255,9 @@ def _correction(tables: Tables, history: RunHistory, selection: Selection) -> li
     draws = estimate.n_boot if estimate else defaults["n_boot"].default
     level = estimate.level if estimate else defaults["level"].default
     interval = defaults["interval"].default
-    lines.append(f"Each share is corrected for the classifier's errors with the confusion of {used.description}"
-                 + (f" ({used.note})" if used.note else "") + ", measured under the same decision rule as the "
-                 "counts. " + (f"The estimator is {ESTIMATORS[method]}. " if method else "")
+    lines.append("Each share is corrected for the classifier's errors with a confusion matrix measured under the same "
+                 f"decision rule as the counts: {used.description}" + (f" ({used.note})" if used.note else "") + ". "
+                 + (f"The estimator is {ESTIMATORS[method]}. " if method else "")
                  + f"The {level * 100:g} % intervals are percentile intervals over {draws:,} bootstrap draws; each draw "
                  "takes every confusion row's error rates from their Jeffreys posterior, Dirichlet(counts + ½), so the "
                  "uncertainty of the labelled faces is carried, and the collection's proportions from "
