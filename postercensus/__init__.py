@@ -10,6 +10,11 @@ The one installed import name. The stages are its subpackages (`postercensus.cat
     t.by_year()
     pc.find_faces("poster.jpg")
 
+Beside this module: where the API names below are defined (`notebook`, `standalone`); the orchestration both
+the API and the command line call (`stages`: the registry of every stage; `refresh` and its
+`runlock`; `schedule`: the cron/systemd lines; `homestatus`: what `status` reports); the command
+line in `cli/` (one module per command group); the demo collection in `demo/`.
+
 The names below are imported on first use, so `import postercensus.catalog` (which every stage
 does) never loads OpenCV, TensorFlow or spaCy.
 """
