@@ -18,6 +18,7 @@ SLOW_MODULES: frozenset[str] = frozenset({
     "test_home_stages.py",  # 16 s; its costliest shared fixture 6 s
     "test_classify_vggface.py",  # 10 s; its costliest shared fixture 6 s
     "test_notebook_home.py",  # 10 s; its costliest shared fixture 5 s
+    "test_report_methods.py",  # 21 s; its costliest shared fixture 16 s (load average 6)
     "test_face_status_wpa.py",  # 9 s; its costliest shared fixture 9 s
 })
 
