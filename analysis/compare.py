@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ import pandas as pd
 from postercensus.analysis.filters import CLOSE_MATCHES, FilterError, Filters
 from postercensus.analysis.load import Tables
 from postercensus.analysis.selection import Selection, select
+from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.catalog.keywords import normalise_keywords
 from postercensus.classify.prevalence import LOWER, UPPER, Confusion, bootstrap_draws, corrected_shares
 
@@ -158,3 +161,19 @@ def quotable(table: pd.DataFrame, label: str | None = None) -> str:
     return (f"{label} share: {a['value']} {_interval(a)} vs {b['value']} {_interval(b)}; "
             f"difference {_interval(difference)}")
 
+
+
+def default_path(home: Path, by: str, a: str, b: str) -> Path:
+    """Where a comparison's CSV goes when no file is named: <home>/comparisons/<by>-<a>-vs-<b>.csv,
+    each value reduced to letters, digits, dots and dashes so any keyword makes a file name."""
+    def slug(value: str) -> str:
+        return re.sub(r"[^0-9A-Za-z.]+", "-", value).strip("-").lower() or "group"
+
+    return Path(home) / "comparisons" / f"{by}-{slug(a)}-vs-{slug(b)}.csv"
+
+
+def write_comparison(table: pd.DataFrame, out: Path) -> Path:
+    """Write a `compare` table to `out` as UTF-8 CSV, atomically (a half-written table is never left)."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(Path(out), table.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    return Path(out)

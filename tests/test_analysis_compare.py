@@ -79,3 +79,36 @@ def test_an_unknown_group_is_refused_naming_close_matches(tables, by, value, clo
 def test_an_unknown_grouping_is_refused(tables):
     with pytest.raises(FilterError, match="cannot group by 'year'; use one of keyword, source, decade"):
         compare(tables, "year", "1930", "1950", ARGMAX)
+
+
+@pytest.fixture(scope="module")
+def home(tables):
+    return tables.home
+
+
+def test_the_command_prints_the_line_and_where_the_csv_went(home, tmp_path):
+    import pandas as pd
+
+    from tests.support.cli import run_cli
+
+    out = tmp_path / "cmp.csv"
+    result = run_cli(home, "compare", "--by", "keyword", "agriculture", "industry", "--out", str(out),
+                     "--min-probability", "0")
+    assert result.exit_code == 0, result.output
+    assert "female share: agriculture 0.80 [" in result.stdout and "difference −0.60 [−" in result.stdout
+    assert f"comparison written to {out.resolve()}" in result.stdout
+    written = pd.read_csv(out)
+    assert list(written.columns) == COMPARE_COLUMNS and list(written["group"].unique()) == ["A", "B", "B-A"]
+    default = run_cli(home, "compare", "--by", "source", "farms", "factories", "--min-probability", "0")
+    assert default.exit_code == 0, default.output
+    assert (home / "comparisons" / "source-farms-vs-factories.csv").exists()
+
+
+def test_the_command_refuses_an_unknown_group_in_one_line(home):
+    from tests.support.cli import run_cli
+
+    result = run_cli(home, "compare", "--by", "keyword", "agricultur", "industry")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("Error: no selected item has the keyword 'agricultur'; close matches: "
+                                     "'agriculture'")
+    assert not (home / "comparisons").exists() or not list((home / "comparisons").glob("keyword-*"))

@@ -21,6 +21,7 @@ from postercensus.catalog.stage import StageError
 from postercensus.cli.analysis import analyze_command, export_command
 from postercensus.cli.classify import classify_app
 from postercensus.cli.commandapp import CommandApp, HelpGroup
+from postercensus.cli.compare import compare_command
 from postercensus.cli.dashboard import dashboard_app
 from postercensus.cli.demo import demo_command
 from postercensus.cli.faces import faces_app
@@ -78,6 +79,7 @@ app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(report_app, name="report")
 app.command("analyze")(analyze_command)
 app.command("export")(export_command)
+app.command("compare")(compare_command)
 app.command("refresh")(refresh_command)
 app.command("demo")(demo_command)
 app.add_typer(schedule_app, name="schedule")
