@@ -348,7 +348,13 @@ def _text(selection: Selection, record: dict[str, Any]) -> list[str]:
 def _software(history: RunHistory) -> list[str]:
     recorded = history.software()
     lines = ["## Software", ""]
-    if recorded:
+    stage_lists = {tuple(stages) for _package, _version, stages in recorded}
+    if len(stage_lists) == 1:  # every package recorded by the same runs: the stages said once
+        lines += [f"The versions every run recorded (stages {', '.join(stage_lists.pop())}):", ""]
+        lines += _table(["package", "version"], [[package, version] for package, version, _ in recorded],
+                        numeric=False)
+        lines.append("")
+    elif recorded:
         lines += ["The versions the stages recorded in their run records:", ""]
         lines += _table(["package", "version", "stages"],
                         [[package, version, ", ".join(stages)] for package, version, stages in recorded], numeric=False)

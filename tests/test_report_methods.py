@@ -96,7 +96,7 @@ def test_the_section_names_harvest_dates_text_version_software_and_citation(real
     [(mentions,)] = _rows(real_home, "SELECT count(*) FROM mentions WHERE in_title = 0")
     assert f": {mentions} mentions in " in text
     numpy = json.loads(versions)["numpy"]
-    assert f"| numpy | {numpy} | " in text
+    assert f"| numpy | {numpy} |" in text
     assert f"{AUTHORS}. *postercensus: " in text and f"Version {__version__} [software]" in text
     assert "DEMO" not in text
 
@@ -229,3 +229,15 @@ def test_citation_cff_is_valid_cff_with_the_packages_version():
     package = package_metadata.metadata("postercensus")
     assert citation["license"] == package["License"]
     assert " ".join(citation["abstract"].split()) == package["Summary"]
+
+
+def test_a_catalogue_built_over_an_upgrade_names_both_versions(tmp_path):
+    home = tmp_path / "home"
+    engine = build_catalogue(home)
+    with engine.begin() as connection:
+        for stage, numpy in (("harvest", "1.26.4"), ("faces", "2.4.6"), ("classify", "2.4.6")):
+            connection.execute(schema.runs.update().where(schema.runs.c.stage == stage)
+                               .values(versions={"python": "3.11.7", "numpy": numpy}))
+    text = pc.open(home).methods()
+    assert "| python | 3.11.7 | harvest, faces, classify |" in text
+    assert "| numpy | 1.26.4 | harvest |" in text and "| numpy | 2.4.6 | faces, classify |" in text
