@@ -89,7 +89,7 @@ def test_the_section_names_harvest_dates_text_version_software_and_citation(real
     first, last = (f"{pd.Timestamp(stamp).strftime('%Y-%m-%d %H:%M')} UTC" for stamp in (first, last))
     assert runs == 2, "harvested, then harvested again by the refresh"
     assert f"- `{key}` ({kind}, " in text
-    assert f"2 harvest runs (2 ok) " + (f"on {first}" if first == last else f"between {first} and {last}") in text
+    assert "2 harvest runs (2 ok) " + (f"on {first}" if first == last else f"between {first} and {last}") in text
     [(parameters, versions)] = _rows(real_home, "SELECT parameters, versions FROM runs WHERE stage = 'text'")
     parameters = json.loads(parameters)
     assert f"text pipeline version `{parameters['version_hash']}` (model {parameters['version']['model']}" in text
