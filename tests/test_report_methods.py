@@ -241,3 +241,20 @@ def test_a_catalogue_built_over_an_upgrade_names_both_versions(tmp_path):
     text = pc.open(home).methods()
     assert "| python | 3.11.7 | harvest, faces, classify |" in text
     assert "| numpy | 1.26.4 | harvest |" in text and "| numpy | 2.4.6 | faces, classify |" in text
+
+
+def test_a_stratified_sample_names_its_strata(validated):
+    engine = pc.open(validated).engine
+    strata = {"female": {"population": 3, "drawn": 3}, "male": {"population": 3, "drawn": 3}}
+    with engine.begin() as connection:
+        connection.execute(schema.validation_samples.update().values(
+            design="stratified", stratify_by="predicted", strata=strata, weights={"female": 1.0, "male": 1.0}))
+        for face in (1, 3, 6):  # predicted female; 2, 4 and 5 male
+            connection.execute(schema.validation_sample_faces.update()
+                               .where(schema.validation_sample_faces.c.face_id == face).values(stratum="female"))
+        connection.execute(schema.validation_sample_faces.update()
+                           .where(schema.validation_sample_faces.c.face_id.in_((2, 4, 5))).values(stratum="male"))
+    text = pc.open(validated).methods()
+    assert ("Sample `s1`: a sample stratified by predicted (female: 3 of 3, male: 3 of 3; weighted by inverse "
+            "inclusion probability) of 6 faces from the 6 of the face set (seed 7)") in text
+    assert "| female | 1 (0.917) | 0 (0.083) |" in text  # equal inclusion probabilities: the simple sample's rates
