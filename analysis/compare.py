@@ -75,6 +75,13 @@ def _checked(selection: Selection, by: str, value: str) -> str:
     raise FilterError(f"no selected item has the {by} {value!r}; {hint}")
 
 
+def group_values(tables: Tables, by: str, filters: Filters = Filters()) -> list[str]:
+    """Every value of the grouping among the filtered items, sorted (what a selector offers)."""
+    if by not in GROUPINGS:
+        raise FilterError(f"cannot group by {by!r}; use one of {', '.join(GROUPINGS)}")
+    return _known_values(select(tables, filters), by)
+
+
 def difference(confusion: Confusion, a: Mapping[str, int], b: Mapping[str, int], label: int,
                n_boot: int = N_BOOT, seed: int = 0) -> tuple[float, float, float]:
     """(B − A, low, high) of label `label`'s corrected share from two groups' counts (every predicted

@@ -16,6 +16,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from postercensus.analysis.compare import GROUPINGS, compare, group_values, quotable
 from postercensus.analysis.filters import FilterError, Filters
 from postercensus.analysis.load import Tables, load_tables
 from postercensus.analysis.selection import matched
@@ -38,6 +39,8 @@ DEMO_BANNER_STYLE = {"position": "sticky", "top": 0, "zIndex": 10, "background":
 NO_MATCH = "no poster matches these filters"
 CITATION_STYLE = {"marginTop": "1.5rem", "paddingTop": "0.5rem", "borderTop": "1px solid #ccc", "color": "#444",
                   "fontSize": "0.85rem"}  # as the offline page's #citation
+COMPARE_PROMPT = "choose two groups to compare"
+COMPARE_HEADERS = ("group", "", "faces", "corrected share", "95 % interval")
 CITATION_LIST_STYLE = {"display": "grid", "gridTemplateColumns": "max-content 1fr", "gap": "0.2rem 1rem", "margin": 0}
 
 
@@ -117,6 +120,37 @@ def _citation(tables: Tables, filters: Filters) -> list:
     return [html.H2("Cite this view", style={"fontSize": "1rem"}), html.Dl(pairs, style=CITATION_LIST_STYLE)]
 
 
+def _compare_controls() -> html.Section:
+    """Two selectors (group A, group B) of one kind (keyword, source, decade), and where the three
+    rows of `analysis.compare` (A, B and B − A) and the line to quote appear."""
+    return html.Section(id="compare", children=[
+        html.H2("Compare two groups"),
+        html.Div(style={"display": "grid", "gap": "0.8rem 2rem", "gridTemplateColumns": "auto 1fr 1fr"}, children=[
+            html.Label(["Group by", dcc.RadioItems(id="compare-by", options=list(GROUPINGS), value=GROUPINGS[0],
+                                                   inline=True)]),
+            html.Label(["Group A", dcc.Dropdown(id="compare-a", placeholder="group A")]),
+            html.Label(["Group B", dcc.Dropdown(id="compare-b", placeholder="group B")]),
+        ]),
+        html.P(id="compare-line", role="status", style={"fontWeight": "bold"}),
+        html.Table(id="compare-table"),
+        html.P("B − A: the difference of the corrected shares, its 95 % interval from one draw of the "
+               "classifier's error rates for both groups (a joint bootstrap)."),
+    ])
+
+
+def _compare_rows(table) -> list:
+    """The first label's three rows (A, B, B − A) as table rows, the header first."""
+    label = table["label"].iloc[0]
+    rows = [html.Tr([html.Th(header) for header in COMPARE_HEADERS])]
+    for row in table[table["label"] == label].itertuples():
+        known = row.corrected_share == row.corrected_share  # NaN: no share
+        rows.append(html.Tr([html.Td(row.group), html.Td(row.value), html.Td(f"{row.faces:,}"),
+                             html.Td(f"{row.corrected_share:+.2f}" if row.group == "B-A" and known
+                                     else f"{row.corrected_share:.2f}" if known else "unknown"),
+                             html.Td(f"{row.ci_low:.2f} to {row.ci_high:.2f}" if known else "")]))
+    return rows
+
+
 def make_app(home: Home, max_age: float = TABLES_MAX_AGE_S) -> dash.Dash:
     """The Dash app for a home: its tables through analysis (the same active result sets as the
     export), its images from its folder."""
@@ -136,6 +170,7 @@ def make_app(home: Home, max_age: float = TABLES_MAX_AGE_S) -> dash.Dash:
         _filter_controls(tables),
         html.P(id="filter-summary", role="status", style={"fontWeight": "bold"}),
         *(html.Section([dcc.Graph(id=panel.id, config=GRAPH_CONFIG), html.P(panel.caption)]) for panel in PANELS),
+        _compare_controls(),
         html.Section(id="drilldown"),
         html.Section(id="methods", style={"background": "#f6f6f6", "padding": "0.5rem 1.5rem"}),
         html.Footer(id="citation", style=CITATION_STYLE),
@@ -157,6 +192,26 @@ def make_app(home: Home, max_age: float = TABLES_MAX_AGE_S) -> dash.Dash:
         except FilterError as error:
             return [*(no_data(NO_MATCH) for _panel in PANELS), notes, str(error), []]
         return [*build_figures(current, filters).values(), notes, f"{found}.", _citation(current, filters)]
+
+    @app.callback([Output("compare-a", "options"), Output("compare-b", "options")],
+                  [Input("compare-by", "value"), *controls])
+    def compare_options(by, years, keywords, source, probability):
+        try:
+            values = group_values(cache.get(), by, _filters(years, keywords, source, probability, full_range))
+        except FilterError:
+            values = []
+        return values, values
+
+    @app.callback([Output("compare-line", "children"), Output("compare-table", "children")],
+                  [Input("compare-by", "value"), Input("compare-a", "value"), Input("compare-b", "value"), *controls])
+    def compare_groups(by, a, b, years, keywords, source, probability):
+        if not a or not b:
+            return COMPARE_PROMPT, []
+        try:
+            table = compare(cache.get(), by, a, b, _filters(years, keywords, source, probability, full_range))
+        except FilterError as error:  # a group the new filters leave out, or no model
+            return str(error), []
+        return quotable(table), _compare_rows(table)
 
     @app.callback(Output("drilldown", "children"), [Input(panel, "clickData") for panel in CLICKABLE],
                   [State(control.component_id, control.component_property) for control in controls],

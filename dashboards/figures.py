@@ -276,6 +276,34 @@ def keywords_by_gender(frame: pd.DataFrame, label: str = FEMALE) -> go.Figure:
                           "tickvals": order, "ticktext": ticks, "automargin": True})
 
 
+MEASURE_NAMES = {"faces": "every face", "area_weighted": "weighted by face area", "largest_face": "largest face only"}
+
+
+def prominence_measures(frame: pd.DataFrame, label: str = FEMALE) -> go.Figure:
+    """The corrected share of `label` by the three prominence measures side by side (every face
+    counted once, each face weighted by its area, only each poster's largest face), each with its
+    95 % interval as the whisker, and the faces (and effective faces) it rests on under its name:
+    a share of area rests on fewer faces' worth of evidence when a few large faces dominate."""
+    title = f"Corrected {label} share by prominence (95 % intervals)"
+    rows = pd.DataFrame() if frame is None or frame.empty else frame[frame["label"] == label]
+    if _is_empty(rows, "corrected_share"):
+        return no_data(title)
+    totals = frame.groupby("measure")["faces"].sum()
+    names = [MEASURE_NAMES.get(measure, measure) for measure in rows["measure"]]
+    bases = [counted(totals.get(measure, 0), "face") + (f", {effective:.1f} effective" if measure == "area_weighted"
+                                                          and pd.notna(effective) else "")
+             for measure, effective in zip(rows["measure"], rows["effective_faces"])]
+    figure = go.Figure(go.Bar(
+        x=names, y=rows["corrected_share"], name=f"{label} (corrected)", marker_color=label_colour(label),
+        error_y=_error_bars(rows), hovertext=bases,
+        hovertemplate="%{x}: %{y:.1%} " + label + " (%{hovertext})<extra></extra>",
+    ))
+    ticks = [f"{name}<br>{base}" for name, base in zip(names, bases)]
+    return _layout(figure, title, yaxis={**_share_axis(label), "title": f"corrected {label} share", "range": [0, 1]},
+                   xaxis={"title": "measure (faces counted)", "type": "category", "tickmode": "array",
+                          "tickvals": names, "ticktext": ticks})
+
+
 def top_roles(frame: pd.DataFrame, top_n: int = TOP_ROLES) -> pd.Series:
     """Mentions per role of the `top_n` roles with the most mentions, most first ("(no role)": none found)."""
     roles = frame["role_lemma"].fillna("(no role)")

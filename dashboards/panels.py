@@ -28,6 +28,7 @@ SHARE_BY_DECADE = "fig-share-by-decade"
 FACES_BY_YEAR = "fig-faces-by-year"
 COMPOSITION = "fig-composition"
 KEYWORDS = "fig-keywords"
+PROMINENCE = "fig-prominence"
 TEXT_ROLES = "fig-text-roles"
 AGREEMENT = "fig-agreement"
 
@@ -39,10 +40,12 @@ PANELS = (
     Panel(COMPOSITION, "Each poster counted once, by the perceived genders of all its faces."),
     Panel(KEYWORDS, "Keywords with the most posters, most first; whiskers: 95 % intervals; in brackets: the "
                     "faces the shares rest on."),
+    Panel(PROMINENCE, "Who is prominent: every face counted once, each face weighted by its share of the poster, "
+                      "and only each poster's largest face; whiskers: 95 % intervals."),
     Panel(TEXT_ROLES, "Gendered phrases in descriptions (\"woman welder\"), by the role they qualify."),
     Panel(AGREEMENT, "Does the text mention the same gender the faces show?"),
 )
-FACE_PANELS = (SHARE_OVER_TIME, SHARE_BY_DECADE, FACES_BY_YEAR, COMPOSITION, KEYWORDS)  # each states its base (facebase)
+FACE_PANELS = (SHARE_OVER_TIME, SHARE_BY_DECADE, FACES_BY_YEAR, COMPOSITION, KEYWORDS, PROMINENCE)  # each states its base (facebase)
 
 
 def build_figures(tables: Tables, filters: Filters) -> dict[str, go.Figure]:
@@ -57,6 +60,7 @@ def build_figures(tables: Tables, filters: Filters) -> dict[str, go.Figure]:
         FACES_BY_YEAR: figures.faces_by_year(by_year),
         COMPOSITION: figures.composition(composition),
         KEYWORDS: figures.keywords_by_gender(analysis.by_keyword(tables, filters, with_ratios=False)),
+        PROMINENCE: figures.prominence_measures(analysis.prominence(tables, filters)),
         TEXT_ROLES: facebase.with_base(figures.text_roles(roles), facebase.roles_base_text(roles)),
         AGREEMENT: facebase.with_base(figures.agreement(agreement), facebase.agreement_base_text(agreement)),
     }
