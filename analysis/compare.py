@@ -3,11 +3,11 @@ and the difference B − A with a 95 % interval from a joint bootstrap.
 
 The two groups are counted by one classifier, so an error in its confusion rates moves both shares
 the same way: drawing each group's interval on its own and combining them would count that error
-twice. Every replicate here draws the rates once for both groups (`classify.prevalence.bootstrap_draws`)
-and each group's proportions on its own. The difference's lower bound takes B's lower-bound draws
-minus A's upper-bound ones and its upper bound the other way round (the "exact" draws lean towards
-the bound they serve, `classify.prevalence.estimate_prevalence`), and the interval is widened to
-contain the point difference. benchmarks/analysis_compare_coverage.py measures its coverage.
+twice. Every replicate here draws the rates once for both groups (as `classify.prevalence.bootstrap_draws`
+does) and each group's proportions on its own. The difference's lower bound takes B's lower-bound
+draws minus A's upper-bound ones and its upper bound the other way round (the "exact" draws lean
+towards the bound they serve, `classify.prevalence.estimate_prevalence`), and the interval is widened
+to contain the point difference. benchmarks/analysis_compare_coverage.py measures its coverage.
 """
 from __future__ import annotations
 
@@ -25,7 +25,17 @@ from postercensus.analysis.load import Tables
 from postercensus.analysis.selection import Selection, select
 from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.catalog.keywords import normalise_keywords
-from postercensus.classify.prevalence import LOWER, UPPER, Confusion, bootstrap_draws, corrected_shares
+from postercensus.classify.prevalence import (
+    EXACT,
+    LOWER,
+    UPPER,
+    Confusion,
+    _identified,
+    _rate_draws,
+    _SideDraws,
+    choose_method,
+    corrected_shares,
+)
 
 COMPARE_COLUMNS = ["group", "value", "label", "faces", "corrected_share", "ci_low", "ci_high"]
 GROUPINGS = ("keyword", "source", "decade")
@@ -82,23 +92,55 @@ def group_values(tables: Tables, by: str, filters: Filters = Filters()) -> list[
     return _known_values(select(tables, filters), by)
 
 
+def _unclipped_shares(rates: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Shares (B, K) fitting proportions q (B, C) through rates (B, K, C) by least squares with Σp = 1
+    but no bound at 0 or 1: Rogan–Gladen unclipped for two labels."""
+    batch, labels, _ = rates.shape
+    mixing = np.swapaxes(rates, 1, 2)  # (B, C, K): q ≈ mixing · p
+    kkt = np.zeros((batch, labels + 1, labels + 1))
+    kkt[:, :labels, :labels] = rates @ mixing
+    kkt[:, :labels, labels] = kkt[:, labels, :labels] = 1.0
+    rhs = np.zeros((batch, labels + 1))
+    rhs[:, :labels] = (rates @ q[:, :, None])[:, :, 0]
+    rhs[:, labels] = 1.0
+    return (np.linalg.pinv(kkt) @ rhs[:, :, None])[:, :labels, 0]  # pinv: an unidentified replicate, not an abort
+
+
 def difference(confusion: Confusion, a: Mapping[str, int], b: Mapping[str, int], label: int,
                n_boot: int = N_BOOT, seed: int = 0) -> tuple[float, float, float]:
     """(B − A, low, high) of label `label`'s corrected share from two groups' counts (every predicted
-    category given), the 95 % interval from shared rate draws. An unidentified replicate counts as −1
-    for the lower bound and +1 for the upper one (dropping it would narrow the interval); the
-    interval is widened to contain the point. Raises ValueError where the confusion cannot separate
-    the labels, or a group has no face."""
+    category given), with its 95 % interval from one set of rate draws for both groups.
+
+    The point is the difference of the groups' corrected shares (as their own rows give them). The
+    replicates are not clipped to [0, 1]: where a group's true share is 0 or 1, clipping its
+    replicates removes the rate error from one side of the difference, and the interval fell short
+    (88–91 % coverage for a group of 200 faces all female, benchmarks/analysis_compare_coverage.py);
+    unclipped, the interval is the difference's own, then bounded to [−1, 1]. An unidentified
+    replicate counts as −1 for the lower bound and +1 for the upper one (dropping it would narrow
+    the interval); the interval is widened to contain the point. Raises ValueError where the
+    confusion cannot separate the labels, or a group has no face.
+    """
+    columns = [np.array([counts[category] for category in confusion.predicted], dtype=np.int64) for counts in (a, b)]
+    if not all(column.sum() for column in columns):
+        raise ValueError("each group needs at least one decided face to compare")
     rates = confusion.rates()
-    points = [corrected_shares(rates, np.array([counts[category] for category in confusion.predicted], dtype=float))
-              for counts in (a, b)]
+    points = [corrected_shares(rates, column.astype(float)) for column in columns]
     point = float(points[1][label] - points[0][label])
-    lower = bootstrap_draws([a, b], confusion, [(label, UPPER), (label, LOWER)], n_boot, seed)[:, :, label]
-    upper = bootstrap_draws([a, b], confusion, [(label, LOWER), (label, UPPER)], n_boot, seed)[:, :, label]
+    method = choose_method(*rates.shape)
+    rng = np.random.default_rng(seed)
+    boot_rates = _rate_draws(confusion, n_boot, rng)
+    identified = _identified(boot_rates, method)
+    sides = [_SideDraws(column, confusion, boot_rates, rng, method, EXACT) for column in columns]
+
+    def replicates(bound_a: str, bound_b: str) -> np.ndarray:
+        shares = [_unclipped_shares(boot_rates, side._proportions(side._pseudo_counts(label, bound)))[:, label]
+                  for side, bound in zip(sides, (bound_a, bound_b))]
+        return shares[1] - shares[0]
+
     tail = (1 - LEVEL) / 2
-    low = float(np.quantile(np.nan_to_num(lower[1] - lower[0], nan=-1.0), tail))
-    high = float(np.quantile(np.nan_to_num(upper[1] - upper[0], nan=1.0), 1 - tail))
-    return point, min(low, point), max(high, point)
+    low = float(np.quantile(np.where(identified, replicates(UPPER, LOWER), -1.0), tail))
+    high = float(np.quantile(np.where(identified, replicates(LOWER, UPPER), 1.0), 1 - tail))
+    return point, min(max(low, -1.0), point), max(min(high, 1.0), point)
 
 
 def difference_rows(selection: Selection, a: dict[str, int], b: dict[str, int],
