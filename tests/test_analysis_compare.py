@@ -112,3 +112,22 @@ def test_the_command_refuses_an_unknown_group_in_one_line(home):
     assert result.stderr.strip() == ("Error: no selected item has the keyword 'agricultur'; close matches: "
                                      "'agriculture'")
     assert not (home / "comparisons").exists() or not list((home / "comparisons").glob("keyword-*"))
+
+
+def test_a_difference_at_the_edge_stays_within_minus_one_and_one():
+    from postercensus.analysis.compare import difference
+    from postercensus.classify.prevalence import ConfusionMatrix
+
+    confusion = ConfusionMatrix(("female", "male"), ("female", "male"), [[80, 20], [10, 90]])
+    point, low, high = difference(confusion, {"female": 0, "male": 50}, {"female": 50, "male": 0}, 0)
+    assert point == pytest.approx(1.0)  # A corrected to 0 female, B to 1
+    assert -1.0 <= low <= point <= high <= 1.0 and low > 0.5
+
+
+def test_a_group_without_faces_has_no_difference():
+    from postercensus.analysis.compare import difference
+    from postercensus.classify.prevalence import ConfusionMatrix
+
+    confusion = ConfusionMatrix(("female", "male"), ("female", "male"), [[80, 20], [10, 90]])
+    with pytest.raises(ValueError, match="at least one decided face"):
+        difference(confusion, {"female": 0, "male": 0}, {"female": 5, "male": 5}, 0)
