@@ -132,7 +132,7 @@ def _compare_controls() -> html.Section:
             html.Label(["Group B", dcc.Dropdown(id="compare-b", placeholder="group B")]),
         ]),
         html.P(id="compare-line", role="status", style={"fontWeight": "bold"}),
-        html.Table(id="compare-table"),
+        html.Table(id="compare-table", style={"borderSpacing": "1.2rem 0.2rem", "marginLeft": "-1.2rem"}),
         html.P("B − A: the difference of the corrected shares, its 95 % interval from one draw of the "
                "classifier's error rates for both groups (a joint bootstrap)."),
     ])
