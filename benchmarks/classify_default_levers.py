@@ -19,7 +19,12 @@ cross-fitted by group: `classify.domains.domain_entry`). What the members say:
 
 Variants: E as shipped; H0, H1 alone; 0.4 × H1 + 0.6 × C (lever 1: train on scenes); the share of
 C chosen per domain on a grid, cross-fitted by group; a per-domain logistic stack of the logits
-of H1 and C (lever 2), cross-fitted by group. UTKFace adults are read from the photos domain.
+of the heads and C (lever 2), cross-fitted by group, and one pooled stack with an intercept per
+domain; `--head-seeds` heads averaged; E stacked with a ridge logistic regression on the domain's
+own descriptors (nested cross-fitting). UTKFace adults are read from the photos domain.
+
+Outcome (benchmarks/results/classify_default_levers.txt): no variant beats E in every domain;
+gains on scenes (at most 5 of 636 faces) cost posters or MetFaces faces, so the default stays.
 
     python benchmarks/classify_default_levers.py [--scene-weight 1 2] > benchmarks/results/classify_default_levers.txt
 """
