@@ -16,8 +16,8 @@ SHARES = {
                        "posters, paintings or photos, named above and in provenance.json). Sums to 1 over the "
                        "labels. Empty for `uncertain` and for groups without faces.",
     "ci_low": "Lower bound of the 95 % interval of corrected_share (labelled-set and sampling error; each bound "
-              "bootstrapped with one face leaning its way, so a group of one face is not certain: README, "
-              "Methodology).",
+              "bootstrapped with one face leaning its way, so a group of one face is not certain: the "
+              "manual's Methodology: classify page, docs/methodology-classify.md).",
     "ci_high": "Upper bound of the 95 % interval of corrected_share.",
     "model_id": "The classifier whose predictions were counted (its version and evaluation: provenance.json).",
 }

@@ -38,14 +38,14 @@ NEUTRAL_BOX_SCALE = 1.0  # the detector's own box; left out of the hash, so olde
 
 @dataclass(frozen=True)
 class FaceSettings:
-    """What decides which faces are found and how they are cropped (defaults: see README, by measurement).
+    """What decides which faces are found and how they are cropped (defaults: see docs/methodology-faces.md, by measurement).
 
     The `[faces]` table of postercensus.toml names the active face set (`catalog.settings`)."""
 
     section: ClassVar[str] = "faces"
 
     # The default is YuNet at score 0.7, chosen by cross-validation that held out whole painters
-    # and People-Art styles (benchmarks/faces_default_choice.py, README Methodology (faces)): of
+    # and People-Art styles (benchmarks/faces_default_choice.py, docs/methodology-faces.md): of
     # the settings at ≤ half the seed's time per image, the best paintings F1 among those with
     # ≥ 2× the seed's People-Art hits at precision proxy ≥ 0.9. It replaced the HOG + Haar vote,
     # which found no more faces than the seed at half its speed.
