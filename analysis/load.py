@@ -28,6 +28,7 @@ from postercensus.classify.activeset import predictions_named
 from postercensus.classify.agreement import AGREEMENT_COLUMNS, agreement_table
 from postercensus.classify.validation import resolve_labels
 from postercensus.classify.domains import calibration_provenance
+from postercensus.classify.modelcard import ModelCard
 
 ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "creator", "date", "year", "decade", "description",
                 "keywords", "rights", "landing_url", "image_path", "face_status"]
@@ -59,7 +60,7 @@ class Tables:
     items: pd.DataFrame
     faces: pd.DataFrame
     mentions: pd.DataFrame
-    models: dict[str, dict]
+    models: dict[str, ModelCard]
     home: Path
     face_set: str | None = None
     text_version: str | None = None
@@ -117,7 +118,7 @@ def load_tables(source: Home | Path | Engine, home: Path | None = None) -> Table
         sources = frame(select(schema.sources.c.key, schema.sources.c.kind, schema.sources.c.location,
                                schema.sources.c.last_harvest_at).order_by(schema.sources.c.id))
         face_sets = frame(select(schema.face_sets).where(schema.face_sets.c.parameter_hash == face_set))
-    cards = {row.model_id: row.card for row in used.itertuples()}
+    cards = {row.model_id: ModelCard.of(row.card) for row in used.itertuples()}
     provenance = {"demo": config is not None and config.demo, "active_settings": active.describe(),
                   **_provenance(runs, face_sets, used, faces, text_version, sources)}
     return Tables(items, faces, mentions, cards, home, face_set, text_version, provenance, images,
@@ -297,14 +298,15 @@ def _provenance(runs: pd.DataFrame, face_sets: pd.DataFrame, used: pd.DataFrame,
         "parameters": face_sets["parameters"].iloc[0], "model_versions": face_sets["model_versions"].iloc[0]}
     models = {}
     for model in used.itertuples():
-        evaluation = model.card.get("evaluation", {})
+        card = ModelCard.of(model.card)
+        evaluation = card.evaluation.to_dict() if card.evaluation else {}
         models[model.model_id] = {
             "model_version": model.model_version, "registered_at": _iso(model.registered_at),
-            "location": model.location, "labels": list(model.card.get("labels", [])),
+            "location": model.location, "labels": card.label_list,
             "faces_predicted": int(faces.loc[faces["model_id"] == model.model_id, "face_id"].nunique()),
             "evaluation": {key: evaluation.get(key) for key in
                            ("n", "accuracy", "balanced_accuracy", "confusion", "decision_confusion", "threshold")},
-            "calibration": calibration_provenance(model.card),  # the domain whose errors corrected the shares
+            "calibration": calibration_provenance(card),  # the domain whose errors corrected the shares
         }
     text_runs = [] if runs.empty else [
         run for run in runs[runs["stage"] == "text"].itertuples() if run.parameters.get("version_hash") == text_version]

@@ -35,6 +35,7 @@ from postercensus.catalog.schema import OTHER_LABEL
 from postercensus.classify.agreement import BOOTSTRAP_DRAWS as AGREEMENT_DRAWS
 from postercensus.classify.correction import Correction
 from postercensus.classify.domains import applied_domain, calibration_summary, domain_figures, has_domains
+from postercensus.classify.modelcard import Evaluation, ModelCard, Training
 from postercensus.classify.prevalence import (
     EXACT,
     JEFFREYS,
@@ -177,12 +178,12 @@ def _classifier(selection: Selection, record: dict[str, Any]) -> list[str]:
     if selection.model_id is None:
         return lines + ["No classifier has predicted these faces: the tables carry no shares."]
     card, model = selection.card, record["models"][selection.model_id]
-    training = card.get("training") or {}
-    backbone = (card.get("backbone") or {}).get("name")
-    trained = f", trained on {training['data']}" if training.get("data") else ""
-    if training.get("faces"):
-        per_domain = ", ".join(f"{domain} {n:,}" for domain, n in (training.get("per_domain") or {}).items())
-        trained += f" ({training['faces']:,} faces" + (f": {per_domain}" if per_domain else "") + ")"
+    training = card.training or Training()
+    backbone = card.backbone_name
+    trained = f", trained on {training.data}" if training.data else ""
+    if training.faces:
+        per_domain = ", ".join(f"{domain} {n:,}" for domain, n in (training.per_domain or {}).items())
+        trained += f" ({training.faces:,} faces" + (f": {per_domain}" if per_domain else "") + ")"
     lines.append(f"Each face was given a *perceived* gender (labels: {', '.join(selection.labels)}) by the model "
                  f"**{selection.model_id}**, version `{model['model_version']}`"
                  + (f" (backbone {backbone})" if backbone else "") + f"{trained}.")
@@ -195,17 +196,18 @@ def _classifier(selection: Selection, record: dict[str, Any]) -> list[str]:
         figures = domain_figures(card)[domain]
         lines += ["", _chosen_domain(domain, figures)]
     else:
-        evaluation = card.get("evaluation") or {}
-        note = card.get("evaluation_note")
-        lines += ["", f"The model has no per-domain calibration. On its {evaluation.get('n', 'unknown number of')} "
-                      f"held-out faces{f' ({note})' if note else ''}: accuracy {_number(evaluation.get('accuracy'))}, "
-                      f"balanced accuracy {_number(evaluation.get('balanced_accuracy'))}."]
+        evaluation = card.evaluation or Evaluation()
+        note = card.evaluation_note
+        faces = "unknown number of" if evaluation.n is None else evaluation.n
+        lines += ["", f"The model has no per-domain calibration. On its {faces} "
+                      f"held-out faces{f' ({note})' if note else ''}: accuracy {_number(evaluation.accuracy)}, "
+                      f"balanced accuracy {_number(evaluation.balanced_accuracy)}."]
     lines += ["", _decisions(selection)]
     return lines
 
 
-def _domain_table(card: Mapping[str, Any], used: str) -> list[str]:
-    labels = list(card["labels"])
+def _domain_table(card: ModelCard, used: str) -> list[str]:
+    labels = card.label_list
     head = ["domain", "faces", "accuracy", "balanced accuracy", *(f"recall {label}" for label in labels),
             "ECE", "ECE before calibration"]
     rows = []
@@ -371,10 +373,10 @@ def _citation(selection: Selection, record: dict[str, Any]) -> list[str]:
              f"{_installed_licence()} licence; the repository's `{CITATION_FILE}` gives the reference in full."]
     if selection.model_id is not None:
         card = selection.card
-        licence = card.get("licence")
+        licence = card.licence
         lines += ["", f"The classifier: model card of **{selection.model_id}**, version "
                       f"`{record['models'][selection.model_id]['model_version']}`"
-                      + (f", created {card['created_at']}" if card.get("created_at") else "")
+                      + (f", created {card.created_at}" if card.created_at else "")
                       + (f". Its training data's terms: {licence.rstrip('.')}" if licence else "") + "."]
     return lines
 

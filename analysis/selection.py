@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ from postercensus.analysis.item_keywords import ItemKeywords, catalogue_keywords
 from postercensus.analysis.load import Tables
 from postercensus.analysis.model_faces import ModelFaces, model_faces
 from postercensus.analysis.shares import Shares
+from postercensus.classify.modelcard import ModelCard
 
 KEPT_SELECTIONS = 4  # per Tables: a view's filters and the few before them
 
@@ -32,7 +32,7 @@ class Selection:
 
     items: pd.DataFrame
     model_id: str | None
-    card: dict[str, Any] | None
+    card: ModelCard | None
     min_probability: float
     catalogue_keywords: ItemKeywords = field(repr=False, compare=False)  # of every item, `keywords` is of these
     catalogue_faces: ModelFaces = field(repr=False, compare=False)  # of every item, `face_rows` are these items'
@@ -62,7 +62,7 @@ class Selection:
     @property
     def labels(self) -> list[str]:
         """The model's labels (none without a model)."""
-        return [] if self.card is None else list(self.card["labels"])
+        return [] if self.card is None else self.card.label_list
 
     @cached_property
     def item_faces(self) -> ItemFaces:

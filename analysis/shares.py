@@ -10,8 +10,6 @@ made for when the card calibrates per domain.
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from postercensus.analysis.model_faces import ModelFaces
+from postercensus.catalog.memo import Memo
 from postercensus.classify.correction import Correction, correction, decision_categories
 from postercensus.classify.domains import registered_held_out
+from postercensus.classify.modelcard import ModelCard
 from postercensus.classify.prevalence import (
     LOWER,
     UPPER,
@@ -34,16 +34,15 @@ SHARE_COLUMNS = ["faces", "raw_share", "corrected_share", "ci_low", "ci_high"]
 RATIO_COLUMNS = ["ratio", "ratio_low", "ratio_high"]
 LEVEL = 0.95
 ESTIMATES_KEPT = 10_000  # remembered estimates (about 1.5 kB each): some 80 dashboard views of ~120 groups
-_ESTIMATES: OrderedDict[tuple, PrevalenceEstimate | None] = OrderedDict()  # see _remembered_estimate
-_ESTIMATES_LOCK = threading.Lock()  # the dashboard's server calls from several threads
+_ESTIMATES: Memo[PrevalenceEstimate | None] = Memo(ESTIMATES_KEPT)  # see _remembered_estimate; the dashboard's threads share it
 
 
-def categories(card: Mapping[str, Any] | None, min_probability: float) -> list[str]:
+def categories(card: ModelCard | None, min_probability: float) -> list[str]:
     """The model's labels, plus `uncertain` when a threshold is set; none without a model."""
-    return [] if card is None else decision_categories(list(card["labels"]), min_probability)
+    return [] if card is None else decision_categories(card.label_list, min_probability)
 
 
-def _correction(card: Mapping[str, Any] | None, min_probability: float,
+def _correction(card: ModelCard | None, min_probability: float,
                 faces: ModelFaces | None = None) -> Correction | None:
     """Which confusion corrects this rule's counts (`classify.correction.correction`): this
     collection's validation sample when the model has usable labels on this home and was not trained
@@ -70,19 +69,14 @@ def _remembered_estimate(confusion: Confusion, observed: dict[str, int]) -> Prev
     """
     key = (type(confusion).__name__, confusion.labels, confusion.predicted, confusion.counts.tobytes(),
            tuple(observed.values()))
-    with _ESTIMATES_LOCK:
-        if key in _ESTIMATES:
-            _ESTIMATES.move_to_end(key)
-            return _ESTIMATES[key]
+    return _ESTIMATES.get(key, lambda: _estimate_or_none(observed, confusion))
+
+
+def _estimate_or_none(observed: dict[str, int], confusion: Confusion) -> PrevalenceEstimate | None:
     try:
-        estimate = estimate_prevalence(observed, confusion)
+        return estimate_prevalence(observed, confusion)
     except ValueError:
-        estimate = None
-    with _ESTIMATES_LOCK:
-        _ESTIMATES[key] = estimate
-        while len(_ESTIMATES) > ESTIMATES_KEPT:
-            _ESTIMATES.popitem(last=False)
-    return estimate
+        return None
 
 
 class Shares:
@@ -90,8 +84,9 @@ class Shares:
     with one confusion of that rule (made once, not once per group): the collection's validation
     sample's when `faces` carry usable validation labels, else the card's."""
 
-    def __init__(self, card: Mapping[str, Any] | None, min_probability: float,
+    def __init__(self, card: ModelCard | Mapping[str, Any] | None, min_probability: float,
                  faces: ModelFaces | None = None) -> None:
+        card = None if card is None else ModelCard.of(card)
         self.card, self.min_probability = card, min_probability
         self.categories = categories(card, min_probability)
         self.correction = _correction(card, min_probability, faces)
@@ -138,7 +133,7 @@ class Shares:
         NaN where the whole's share can be 0 within its own interval (the ratio is then unbounded
         above): codebook.md says so, as an `inf` in a CSV reads as a measured value.
         """
-        labels = list(self.card["labels"])
+        labels = self.card.label_list
         nan = {label: dict.fromkeys(RATIO_COLUMNS, math.nan) for label in labels}
         if self.confusion is None:
             return [nan for _ in subsets]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from postercensus.classify.modelcard import ModelCard
 from postercensus.classify.validation import adjudicated_validation_labels, validation_labels_used_in_training
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class ModelValidation:
     trained_on: bool
 
 
-def model_validation(engine: Engine, face_set: str | None, cards: Mapping[str, dict[str, Any]]) -> dict[str, ModelValidation]:
+def model_validation(engine: Engine, face_set: str | None, cards: Mapping[str, ModelCard]) -> dict[str, ModelValidation]:
     """model id → its `ModelValidation`; empty when the face set has no validation labels."""
     if face_set is None or not cards:
         return {}

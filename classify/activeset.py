@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from postercensus.classify import domains, modelfolder
+from postercensus.classify.modelcard import ModelCard
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,11 @@ class ActivePredictions:
     model_id: str
     version: str  # the prediction version: the model's version and the domain
     folder: Path
-    card: dict
+    card: ModelCard
 
 
 def predictions_named(settings: ClassifySettings) -> ActivePredictions:
     folder = modelfolder.resolve(settings.model)
     card = modelfolder.read_card(folder)
     version = domains.prediction_version(card, modelfolder.model_version(folder), settings.domain)
-    return ActivePredictions(card["model_id"], version, folder, card)
+    return ActivePredictions(card.name, version, folder, card)

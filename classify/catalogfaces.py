@@ -12,7 +12,7 @@ one threshold per home; the stored label is its cached decision, never a second 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from postercensus.catalog import schema
 from postercensus.catalog.runs import utcnow
 from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL, LabelPurpose
 from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.modelcard import ModelCard
 from postercensus.classify.trainingset import TrainingSet
 
 PAGE = 256
@@ -103,16 +104,17 @@ class PredictionStore:
         self.engine = engine
         self.home = home
 
-    def register(self, model_id: str, version: str, card: dict[str, Any], location: str) -> None:
+    def register(self, model_id: str, version: str, card: ModelCard | Mapping[str, Any], location: str) -> None:
         """Record the model and its card once per version (analysis corrects shares with its confusion matrix)."""
+        card = ModelCard.of(card)
         table = schema.classifier_models
         with self.engine.begin() as connection:
             known = connection.execute(select(table.c.model_id).where(
                 table.c.model_id == model_id, table.c.model_version == version)).first()
             if known is None:
                 connection.execute(table.insert().values(
-                    model_id=model_id, model_version=version, backbone=card["backbone"]["name"],
-                    labels=card["labels"], card=card, location=location, registered_at=utcnow()))
+                    model_id=model_id, model_version=version, backbone=card.backbone_name,
+                    labels=card.label_list, card=card.to_dict(), location=location, registered_at=utcnow()))
 
     def _pending(self, model_id: str, version: str):
         predictions = schema.predictions

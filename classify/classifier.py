@@ -19,6 +19,7 @@ from postercensus.classify.backbones import Backbone, VggFaceBackbone, make_back
 from postercensus.classify.cnnbackbone import CnnBackbone
 from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
+from postercensus.classify.modelcard import BackboneSpec, ModelCard
 from postercensus.catalog.stage import Progress
 from postercensus.classify.progress import ignore
 
@@ -26,7 +27,7 @@ from postercensus.classify.progress import ignore
 @dataclass
 class Classifier:
     folder: Path
-    card: dict[str, Any]
+    card: ModelCard
     version: str
     backbone: Backbone
     head: Any  # keras.Model on features
@@ -42,11 +43,11 @@ class Classifier:
 
     @property
     def model_id(self) -> str:
-        return self.card["model_id"]
+        return self.card.name
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self.card["labels"])
+        return tuple(self.card.label_list)
 
     def probabilities(self, samples: Sequence[FaceSample], advance: Progress = ignore) -> np.ndarray:
         """(n, labels) softmax probabilities; `advance` counts the faces whose features are done
@@ -74,11 +75,11 @@ def load_classifier(model: str | Path, weights: Path | None = None, search_dirs:
 
     folder = modelfolder.resolve(model)
     card = modelfolder.read_card(folder)
-    spec = card["backbone"]
-    backbone = make_backbone(spec["name"], weights, search_dirs, spec.get("weights_sha256"))
+    spec = card.backbone or BackboneSpec()
+    backbone = make_backbone(spec.name or "", weights, search_dirs, spec.weights_sha256)
     head = keras.models.load_model(folder / modelfolder.HEAD_FILE)
     fine_tuned = None
-    if card.get("fine_tuned"):
+    if card.fine_tuned:
         from postercensus.classify.head import HeadSettings, fine_tune_model
 
         assert isinstance(backbone, VggFaceBackbone)
@@ -86,10 +87,9 @@ def load_classifier(model: str | Path, weights: Path | None = None, search_dirs:
         fine_tuned.load_weights(folder / modelfolder.FINE_TUNED_FILE)
     fisher_path = folder / modelfolder.FISHERFACES_FILE
     fisherfaces = Fisherfaces.load(fisher_path) if fisher_path.is_file() else None
-    ensemble = card.get("ensemble") or {}
-    cnns = [CnnBackbone.load(folder, stem) for stem in ensemble.get("cnn_members", [])]
+    cnns = [CnnBackbone.load(folder, stem) for stem in card.cnn_members]
     return Classifier(folder, card, modelfolder.model_version(folder), backbone, head, fine_tuned, fisherfaces,
-                      cnns, float(ensemble.get("cnn_share", 0.0)))
+                      cnns, card.cnn_share)
 
 
 def ensemble_probabilities(head: np.ndarray, cnns: Sequence[np.ndarray], cnn_share: float) -> np.ndarray:

@@ -18,6 +18,7 @@ import pandas as pd
 from postercensus.catalog.schema import UNCERTAIN_LABEL
 from postercensus.classify.domains import registered_held_out
 from postercensus.classify.metrics import decide
+from postercensus.classify.modelcard import ModelCard
 from postercensus.classify.prevalence import (
     Confusion,
     ConfusionMatrix,
@@ -33,18 +34,19 @@ def decision_categories(labels: list[str], threshold: float) -> list[str]:
     return labels + [UNCERTAIN_LABEL] if threshold else labels
 
 
-def held_out_confusion(card: dict[str, Any], threshold: float) -> ConfusionMatrix:
+def held_out_confusion(card: ModelCard | Mapping[str, Any], threshold: float) -> ConfusionMatrix:
     """True × decided labels of the model's held-out faces (of its applied domain) at `threshold` (0: argmax)."""
-    labels = list(card["labels"])
+    card = ModelCard.of(card)
+    labels = card.label_list
     used = registered_held_out(card)
     if used is None:
-        raise ValueError(f"model {card.get('model_id', '?')} has no held-out predictions to correct shares with")
+        raise ValueError(f"model {card.name} has no held-out predictions to correct shares with")
     held_out = used.predictions
     decided = decide(np.asarray(held_out["probabilities"], dtype=float), labels, threshold)
     return ConfusionMatrix.from_pairs(held_out["true"], decided, labels, decision_categories(labels, threshold))
 
 
-def corrected_shares(card: dict[str, Any], counts: Mapping[str, int], threshold: float,
+def corrected_shares(card: ModelCard | Mapping[str, Any], counts: Mapping[str, int], threshold: float,
                      n_boot: int = 2000, seed: int = 0) -> PrevalenceEstimate:
     """Each label's share among the counted faces, corrected for this model's errors, with a 95 % interval."""
     confusion = held_out_confusion(card, threshold)
@@ -81,14 +83,14 @@ class Correction:
                 "samples": list(self.samples), "prior_card_faces": self.prior_faces, "note": self.note}
 
 
-def card_description(card: Mapping[str, Any], confusion: ConfusionMatrix) -> str:
+def card_description(card: ModelCard | Mapping[str, Any], confusion: ConfusionMatrix) -> str:
     """'card, domain posters, 220 out-of-fold faces' (or the card's single held-out set)."""
     used = registered_held_out(card)
     where = f"domain {used.domain}" if used is not None and used.domain else "held-out faces"
     return f"card, {where}, {int(confusion.counts.sum())} out-of-fold faces"
 
 
-def correction(card: Mapping[str, Any], threshold: float, validation: pd.DataFrame | None = None,
+def correction(card: ModelCard | Mapping[str, Any], threshold: float, validation: pd.DataFrame | None = None,
                trained_on_validation: bool = False, prior_faces: float | None = PRIOR_FACES) -> Correction:
     """Which confusion corrects this model's shares at `threshold`, and the confusion itself.
 
@@ -100,7 +102,7 @@ def correction(card: Mapping[str, Any], threshold: float, validation: pd.DataFra
     why. Labels the model cannot give (`other`: not a face) and undecided faces do not enter the
     confusion. Raises ValueError where the card has no held-out faces either.
     """
-    base = held_out_confusion(dict(card), threshold)
+    base = held_out_confusion(card, threshold)
     plain = Correction(base, "card", card_description(card, base), 0)
     if validation is None or validation.empty:
         return plain

@@ -7,7 +7,7 @@ probabilities there (a temperature, and since issue 22 a shift per label: `class
 and the out-of-fold predictions (calibrated) whose confusion matrix corrects the shares of a
 collection of that domain:
 
-    card["domains"] = {"posters": {"calibration": "temperature and equal-recall shift", "temperature": T,
+    domains = {"posters": {"calibration": "temperature and equal-recall shift", "temperature": T,
                        "shift": {"female": 0, "male": b}, "held_out_predictions": {"true": [...],
                        "probabilities": [[...]], "uncalibrated": [[...]], "groups": [...]}, "n": ...,
                        "accuracy": ..., "balanced_accuracy": ..., "recall": {...}, "recall_gap": ...,
@@ -27,13 +27,14 @@ domain entry with only a temperature (a card from before shifts) calibrates with
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from postercensus.classify.calibration import EQUAL_RECALL, Calibration, fit_calibration
 from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.modelcard import DomainCalibration, ModelCard
 from postercensus.classify.splits import grouped_folds
 
 # scenes: faces in painted scenes (small, turned, several per picture), measured to calibrate
@@ -44,6 +45,7 @@ APPLIED_KEY = "applied_calibration"  # in a registered card: the domain and cali
 CALIBRATION_FOLDS = 5
 _FIGURES = ("calibration", "temperature", "shift", "n", "accuracy", "balanced_accuracy", "recall", "recall_gap",
             "ece", "ece_before_calibration", "recall_before_calibration", "cross_fitted")
+AnyCard = ModelCard | Mapping[str, Any]  # a typed card, or its JSON object (from the catalogue, a test)
 
 
 def check_domain(domain: str) -> str:
@@ -99,60 +101,63 @@ def domain_entry(true: Sequence[str], probabilities: np.ndarray, labels: Sequenc
     }
 
 
-def has_domains(card: Mapping[str, Any]) -> bool:
+def has_domains(card: AnyCard) -> bool:
     """Whether the card holds per-domain calibration."""
-    return bool(card.get("domains"))
+    return bool(ModelCard.of(card).domains)
 
 
-def _entry(card: Mapping[str, Any], domain: str) -> dict[str, Any]:
-    entries = card["domains"]
+def _entry(card: ModelCard, domain: str) -> DomainCalibration:
+    entries = card.domains or {}
     if check_domain(domain) not in entries:
-        raise ValueError(f"model {card.get('model_id', '?')} has no calibration for domain {domain!r} "
+        raise ValueError(f"model {card.name} has no calibration for domain {domain!r} "
                          f"(it has: {', '.join(sorted(entries))})")
     return entries[domain]
 
 
-def calibration(card: Mapping[str, Any], domain: str) -> Calibration:
+def calibration(card: AnyCard, domain: str) -> Calibration:
     """The calibration of this model on `domain` (temperature and shift); none when the card has no domains."""
-    return Calibration.from_entry(_entry(card, domain), card["labels"]) if has_domains(card) else Calibration()
+    card = ModelCard.of(card)
+    return Calibration.from_entry(_entry(card, domain).to_dict(), card.label_list) if card.domains else Calibration()
 
 
-def temperature(card: Mapping[str, Any], domain: str) -> float:
+def temperature(card: AnyCard, domain: str) -> float:
     """The temperature that calibrates this model on `domain`; 1.0 (none) when the card has no domains."""
     return calibration(card, domain).temperature
 
 
-def calibrate(card: Mapping[str, Any], probabilities: np.ndarray, domain: str) -> np.ndarray:
+def calibrate(card: AnyCard, probabilities: np.ndarray, domain: str) -> np.ndarray:
     """The model's probabilities calibrated for `domain`; unchanged when the card has no domains."""
     if not has_domains(card) or not len(probabilities):
         return probabilities
     return calibration(card, domain).apply(probabilities)
 
 
-def calibration_summary(card: Mapping[str, Any], domain: str) -> str:
+def calibration_summary(card: AnyCard, domain: str) -> str:
     """'temperature 0.944, shift male -0.52' (the shift named only where it moves a label): what
     `classify predict` says it applies, since a shift changes labels and a temperature does not."""
+    card = ModelCard.of(card)
     applied = calibration(card, domain)
-    moved = ", ".join(f"{label} {value:+.2f}" for label, value in zip(card["labels"], applied.shift) if value)
+    moved = ", ".join(f"{label} {value:+.2f}" for label, value in zip(card.label_list, applied.shift) if value)
     return f"temperature {applied.temperature:g}" + (f", shift {moved}" if moved else "")
 
 
-def prediction_version(card: Mapping[str, Any], version: str, domain: str) -> str:
+def prediction_version(card: AnyCard, version: str, domain: str) -> str:
     """The version predictions are stored under: the model's, plus the domain when the card
     calibrates per domain (a changed domain then predicts anew beside the old predictions)."""
     return f"{version}-{check_domain(domain)}" if has_domains(card) else version
 
 
-def with_applied_calibration(card: dict[str, Any], domain: str) -> dict[str, Any]:
+def with_applied_calibration(card: AnyCard, domain: str) -> ModelCard:
     """The card to register with predictions for `domain`: with the domain and calibration they used."""
-    if not has_domains(card):
+    card = ModelCard.of(card)
+    if not card.domains:
         return card
-    return {**card, APPLIED_KEY: {"domain": domain, **calibration(card, domain).to_dict(card["labels"])}}
+    return replace(card, applied_calibration={"domain": domain, **calibration(card, domain).to_dict(card.label_list)})
 
 
-def applied_domain(card: Mapping[str, Any]) -> str:
+def applied_domain(card: AnyCard) -> str:
     """The domain a registered card's predictions were made for (DEFAULT_DOMAIN when it names none)."""
-    return card.get(APPLIED_KEY, {}).get("domain", DEFAULT_DOMAIN)
+    return (ModelCard.of(card).applied_calibration or {}).get("domain", DEFAULT_DOMAIN)
 
 
 @dataclass(frozen=True)
@@ -164,37 +169,41 @@ class HeldOut:
     source: str  # says which, for provenance and the codebook
 
 
-def held_out(card: Mapping[str, Any], domain: str) -> HeldOut | None:
+def held_out(card: AnyCard, domain: str) -> HeldOut | None:
     """The held-out predictions of `domain`; the card's `held_out_predictions` when it has no domains
     (saying so); None when it has neither, and its shares cannot be corrected."""
-    if has_domains(card):
-        return HeldOut(_entry(card, domain)["held_out_predictions"], domain,
+    card = ModelCard.of(card)
+    if card.domains:
+        return HeldOut(_entry(card, domain).held_out_predictions or {}, domain,
                        f"out-of-fold {domain} faces of the model card (domains.{domain})")
-    if "held_out_predictions" in card:
-        return HeldOut(card["held_out_predictions"], None, "the model card's held-out faces "
+    if card.held_out_predictions is not None:
+        return HeldOut(card.held_out_predictions, None, "the model card's held-out faces "
                        "(held_out_predictions; the model has no per-domain calibration)")
     return None
 
 
-def registered_held_out(card: Mapping[str, Any]) -> HeldOut | None:
+def registered_held_out(card: AnyCard) -> HeldOut | None:
     """The held-out predictions that correct a registered card's shares: those of its applied domain."""
     return held_out(card, applied_domain(card))
 
 
-def domain_figures(card: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def domain_figures(card: AnyCard) -> dict[str, dict[str, Any]]:
     """Per domain of the card: its calibration and out-of-fold figures (none without domains; only those
     the card has: an older one lacks the shift and the recall per label)."""
-    return {domain: {key: entry[key] for key in _FIGURES if key in entry} for domain, entry in card.get("domains", {}).items()}
+    entries = ModelCard.of(card).domains or {}
+    figures = {domain: entry.to_dict() for domain, entry in entries.items()}
+    return {domain: {key: entry[key] for key in _FIGURES if key in entry} for domain, entry in figures.items()}
 
 
-def calibration_provenance(card: Mapping[str, Any]) -> dict[str, Any]:
+def calibration_provenance(card: AnyCard) -> dict[str, Any]:
     """What provenance.json says of a registered card's calibration: the domain, the temperature, the
     shift (when there is one) and the figures of the held-out faces whose errors corrected the shares."""
+    card = ModelCard.of(card)
     domain = applied_domain(card)
     used = registered_held_out(card)
-    figures = domain_figures(card)[domain] if has_domains(card) else {}
-    return {"domain": domain if has_domains(card) else None,
+    figures = domain_figures(card)[domain] if card.domains else {}
+    return {"domain": domain if card.domains else None,
             "temperature": temperature(card, domain),
-            "shift": (calibration(card, domain).to_dict(card["labels"]).get("shift") if has_domains(card) else None),
+            "shift": (calibration(card, domain).to_dict(card.label_list).get("shift") if card.domains else None),
             "corrected_with": used.source if used else None,
             "held_out": figures}

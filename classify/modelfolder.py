@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.catalog.stage import StageError
+from postercensus.classify.modelcard import ModelCard
 
 CARD_FILE = "model.json"
 HEAD_FILE = "head.keras"
@@ -86,15 +87,17 @@ def cnn_files(folder: Path) -> list[Path]:
             and path.name.endswith((CNN_WEIGHTS_SUFFIX, CNN_SETTINGS_SUFFIX))]
 
 
-def read_card(folder: Path) -> dict[str, Any]:
+def read_card(folder: Path) -> ModelCard:
+    """The folder's card, typed; a card of any earlier format reads (`classify.modelcard`)."""
     try:
-        return json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+        return ModelCard.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ModelFolderError(f"cannot read {folder / CARD_FILE}: {error}") from error
 
 
-def write_card(folder: Path, card: dict[str, Any]) -> None:
-    write_atomically(folder / CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False).encode("utf-8"))
+def write_card(folder: Path, card: ModelCard | Mapping[str, Any]) -> None:
+    """Save the card as read (key order kept), so an unchanged card keeps the model's version."""
+    write_atomically(folder / CARD_FILE, ModelCard.of(card).dumps().encode("utf-8"))
 
 
 def write_training_images(folder: Path, hashes: Iterable[str]) -> int:

@@ -29,6 +29,7 @@ from postercensus.classify.catalogfaces import CatalogFace, PredictionStore
 from postercensus.classify.classifier import Classifier, load_classifier
 from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.metrics import decide
+from postercensus.classify.modelcard import ModelCard
 
 STAGE = "classify"
 NAME = "classify predict"
@@ -124,13 +125,13 @@ def record_nothing_new(engine: Engine, named: ActivePredictions, threshold: floa
     return report
 
 
-def _parameters(model_id: str, version: str, threshold: float, folder: Path, card: Mapping[str, Any],
+def _parameters(model_id: str, version: str, threshold: float, folder: Path, card: ModelCard | Mapping[str, Any],
                 domain: str) -> dict[str, object]:
     """The run record's parameters: the model, the threshold and the calibration of the domain the
     probabilities were calibrated for, as the card gives it (temperature and equal-recall shift per
     label; shift None where the card has none, temperature 1 for a card without domains)."""
     calibration = domains.calibration(card, domain)
-    shift = calibration.to_dict(card["labels"]).get("shift") if calibration.shift else None
+    shift = calibration.to_dict(ModelCard.of(card).label_list).get("shift") if calibration.shift else None
     return {"model_id": model_id, "model_version": version, "threshold": threshold, "model_location": str(folder),
             "domain": domain, "temperature": calibration.temperature, "shift": shift}
 

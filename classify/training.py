@@ -27,6 +27,7 @@ from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
 from postercensus.classify.head import HeadSettings, build_head, fine_tune_model, fit
 from postercensus.classify.labelled import LabelledDataError, check_label_set
 from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.modelcard import ModelCard
 from postercensus.catalog.stage import Progress
 from postercensus.classify.progress import Step, ignore, quiet
 from postercensus.classify.report import contact_sheets, render_html
@@ -47,7 +48,7 @@ class TrainOptions:
 
 @dataclass
 class TrainedModel:
-    card: dict[str, Any]
+    card: ModelCard
     head: Any
     fine_tuned: Any | None
     fisherfaces: Fisherfaces
@@ -200,7 +201,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
                      "held_out": described(held_out), "faces_taken_whole": sum(not s.detected for s in data.samples),
                      "history": history, **training_images_entry(images)},
         "transfer": transfer_entry,
-        **({"ensemble": base.ensemble} if base is not None and base.ensemble else {}),
+        **({"ensemble": base.ensemble.to_dict()} if base is not None and base.ensemble else {}),
         "evaluation": evaluation,
         # Kept whole so corrected shares can rebuild the confusion matrix at any threshold.
         "held_out_predictions": held_out_predictions(true_held_out, probabilities),
@@ -209,7 +210,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "postercensus_version": __version__,
     }
-    return TrainedModel(card, head, fine_tuned, fisher, held_out, probabilities, images,
+    return TrainedModel(ModelCard.from_dict(card), head, fine_tuned, fisher, held_out, probabilities, images,
                         None if base is None else base.folder)
 
 
@@ -230,17 +231,18 @@ def save(trained: TrainedModel, folder: Path, data: TrainingSet) -> str:
     if trained.fine_tuned is not None:
         trained.fine_tuned.save_weights(folder / modelfolder.FINE_TUNED_FILE)
     trained.fisherfaces.save(folder / modelfolder.FISHERFACES_FILE)
-    copy_cnn_files(trained.base_folder, (trained.card.get("ensemble") or {}).get("cnn_members", []), folder)
+    copy_cnn_files(trained.base_folder, trained.card.cnn_members, folder)
     if trained.training_images is None:
         (folder / modelfolder.TRAINING_IMAGES_FILE).unlink(missing_ok=True)  # a previous model's list
     else:
         modelfolder.write_training_images(folder, trained.training_images)
     modelfolder.write_card(folder, trained.card)
     held_out = [int(i) for i in trained.held_out]
-    report = {**trained.card["evaluation"], "baseline_fisherfaces": trained.card["baseline_fisherfaces"],
+    card = trained.card
+    report = {**(card.evaluation.to_dict() if card.evaluation else {}), "baseline_fisherfaces": card.baseline_fisherfaces,
               "contact_sheets": contact_sheets([data.labels[i] for i in held_out], trained.probabilities,
-                                               trained.card["labels"], [data.names[i] for i in held_out])}
-    page = render_html(report, [data.samples[i] for i in held_out], f"{trained.card['model_id']}: held-out evaluation")
+                                               card.label_list, [data.names[i] for i in held_out])}
+    page = render_html(report, [data.samples[i] for i in held_out], f"{card.name}: held-out evaluation")
     write_atomically(folder / modelfolder.EVALUATION_PAGE, page.encode("utf-8"))
     return modelfolder.model_version(folder)
 

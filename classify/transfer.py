@@ -39,6 +39,7 @@ from postercensus.classify.facesamples import FaceSample
 from postercensus.classify.head import HeadSettings
 from postercensus.classify.labelled import LabelledDataError
 from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.modelcard import Ensemble, ModelCard
 from postercensus.catalog.stage import Progress
 from postercensus.classify.progress import Step, ignore, quiet
 from postercensus.classify.splits import grouped_folds, grouped_holdout
@@ -120,23 +121,24 @@ class TransferBase:
     """A model to transfer from: its base faces, its CNNs and the share they have in its ensemble."""
 
     folder: Path
-    card: dict[str, Any]
+    card: ModelCard
     version: str
     faces: BaseFaces
     cnns: list[CnnBackbone] = field(default_factory=list)
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self.card["labels"])
+        return tuple(self.card.label_list)
 
     @property
-    def ensemble(self) -> dict[str, Any] | None:
+    def ensemble(self) -> Ensemble | None:
         """The base card's `ensemble` entry, which a transferred model keeps (None: head alone)."""
-        return self.card.get("ensemble") or None
+        ensemble = self.card.ensemble
+        return ensemble if ensemble is not None and ensemble.to_dict() else None
 
     @property
     def cnn_share(self) -> float:
-        return float(self.ensemble["cnn_share"]) if self.ensemble else 0.0
+        return self.card.cnn_share
 
     def cnn_probabilities(self, samples: Sequence[FaceSample]) -> np.ndarray | None:
         """The CNNs' probabilities per CNN, (cnns, n, labels); None when the base has no CNNs."""
@@ -151,12 +153,12 @@ class TransferBase:
         return ensemble_probabilities(head_probabilities, list(cnn_probabilities), self.cnn_share)
 
     def describe(self) -> dict[str, str]:
-        return {"model_id": self.card["model_id"], "version": self.version}
+        return {"model_id": self.card.name, "version": self.version}
 
     def head_settings(self, settings: HeadSettings) -> HeadSettings:
         """`settings` with the base recipe's batch size: the head now learns from the base's thousands
         of faces too, and a batch of 32 would make every epoch (of up to 13 fits) several times slower."""
-        batch = (self.card.get("head") or {}).get("batch_size")
+        batch = self.card.head.batch_size if self.card.head else None
         return settings if batch is None else replace(settings, batch_size=int(batch))
 
     def seen(self, images: Sequence[str | None]) -> int | None:
@@ -183,18 +185,17 @@ def load_base(base: str) -> TransferBase | None:
         raise LabelledDataError(f"{name} has no base faces ({modelfolder.BASE_FACES_FILE}) to transfer from; "
                                 "train on your faces alone with --base none, or give --base a model folder that has them")
     card = modelfolder.read_card(folder)
-    if card["backbone"]["name"] != "dlib":
+    if card.backbone_name != "dlib":
         raise LabelledDataError(f"{name} is not a dlib model; transfer needs one (or use --base none)")
-    members = (card.get("ensemble") or {}).get("cnn_members", [])
     return TransferBase(folder, card, modelfolder.model_version(folder), faces,
-                        [CnnBackbone.load(folder, stem) for stem in members])
+                        [CnnBackbone.load(folder, stem) for stem in card.cnn_members])
 
 
 def check_labels(base: TransferBase, labels: Sequence[str]) -> None:
     """The researcher's labels must be the base's: a head cannot learn a label the base faces lack."""
     if set(labels) != set(base.labels):
         raise LabelledDataError(f"the labelled faces have labels {', '.join(sorted(set(labels)))} but the base model "
-                                f"{base.card['model_id']} has {', '.join(base.labels)}; transfer needs the same labels "
+                                f"{base.card.name} has {', '.join(base.labels)}; transfer needs the same labels "
                                 "(or use --base none)")
 
 

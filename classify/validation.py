@@ -13,6 +13,7 @@ allocation would not. Plain SQLAlchemy Core, so it runs on SQLite and PostgreSQL
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from postercensus.catalog import schema
 from postercensus.catalog.runs import utcnow
 from postercensus.catalog.schema import ADJUDICATOR, LabelPurpose
 from postercensus.classify.labelqueue import Model, faces_with_context
+from postercensus.classify.modelcard import ModelCard
 
 STRATIFY_BY = ("predicted", "decade")
 ALL_FACES = "all"  # the one stratum of a simple sample
@@ -251,7 +253,7 @@ def validation_faces(engine: Engine) -> set[tuple[int, str]]:
     return {(row.id, row.image_sha256) for row in rows}
 
 
-def validation_labels_used_in_training(card: dict[str, Any], engine: Engine) -> bool:
+def validation_labels_used_in_training(card: ModelCard | Mapping[str, Any], engine: Engine) -> bool:
     """True when the model whose card this is was trained on any of these validation labels.
 
     `classify train --from-catalog` records the catalogue faces it trained on (id and image hash,
@@ -259,6 +261,7 @@ def validation_labels_used_in_training(card: dict[str, Any], engine: Engine) -> 
     validation labels were included. A face trained on with its training label and later drawn
     into a sample counts too: the model has seen it, so its errors there are not the collection's.
     """
-    training = card.get("training") or {}
-    trained = {(int(face), str(sha)) for face, sha in training.get("catalogue_faces", [])}
+    training = ModelCard.of(card).training
+    faces = (training.catalogue_faces or []) if training else []
+    trained = {(int(face), str(sha)) for face, sha in faces}
     return bool(trained & validation_faces(engine))

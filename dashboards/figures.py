@@ -12,11 +12,15 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from postercensus.dashboards.names import NOT_IN_SHARES, display_name
+
+if TYPE_CHECKING:  # the type only: dashboards read the analysis tables, which carry the typed card
+    from postercensus.classify.modelcard import ModelCard
 
 FEMALE = "female"
 NO_DATA = "no data"
@@ -379,7 +383,7 @@ def _calibration_text(calibration: dict | None) -> str:
             "errors on those faces.")
 
 
-def methods_text(card: dict | None, min_probability: float = 0.0, home_threshold: float = 0.0,
+def methods_text(card: ModelCard | None, min_probability: float = 0.0, home_threshold: float = 0.0,
                  calibration: dict | None = None) -> list[tuple[str, str]]:
     """The methods panel as (heading, paragraph) pairs, rendered as HTML by the page and the app.
 
@@ -388,14 +392,14 @@ def methods_text(card: dict | None, min_probability: float = 0.0, home_threshold
     `home_threshold`: the collection's `[classify] threshold` (`Tables.threshold`), the default rule.
     `calibration`: the model's entry in provenance.json (`classify.domains.calibration_provenance`).
     """
-    card = card or {}
-    evaluation = card.get("evaluation") or {}
-    note = _reader_note(card.get("evaluation_note"))
-    model = card.get("model_id") or "no classifier registered"
+    evaluation = card.evaluation if card is not None else None
+    note = _reader_note(card.evaluation_note if card is not None else None)
+    model = (card.model_id if card is not None else None) or "no classifier registered"
+    labels = ", ".join(card.label_list) if card is not None else ""
     return [
-        ("Model", f"{model}; labels {', '.join(card.get('labels') or []) or 'unknown'}. "
-                  f"Accuracy {_percent(evaluation.get('accuracy'))}, balanced accuracy "
-                  f"{_percent(evaluation.get('balanced_accuracy'))}"
+        ("Model", f"{model}; labels {labels or 'unknown'}. "
+                  f"Accuracy {_percent(evaluation.accuracy if evaluation else None)}, balanced accuracy "
+                  f"{_percent(evaluation.balanced_accuracy if evaluation else None)}"
                   f"{f' ({note})' if note else ''}.{_calibration_text(calibration)}"),
         ("Thresholds", _threshold_text(min_probability, home_threshold)),
         ("Perceived gender", "Labels annotate how a depicted face reads to a classifier trained on people's "

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from postercensus.classify.modelcard import ModelCard
 from postercensus.analysis import shares as shares_module
 from postercensus.analysis.face_status import SCANNED, UNSCANNED
 from postercensus.analysis.face_tables import BY_DECADE_COLUMNS, BY_YEAR_COLUMNS
@@ -119,13 +120,13 @@ def plain_counts(faces: pd.DataFrame) -> dict[str, int]:
     return faces["label"].value_counts().to_dict()
 
 
-def plain_shares(card: dict, counts: dict[str, int], min_probability: float) -> pd.DataFrame:
-    labels = list(card["labels"]) + ([UNCERTAIN_LABEL] if min_probability else [])
+def plain_shares(card: ModelCard | dict, counts: dict[str, int], min_probability: float) -> pd.DataFrame:
+    labels = ModelCard.of(card).label_list + ([UNCERTAIN_LABEL] if min_probability else [])
     n = sum(int(counts.get(label, 0)) for label in labels)
     estimate = None
     if n and registered_held_out(card) is not None:
         try:
-            estimate = corrected_shares(dict(card), counts, min_probability)
+            estimate = corrected_shares(card, counts, min_probability)
         except ValueError:
             pass
     return pd.DataFrame([{"label": label, "faces": int(counts.get(label, 0)),
@@ -227,7 +228,7 @@ def test_composition_is_the_plain_kind_of_each_item(request):
         selection = select(tables, filters)
         items = plain_items(tables.items, filters)
         faces = plain_faces(tables, filters, selection.model_id)
-        labels = list(selection.card["labels"])
+        labels = selection.card.label_list
         shown = faces[faces["label"].isin(labels)].groupby("item_id")["label"].unique()
         kinds = {}
         for item in items.itertuples():

@@ -152,7 +152,7 @@ def test_the_stored_predictions_are_cross_fitted_by_group_and_the_card_applies_t
     assert not np.allclose(stored, applied, atol=1e-4), "each fold is calibrated by the fit on the other folds"
     assert np.abs(stored - applied).max() < 0.1, "…which differs little from the fit on all faces"
     assert domains.calibration(card, "posters") == Calibration.from_entry(entry, LABELS)
-    assert domains.with_applied_calibration(card, "posters")[domains.APPLIED_KEY]["shift"] == entry["shift"]
+    assert domains.with_applied_calibration(card, "posters").applied_calibration["shift"] == entry["shift"]
 
 
 def test_an_old_card_entry_with_only_a_temperature_calibrates_as_before():
@@ -164,7 +164,7 @@ def test_an_old_card_entry_with_only_a_temperature_calibrates_as_before():
 
 
 def test_the_default_cards_domains_carry_recall_per_label_and_decide_evenly_on_depicted_faces():
-    card = modelfolder.read_card(modelfolder.default_model_folder())
+    card = modelfolder.read_card(modelfolder.default_model_folder()).to_dict()
     assert set(card["domains"]) == set(domains.DOMAINS)
     for name, entry in card["domains"].items():
         assert set(entry["recall"]) == set(LABELS) and entry["cross_fitted"], name
@@ -181,7 +181,7 @@ def test_the_default_cards_domains_carry_recall_per_label_and_decide_evenly_on_d
 def test_a_card_without_domains_has_no_temperature_and_falls_back_to_its_held_out_faces_saying_so():
     assert domains.temperature(CARD, "paintings") == 1.0
     assert domains.prediction_version(CARD, "abc", "paintings") == "abc"
-    assert domains.with_applied_calibration(CARD, "paintings") is CARD
+    assert domains.with_applied_calibration(CARD, "paintings").to_dict() == CARD
     used = domains.held_out(CARD, "paintings")
     assert used.predictions is CARD["held_out_predictions"] and used.domain is None
     assert "no per-domain calibration" in used.source
@@ -260,7 +260,7 @@ def model_folders(tmp_path_factory) -> tuple[Path, Path]:
     modelfolder.write_card(plain, {**CARD, "model_id": "domain-test", "backbone": {"name": "dlib"}})
     calibrated = plain.parent / "calibrated"
     shutil.copytree(plain, calibrated)
-    modelfolder.write_card(calibrated, {**modelfolder.read_card(plain), "domains": DOMAINS})
+    modelfolder.write_card(calibrated, {**modelfolder.read_card(plain).to_dict(), "domains": DOMAINS})
     return calibrated, plain
 
 
@@ -338,7 +338,7 @@ def test_a_card_without_domains_predicts_as_before(model_folders, home):
     with engine.connect() as connection:
         registered = connection.execute(select(schema.classifier_models.c.card).where(
             schema.classifier_models.c.model_version == classifier.version)).scalar_one()
-    assert registered == modelfolder.read_card(plain)
+    assert registered == modelfolder.read_card(plain).to_dict()
     assert _classify_runs(engine)[-1]["temperature"] == 1.0
 
 
@@ -377,7 +377,7 @@ def test_the_analysis_follows_the_domain_and_its_fingerprint_changes_with_it(mod
     run_predictions(engine, store, classifier, 0.0, domain="posters")
     before = catalogue_fingerprint(engine, ActiveSets())
     tables = load_tables(home)
-    assert tables.models["domain-test"][domains.APPLIED_KEY]["domain"] == "posters"
+    assert tables.models["domain-test"].applied_calibration["domain"] == "posters"
 
     run_predictions(engine, store, classifier, 0.0, domain="paintings")
 
@@ -393,7 +393,7 @@ def _declare(home: Path, domain: str) -> None:
     engine = open_engine(default_url(home))
     card = domains.with_applied_calibration({**CARD, "model_id": MODEL, "domains": DOMAINS}, domain)
     with engine.begin() as connection:
-        connection.execute(update(schema.classifier_models).values(card=card))
+        connection.execute(update(schema.classifier_models).values(card=card.to_dict()))
     engine.dispose()
 
 
@@ -466,7 +466,7 @@ def shifted_model(model_folders) -> Path:
     shifted = calibrated.parent / "shifted"
     shutil.copytree(calibrated, shifted)
     posters = {**DOMAINS["posters"], "calibration": BALANCED_SCALE_SHIFT, "shift": {"female": 0.0, "male": -50.0}}
-    modelfolder.write_card(shifted, {**modelfolder.read_card(calibrated), "domains": {**DOMAINS, "posters": posters}})
+    modelfolder.write_card(shifted, {**modelfolder.read_card(calibrated).to_dict(), "domains": {**DOMAINS, "posters": posters}})
     return shifted
 
 
@@ -521,7 +521,7 @@ def test_evaluate_refuses_an_unknown_domain_in_one_line(shifted_model, noise_fol
 
 def test_predict_names_the_shift_it_applies_beside_the_temperature():
     card = modelfolder.read_card(modelfolder.default_model_folder())
-    entry = card["domains"]["scenes"]
+    entry = card.to_dict()["domains"]["scenes"]
     assert domains.calibration_summary(card, "scenes") == \
         f"temperature {entry['temperature']:g}, shift male {entry['shift']['male']:+.2f}"
     assert domains.calibration_summary({**CARD, "domains": DOMAINS}, "paintings") == "temperature 3"

@@ -262,7 +262,7 @@ def saved(trained, generated_set, tmp_path_factory) -> tuple[Path, str]:
 def test_training_separates_the_clusters_on_held_out_posters(trained, generated_set):
     data = generated_set
     held_out = trained.held_out.tolist()
-    card = trained.card
+    card = trained.card.to_dict()
 
     assert card["evaluation"]["accuracy"] >= 0.95
     assert card["evaluation"]["balanced_accuracy"] >= 0.95
@@ -279,7 +279,7 @@ def test_training_separates_the_clusters_on_held_out_posters(trained, generated_
 
 
 def test_the_card_has_labels_evaluation_held_out_predictions_and_the_baseline(trained, generated_set):
-    card = trained.card
+    card = trained.card.to_dict()
     held_out = trained.held_out.tolist()
 
     assert card["model_id"] == "generated-test"
@@ -324,7 +324,7 @@ def test_save_writes_the_model_folder_and_load_gives_the_same_probabilities(save
     assert classifier.baseline_labels(new) == new_labels
     # generated faces come from no image file: which images trained it is unknown, not "none"
     assert not (folder / modelfolder.TRAINING_IMAGES_FILE).exists()
-    assert "images_sha256" not in classifier.card["training"]
+    assert "images_sha256" not in classifier.card.to_dict()["training"]
     assert modelfolder.read_training_images(folder) is None
 
 
@@ -349,11 +349,11 @@ def test_training_records_the_images_it_learnt_from_and_announces_its_steps(gene
     learnt = sorted(_digest(i) for i in range(len(data.samples)) if i not in held_out)
     assert (folder / modelfolder.TRAINING_IMAGES_FILE).read_text(encoding="ascii") == "".join(f"{d}\n" for d in learnt)
     assert modelfolder.read_training_images(folder) == frozenset(learnt)
-    assert trained.card["training"]["images_sha256"] == {"file": modelfolder.TRAINING_IMAGES_FILE, "images": len(learnt)}
+    assert trained.card.training.images_sha256 == {"file": modelfolder.TRAINING_IMAGES_FILE, "images": len(learnt)}
     # features (all faces, done at once for dlib), epochs (one advance per epoch run), then the baseline
     assert [(s["unit"], s["total"]) for s in steps] == [("faces", 60), ("epochs", FAST_HEAD.max_epochs), ("", None)]
     assert steps[0]["done"] == 60
-    assert steps[1]["done"] == trained.card["training"]["history"]["epochs_run"]
+    assert steps[1]["done"] == trained.card.training.history["epochs_run"]
     assert "Fisherfaces" in steps[2]["message"]
 
 

@@ -92,7 +92,7 @@ def base_model(folders, tmp_path_factory) -> Path:
     reader = CnnBackbone(None, settings, LABELS)
     y = np.array([LABELS.index(label) for label in data.labels])
     CnnBackbone(train_cnn(reader.pixels(data.samples), y, settings), settings, LABELS).save(folder, "cnn-1")
-    card = modelfolder.read_card(folder)
+    card = modelfolder.read_card(folder).to_dict()
     card["ensemble"] = {"cnn_share": 0.5, "cnn_members": ["cnn-1"]}
     held = card["held_out_predictions"]
     card["domains"] = {"posters": domain_entry(held["true"], np.array(held["probabilities"]), LABELS)}
@@ -201,7 +201,7 @@ def test_the_shipped_default_ships_the_base_faces_transfer_starts_from():
     from postercensus.classify.basefaces import BaseFaces
 
     folder = modelfolder.default_model_folder()
-    base, card = BaseFaces.load(folder), modelfolder.read_card(folder)
+    base, card = BaseFaces.load(folder), modelfolder.read_card(folder).to_dict()
     assert base is not None, "`classify train` starts from the default: it must ship its faces"
     assert base.descriptors.shape == (card["training"]["faces"], 128)
     assert len(base.labels) == len(base.domains) == len(base.groups) == card["training"]["faces"]

@@ -160,7 +160,7 @@ def _assert_loaded_predicts_as_trained(classifier, trained, data, new_samples, e
     held_out = [data.samples[i] for i in trained.held_out]
     probabilities = classifier.probabilities(held_out + new_samples)
     _assert_same_probabilities(probabilities[:len(held_out)], trained.probabilities)
-    np.testing.assert_allclose(probabilities[:len(held_out)], trained.card["held_out_predictions"]["probabilities"],
+    np.testing.assert_allclose(probabilities[:len(held_out)], trained.card.held_out_predictions["probabilities"],
                                atol=1e-5)
     _assert_same_probabilities(probabilities[len(held_out):], expected_new)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
@@ -174,7 +174,7 @@ def test_training_on_vggface_features_saves_a_model_that_loads_with_the_same_pro
         plain, data, weights, new_samples):
     backbone, trained, folder, version = plain
     weights_path, original = weights
-    card = trained.card
+    card = trained.card.to_dict()
 
     assert card["backbone"] == {"name": "vggface-vgg16", "architecture": "vgg16",
                                 "weights_file": WEIGHTS_FILES["vgg16"], "weights_sha256": sha256_of(weights_path),
@@ -195,7 +195,7 @@ def test_training_on_vggface_features_saves_a_model_that_loads_with_the_same_pro
     for name in (modelfolder.CARD_FILE, modelfolder.HEAD_FILE, modelfolder.FISHERFACES_FILE):
         assert (folder / name).is_file(), name
     assert not (folder / modelfolder.FINE_TUNED_FILE).exists()
-    assert classifier.card == card and classifier.version == version
+    assert classifier.card.to_dict() == card and classifier.version == version
     assert classifier.fine_tuned is None and isinstance(classifier.backbone, VggFaceBackbone)
     assert classifier.backbone.weights_sha256 == card["backbone"]["weights_sha256"]
     expected_new = trained.head.predict(backbone.features(new_samples), verbose=0)
@@ -207,7 +207,7 @@ def test_fine_tuning_changes_only_the_last_block_and_the_head_and_loads_back(
         fine, data, weights, new_samples):
     backbone, trained, folder, version = fine
     weights_path, original = weights
-    card = trained.card
+    card = trained.card.to_dict()
 
     assert card["fine_tuned"] is True
     assert card["backbone"]["weights_file"] == WEIGHTS_FILES["vgg16"]
@@ -226,7 +226,7 @@ def test_fine_tuning_changes_only_the_last_block_and_the_head_and_loads_back(
 
     classifier = load_classifier(folder, weights=weights_path)
 
-    assert classifier.card == card and classifier.version == version
+    assert classifier.card.to_dict() == card and classifier.version == version
     assert classifier.fine_tuned is not None
     loaded_kernels = _kernels(classifier.backbone.network)
     np.testing.assert_array_equal(loaded_kernels["conv1_1"], original["conv1_1"][0])
@@ -256,7 +256,7 @@ def test_a_different_weights_file_is_refused_by_its_sha256(plain, weights, tmp_p
 
     message = str(raised.value)
     assert str(other) in message
-    assert sha256_of(other) in message and trained.card["backbone"]["weights_sha256"] in message
+    assert sha256_of(other) in message and trained.card.backbone.weights_sha256 in message
     # the right file is still found by its published name in a search folder
     found = load_classifier(folder, search_dirs=[tmp_path / "nothing here", weights_path.parent])
     assert found.backbone.weights == weights_path

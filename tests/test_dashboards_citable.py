@@ -132,7 +132,7 @@ def test_the_app_shows_the_same_footer_for_its_view(home, tables):
 def test_the_methods_panel_prints_no_card_key_and_names_the_declared_domain():
     """The shipped model's note ends "per domain: `domains`", which the panel printed as it stood."""
     card = with_applied_calibration(read_card(default_model_folder()), "posters")
-    assert "`domains`" in card["evaluation_note"]
+    assert "`domains`" in card.evaluation_note
     text = " ".join(paragraph for _heading, paragraph in figures.methods_text(card, 0.0, 0.0,
                                                                             calibration_provenance(card)))
     assert "`" not in text and "domains" not in text

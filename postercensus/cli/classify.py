@@ -126,28 +126,30 @@ def train(
     version = save(trained, out, data)
     from postercensus.classify.facesamples import found_faces_line
     from postercensus.classify.modelfolder import EVALUATION_PAGE
+    from postercensus.classify.modelcard import Evaluation
 
-    evaluation, baseline = trained.card["evaluation"], trained.card["baseline_fisherfaces"]
-    console.print(f"[bold]model[/bold] {trained.card['model_id']} version {version}: labels {', '.join(trained.card['labels'])}")
-    console.print(f"held-out posters ({evaluation['n']} faces): accuracy {evaluation['accuracy']:.3f}, "
-                  f"balanced accuracy {evaluation['balanced_accuracy']:.3f}; Fisherfaces baseline "
+    card = trained.card
+    evaluation, baseline = card.evaluation or Evaluation(), card.baseline_fisherfaces or {}
+    console.print(f"[bold]model[/bold] {card.name} version {version}: labels {', '.join(card.label_list)}")
+    console.print(f"held-out posters ({evaluation.n} faces): accuracy {evaluation.accuracy:.3f}, "
+                  f"balanced accuracy {evaluation.balanced_accuracy:.3f}; Fisherfaces baseline "
                   f"{baseline['accuracy']:.3f} / {baseline['balanced_accuracy']:.3f}")
-    transfer = trained.card["transfer"]
+    transfer = card.transfer
     if transfer is None:
         console.print("trained on your faces alone (--base none)")
     else:
         tried = ", ".join(f"{w}: {accuracy:.3f}" for w, accuracy in transfer["weights_tried"].items())
         console.print(f"started from {transfer['base']['model_id']} ({transfer['base_faces']} base faces); your faces "
                       f"weighted {transfer['own_weight']:g} (grouped-CV accuracy by weight: {tried})")
-        refitted = next(iter(trained.card["domains"].values()))
-        before = refitted["recall_before_calibration"]
-        console.print(f"calibration refitted on {refitted['calibration_faces']} of your faces' out-of-fold predictions "
+        refitted = next(iter((card.domains or {}).values()))
+        before = refitted.recall_before_calibration or {}
+        console.print(f"calibration refitted on {refitted.calibration_faces} of your faces' out-of-fold predictions "
                       f"(the base's does not carry over; used whatever domain you declare): "
-                      f"{domains.calibration_summary(trained.card, domains.DEFAULT_DOMAIN)}; held-out recall "
-                      + ", ".join(f"{label} {before[label]:.3f} → {value:.3f}" for label, value in refitted["recall"].items())
-                      + f" (gap {refitted['recall_gap']:+.3f})", markup=False)
+                      f"{domains.calibration_summary(card, domains.DEFAULT_DOMAIN)}; held-out recall "
+                      + ", ".join(f"{label} {before[label]:.3f} → {value:.3f}" for label, value in (refitted.recall or {}).items())
+                      + f" (gap {refitted.recall_gap:+.3f})", markup=False)
         if transfer["held_out_faces_seen_by_base"]:
-            console.print(f"warning: {transfer['held_out_faces_seen_by_base']} of the {evaluation['n']} held-out faces are "
+            console.print(f"warning: {transfer['held_out_faces_seen_by_base']} of the {evaluation.n} held-out faces are "
                           "images the base model was trained on; the held-out figures overstate how it does on new faces")
     if not from_catalog:
         console.print(found_faces_line(data.samples), markup=False)
@@ -260,7 +262,7 @@ def predict(
     registered = domains.with_applied_calibration(named.card, settings.domain)
     if domains.registered_held_out(registered) is not None and sum(totals.values()):
         estimate = corrected_shares(registered, totals, settings.threshold)
-        for label in named.card["labels"]:
+        for label in named.card.label_list:
             console.print(f"  {label}: {totals.get(label, 0)} faces, corrected share {estimate.corrected_share[label]:.3f} "
                           f"(95 % interval {estimate.ci_low[label]:.3f}–{estimate.ci_high[label]:.3f})")
     console.print(f"catalogue: {context.database_display}  (run #{report.run_id})")
