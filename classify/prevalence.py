@@ -18,8 +18,6 @@ bootstraps the labelled set and the collection together.
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -27,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from postercensus.catalog.memo import Memo
 from postercensus.catalog.schema import UNCERTAIN_LABEL as UNCERTAIN  # the threshold rule's extra category
 
 ROGAN_GLADEN = "rogan-gladen"
@@ -37,9 +36,8 @@ JEFFREYS = "jeffreys"
 PERCENTILE = "percentile"
 INTERVALS = (EXACT, JEFFREYS, PERCENTILE)
 LOWER, UPPER = "lower", "upper"  # which bound of a label's interval a set of replicates serves
-_REMEMBERED: OrderedDict[tuple, Any] = OrderedDict()  # see _remembered
-_REMEMBERED_LOCK = threading.Lock()  # the dashboard's server calls from several threads
 _REMEMBERED_SIZE = 16  # a few thresholds' point and bootstrap rates
+_REMEMBERED: Memo[Any] = Memo(_REMEMBERED_SIZE)  # see _remembered; the dashboard's threads share it
 _FEASIBLE = -1e-9  # a restricted least-squares solution this far below zero still counts as ≥ 0
 
 
@@ -514,18 +512,14 @@ def _remembered(kind: str, rates: np.ndarray, compute: Callable[[], Any]) -> Any
     matrices a hundred times; the values are those a fresh computation gives, as it is the same one.
     """
     key = (kind, rates.shape, rates.dtype.str, rates.tobytes())
-    with _REMEMBERED_LOCK:
-        if key in _REMEMBERED:
-            _REMEMBERED.move_to_end(key)
-            return _REMEMBERED[key]
-    value = compute()
+    return _REMEMBERED.get(key, lambda: _read_only(compute()))
+
+
+def _read_only(value: Any) -> Any:
+    """`value` with its arrays made read-only: a remembered value is shared by every later caller."""
     for array in value if isinstance(value, list) else [value]:
         if isinstance(array, np.ndarray):
-            array.flags.writeable = False  # shared by every later caller
-    with _REMEMBERED_LOCK:
-        _REMEMBERED[key] = value
-        while len(_REMEMBERED) > _REMEMBERED_SIZE:
-            _REMEMBERED.popitem(last=False)
+            array.flags.writeable = False
     return value
 
 
