@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,24 +17,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from postercensus.classify.recipes.data import DATA, progress, require_data  # noqa: F401  (the recipe's, shared)
+
 NK_FACES = DATA / "nk-poster-faces" / "train"
 POSTER_SIZE = (800, 1100)  # width, height: a typical digitised poster's proportions
 BACKGROUNDS = 4  # reused, so thousands of posters cost one paste and one JPEG encode each
 POSTER_QUALITY = 85
-
-
-def require_data(*folders: Path) -> None:
-    """Exit 0 with a clear message when the shared data is absent (benchmarks are optional)."""
-    missing = [str(folder) for folder in folders if not folder.exists()]
-    if missing:
-        print(f"benchmark skipped: shared data not found ({', '.join(missing)})")
-        sys.exit(0)
-
-
-def progress(message: str) -> None:
-    """Progress goes to stderr so stdout holds only the result tables."""
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass

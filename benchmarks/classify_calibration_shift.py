@@ -32,11 +32,11 @@ women or 311 painted ones pin the gap down.
 
 Data. The card (classify/default_model/model.json) stores each domain's out-of-fold predictions
 calibrated with its temperature; the raw ones are recovered as p ∝ p_cal^T (rounded to 5 decimals
-in the card). Groups are rebuilt from the file order benchmarks/train_default_model.py used (its
+in the card). Groups are rebuilt from the file order the recipe used (`classify/recipes/outoffold.py`; its
 label lists are checked against the card's): NK by poster, MetFaces by object id, UTKFace by file;
 the folds are the model's own (`grouped_folds(..., 5, seed=0)` per domain). Scene paintings
 (../shared/data/painting-faces, never seen by the model): each hand box's face cut as the face
-stage cuts it (benchmarks/scene_faces.py), predicted by the shipped model (cached under
+stage cuts it (`classify/recipes/scenes.py`), predicted by the shipped model (cached under
 /tmp/postercensus-classify-cache), folds by painter. Whether scenes calibrate with the MetFaces
 portraits (`paintings`) or apart is measured three ways: scenes alone, the MetFaces calibration
 applied to scenes, and one calibration cross-fitted on both.
@@ -57,85 +57,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from bench_support import DATA, print_table, progress, require_data  # noqa: E402
-from classify_data import DEFAULT_CACHE, metfaces_files, nk_files, utk_files  # noqa: E402
+from bench_support import DATA, print_table, require_data  # noqa: E402
 from postercensus.classify import modelfolder  # noqa: E402
 from postercensus.classify.calibration import (BALANCED_SCALE_SHIFT, EQUAL_RECALL, SCALE_SHIFT,  # noqa: E402
                                                TEMPERATURE, apply_scale_and_shift, fit_calibration,
                                                negative_log_likelihood)
 from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.modelcard import ModelCard  # noqa: E402
 from postercensus.classify.prevalence import ConfusionMatrix, estimate_prevalence  # noqa: E402
+from postercensus.classify.recipes.faces import utk_files  # noqa: E402
+from postercensus.classify.recipes.outoffold import FOLDS, Domain, card_domains, scene_domain  # noqa: E402
 from postercensus.classify.splits import grouped_folds  # noqa: E402
 
-FOLDS = 5
 LABELS = ("female", "male")
 THRESHOLD = "temperature + threshold"
 NONE = "none"
 METHODS = (NONE, TEMPERATURE, SCALE_SHIFT, BALANCED_SCALE_SHIFT, THRESHOLD, EQUAL_RECALL)
 BOOTSTRAP = 1000
 SHIFT_GRID = np.linspace(-4, 4, 801)
-SCENES_CACHE = DEFAULT_CACHE / "scene-faces-probabilities.npz"
-FILES = {"posters": nk_files, "paintings": metfaces_files, "photos": utk_files}
 
 Fitted = Callable[[np.ndarray], np.ndarray]
-
-
-class Domain:
-    """One domain's raw out-of-fold probabilities, labels (as indices), groups and folds."""
-
-    def __init__(self, name: str, probabilities: np.ndarray, labels: list[str], groups: list[str]) -> None:
-        self.name, self.probabilities, self.groups = name, probabilities, groups
-        self.labels = labels
-        self.y = np.array([LABELS.index(label) for label in labels])
-        self.folds = grouped_folds(labels, groups, FOLDS, seed=0)
-
-
-def raw_probabilities(entry: dict) -> np.ndarray:
-    """The ensemble's probabilities before calibration: stored as such by a card with shifts, else
-    recovered from a temperature-only card as p ∝ p_cal^T."""
-    if "uncalibrated" in entry["held_out_predictions"]:
-        return np.asarray(entry["held_out_predictions"]["uncalibrated"], dtype=float)
-    calibrated = np.asarray(entry["held_out_predictions"]["probabilities"], dtype=float)
-    logs = entry["temperature"] * np.log(np.clip(calibrated, 1e-7, 1.0))
-    logs -= logs.max(axis=1, keepdims=True)
-    raw = np.exp(logs)
-    return raw / raw.sum(axis=1, keepdims=True)
-
-
-def card_domains(card: dict) -> dict[str, Domain]:
-    domains = {}
-    for name, files in FILES.items():
-        entry = card["domains"][name]
-        rows = files(DATA)
-        if [row[1] for row in rows] != entry["held_out_predictions"]["true"]:
-            sys.exit(f"{name}: the data's labels are not the card's (in order): the groups cannot be rebuilt")
-        domains[name] = Domain(name, raw_probabilities(entry), [row[1] for row in rows], [row[2] for row in rows])
-    posters = np.asarray(card["held_out_predictions"]["probabilities"], dtype=float)
-    drift = float(np.abs(posters - domains["posters"].probabilities).max())
-    progress(f"posters: raw probabilities recovered from the calibrated ones within {drift:.1e} of the stored raw")
-    return domains
-
-
-def scene_domain(folder: Path) -> Domain:
-    """The scene-painting faces predicted by the model in `folder`, uncalibrated (computed once per
-    model version, then cached)."""
-    version = modelfolder.model_version(folder)
-    if not SCENES_CACHE.is_file() or str(np.load(SCENES_CACHE)["version"]) != version:
-        from postercensus.classify.classifier import load_classifier
-        from scene_faces import scene_faces
-
-        progress("cutting the scene-painting faces as the face stage would, and predicting them")
-        faces = scene_faces(progress=progress)
-        classifier = load_classifier(folder)
-        SCENES_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(SCENES_CACHE, files=np.array([f.file for f in faces]), painters=np.array([f.painter for f in faces]),
-                 labels=np.array([f.label for f in faces]), matched=np.array([f.matched for f in faces]),
-                 probabilities=classifier.probabilities([f.sample for f in faces]), version=np.array(classifier.version))
-    with np.load(SCENES_CACHE) as stored:
-        domain = Domain("scenes", stored["probabilities"].astype(float), [str(x) for x in stored["labels"]],
-                        [str(x) for x in stored["painters"]])
-        domain.matched = stored["matched"]  # type: ignore[attr-defined]
-    return domain
 
 
 def best_shift(probabilities: np.ndarray, y: np.ndarray) -> float:
@@ -297,14 +238,14 @@ def pooled_table(metfaces: Domain, scenes: Domain) -> None:
                 "Scene paintings with the MetFaces portraits or apart (out-of-fold: MetFaces fold k with scene fold k)")
 
 
-def coverage_table(card: dict, runs: int) -> None:
+def coverage_table(card: ModelCard, runs: int) -> None:
     """The prevalence-coverage grid on the card's own posters and scenes confusion rates."""
     from classify_prevalence_coverage import TARGET, grid
     from postercensus.classify.prevalence import EXACT
 
     rows = []
     for name in ("posters", "scenes"):
-        held = card["domains"][name]["held_out_predictions"]
+        held = (card.domains or {})[name].held_out_predictions or {}
         confusion = ConfusionMatrix.from_pairs(held["true"], [LABELS[k] for k in np.argmax(held["probabilities"], axis=1)],
                                                LABELS, LABELS)
         rates = tuple(tuple(float(rate) for rate in row) for row in confusion.rates().round(4))
@@ -329,7 +270,7 @@ def main() -> None:
     domains = card_domains(card)
     scenes = scene_domain(folder)
     matched = int(scenes.matched.sum())  # type: ignore[attr-defined]
-    print(f"model {card['model_id']} version {modelfolder.model_version(folder)}; scene paintings: "
+    print(f"model {card.model_id} version {modelfolder.model_version(folder)}; scene paintings: "
           f"{len(scenes.y)} hand-boxed faces, {matched} cut from the face stage's matched detection (IoU ≥ 0.3), "
           f"{len(scenes.y) - matched} from the hand box (no detection matched); "
           f"{len(set(scenes.groups))} painters\n")

@@ -43,12 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from bench_support import DATA, print_table, progress, require_data  # noqa: E402
-from classify_calibration_shift import raw_probabilities  # noqa: E402
-from classify_data import utk_files  # noqa: E402
-from classify_depicted_cv import HEAD, VALIDATION_SHARE, domain_weights  # noqa: E402
 from classify_scene_members import scene_members  # noqa: E402
 from postercensus.classify import modelfolder  # noqa: E402
 from postercensus.classify.domains import domain_entry  # noqa: E402
+from postercensus.classify.recipes.depicted import HEAD, VALIDATION_SHARE, domain_weights  # noqa: E402
+from postercensus.classify.recipes.faces import utk_files  # noqa: E402
+from postercensus.classify.recipes.outoffold import raw_probabilities  # noqa: E402
 from postercensus.classify.splits import grouped_folds  # noqa: E402
 from postercensus.classify.training import train_head, validation_split  # noqa: E402
 
@@ -238,9 +238,10 @@ def main() -> None:
     shipped = np.zeros((len(faces.y), 2))
     for domain in ("posters", "paintings", "photos"):
         members = np.flatnonzero(faces.domain == domain)
-        if [faces.labels[i] for i in members] != card["domains"][domain]["held_out_predictions"]["true"]:
+        entry = (card.domains or {})[domain]
+        if [faces.labels[i] for i in members] != (entry.held_out_predictions or {}).get("true"):
             sys.exit(f"{domain}: base faces and card predictions are not in the same order")
-        shipped[members] = raw_probabilities(card["domains"][domain])
+        shipped[members] = raw_probabilities(entry)
     scenes = np.flatnonzero(faces.domain == "scenes")
     scene_cnn = np.mean([faces.scenes[k] for k in faces.scenes if k.startswith("cnn-")], axis=0)
     shipped[scenes] = (1 - CARD_SHARE) * faces.scenes["head"] + CARD_SHARE * scene_cnn

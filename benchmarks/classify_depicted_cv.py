@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -35,76 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from bench_support import DATA, print_table, progress, require_data  # noqa: E402
-from classify_data import (DEFAULT_CACHE, LabelledFaces, faces_found, load_faces,  # noqa: E402
-                           metfaces_files, nk_files, utk_files)
 from postercensus.classify.calibration import apply_temperature, fit_temperature  # noqa: E402
 from postercensus.classify.facesamples import HOG_FOLDER_SETTINGS, stage_face_settings  # noqa: E402
-from postercensus.classify.head import HeadSettings  # noqa: E402
 from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
-from postercensus.classify.splits import grouped_folds  # noqa: E402
-from postercensus.classify.training import train_head, validation_split  # noqa: E402
-
-LABELS = ("female", "male")
-DOMAINS = (("photos", "utk"), ("posters", "nk"), ("paintings", "metfaces"))
-HEAD = HeadSettings(batch_size=128, seed=0)  # the default model's head (train_default_model uses this)
-VALIDATION_SHARE = 0.15
-
-
-@dataclass
-class Combined:
-    """The three sets side by side: one row per face."""
-
-    y: np.ndarray
-    domain: np.ndarray  # "photos" / "posters" / "paintings"
-    groups: list[str]  # domain-prefixed, so ids never collide across sets
-    labels: list[str]
-    adult: np.ndarray  # UTKFace age ≥ 18 (False elsewhere)
-    dlib: np.ndarray
-    faces: list[LabelledFaces]
-    names: list[str]
-
-
-def combine(sets: dict[str, LabelledFaces]) -> Combined:
-    parts = [(domain, sets[name]) for domain, name in DOMAINS]
-    labels = [label for _, faces in parts for label in faces.labels]
-    return Combined(
-        y=np.array([LABELS.index(label) for label in labels]),
-        domain=np.array([domain for domain, faces in parts for _ in faces.labels]),
-        groups=[f"{domain}:{group}" for domain, faces in parts for group in faces.groups],
-        labels=labels,
-        adult=np.array([bool(extra) and int(extra["age"]) >= 18 for _, faces in parts for extra in faces.extra]),
-        dlib=np.concatenate([np.stack([s.descriptor for s in faces.samples]) for _, faces in parts]).astype(np.float32),
-        faces=[faces for _, faces in parts],
-        names=[name for _, name in DOMAINS],
-    )
-
-
-def domain_folds(data: Combined, folds: int) -> list[np.ndarray]:
-    """Fold k = the union of every domain's grouped fold k (each domain split on its own)."""
-    result: list[list[int]] = [[] for _ in range(folds)]
-    for domain, _ in DOMAINS:
-        members = np.flatnonzero(data.domain == domain)
-        for k, part in enumerate(grouped_folds([data.labels[i] for i in members], [data.groups[i] for i in members],
-                                               folds, seed=0)):
-            result[k].extend(members[part])
-    return [np.array(sorted(part)) for part in result]
-
-
-def domain_weights(domain: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """Per face, n / (domains × faces of its domain) over `indices`: each domain weighs the same."""
-    weights = np.zeros(len(domain))
-    present = sorted(set(domain[indices]))
-    for name in present:
-        members = indices[domain[indices] == name]
-        weights[members] = len(indices) / (len(present) * len(members))
-    return weights
-
-
-def head_probabilities(features: np.ndarray, data: Combined, train: np.ndarray, test: np.ndarray) -> np.ndarray:
-    fit_idx, validation_idx = validation_split(data.labels, data.groups, train, VALIDATION_SHARE, HEAD.seed + 1)
-    head, _ = train_head(features, data.y, len(LABELS), fit_idx, validation_idx, HEAD,
-                         domain_weights(data.domain, train))
-    return head.predict(features[test], verbose=0)
+from postercensus.classify.recipes.depicted import (DOMAINS, LABELS, Combined, combine, domain_folds,  # noqa: E402
+                                                    head_probabilities)
+from postercensus.classify.recipes.faces import (DEFAULT_CACHE, LabelledFaces, faces_found, load_faces,  # noqa: E402
+                                                 metfaces_files, nk_files, utk_files)
 
 
 def report_rows(name: str, data: Combined, probabilities: np.ndarray, covered: np.ndarray,
@@ -180,8 +116,6 @@ def cnn_runs(results: list[Path]) -> dict[str, np.ndarray]:
 def peer_by_domain(data: Combined, cache: Path, utk_limit: int) -> np.ndarray:
     """The peer's probabilities for NK and MetFaces and a seeded UTKFace sample (NaN elsewhere):
     the peer is not trained, so folds do not apply, and on one core it takes ~0.1 s a face."""
-    from classify_data import utk_files
-
     out = np.full((len(data.y), 2), np.nan)
     sample = {str(row[0].resolve()) for row in utk_files(DATA, utk_limit)}
     keep = [i for i, path in enumerate(p for faces in data.faces for p in faces.paths)
@@ -212,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     require_data(DATA / "nk-poster-faces", DATA / "utkface", DATA / "metfaces-faces")
     from postercensus.classify.classifier import ensemble_probabilities
-    from train_default_model import cross_fitted_ensemble
+    from postercensus.classify.recipes.train_default import cross_fitted_ensemble
 
     settings = stage_face_settings()
     files = {"utk": utk_files(DATA), "nk": nk_files(DATA), "metfaces": metfaces_files(DATA)}

@@ -20,8 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from bench_support import DATA, progress, require_data  # noqa: E402
-from classify_data import load_faces, nk_files, utk_files  # noqa: E402
-from train_default_model import LABELS, Recipe  # noqa: E402
+from postercensus.classify.recipes.depicted import LABELS  # noqa: E402
+from postercensus.classify.recipes.faces import load_faces, nk_files, utk_files  # noqa: E402
+from train_default_model import Recipe  # noqa: E402  (gone since fd6830f: this script predates the ensemble recipe)
 from postercensus.classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
 from postercensus.classify.head import HeadSettings  # noqa: E402
 from postercensus.classify.splits import grouped_folds  # noqa: E402

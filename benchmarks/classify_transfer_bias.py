@@ -229,7 +229,7 @@ def main() -> None:
 
 def card_predictions(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """The shipped card's stored posters predictions (uncalibrated, calibrated) in base_faces.npz's NK order."""
-    stored = modelfolder.read_card(folder)["domains"]["posters"]["held_out_predictions"]
+    stored = (modelfolder.read_card(folder).domains or {})["posters"].held_out_predictions or {}
     faces = BaseFaces.load(folder)
     nk_groups = [g.split(":", 1)[1] for g, d in zip(faces.groups, faces.domains) if d == "posters"]
     nk_labels = [label for label, d in zip(faces.labels, faces.domains) if d == "posters"]

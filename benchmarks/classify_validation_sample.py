@@ -115,9 +115,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = modelfolder.default_model_folder()
     card = modelfolder.read_card(folder)
-    if not card.get("domains"):
+    if not card.domains:
         sys.exit("the default card has no per-domain out-of-fold predictions to compose collections from")
-    print(f"model {card['model_id']} version {modelfolder.model_version(folder)}; collections of {args.size} "
+    print(f"model {card.model_id} version {modelfolder.model_version(folder)}; collections of {args.size} "
           f"faces (drawn with replacement from the pool), {args.reps} repetitions per scenario and share, "
           f"{args.n_boot} bootstrap replicates, seed {args.seed}\n")
     rng = np.random.default_rng(args.seed)

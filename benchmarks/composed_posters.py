@@ -18,12 +18,12 @@ confusion that corrects them (the "card prior"):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from postercensus.classify.domains import calibrate
 from postercensus.classify.metrics import decide
+from postercensus.classify.modelcard import ModelCard
 from postercensus.classify.prevalence import ConfusionMatrix
 
 FOLDS = 5  # held-out poster folds of the matched scenario
@@ -52,23 +52,28 @@ class Scenario:
         return self.pools[index], self.card[index]
 
 
-def _raw(card: dict[str, Any], domain: str) -> np.ndarray:
+def _held(card: ModelCard, domain: str) -> dict:
+    """The domain's stored out-of-fold faces (true labels, probabilities, groups)."""
+    return (card.domains or {})[domain].held_out_predictions or {}
+
+
+def _raw(card: ModelCard, domain: str) -> np.ndarray:
     """The domain's out-of-fold probabilities before calibration (the card stores them)."""
-    held = card["domains"][domain]["held_out_predictions"]
+    held = _held(card, domain)
     if "uncalibrated" not in held:
         raise SystemExit(f"the card's {domain} entry lacks uncalibrated out-of-fold probabilities; "
-                         "rebuild the card with benchmarks/train_default_model.py")
+                         "rebuild the card with `python -m postercensus.classify.recipes.recalibrate_default`")
     return np.asarray(held["uncalibrated"], dtype=float)
 
 
-def _decided(card: dict[str, Any], faces_domain: str, decided_as: str) -> np.ndarray:
+def _decided(card: ModelCard, faces_domain: str, decided_as: str) -> np.ndarray:
     """The out-of-fold faces of `faces_domain` decided (argmax) after `decided_as`'s calibration."""
     probabilities = calibrate(card, _raw(card, faces_domain), decided_as)
-    return np.array(decide(probabilities, card["labels"]), dtype=object)
+    return np.array(decide(probabilities, card.label_list), dtype=object)
 
 
-def _confusion(card: dict[str, Any], true: np.ndarray, decided: np.ndarray) -> ConfusionMatrix:
-    return ConfusionMatrix.from_pairs(list(true), list(decided), card["labels"])
+def _confusion(card: ModelCard, true: np.ndarray, decided: np.ndarray) -> ConfusionMatrix:
+    return ConfusionMatrix.from_pairs(list(true), list(decided), card.label_list)
 
 
 def _folds(groups: list[str], folds: int, seed: int) -> np.ndarray:
@@ -79,14 +84,14 @@ def _folds(groups: list[str], folds: int, seed: int) -> np.ndarray:
     return np.array([fold_of[group] for group in groups])
 
 
-def scenarios(card: dict[str, Any], seed: int = 0) -> list[Scenario]:
+def scenarios(card: ModelCard, seed: int = 0) -> list[Scenario]:
     """The three scenarios of the benchmark, from the card alone."""
     def truth(domain: str) -> np.ndarray:
-        return np.array(card["domains"][domain]["held_out_predictions"]["true"], dtype=object)
+        return np.array(_held(card, domain)["true"], dtype=object)
 
     nk_true = truth("posters")
     nk_decided = _decided(card, "posters", "posters")
-    fold = _folds(card["domains"]["posters"]["held_out_predictions"]["groups"], FOLDS, seed)
+    fold = _folds(_held(card, "posters")["groups"], FOLDS, seed)
     matched = Scenario(
         "NK poster faces, posters confusion of other folds (matched)",
         tuple(Pool(nk_true[fold == k], nk_decided[fold == k]) for k in range(FOLDS)),

@@ -27,7 +27,7 @@ from PIL import Image
 from bench_support import DATA, progress
 from postercensus.classify.facesamples import sample_from_result, stage_face_settings
 from postercensus.classify.splits import grouped_folds
-from classify_data import metfaces_files, nk_files, utk_files
+from postercensus.classify.recipes.faces import metfaces_files, nk_files, utk_files
 from postercensus.faces.pipeline import process_image
 
 CNN_SIZE = 64

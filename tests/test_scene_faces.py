@@ -1,4 +1,4 @@
-"""Faces in scene paintings cut as the face stage cuts them (benchmarks/scene_faces.py).
+"""Faces in scene paintings cut as the face stage cuts them (classify/recipes/scenes.py, the default model's `scenes` calibration).
 
 The hand-drawn boxes of ../shared/data/painting-faces say where a labelled face is; the crop the
 classifier sees must be the face stage's own (its detection, its alignment), so a hand box takes
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import importlib
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,16 +16,9 @@ from PIL import Image
 from postercensus.classify.facesamples import stage_face_settings
 from postercensus.faces.pipeline import process_image
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
 @pytest.fixture(scope="module")
 def scene_faces():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        yield importlib.import_module("scene_faces")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    return importlib.import_module("postercensus.classify.recipes.scenes")
 
 
 def test_hand_boxes_take_the_detection_they_overlap_most_one_to_one(scene_faces):

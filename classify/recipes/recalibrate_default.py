@@ -9,24 +9,25 @@ the model never saw, predicted by it) with that calibration, cross-fitted by gro
 MetFaces by object id, UTKFace by file, scenes by painter), and regenerates MODEL_CARD.md. The
 weights are untouched; the model version changes with the card, so predictions are made anew.
 
-    python benchmarks/recalibrate_default_model.py [--model classify/default_model] [--method NAME]
+    python -m postercensus.classify.recipes.recalibrate_default [--model classify/default_model] [--method NAME]
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_support import DATA, require_data  # noqa: E402
-from classify_calibration_shift import LABELS, card_domains, scene_domain  # noqa: E402
 from postercensus.classify import modelfolder  # noqa: E402
 from postercensus.classify.calibration import EQUAL_RECALL, METHODS  # noqa: E402
 from postercensus.classify.domains import DOMAINS, domain_entry  # noqa: E402
-from train_default_model import model_card  # noqa: E402
+from postercensus.classify.modelcard import DomainCalibration  # noqa: E402
+from postercensus.classify.recipes.data import DATA, require_data  # noqa: E402
+from postercensus.classify.recipes.depicted import LABELS  # noqa: E402
+from postercensus.classify.recipes.outoffold import card_domains, scene_domain  # noqa: E402
+from postercensus.classify.recipes.train_default import model_card  # noqa: E402
 
 SCENES_NOTE = ("scenes: 636 hand-boxed faces in 463 scene paintings (../shared/data/painting-faces), cut as the face "
                "stage cuts them (its detection matched to the hand box, else the hand box); never trained on, "
@@ -42,16 +43,17 @@ def main() -> None:
     card = modelfolder.read_card(args.model)
     sets = card_domains(card)
     sets["scenes"] = scene_domain(args.model)
-    card["domains"] = {name: domain_entry(sets[name].labels, sets[name].probabilities, LABELS, sets[name].groups,
-                                          args.method) for name in DOMAINS}
-    card["domains_note"] = ("calibration per domain fitted on all its out-of-fold faces; the stored predictions and "
-                            "figures are cross-fitted (5 folds by group). " + SCENES_NOTE)
+    entries = {name: DomainCalibration.from_dict(domain_entry(sets[name].labels, sets[name].probabilities, LABELS,
+                                                              sets[name].groups, args.method)) for name in DOMAINS}
+    card = replace(card, domains=entries,
+                   domains_note=("calibration per domain fitted on all its out-of-fold faces; the stored predictions "
+                                 "and figures are cross-fitted (5 folds by group). " + SCENES_NOTE))
     modelfolder.write_card(args.model, card)
     (args.model / "MODEL_CARD.md").write_text(model_card(card), encoding="utf-8")
-    for name, entry in card["domains"].items():
-        print(f"{name:10} n={entry['n']:5}  accuracy {entry['accuracy']:.1%}  balanced {entry['balanced_accuracy']:.1%}  "
-              f"recall {entry['recall']} (before {entry['recall_before_calibration']})  ECE {entry['ece']:.3f}  "
-              f"T {entry['temperature']} shift {entry.get('shift')}")
+    for name, entry in entries.items():
+        print(f"{name:10} n={entry.n:5}  accuracy {entry.accuracy:.1%}  balanced {entry.balanced_accuracy:.1%}  "
+              f"recall {entry.recall} (before {entry.recall_before_calibration})  ECE {entry.ece:.3f}  "
+              f"T {entry.temperature} shift {entry.shift}")
     print(f"written: {args.model} (version {modelfolder.model_version(args.model)})")
 
 

@@ -1,5 +1,8 @@
 """Train the shipped perceived-gender model (classify/default_model/) from ../shared/data, reproducibly.
 
+The recipe lives in the package, not under benchmarks/ (which only measures): it writes the model
+every install ships, and the benchmarks import its pieces to measure the same recipe.
+
 Recipe (issue 15: a default for depicted faces):
 - faces: UTKFace photographs, NK poster faces and MetFaces painted faces, found and aligned as the
   face stage does (`stage_face_settings()`), the whole crop where no face is found;
@@ -16,13 +19,14 @@ Recipe (issue 15: a default for depicted faces):
   domain's out-of-fold predictions; the card stores each domain's out-of-fold predictions
   (calibrated, cross-fitted by group), from which `analyze` corrects shares for the domain the user
   declares (`[classify] domain`); the `scenes` domain (scene paintings, never trained on) is added
-  afterwards by `benchmarks/recalibrate_default_model.py`, which also refits every domain from the
+  afterwards by `python -m postercensus.classify.recipes.recalibrate_default`, which also refits every domain from the
   stored predictions without retraining;
 - the shipped head is fitted on every face; `base_faces.npz` keeps every face's descriptor so
   `classify train` can add a researcher's faces to them; the SHA-256 of every training image goes
   to training_sha256.txt (so `classify evaluate` can say when it is shown faces the model saw).
 
-    python benchmarks/train_default_model.py --cnn RUN_DIR [--cnn RUN_DIR ...] [--out classify/default_model]
+    python -m postercensus.classify.recipes.train_default --cnn RUN_DIR [--cnn RUN_DIR ...] --pack PACK.npz \
+        [--out classify/default_model]
 """
 from __future__ import annotations
 
@@ -37,14 +41,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from bench_support import DATA, progress, require_data  # noqa: E402
-from classify_data import DEFAULT_CACHE, load_faces, metfaces_files, nk_files, utk_files  # noqa: E402
-from classify_depicted_cv import (DOMAINS, HEAD, VALIDATION_SHARE, Combined, combine, domain_folds,  # noqa: E402
-                                  domain_weights, head_probabilities)
 from postercensus.catalog import __version__  # noqa: E402
 from postercensus.classify import modelfolder  # noqa: E402
 from postercensus.classify.backbones import DlibBackbone  # noqa: E402
@@ -55,11 +54,14 @@ from postercensus.classify.domains import domain_entry  # noqa: E402
 from postercensus.classify.facesamples import stage_face_settings  # noqa: E402
 from postercensus.classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
 from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.modelcard import DomainCalibration, Ensemble, HeadSpec, ModelCard, Training  # noqa: E402
+from postercensus.classify.recipes.data import DATA, REPO, progress, require_data  # noqa: E402
+from postercensus.classify.recipes.depicted import (DOMAINS, HEAD, LABELS, VALIDATION_SHARE, Combined,  # noqa: E402
+                                                    combine, domain_folds, domain_weights, head_probabilities)
+from postercensus.classify.recipes.faces import DEFAULT_CACHE, load_faces, metfaces_files, nk_files, utk_files  # noqa: E402
 from postercensus.classify.training import held_out_predictions, train_head, training_images_entry, validation_split  # noqa: E402
 
-LABELS = ("female", "male")
 MODEL_ID = "perceived-gender-depicted"
-REPO = Path(__file__).resolve().parents[1]
 SHARE_GRID = tuple(round(0.1 * k, 1) for k in range(11))
 AGE_GROUPS = (("children (0-12)", 0, 12), ("teenagers (13-17)", 13, 17), ("adults (18+)", 18, 200))
 LICENCE = ("UTKFace is for non-commercial research only; this model is trained on it and inherits that restriction. "
@@ -131,50 +133,48 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _recalls(recall: dict | None) -> str:
+def _recalls(recall: dict[str, float] | None) -> str:
     return " / ".join(f"{value:.1%}" for value in recall.values()) if recall else "–"
 
 
-def _calibration(entry: dict) -> str:
-    shift = entry.get("shift")
+def _calibration(entry: DomainCalibration) -> str:
+    shift = entry.shift
     moved = f", shift {'/'.join(f'{v:+.2f}' for v in shift.values())}" if shift else ""
-    return f"T {entry['temperature']}{moved}"
+    return f"T {entry.temperature}{moved}"
 
 
-def model_card(card: dict) -> str:
+def model_card(card: ModelCard) -> str:
     """The human-readable model card shipped beside model.json."""
-    domains = card["domains"]
-    rows = "\n".join(f"| {name} | {d['n']} | {d['accuracy']:.1%} | {d['balanced_accuracy']:.1%} | "
-                     f"{_recalls(d.get('recall_before_calibration'))} | {_recalls(d.get('recall'))} | "
-                     f"{d.get('recall_gap', 0):+.3f} | {d['ece_before_calibration']:.3f} | {d['ece']:.3f} | "
-                     f"{_calibration(d)} |" for name, d in domains.items())
+    rows = "\n".join(f"| {name} | {d.n} | {d.accuracy:.1%} | {d.balanced_accuracy:.1%} | "
+                     f"{_recalls(d.recall_before_calibration)} | {_recalls(d.recall)} | "
+                     f"{d.recall_gap or 0:+.3f} | {d.ece_before_calibration:.3f} | {d.ece:.3f} | "
+                     f"{_calibration(d)} |" for name, d in (card.domains or {}).items())
     groups = "\n".join(f"| {kind}: {name} | {f['n']} | {f['accuracy']:.1%} | {f['balanced_accuracy']:.1%} |"
-                       for kind, members in card["evaluation_photographs"]["by_group"].items()
+                       for kind, members in (card.evaluation_photographs or {})["by_group"].items()
                        for name, f in members.items())
-    ensemble = card["ensemble"]
-    training = card["training"]
-    return f"""# Model card: {card['model_id']} (postercensus default)
+    ensemble, training, head = card.ensemble or Ensemble(), card.training or Training(), card.head or HeadSpec()
+    return f"""# Model card: {card.model_id} (postercensus default)
 
 **What it does.** Labels a detected, aligned face with a *perceived* gender, `female` or `male`,
 with a probability. Perceived gender is an annotation of how a face is depicted, not a person's
 identity; the labels are the two used by the training data and by the seed study.
 
 **Architecture.** An average of two members: dlib's 128-d face ResNet descriptor (computed by the
-face stage) → Keras head (normalisation, Dense {card['head']['hidden']} ReLU, Dropout
-{card['head']['dropout']}, softmax), weight {1 - ensemble['cnn_share']:.1f}; and {len(ensemble['cnn_members'])}
+face stage) → Keras head (normalisation, Dense {head.hidden} ReLU, Dropout
+{head.dropout}, softmax), weight {1 - ensemble.share:.1f}; and {len(ensemble.members)}
 compact CNNs trained here on aligned 64 px crops of photographed, drawn and painted faces (each
-~1.2 M weights, test-time mirror averaged), weight {ensemble['cnn_share']:.1f} for their mean. The
+~1.2 M weights, test-time mirror averaged), weight {ensemble.share:.1f} for their mean. The
 share was chosen by grouped cross-validation. Predicting costs ~18 ms per face per CNN on one CPU
 core beyond the descriptor the face stage already computed. Recipe:
-`benchmarks/train_default_model.py` (CNNs: `benchmarks/train_depicted_cnn.py`, on a GPU).
+`python -m postercensus.classify.recipes.train_default` (CNNs: `benchmarks/train_depicted_cnn.py`, on a GPU).
 
-**Training data.** {training['faces']} faces: {training['per_domain']}; per label {training['per_label']}.
+**Training data.** {training.faces} faces: {training.per_domain}; per label {training.per_label}.
 UTKFace photographs, North Korean propaganda poster faces (Leiden University collection,
 hand-labelled) and MetFaces painted-portrait faces (The Met; `male` there means "not labelled
 female" and includes some children). Faces were found with the face stage's default detector;
-{training['faces_taken_whole']} crops had no face found and were described whole.
+{training.faces_taken_whole} crops had no face found and were described whole.
 
-**Licence.** {card['licence']}
+**Licence.** {card.licence}
 
 ## Evaluation (grouped 5-fold out-of-fold: UTKFace by file, NK by poster, MetFaces by object id, scenes by painter)
 
@@ -216,7 +216,7 @@ adds them to this model's faces). Report corrected shares with their intervals, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cnn", type=Path, action="append", required=True,
-                        help="a train_depicted_cnn.py output directory (repeat for several CNN members)")
+                        help="a benchmarks/train_depicted_cnn.py output directory (repeat for several CNN members)")
     parser.add_argument("--pack", type=Path, required=True, help="the pack the CNNs were trained on (its folds)")
     parser.add_argument("--out", type=Path, default=REPO / "classify" / "default_model")
     parser.add_argument("--folds", type=int, default=5)
@@ -262,7 +262,7 @@ def main() -> None:
     fisher = Fisherfaces.fit(pixels_of(nk.samples), np.array([LABELS.index(label) for label in nk.labels]), LABELS)
     images = sorted({sha256_of(Path(path)) for path in paths})
     posters = np.flatnonzero(data.domain == "posters")
-    card = {
+    card = ModelCard.from_dict({
         "format": 1,
         "model_id": MODEL_ID,
         "labels": list(LABELS),
@@ -285,7 +285,7 @@ def main() -> None:
             "faces_taken_whole": sum(not s.detected for faces in data.faces for s in faces.samples),
             "face_settings": settings.parameters(),
             "history": history,
-            "recipe": "benchmarks/train_default_model.py",
+            "recipe": "python -m postercensus.classify.recipes.train_default",
             **training_images_entry(images),
         },
         "evaluation": evaluate_predictions([data.labels[i] for i in posters], ensemble_oof[posters], LABELS),
@@ -299,12 +299,12 @@ def main() -> None:
         "licence": LICENCE,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "postercensus_version": __version__,
-    }
+    })
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
     head.save(args.out / modelfolder.HEAD_FILE)
-    for stem, (_, weights, summary) in zip(card["ensemble"]["cnn_members"], runs):
+    for stem, (_, weights, summary) in zip(card.cnn_members, runs):
         keras_cnn(weights, summary).save(args.out, stem)
     fisher.save(args.out / modelfolder.FISHERFACES_FILE)
     BaseFaces(data.dlib, data.labels, data.domain.tolist(), data.groups).save(args.out)

@@ -16,12 +16,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from paintingfaces import DATA, MATCH_IOU, iou, painter_of
 from postercensus.classify.facesamples import FaceSample, face_sample, stage_face_settings
 from postercensus.faces.boxes import Box
 from postercensus.faces.imageload import load_rgb
 from postercensus.faces.pipeline import describe_face, process_image
 from postercensus.faces.settings import FaceSettings
+from postercensus.classify.recipes.paintings import MATCH_IOU, PAINTINGS, iou, painter_of
 
 HAND_BOX = "hand box"
 
@@ -37,7 +37,7 @@ class SceneFace:
     sample: FaceSample
 
 
-def labelled_boxes(root: Path = DATA) -> dict[str, list[LabelledBox]]:
+def labelled_boxes(root: Path = PAINTINGS) -> dict[str, list[LabelledBox]]:
     """file name → its hand boxes with their labels, in boxes.csv order."""
     boxes: dict[str, list[LabelledBox]] = defaultdict(list)
     with (root / "boxes.csv").open(newline="") as handle:
@@ -84,7 +84,7 @@ def scene_faces_of(path: Path, boxes: list[LabelledBox], settings: FaceSettings)
     return faces
 
 
-def scene_faces(root: Path = DATA, settings: FaceSettings | None = None, progress=print) -> list[SceneFace]:
+def scene_faces(root: Path = PAINTINGS, settings: FaceSettings | None = None, progress=print) -> list[SceneFace]:
     """Every hand-boxed face of the set, in file-name order then boxes.csv order."""
     settings = settings or stage_face_settings()
     faces: list[SceneFace] = []

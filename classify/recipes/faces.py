@@ -1,4 +1,4 @@
-"""Labelled faces for the classify benchmarks and the default model: NK poster crops, UTKFace
+"""Labelled faces for the default model's recipe and the classify benchmarks: NK poster crops, UTKFace
 photographs and MetFaces painted faces.
 
 Describing ten thousand faces takes minutes, so samples (descriptor, aligned crop, whether a face
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_support import progress
+from postercensus.classify.recipes.data import progress
 from postercensus.classify.facesamples import FaceSample, samples_from_files, stage_face_settings
 from postercensus.classify.labelled import group_of
 from postercensus.faces.executors import make_executor
