@@ -72,3 +72,19 @@ def test_a_field_set_on_a_card_is_written_after_the_keys_it_was_read_with():
     registered = domains.with_applied_calibration(card, "posters")
     assert list(registered.to_dict()) == ["model_id", "labels", "domains", "applied_calibration"]
     assert registered.applied_calibration["domain"] == "posters" and card.applied_calibration is None
+
+
+def test_the_recipe_renders_the_shipped_model_card_page_from_the_typed_card():
+    """The recipe writes MODEL_CARD.md from the card (classify/recipes/cardpage.py): from the typed card it
+    gives the shipped page as it stands, so the recipe and the shipped model agree."""
+    from postercensus.classify.recipes.cardpage import model_card
+
+    folder = modelfolder.default_model_folder()
+    assert model_card(modelfolder.read_card(folder)) == (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+
+def test_no_benchmark_writes_a_model_card():
+    """benchmarks/ only measures: the shipped model is written by classify/recipes/ alone."""
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    writers = [path.name for path in benchmarks.glob("*.py") if "write_card" in path.read_text(encoding="utf-8")]
+    assert writers == []

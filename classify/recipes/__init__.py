@@ -9,5 +9,6 @@ not to benchmarks/ (which only measures, importing these pieces so it measures t
 data (where the shared data are), faces (the labelled sets, found as the face stage finds them,
 cached), depicted (the three sets combined, their grouped folds, the head's fit), paintings and
 scenes (the scene paintings' hand-boxed faces), outoffold (the card's out-of-fold predictions per
-domain, uncalibrated), train_default and recalibrate_default (the two commands).
+domain, uncalibrated), cardpage (MODEL_CARD.md from the card), train_default and
+recalibrate_default (the two commands).
 """

@@ -24,10 +24,10 @@ from postercensus.classify import modelfolder  # noqa: E402
 from postercensus.classify.calibration import EQUAL_RECALL, METHODS  # noqa: E402
 from postercensus.classify.domains import DOMAINS, domain_entry  # noqa: E402
 from postercensus.classify.modelcard import DomainCalibration  # noqa: E402
+from postercensus.classify.recipes.cardpage import model_card  # noqa: E402
 from postercensus.classify.recipes.data import DATA, require_data  # noqa: E402
 from postercensus.classify.recipes.depicted import LABELS  # noqa: E402
 from postercensus.classify.recipes.outoffold import card_domains, scene_domain  # noqa: E402
-from postercensus.classify.recipes.train_default import model_card  # noqa: E402
 
 SCENES_NOTE = ("scenes: 636 hand-boxed faces in 463 scene paintings (../shared/data/painting-faces), cut as the face "
                "stage cuts them (its detection matched to the hand box, else the hand box); never trained on, "

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from postercensus.classify.facesamples import FaceSample, face_sample, stage_face_settings
+from postercensus.classify.recipes.paintings import MATCH_IOU, PAINTINGS, iou, painter_of
 from postercensus.faces.boxes import Box
 from postercensus.faces.imageload import load_rgb
 from postercensus.faces.pipeline import describe_face, process_image
 from postercensus.faces.settings import FaceSettings
-from postercensus.classify.recipes.paintings import MATCH_IOU, PAINTINGS, iou, painter_of
 
 HAND_BOX = "hand box"
 
