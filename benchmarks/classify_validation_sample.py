@@ -126,7 +126,7 @@ def main() -> None:
     for scenario in found:
         pools = ", ".join(f"{len(pool.true)}" for pool in scenario.pools)
         print(f"{scenario.name}: pool faces {pools}; card confusion faces "
-              f"{', '.join(str(int(c.counts.sum())) for c in scenario.card)}")
+              f"{', '.join(str(int(c.counts.sum())) for c in scenario.confusions)}")
         for share in SHARES:
             progress(f"{scenario.name}, share {share}")
             for _ in range(args.reps):

@@ -43,13 +43,13 @@ class Scenario:
 
     name: str
     pools: tuple[Pool, ...]
-    card: tuple[ConfusionMatrix, ...]  # the confusion that corrects pools[k]
+    confusions: tuple[ConfusionMatrix, ...]  # the card confusion that corrects pools[k]
     domain: str  # the card domain whose confusion corrects
 
     def draw(self, rng: np.random.Generator) -> tuple[Pool, ConfusionMatrix]:
         """One pool with its card confusion, chosen at random (a held-out fold, for the matched scenario)."""
         index = int(rng.integers(len(self.pools)))
-        return self.pools[index], self.card[index]
+        return self.pools[index], self.confusions[index]
 
 
 def _held(card: ModelCard, domain: str) -> dict:
