@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from postercensus.classify import modelfolder
+from postercensus.classify.modelcard import ModelCard
 from postercensus.classify.transfer import OWN_WEIGHTS, domain_balanced_weights
 from tests.support.cli import run_cli
 from tests.support.posters import FACES_DIR
@@ -259,7 +260,7 @@ def _toy_base(tmp_path: Path):
 
     features, labels, groups = _toy_collection(600, 0.0, 1, "base")
     faces = BaseFaces(features, labels, ["photos"] * 300 + ["paintings"] * 300, groups)
-    return TransferBase(tmp_path, {"labels": list(LABELS), "model_id": "toy"}, "toy-1", faces)
+    return TransferBase(tmp_path, ModelCard.from_dict({"labels": list(LABELS), "model_id": "toy"}), "toy-1", faces)
 
 
 def test_transfer_fits_its_calibration_on_out_of_fold_predictions_of_the_own_faces(tmp_path, monkeypatch):
