@@ -42,10 +42,10 @@ def test_the_panels_include_prominence_with_its_base(home):
 
 
 def _choose(page, dropdown: str, value: str) -> None:
-    """Pick `value` in a Dash dropdown as a user does: open it, type, click the option (waiting for the
-    options, which a callback fills in after the page loads)."""
+    """Pick `value` in a Dash dropdown as a user does: open it, search, click the option (waiting for
+    the options, which a callback fills in after the page loads)."""
     page.click(f"#{dropdown}")
-    page.keyboard.type(value)
+    page.locator(".dash-dropdown-search").fill(value)  # fill, not type: a key pressed before focus would be lost
     page.locator(".dash-dropdown-option", has_text=value).first.click(timeout=15000)
     page.keyboard.press("Escape")  # closed, so the next dropdown's click opens that one
     page.wait_for_function(f"document.getElementById('{dropdown}').textContent.includes('{value}')", timeout=15000)

@@ -30,7 +30,7 @@ SLOW_TESTS: frozenset[str] = frozenset({
     "test_dashboards.py::test_app_states_the_base_and_says_when_nothing_was_scanned",  # 9.7 s
     "test_refresh_dask.py::test_refresh_on_a_dask_cluster_finds_the_faces_a_local_refresh_finds",  # 8.8 s
     "test_dashboards.py::test_app_filters_update_figures_and_a_click_shows_the_posters",  # 7.4 s
-    "test_dashboards_compare.py::test_the_compare_panel_answers_a_selection",  # 5.2 s (browser)
+    "test_dashboards_compare.py::test_the_compare_panel_answers_a_selection",  # 6.6 s (browser)
     "test_dashboards.py::test_page_renders_every_figure_in_chromium",  # 6.0 s
     "test_dashboards_drilldown.py::test_in_the_browser_the_box_sits_on_the_face_of_the_upright_image",  # 5.8 s
     "test_text_cli.py::test_phrases_on_the_wpa_export",  # 5.0 s
