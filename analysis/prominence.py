@@ -16,7 +16,7 @@ import pandas as pd
 from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import Tables
 from postercensus.analysis.selection import Selection, select
-from postercensus.analysis.weighted_shares import weighted_estimate
+from postercensus.analysis.weighted_shares import effective_size, weighted_estimate
 
 PROMINENCE_COLUMNS = ["area_share", "prominence_rank", "centrality"]
 PROMINENCE_TABLE_COLUMNS = ["measure", "label", "faces", "effective_faces", "corrected_share", "ci_low", "ci_high"]
@@ -86,7 +86,7 @@ def _weighted_records(selection: Selection, faces: pd.DataFrame) -> list[dict]:
         corrected = {name: getattr(estimate, name).get(label, math.nan) if estimate else math.nan
                      for name in ("corrected_share", "ci_low", "ci_high")}
         rows.append({"measure": "area_weighted", "label": label, "faces": counted.get(label, 0),
-                     "effective_faces": estimate.effective_faces if estimate else math.nan, **corrected})
+                     "effective_faces": effective_size(weighed["area_share"].to_numpy(dtype=float)), **corrected})
     return rows
 
 
