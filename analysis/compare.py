@@ -30,11 +30,11 @@ from postercensus.classify.prevalence import (
     LOWER,
     UPPER,
     Confusion,
-    _identified,
-    _rate_draws,
-    _SideDraws,
+    SideDraws,
     choose_method,
     corrected_shares,
+    identified_matrices,
+    rate_draws,
 )
 
 COMPARE_COLUMNS = ["group", "value", "label", "faces", "corrected_share", "ci_low", "ci_high"]
@@ -128,9 +128,9 @@ def difference(confusion: Confusion, a: Mapping[str, int], b: Mapping[str, int],
     point = float(points[1][label] - points[0][label])
     method = choose_method(*rates.shape)
     rng = np.random.default_rng(seed)
-    boot_rates = _rate_draws(confusion, n_boot, rng)
-    identified = _identified(boot_rates, method)
-    sides = [_SideDraws(column, confusion, boot_rates, rng, method, EXACT) for column in columns]
+    boot_rates = rate_draws(confusion, n_boot, rng)
+    identified = identified_matrices(boot_rates, method)
+    sides = [SideDraws(column, confusion, boot_rates, rng, method, EXACT) for column in columns]
 
     def replicates(bound_a: str, bound_b: str) -> np.ndarray:
         shares = [_unclipped_shares(boot_rates, side._proportions(side._pseudo_counts(label, bound)))[:, label]

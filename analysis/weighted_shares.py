@@ -27,11 +27,11 @@ from postercensus.classify.prevalence import (
     LOWER,
     UPPER,
     Confusion,
-    _rate_draws,
-    _require_identified,
-    _SideDraws,
-    _solve,
+    SideDraws,
     choose_method,
+    rate_draws,
+    require_identified,
+    solve_shares,
 )
 
 
@@ -84,12 +84,12 @@ def proportion_shares(q: np.ndarray, size: float, confusion: Confusion, n_boot: 
     labels = confusion.labels
     rates = confusion.rates()
     method = choose_method(*rates.shape)
-    _require_identified(rates, method)
+    require_identified(rates, method)
     if size <= 0:
         return dict.fromkeys(labels, math.nan), dict.fromkeys(labels, math.nan), dict.fromkeys(labels, math.nan)
-    point = _solve(rates[None], q[None], method)[0][0]
+    point = solve_shares(rates[None], q[None], method)[0][0]
     rng = np.random.default_rng(seed)
-    draws = _SideDraws(q * size, confusion, _rate_draws(confusion, n_boot, rng), rng, method, EXACT)
+    draws = SideDraws(q * size, confusion, rate_draws(confusion, n_boot, rng), rng, method, EXACT)
     tail = (1 - level) / 2
     low, high = np.empty(len(labels)), np.empty(len(labels))
     for k in range(len(labels)):

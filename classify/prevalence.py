@@ -294,8 +294,8 @@ def corrected_shares(rates: np.ndarray, observed: np.ndarray, method: str | None
     if (observed < 0).any() or observed.sum() <= 0:
         raise ValueError("observed proportions must be non-negative and not all zero")
     method = choose_method(*rates.shape, method)
-    _require_identified(rates, method)
-    shares, _ = _solve(rates[None], observed[None] / observed.sum(), method)
+    require_identified(rates, method)
+    shares, _ = solve_shares(rates[None], observed[None] / observed.sum(), method)
     return shares[0]
 
 
@@ -341,7 +341,7 @@ def estimate_prevalence(
     observed = _observed_vector(observed_counts, confusion.predicted)
     rates = confusion.rates()
     method = choose_method(*rates.shape)
-    _require_identified(rates, method)
+    require_identified(rates, method)
     labels = confusion.labels
     n = int(observed.sum())
     if n == 0:
@@ -349,12 +349,12 @@ def estimate_prevalence(
         return PrevalenceEstimate(labels, 0, *nan, method=method, n_boot=n_boot, level=level)
 
     q = observed / n
-    point = _solve(rates[None], q[None], method)[0][0]
+    point = solve_shares(rates[None], q[None], method)[0][0]
     rng = np.random.default_rng(seed)
-    boot_rates = _rate_draws(confusion, n_boot, rng)
+    boot_rates = rate_draws(confusion, n_boot, rng)
     tail = (1 - level) / 2
     low, high = np.empty(len(labels)), np.empty(len(labels))
-    draws = _SideDraws(observed, confusion, boot_rates, rng, method, interval)
+    draws = SideDraws(observed, confusion, boot_rates, rng, method, interval)
     for k in range(len(labels)):
         shares, identified = draws.for_bound(k, LOWER)
         low[k] = np.quantile(np.where(identified, shares[:, k], 0.0), tail)
@@ -399,21 +399,21 @@ def bootstrap_draws(
     vectors = [_observed_vector(counts, confusion.predicted) for counts in observed]
     method = choose_method(*confusion.counts.shape)
     rng = np.random.default_rng(seed)
-    boot_rates = _rate_draws(confusion, n_boot, rng)
+    boot_rates = rate_draws(confusion, n_boot, rng)
     result = np.full((len(vectors), n_boot, len(confusion.labels)), np.nan)
     for index, (counts, (label, bound)) in enumerate(zip(vectors, bounds)):
         if counts.sum():
-            draws = _SideDraws(counts, confusion, boot_rates, rng, method, EXACT)
+            draws = SideDraws(counts, confusion, boot_rates, rng, method, EXACT)
             result[index] = draws.for_bound(label, bound)[0]
     return result
 
 
-def _rate_draws(confusion: Confusion, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def rate_draws(confusion: Confusion, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """n_boot draws (n_boot, K, C) of the confusion rates from each row's Jeffreys posterior."""
     return np.stack([rng.dirichlet(row + 0.5, size=n_boot) for row in confusion.counts], axis=1)
 
 
-class _SideDraws:
+class SideDraws:
     """The corrected-share replicates of one collection for each bound of each label, drawn once
     per distinct set of pseudo-counts (with two labels, the female lower bound's draws are the male
     upper bound's), all with the same rate draws."""
@@ -431,7 +431,7 @@ class _SideDraws:
         pseudo = self._pseudo_counts(label, bound)
         key = None if pseudo is None else tuple(pseudo)
         if key not in self._solved:
-            shares, identified = _solve(self.boot_rates, self._proportions(pseudo), self.method)
+            shares, identified = solve_shares(self.boot_rates, self._proportions(pseudo), self.method)
             self._solved[key] = (shares, identified)
         return self._solved[key]
 
@@ -487,7 +487,7 @@ def _observed_vector(observed_counts: Mapping[str, int], predicted: tuple[str, .
     return np.array([int(value) for value in values], dtype=np.int64)
 
 
-def _identified(rates: np.ndarray, method: str) -> np.ndarray:
+def identified_matrices(rates: np.ndarray, method: str) -> np.ndarray:
     """Whether each stacked (…, K, C) rate matrix determines the shares (one bool per matrix).
 
     Rows of rates sum to 1, so the shares are determined exactly when the K rows are linearly
@@ -523,8 +523,9 @@ def _read_only(value: Any) -> Any:
     return value
 
 
-def _require_identified(rates: np.ndarray, method: str) -> None:
-    if _identified(rates, method):
+def require_identified(rates: np.ndarray, method: str) -> None:
+    """Raise ValueError, saying why in the researcher's terms, when `rates` cannot determine the shares."""
+    if identified_matrices(rates, method):
         return
     if method == ROGAN_GLADEN:
         raise ValueError(
@@ -538,12 +539,12 @@ def _require_identified(rates: np.ndarray, method: str) -> None:
     )
 
 
-def _solve(rates: np.ndarray, q: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+def solve_shares(rates: np.ndarray, q: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
     """Shares (B, K) for stacked rates (B, K, C) and proportions (B, C); NaN where unidentified.
 
     Vectorised over B so that thousands of bootstrap replicates cost a few array operations.
     """
-    identified = _identified(rates, method)
+    identified = identified_matrices(rates, method)
     if method == ROGAN_GLADEN:
         tpr, fpr = rates[:, 0, 0], rates[:, 1, 0]
         first = np.clip((q[:, 0] - fpr) / np.where(identified, tpr - fpr, 1.0), 0.0, 1.0)
