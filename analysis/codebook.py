@@ -174,8 +174,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "percent": "Percent agreement: the share of agreeing coder pairs, averaged over the faces.",
         "percent_low": "2.5th percentile of percent over the bootstrap resamples.",
         "percent_high": "97.5th percentile of percent over the bootstrap resamples.",
-        "disagreements": "Faces whose coders do not all agree (listed by `classify labels disagreements`; an "
-                         "`adjudicated` label, else the majority, is the label the correction uses).",
+        "disagreements": "Faces whose coders do not all agree (an `adjudicated` label, else the majority, is the "
+                         "label the correction uses).",
+        "settled": "Of those, faces the coder `adjudicated` has labelled; the rest are still listed by "
+                   "`classify labels disagreements`.",
     },
 }
 

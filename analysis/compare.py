@@ -169,7 +169,9 @@ def compare(tables: Tables, by: str, a: str, b: str, filters: Filters = Filters(
     """Groups A (`a`), B (`b`) and B-A among the filtered items, grouped `by` keyword, source or
     decade ("1930" or "1930s"): per group and category the faces and the corrected share with its
     95 % interval; the B-A rows hold the difference of the corrected shares and its joint-bootstrap
-    interval, and `faces` of both groups. `value` names the group ("industry − agriculture" for B-A).
+    interval, and `faces` of both groups. `value` names the group ("industry − agriculture" for B-A);
+    a decade as the user named it ("1940s" stays "1940s", not the stored 1940), keywords and sources
+    as the catalogue stores them.
 
     Raises FilterError for an unknown grouping, a value no selected item has (naming close matches),
     or a selection without a model. A poster in both groups (two keywords) counts in both, which
@@ -181,12 +183,13 @@ def compare(tables: Tables, by: str, a: str, b: str, filters: Filters = Filters(
     if selection.card is None:
         raise FilterError("no model has predicted these faces: run `postercensus classify predict` first")
     values = [_checked(selection, by, value) for value in (a, b)]
+    names = [str(value).strip() for value in (a, b)] if by == "decade" else values
     counts = [selection.item_faces.counts(np.flatnonzero(_group_rows(selection, by, value))) for value in values]
     records = []
-    for group, value, group_counts in zip(("A", "B"), values, counts):
-        records += [{"group": group, "value": value, **{column: row[column] for column in COMPARE_COLUMNS[2:]}}
+    for group, name, group_counts in zip(("A", "B"), names, counts):
+        records += [{"group": group, "value": name, **{column: row[column] for column in COMPARE_COLUMNS[2:]}}
                     for row in selection.shares.records(group_counts)]
-    records += [{"group": DIFFERENCE, "value": f"{values[1]} − {values[0]}", **row}
+    records += [{"group": DIFFERENCE, "value": f"{names[1]} − {names[0]}", **row}
                 for row in difference_rows(selection, counts[0], counts[1], n_boot)]
     return pd.DataFrame(records, columns=COMPARE_COLUMNS)
 

@@ -44,8 +44,10 @@ def model_validation(engine: Engine, face_set: str | None, cards: Mapping[str, M
 
 def validation_need(tables: Tables, filters: Filters | None = None) -> dict[str, Any] | None:
     """The current interval half-width of the selected collection's first-label corrected share and
-    the half-width expected with 50, 100 and 200 more validation labels
-    (`classify.correction.validation_need`); None without a model that can correct."""
+    the half-width expected with 50, 100 and 200 more validation labels, each capped at the selected
+    faces not validated yet (`classify.correction.validation_need`). None when no model is selected
+    or its card has no held-out faces to correct with (then there is no interval to narrow); with a
+    model and no validation sample, the card's confusion is the one the new labels would replace."""
     from postercensus.analysis.filters import Filters, at_threshold
     from postercensus.analysis.selection import select  # selection reads this module's labels
     from postercensus.classify.correction import validation_need as need
@@ -55,4 +57,6 @@ def validation_need(tables: Tables, filters: Filters | None = None) -> dict[str,
     if used is None:
         return None
     counts = selection.faces["label"].value_counts().to_dict()
-    return need(used, counts)
+    entry = tables.validation.get(selection.model_id)
+    validated = set(entry.labels["face"]) if entry is not None else set()
+    return need(used, counts, len(set(selection.faces["face_id"]) - validated))

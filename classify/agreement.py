@@ -21,7 +21,7 @@ from postercensus.catalog import schema
 from postercensus.catalog.schema import ADJUDICATOR, LabelPurpose
 
 AGREEMENT_COLUMNS = ["purpose", "faces", "coders", "codings", "alpha", "alpha_low", "alpha_high", "percent",
-                     "percent_low", "percent_high", "disagreements"]
+                     "percent_low", "percent_high", "disagreements", "settled"]
 BOOTSTRAP_DRAWS = 2000
 BOOTSTRAP_SEED = 0
 
@@ -42,6 +42,7 @@ class Agreement:
     percent_low: float | None
     percent_high: float | None
     disagreements: int  # faces whose coders do not all agree
+    settled: int  # of those, faces the coder `adjudicated` has labelled: no longer to adjudicate
 
     def as_row(self) -> dict[str, object]:
         return self.__dict__.copy()
@@ -100,7 +101,7 @@ def agreement(codings: pd.DataFrame, purpose: str, draws: int = BOOTSTRAP_DRAWS,
     units, agreeing, pairs = _unit_tables(coded, categories)
     pairable = coded[coded["face"].isin(_pairable_faces(coded))]
     if len(units) == 0:
-        return Agreement(purpose, 0, int(coded["coder"].nunique()), 0, None, None, None, None, None, None, 0)
+        return Agreement(purpose, 0, int(coded["coder"].nunique()), 0, None, None, None, None, None, None, 0, 0)
     alpha = alpha_from_coincidences(units.sum(axis=0).reshape(k, k))
     shares = agreeing / pairs
     percent = float(shares.mean())
@@ -113,8 +114,10 @@ def agreement(codings: pd.DataFrame, purpose: str, draws: int = BOOTSTRAP_DRAWS,
     if alpha is not None and np.isfinite(boot_alpha).any():
         low, high = (float(v) for v in np.nanpercentile(boot_alpha, [2.5, 97.5]))
     p_low, p_high = (float(v) for v in np.percentile(boot_percent, [2.5, 97.5]))
+    disagreeing = np.array(sorted(_pairable_faces(coded)))[shares < 1]  # _unit_tables' face order
+    settled = int(np.isin(disagreeing, codings.loc[codings["coder"] == ADJUDICATOR, "face"]).sum())
     return Agreement(purpose, len(units), int(pairable["coder"].nunique()), len(pairable), alpha, low, high,
-                     percent, p_low, p_high, int((shares < 1).sum()))
+                     percent, p_low, p_high, len(disagreeing), settled)
 
 
 def _pairable_faces(coded: pd.DataFrame) -> list[int]:
@@ -123,18 +126,18 @@ def _pairable_faces(coded: pd.DataFrame) -> list[int]:
 
 
 def disagreements(codings: pd.DataFrame) -> pd.DataFrame:
-    """Faces whose coders (adjudicator left out) gave different labels: columns face, purpose,
-    codings ("ann: female; bob: male"), adjudicated (its label, or empty)."""
+    """Faces still to adjudicate: their coders (adjudicator left out) gave different labels and the
+    coder `adjudicated` has not labelled them for that purpose yet. Settled faces are left out, so
+    the adjudication sheet never asks for them again (`Agreement.settled` counts them). Columns
+    face, purpose, codings ("ann: female; bob: male")."""
     rows = []
     for (purpose, face), group in codings.groupby(["purpose", "face"], sort=True):
         coded = group[group["coder"] != ADJUDICATOR].sort_values("coder")
-        if coded["label"].nunique() < 2:
+        if coded["label"].nunique() < 2 or (group["coder"] == ADJUDICATOR).any():
             continue
-        adjudicated = group.loc[group["coder"] == ADJUDICATOR, "label"]
         rows.append({"face": int(face), "purpose": purpose,
-                     "codings": "; ".join(f"{c}: {label}" for c, label in zip(coded["coder"], coded["label"])),
-                     "adjudicated": adjudicated.iloc[0] if len(adjudicated) else ""})
-    return pd.DataFrame(rows, columns=["face", "purpose", "codings", "adjudicated"])
+                     "codings": "; ".join(f"{c}: {label}" for c, label in zip(coded["coder"], coded["label"]))})
+    return pd.DataFrame(rows, columns=["face", "purpose", "codings"])
 
 
 def stored_codings(engine: Engine) -> pd.DataFrame:
@@ -159,7 +162,8 @@ def coding_agreement(engine: Engine, draws: int = BOOTSTRAP_DRAWS) -> list[Agree
 
 
 def agreement_line(result: Agreement) -> str:
-    """One line for `status`: alpha and percent agreement with their intervals."""
+    """One line for `status`: alpha and percent agreement with their intervals, and the disagreeing
+    faces still to adjudicate (those the coder `adjudicated` settled are counted apart)."""
     def interval(value: float | None, low: float | None, high: float | None) -> str:
         if value is None:
             return "undefined (one label only)"
@@ -168,7 +172,7 @@ def agreement_line(result: Agreement) -> str:
     return (f"{result.purpose} labels: {result.faces} faces coded by two or more of {result.coders} coders; "
             f"Krippendorff's alpha {interval(result.alpha, result.alpha_low, result.alpha_high)}, "
             f"agreement {interval(result.percent, result.percent_low, result.percent_high)}; "
-            f"{result.disagreements} to adjudicate")
+            f"{result.disagreements - result.settled} to adjudicate, {result.settled} settled")
 
 
 def agreement_summary(engine: Engine) -> list[dict[str, object]]:

@@ -128,10 +128,16 @@ def correction(card: ModelCard | Mapping[str, Any], threshold: float, validation
 MORE_LABELS = (50, 100, 200)  # the extra validation labels `validation_need` reports
 
 
-def validation_need(used: Correction, counts: Mapping[str, int], more: tuple[int, ...] = MORE_LABELS,
-                    simulations: int = 20, n_boot: int = 500, seed: int = 0) -> dict[str, Any]:
+def validation_need(used: Correction, counts: Mapping[str, int], faces_left: int,
+                    more: tuple[int, ...] = MORE_LABELS, simulations: int = 20, n_boot: int = 500,
+                    seed: int = 0) -> dict[str, Any]:
     """The interval half-width of the first label's corrected share now, and the half-width expected
     with `more` validation labels: whether another hour of labelling is worth it.
+
+    `faces_left`: the collection's faces without a validation label. A step is capped at them
+    (50, 100, 200 with 34 left: 34), as no sample can label more faces than there are; the capped
+    steps that coincide are simulated once, and none is simulated when no face is left, so
+    `with_more_labels` (extra labels → half-width) is then empty. `faces_left` is returned too.
 
     Each simulation draws the rates from the current confusion's posterior (Dirichlet(counts + ½)),
     draws the new faces' true labels from the current corrected shares and their predictions from
@@ -153,7 +159,7 @@ def validation_need(used: Correction, counts: Mapping[str, int], more: tuple[int
         prior = confusion.counts * (PRIOR_FACES / confusion.counts.sum())
     rng = np.random.default_rng(seed)
     expected = {}
-    for extra in more:
+    for extra in sorted({min(step, faces_left) for step in more} - {0}):
         widths = []
         for _ in range(simulations):
             rates = np.stack([rng.dirichlet(row + 0.5) for row in confusion.counts])
@@ -168,4 +174,5 @@ def validation_need(used: Correction, counts: Mapping[str, int], more: tuple[int
             widths.append((estimate.ci_high[label] - estimate.ci_low[label]) / 2)
         expected[extra] = float(np.mean(widths)) if widths else float("nan")
     return {"label": label, "correction": used.description,
-            "half_width": (now.ci_high[label] - now.ci_low[label]) / 2, "with_more_labels": expected}
+            "half_width": (now.ci_high[label] - now.ci_low[label]) / 2, "with_more_labels": expected,
+            "faces_left": faces_left}

@@ -250,8 +250,8 @@ def export_template(engine: Engine, path: Path, sample: str, coder: str) -> int:
 
 
 def export_disagreements(path: Path, table) -> int:
-    """The disagreements as an adjudication sheet: fill `label` and import it (coder `adjudicated`)."""
+    """The faces still to adjudicate as a sheet: fill `label` and import it (coder `adjudicated`)."""
     _write(path, ["face_id", "codings", "label", "coder", "purpose"], [
-        {"face_id": r.face, "codings": r.codings, "label": r.adjudicated, "coder": schema.ADJUDICATOR,
+        {"face_id": r.face, "codings": r.codings, "label": "", "coder": schema.ADJUDICATOR,
          "purpose": r.purpose} for r in table.itertuples()])
     return len(table)

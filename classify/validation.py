@@ -47,7 +47,7 @@ class DrawReport:
     size: int  # faces in the sample now
     population: int  # faces of the face set the sample is drawn from
     strata: dict[str, dict[str, int]]  # {stratum: {"population": N_h, "drawn": n_h}}
-    weights: dict[str, float]  # {stratum: N_h / n_h}
+    weights: dict[str, float]  # {stratum: (N_h / N) / (n_h / n)}: the correction's weight once all are labelled
     created: bool  # a new sample (else an extended one)
 
 
@@ -91,7 +91,9 @@ def draw_sample(engine: Engine, face_set: str, n: int, name: str, seed: int = 0,
     """Draw `n` more faces into the sample `name` (created on the first draw) at random.
 
     The generator is seeded with (seed, faces already in the sample), so the same calls on the
-    same catalogue draw the same faces, and an extension never repeats a face. An existing
+    same catalogue draw the same faces, and an extension never repeats a face. Each sample is
+    drawn independently of the others (so its design weights hold); a face drawn into two samples
+    enters the correction once (`adjudicated_validation_labels`). An existing
     sample keeps its design, strata variable and seed; asking for another is an error.
     """
     if n < 1:
@@ -148,7 +150,9 @@ def draw_sample(engine: Engine, face_set: str, n: int, name: str, seed: int = 0,
         counts = Counter(population.values())
         sizes = already + Counter(stratum for _, stratum in new)
         strata = {s: {"population": counts.get(s, 0), "drawn": sizes.get(s, 0)} for s in sorted(set(counts) | set(sizes))}
-        weights = {s: v["population"] / v["drawn"] for s, v in strata.items() if v["drawn"]}
+        # the design weight the correction uses, (N_h / N) / (m_h / m), with every drawn face validated
+        size, total = sum(v["drawn"] for v in strata.values()), sum(v["population"] for v in strata.values())
+        weights = {s: (v["population"] / total) / (v["drawn"] / size) for s, v in strata.items() if v["drawn"]}
         changes = {"strata": strata, "weights": weights} | ({} if existing is None else {"extended_at": now})
         connection.execute(samples.update().where(samples.c.name == name).values(**changes))
     return DrawReport(name, design, len(new), len(drawn) + len(new), len(population), strata, weights, existing is None)
@@ -209,7 +213,8 @@ def adjudicated_validation_labels(engine: Engine, face_set: str | None = None) -
     coders (how many coders labelled it, the adjudicator not counted).
 
     Faces labelled `other` (not a face) are kept: they are the detector's false positives.
-    A face in two samples has one row per sample.
+    A face enters once: one drawn into two samples keeps the row, and weight, of the sample created
+    first (its label is the same in both), so the correction never counts one label twice.
     """
     columns = ["face", "label", "weight", "sample", "coders"]
     resolved = resolve_labels(validation_codings(engine, face_set))
@@ -218,7 +223,7 @@ def adjudicated_validation_labels(engine: Engine, face_set: str | None = None) -
     samples, members = schema.validation_samples, schema.validation_sample_faces
     with engine.connect() as connection:
         member_rows = connection.execute(select(members.c.sample, members.c.face_id.label("face"), members.c.stratum,
-                                                samples.c.design, samples.c.strata)
+                                                samples.c.design, samples.c.strata, samples.c.created_at)
                                          .join(samples, samples.c.name == members.c.sample)).all()
     membership = pd.DataFrame([row._asdict() for row in member_rows])
     frame = membership.merge(resolved, on="face")
@@ -232,7 +237,7 @@ def adjudicated_validation_labels(engine: Engine, face_set: str | None = None) -
     validated_share = frame.groupby(["sample", "stratum"])["face"].transform("size") / \
         frame.groupby("sample")["face"].transform("size")
     weights = (pd.Series(population_share, index=frame.index) / validated_share).where(frame["design"] != "simple", 1.0)
-    frame = frame.assign(weight=weights)
+    frame = frame.assign(weight=weights).sort_values(["created_at", "sample"]).drop_duplicates("face")
     frame = frame.astype({"face": int, "label": str, "weight": float, "sample": str, "coders": int})
     return frame[columns].sort_values(["sample", "face"]).reset_index(drop=True)
 

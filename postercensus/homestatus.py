@@ -58,10 +58,11 @@ def stages_not_run(home: Home) -> list[str]:
 
 def validation_summary(home: Home) -> dict[str, Any] | None:
     """Which confusion corrects the shares, the interval half-width now and the half-width expected
-    with 50, 100 and 200 more validation labels (`analysis.validation_labels.validation_need`), once
-    the home has a validation sample (before, there is nothing to weigh another hour of labelling
-    against, and loading the tables would slow `status` on a large catalogue); None otherwise, or
-    where the tables cannot say (the error is reported under `error`)."""
+    with 50, 100 and 200 more validation labels, each capped at the faces left without one
+    (`analysis.validation_labels.validation_need`), once the home has a validation sample (before,
+    there is nothing to weigh another hour of labelling against, and loading the tables would slow
+    `status` on a large catalogue); None otherwise, or where the tables cannot say (the error is
+    reported under `error`)."""
     from postercensus.analysis.load import load_tables
     from postercensus.analysis.validation_labels import validation_need
     from postercensus.classify.validation import sample_names

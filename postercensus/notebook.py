@@ -68,7 +68,9 @@ class NotebookHome(Home):
     def validation_need(self) -> dict[str, Any] | None:
         """Which confusion corrects the shares now, the 95 % interval half-width of the first label's
         corrected share over the whole collection, and the half-width expected with 50, 100 and 200
-        more validation labels (`analysis.validation_labels.validation_need`); None without a model."""
+        more validation labels, each capped at the faces not validated yet (`faces_left`;
+        `analysis.validation_labels.validation_need`). Works before any validation sample too (the
+        card's confusion then corrects); None when no model is active or its card cannot correct."""
         from postercensus.analysis.load import load_tables
         from postercensus.analysis.validation_labels import validation_need
 

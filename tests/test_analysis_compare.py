@@ -68,6 +68,12 @@ def test_the_quotable_line_names_groups_shares_and_difference(tables):
     assert " vs industry 0.20 [" in line and "; difference −0.60 [−" in line
 
 
+def test_a_decade_is_named_as_the_user_named_it(tables):
+    table = compare(tables, "decade", "1930s", "1950", ARGMAX)
+    assert list(table["value"].drop_duplicates()) == ["1930s", "1950", "1950 − 1930s"]
+    assert quotable(table).startswith("female share: 1930s 0.80 [") and " vs 1950 0.20 [" in quotable(table)
+
+
 @pytest.mark.parametrize("by, value, close", [("keyword", "agricultur", "'agriculture'"),
                                               ("source", "farm", "'farms'"), ("decade", "1940", "'1930'")])
 def test_an_unknown_group_is_refused_naming_close_matches(tables, by, value, close):

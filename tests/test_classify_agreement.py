@@ -13,7 +13,13 @@ import pytest
 
 from postercensus.catalog.schema import LabelPurpose
 from postercensus.classify import labelqueue, validation
-from postercensus.classify.agreement import agreement, coding_agreement, disagreements, krippendorff_alpha
+from postercensus.classify.agreement import (
+    agreement,
+    agreement_line,
+    coding_agreement,
+    disagreements,
+    krippendorff_alpha,
+)
 from tests.support import codingdb
 from tests.support.cli import run_cli
 
@@ -74,8 +80,10 @@ def test_the_adjudicator_is_no_coder_and_settles_the_label():
     table = _table([*TWO_CODERS, [("ann", "male"), ("bob", "female"), ("adjudicated", "male")]])
     assert krippendorff_alpha(table) == krippendorff_alpha(_table([*TWO_CODERS, [("ann", "male"), ("bob", "female")]]))
     listed = disagreements(table)
-    assert listed["face"].tolist() == [3, 6, 7]
-    assert listed.set_index("face").loc[7, "adjudicated"] == "male"
+    assert listed["face"].tolist() == [3, 6]  # face 7 is settled: no longer to adjudicate
+    result = agreement(table, "validation", draws=50)
+    assert (result.disagreements, result.settled) == (3, 1)
+    assert "2 to adjudicate, 1 settled" in agreement_line(result)
     assert listed.set_index("face").loc[3, "codings"] == "ann: female; bob: male"
     resolved = validation.resolve_labels(table).set_index("face")
     assert resolved.loc[7, "label"] == "male"  # adjudicated
@@ -118,6 +126,9 @@ def test_disagreements_cli_writes_a_sheet_whose_import_adjudicates(tmp_path: Pat
     assert outcome.exit_code == 0 and "2 new, 0 replaced, 0 unchanged" in outcome.stdout
     labels = validation.adjudicated_validation_labels(engine).set_index("face")["label"]
     assert {face: labels[face] for face in faces} == {face: "male" if n < 2 else "female" for n, face in enumerate(faces)}
+    outcome = run_cli(home, "classify", "labels", "disagreements", "--out", str(sheet))
+    assert "0 to adjudicate, 2 settled" in outcome.stdout and "(validation): " not in outcome.stdout
+    assert list(csv.DictReader(sheet.open())) == []  # settled faces are not asked for again
 
 
 def test_status_and_the_export_carry_the_agreement(tmp_path: Path):

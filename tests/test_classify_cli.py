@@ -517,6 +517,12 @@ def test_train_from_catalog_without_labels_says_to_label_some(faces_home, tmp_pa
     assert "classify label" in line, "faces marked `other` only are no labelled faces either"
     assert not (tmp_path / "M").exists()
 
+    _execute(home, "UPDATE face_labels SET label = ?, purpose = 'validation' WHERE face_id = ?",
+             [(label, face_id) for face_id, label in faces_home[1].items()])
+    line = _error(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(tmp_path / "M")))
+    assert f"{len(faces_home[1])} face(s) with validation labels were left out" in line
+    assert "--include-validation" in line
+
 
 def test_train_from_catalog_with_too_few_posters_labelled_says_so(faces_home, tmp_path):
     home = _copy_home(faces_home[0], tmp_path / "home")

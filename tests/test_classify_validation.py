@@ -86,7 +86,8 @@ def test_a_stratified_draw_records_design_and_weights(tmp_path: Path):
         strata = dict(connection.execute(select(schema.validation_sample_faces.c.face_id,
                                                 schema.validation_sample_faces.c.stratum)).all())
     assert (stored.design, stored.stratify_by, stored.seed, stored.model) == ("stratified", "predicted", 3, list(codingdb.MODEL))
-    assert stored.weights == pytest.approx({"female": 20 / 6, "male": 19 / 6, "uncertain": 1.0})
+    recorded = {"female": (20 / 40) / (6 / 13), "male": (19 / 40) / (6 / 13), "uncertain": (1 / 40) / (1 / 13)}
+    assert stored.weights == pytest.approx(recorded) and report.weights == pytest.approx(recorded)
     assert all(stratum == codingdb.predicted(face) for face, stratum in strata.items())
 
     for face in strata:  # every face validated: weight (N_h / N) / (m_h / m)
@@ -99,9 +100,9 @@ def test_a_stratified_draw_records_design_and_weights(tmp_path: Path):
 
 def test_decade_strata_and_simple_weights(tmp_path: Path):
     engine = codingdb.build(tmp_path / "h")
+    validation.draw_sample(engine, SET, 4, "simple", seed=0)  # first: its faces keep its rows
     report = validation.draw_sample(engine, SET, 9, "decades", seed=0, stratify_by="decade")
     assert {name: v["drawn"] for name, v in report.strata.items()} == {"1950s": 3, "1960s": 3, "1970s": 3}
-    validation.draw_sample(engine, SET, 4, "simple", seed=0)
     for face in _members(engine, "simple"):
         labelqueue.set_label(engine, face, "other", "ann", LabelPurpose.VALIDATION, "simple")
     table = validation.adjudicated_validation_labels(engine)
@@ -111,7 +112,21 @@ def test_decade_strata_and_simple_weights(tmp_path: Path):
     assert list(table.columns) == ["face", "label", "weight", "sample", "coders"]
 
 
-@pytest.mark.browser  # drives chromium itself (`tests.support.browser.chromium_page`)
+def test_a_face_enters_the_validation_labels_once_however_many_samples(tmp_path: Path):
+    engine = codingdb.build(tmp_path / "h")
+    validation.draw_sample(engine, SET, 20, "first", seed=0)
+    validation.draw_sample(engine, SET, 10, "second", seed=0, stratify_by="decade")
+    first, second = _members(engine, "first"), _members(engine, "second")
+    both = set(first) & set(second)
+    assert both  # independent draws of 20 and 10 of 40 faces overlap
+    for face in {*first, *second}:
+        labelqueue.set_label(engine, face, "female", "ann", LabelPurpose.VALIDATION, "first")
+    table = validation.adjudicated_validation_labels(engine, SET)
+    assert len(table) == len({*first, *second}) and table["face"].is_unique
+    shared = table.set_index("face").loc[sorted(both)]
+    assert set(shared["sample"]) == {"first"} and set(shared["weight"]) == {1.0}  # the sample drawn first
+
+
 def test_the_validation_page_and_its_json_never_carry_the_prediction(tmp_path: Path):
     engine = codingdb.build(tmp_path / "h", items=3)
     validation.draw_sample(engine, SET, 5, "s", seed=4)
@@ -202,7 +217,7 @@ def test_label_cli_draws_the_sample_and_serves_it_blind(tmp_path: Path):
         match = re.search(r"http://127\.0\.0\.1:\d+/", serving)
         assert match, (drawn, serving, process.stderr.read() if process.poll() is not None else "")
         assert drawn.startswith("validation sample validation (stratified): 12 face(s) drawn, 12 of 40")
-        assert "1950s 4 of 16 (weight 4.00); 1960s 4 of 12 (weight 3.00); 1970s 4 of 12 (weight 3.00)" in drawn
+        assert "1950s 4 of 16 (weight 1.20); 1960s 4 of 12 (weight 0.90); 1970s 4 of 12 (weight 0.90)" in drawn
         assert "validation sample validation, coder ann" in serving
         with urllib.request.urlopen(match.group(0) + "api/queue?n=50", timeout=60) as response:
             payload = json.loads(response.read())

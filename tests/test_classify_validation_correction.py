@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from postercensus.analysis.export import export, provenance
 from postercensus.analysis.face_tables import by_gender
@@ -214,27 +214,37 @@ def test_the_expected_half_width_shrinks_with_more_labels(validated):
     validation = pd.DataFrame({"face": range(40), "label": ["female"] * 15 + ["male"] * 25, "weight": 1.0,
                                "sample": "s1", "decided": ["female"] * 10 + ["male"] * 28 + ["female"] * 2})
     used = correction(_card(), 0.0, validation)
-    need = validation_need_of(used, {"female": 300, "male": 700})
+    need = validation_need_of(used, {"female": 300, "male": 700}, faces_left=960)
     more = need["with_more_labels"]
     assert list(more) == [50, 100, 200]
     assert need["half_width"] > more[50] > more[100] > more[200] > 0
-    home, engine, _truth = validated  # through the tables, as `status` and the API ask
+    # no more labels than faces left: 50, 100, 200 with 80 left are 50 and 80; none with none left
+    assert list(validation_need_of(used, {"female": 300, "male": 700}, faces_left=80)["with_more_labels"]) == [50, 80]
+    assert validation_need_of(used, {"female": 300, "male": 700}, faces_left=0)["with_more_labels"] == {}
+    home, engine, truth = validated  # through the tables, as `status` and the API ask
+    with engine.begin() as connection:  # two faces not validated after all
+        connection.execute(delete(schema.face_labels).where(schema.face_labels.c.face_id.in_(sorted(truth)[:2])))
     need = validation_need(load_tables(engine, home=home))
     assert need["label"] == "female" and need["correction"].startswith("this collection's validation sample s1")
-    # 5 faces to count: the collection's own sampling error dominates, more labels barely matter
+    assert (need["faces_left"], list(need["with_more_labels"])) == (2, [2])
+    # 4 faces to count: the collection's own sampling error dominates, more labels barely matter
     assert all(0 < value <= 0.5 for value in [need["half_width"], *need["with_more_labels"].values()])
 
 
 def test_status_says_how_much_more_labels_would_narrow_the_interval(validated, tmp_path):
-    home, _engine, _truth = validated
+    home, engine, truth = validated
     need = status(home)["validation_need"]
     assert need["correction"].startswith("this collection's validation sample s1, 5 labels")
-    assert list(need["with_more_labels"]) == ["50", "100", "200"]  # JSON keys
+    assert need["with_more_labels"] == {} and need["faces_left"] == 0  # every face validated: none to simulate
     printed = run_cli(home, "status")
     assert printed.exit_code == 0, printed.output
     text = " ".join(printed.stdout.split())  # the console wraps long lines
     assert f"corrected female share: ±{need['half_width']:.3f} (95 %), corrected with {need['correction']}" in text
-    assert "expected with more validation labels +50: ±" in text
+    assert "no face is left without a validation label: no more to draw" in text
+    with engine.begin() as connection:  # two faces not validated after all
+        connection.execute(delete(schema.face_labels).where(schema.face_labels.c.face_id.in_(sorted(truth)[:2])))
+    text = " ".join(run_cli(home, "status").stdout.split())
+    assert "expected with more validation labels +2: ±" in text and "(2: every face still without a validation label)" in text
     bare = tmp_path / "bare"
     build_catalogue(bare)
     assert status(bare)["validation_need"] is None  # no sample: nothing to weigh, the tables not loaded

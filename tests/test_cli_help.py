@@ -65,6 +65,12 @@ def test_top_level_help_names_the_stages_without_later(home):
     assert "find faces, label their perceived gender" in text
 
 
+def test_status_help_names_the_validation_and_agreement_lines(home):
+    text = help_text(home, "status")
+    assert "50, 100 and 200 more validation labels (capped at the faces left unlabelled)" in text
+    assert "Krippendorff's alpha" in text and "the faces to adjudicate" in text
+
+
 def test_analyze_help_says_it_is_incremental(home):
     assert "incrementally" in help_text(home).split(" analyze ", 1)[1].split(" export ", 1)[0]
     assert "nothing the tables are computed from has changed" in help_text(home, "analyze")

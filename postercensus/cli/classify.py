@@ -112,9 +112,13 @@ def train(
         from postercensus.classify.catalogfaces import labelled_training_set
 
         data = labelled_training_set(context.catalog.engine, context.path, include_validation)
+        validation = data.source["validation_labels"]
+        if not data.samples and validation["faces_left_out"]:  # say why, or the labels look lost
+            raise CommandError(f"no training labels in the catalogue: {validation['faces_left_out']} face(s) with "
+                               "validation labels were left out (add --include-validation to train on them, or label "
+                               "training faces with `postercensus classify label`)")
         if not data.samples:
             raise CommandError("no labelled faces in the catalogue yet; label some with `postercensus classify label`")
-        validation = data.source["validation_labels"]
         console.print(f"validation faces: {validation['faces']} trained on (--include-validation)" if include_validation
                       else f"validation faces: {validation['faces_left_out']} left out (add --include-validation to train on them)")
     else:
@@ -437,8 +441,7 @@ def labels_disagreements(
         console.print("no face has labels from two coders yet: no agreement to report")
     table = disagreements(stored_codings(engine))
     for row in table.itertuples():
-        settled = f" → adjudicated {row.adjudicated}" if row.adjudicated else ""
-        console.print(f"face {row.face} ({row.purpose}): {row.codings}{settled}", markup=False, highlight=False)
+        console.print(f"face {row.face} ({row.purpose}): {row.codings}", markup=False, highlight=False)
     if out is not None:
         export_disagreements(out, table)
         console.print(f"written: {out} ({len(table)} faces to adjudicate)", markup=False, highlight=False)

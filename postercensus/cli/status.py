@@ -20,7 +20,13 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Counts of items, images and runs in the catalogue, the last run, and the problems that stand."""
+    """Counts of items, images and runs in the catalogue, the last run, and the problems that stand.
+
+    Also what the tables read (the active face set, predictions and text version); once a validation
+    sample exists, the corrected share's 95 % half-width now and with 50, 100 and 200 more validation
+    labels (capped at the faces left unlabelled); and, where two or more coders labelled the same
+    faces, their agreement (Krippendorff's alpha, percent agreement) and the faces to adjudicate.
+    """
     context = existing_home(ctx)
     summary = status_summary(context)
     last = summary["last_run"]
@@ -68,9 +74,13 @@ def _need_line(need: dict) -> str:
     """The corrected share's interval half-width now and with more validation labels (issue 23)."""
     if "error" in need:
         return f"validation sample: {need['error']}"
+    now = f"corrected {need['label']} share: ±{need['half_width']:.3f} (95 %), corrected with {need['correction']}; "
+    if not need["with_more_labels"]:
+        return now + "no face is left without a validation label: no more to draw"
     more = ", ".join(f"+{extra}: ±{width:.3f}" for extra, width in need["with_more_labels"].items())
-    return (f"corrected {need['label']} share: ±{need['half_width']:.3f} (95 %), corrected with {need['correction']}; "
-            f"expected with more validation labels {more}")
+    left = need["faces_left"]
+    capped = f" ({left:,}: every face still without a validation label)" if max(need["with_more_labels"]) == left else ""
+    return now + f"expected with more validation labels {more}{capped}"
 
 
 def _active_lines(active: dict) -> list[str]:
