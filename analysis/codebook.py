@@ -162,7 +162,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "ci_high": "97.5th percentile of ratio over the same resamples; empty where some resample has no "
                    "denominator face (unbounded above).",
     },
-    # intercoder agreement of the hand labels (`classify.agreement`), of the whole catalogue whatever the filters
+    # intercoder agreement of the hand labels (`classify.label.agreement`), of the whole catalogue whatever the filters
     "coding_agreement.csv": {
         "purpose": "Which hand labels: validation (a random sample that measures the model) or training.",
         "faces": "Faces labelled by two or more coders (the adjudicator `adjudicated` not counted).",
@@ -192,7 +192,7 @@ def codebook_markdown(written: dict[str, list[str]], banner: str | None = None,
                       corrected_with: Mapping[str, str] | None = None) -> str:
     """codebook.md: per written file, each of its columns and what it means; `banner` (a demo's) first.
 
-    `corrected_with`: model id → whose errors corrected its shares (`classify.domains.HeldOut.source`, or
+    `corrected_with`: model id → whose errors corrected its shares (`classify.train.domains.HeldOut.source`, or
     `classify.correction.Correction.description`: "card, domain posters, 220 out-of-fold faces" or "this
     collection's validation sample S, N labels (+ prior of K card faces)"), said once at the top, since a
     collection of paintings corrected with poster errors is a different figure.

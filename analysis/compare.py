@@ -3,10 +3,10 @@ and the difference B − A with a 95 % interval from a joint bootstrap.
 
 The two groups are counted by one classifier, so an error in its confusion rates moves both shares
 the same way: drawing each group's interval on its own and combining them would count that error
-twice. Every replicate here draws the rates once for both groups (as `classify.prevalence.bootstrap_draws`
+twice. Every replicate here draws the rates once for both groups (as `classify.prevalence.estimate.bootstrap_draws`
 does) and each group's proportions on its own. The difference's lower bound takes B's lower-bound
 draws minus A's upper-bound ones and its upper bound the other way round (the "exact" draws lean
-towards the bound they serve, `classify.prevalence.estimate_prevalence`), and the interval is widened
+towards the bound they serve, `classify.prevalence.estimate.estimate_prevalence`), and the interval is widened
 to contain the point difference. benchmarks/analysis_compare_coverage.py measures its coverage.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from postercensus.analysis.load import Tables
 from postercensus.analysis.selection import Selection, select
 from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.catalog.keywords import normalise_keywords
-from postercensus.classify.prevalence import (
+from postercensus.classify.prevalence.estimate import (
     EXACT,
     LOWER,
     UPPER,

@@ -25,10 +25,10 @@ from postercensus.catalog.home import Home
 from postercensus.catalog.runs import iso_utc
 from postercensus.catalog.schema import ImageStatus
 from postercensus.classify.activeset import predictions_named
-from postercensus.classify.agreement import AGREEMENT_COLUMNS, agreement_table
-from postercensus.classify.validation import resolve_labels
-from postercensus.classify.domains import calibration_provenance
-from postercensus.classify.modelcard import ModelCard
+from postercensus.classify.label.agreement import AGREEMENT_COLUMNS, agreement_table
+from postercensus.classify.label.validation import resolve_labels
+from postercensus.classify.train.domains import calibration_provenance
+from postercensus.classify.models.modelcard import ModelCard
 
 ITEM_COLUMNS = ["item_id", "source", "source_item_id", "title", "creator", "date", "year", "decade", "description",
                 "keywords", "rights", "landing_url", "image_path", "face_status"]
@@ -71,7 +71,7 @@ class Tables:
     threshold: float = 0.0
     # model id → the face set's validation labels (`analysis.validation_labels`): what corrects its shares
     validation: dict = field(default_factory=dict)
-    # intercoder agreement of the hand labels per purpose (`classify.agreement`), for coding_agreement.csv
+    # intercoder agreement of the hand labels per purpose (`classify.label.agreement`), for coding_agreement.csv
     coding_agreement: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AGREEMENT_COLUMNS))
     # filters → ((items, faces, mentions), their `analysis.selection.Selection`), kept by `select` for the
     # latest few: one view's tables (and the export's) all select the same faces and mentions
@@ -233,7 +233,7 @@ def _used_versions(models: pd.DataFrame, predicted: pd.DataFrame, runs: pd.DataF
     """Per model id, the version with predictions to read; oldest model first, the active model last
     (the tables' default).
 
-    The active model's version is the active one (its domain included: `classify.domains`); any
+    The active model's version is the active one (its domain included: `classify.train.domains`); any
     other model's is the one its latest classify run named, else its latest registered version
     with predictions.
     """

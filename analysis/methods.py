@@ -32,11 +32,11 @@ from postercensus.catalog import __version__
 from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.catalog.home import Home
 from postercensus.catalog.schema import OTHER_LABEL
-from postercensus.classify.agreement import BOOTSTRAP_DRAWS as AGREEMENT_DRAWS
+from postercensus.classify.label.agreement import BOOTSTRAP_DRAWS as AGREEMENT_DRAWS
 from postercensus.classify.correction import Correction
-from postercensus.classify.domains import applied_domain, calibration_summary, domain_figures, has_domains
-from postercensus.classify.modelcard import Evaluation, ModelCard, Training
-from postercensus.classify.prevalence import (
+from postercensus.classify.train.domains import applied_domain, calibration_summary, domain_figures, has_domains
+from postercensus.classify.models.modelcard import Evaluation, ModelCard, Training
+from postercensus.classify.prevalence.estimate import (
     EXACT,
     JEFFREYS,
     LEAST_SQUARES,
@@ -315,7 +315,7 @@ def _validation(tables: Tables, history: RunHistory, selection: Selection, used:
 
 
 def _agreement(tables: Tables) -> list[str]:
-    """Intercoder agreement per purpose (`classify.agreement`), once two coders have labelled a face."""
+    """Intercoder agreement per purpose (`classify.label.agreement`), once two coders have labelled a face."""
     rows = tables.coding_agreement
     if rows.empty:
         return []

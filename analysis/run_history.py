@@ -35,7 +35,7 @@ class SourceHarvests:
 
 @dataclass(frozen=True)
 class ValidationDesign:
-    """How a validation sample was drawn (`classify.validation.draw_sample`)."""
+    """How a validation sample was drawn (`classify.label.validation.draw_sample`)."""
 
     name: str
     design: str  # simple | stratified

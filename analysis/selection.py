@@ -19,7 +19,7 @@ from postercensus.analysis.item_keywords import ItemKeywords, catalogue_keywords
 from postercensus.analysis.load import Tables
 from postercensus.analysis.model_faces import ModelFaces, model_faces
 from postercensus.analysis.shares import Shares
-from postercensus.classify.modelcard import ModelCard
+from postercensus.classify.models.modelcard import ModelCard
 
 KEPT_SELECTIONS = 4  # per Tables: a view's filters and the few before them
 

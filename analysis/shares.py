@@ -2,7 +2,7 @@
 this collection's validation sample (`classify.correction.correction` says which).
 
 Raw shares are what classify-and-count reports; the corrected share and its interval are
-`classify.correction.corrected_shares` (the estimate of `classify.prevalence.estimate_prevalence`),
+`classify.correction.corrected_shares` (the estimate of `classify.prevalence.estimate.estimate_prevalence`),
 with the confusion matrix of the same decision rule (argmax, or the min_probability threshold with
 an `uncertain` category) as the counts, from the held-out faces of the domain the predictions were
 made for when the card calibrates per domain.
@@ -19,9 +19,9 @@ import pandas as pd
 from postercensus.analysis.model_faces import ModelFaces
 from postercensus.catalog.memo import Memo
 from postercensus.classify.correction import Correction, correction, decision_categories
-from postercensus.classify.domains import registered_held_out
-from postercensus.classify.modelcard import ModelCard
-from postercensus.classify.prevalence import (
+from postercensus.classify.train.domains import registered_held_out
+from postercensus.classify.models.modelcard import ModelCard
+from postercensus.classify.prevalence.estimate import (
     LOWER,
     UPPER,
     Confusion,
@@ -127,7 +127,7 @@ class Shares:
         subset and the whole share each replicate's draw of the confusion rates (`bootstrap_draws`), as
         a misclassification rate that inflates one inflates the other; its lower bound divides the
         subset's lower-bound draws by the whole's upper-bound ones, its upper bound the other way round
-        (`classify.prevalence.estimate_prevalence` says why a group's draws lean towards the bound they
+        (`classify.prevalence.estimate.estimate_prevalence` says why a group's draws lean towards the bound they
         serve), and it is widened to contain the point ratio, as the shares' intervals are. NaN where
         either share is unknown or the whole's is 0 (a ratio to nothing is undefined), and ratio_high
         NaN where the whole's share can be 0 within its own interval (the ratio is then unbounded

@@ -3,7 +3,7 @@ collection's own errors (`classify.correction.correction`).
 
 Kept apart from the faces frame because validation labels belong to a face set, not to a model's
 predictions, and a model trained on any of them must not be judged by them (issue 23, item 5):
-each model's entry says so, read from the labels engineer's `classify.validation`.
+each model's entry says so, read from the labels engineer's `classify.label.validation`.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from postercensus.classify.modelcard import ModelCard
-from postercensus.classify.validation import adjudicated_validation_labels, validation_labels_used_in_training
+from postercensus.classify.models.modelcard import ModelCard
+from postercensus.classify.label.validation import adjudicated_validation_labels, validation_labels_used_in_training
 
 if TYPE_CHECKING:
     from postercensus.analysis.filters import Filters

@@ -3,7 +3,7 @@ with the same confusion and the same "exact" interval as every unweighted share.
 
 Why the correction carries over: if a face's chance of being misclassified does not depend on its
 weight, the expected weighted proportion of faces predicted j is Σₖ p_w,k · P(predicted j | true k),
-where p_w is the true weighted share; this is the mixture `classify.prevalence` undoes, so the point
+where p_w is the true weighted share; this is the mixture `classify.prevalence.estimate` undoes, so the point
 estimate is the same correction applied to the weighted proportions. (Small faces are harder to
 classify, so the assumption is an approximation: docs/reporting-results.md says so.)
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from postercensus.classify.prevalence import (
+from postercensus.classify.prevalence.estimate import (
     EXACT,
     LOWER,
     UPPER,

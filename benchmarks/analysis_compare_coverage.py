@@ -35,7 +35,7 @@ from classify_prevalence_coverage import (  # noqa: E402
 )
 
 from postercensus.analysis.compare import difference  # noqa: E402
-from postercensus.classify.prevalence import ConfusionMatrix  # noqa: E402
+from postercensus.classify.prevalence.estimate import ConfusionMatrix  # noqa: E402
 
 SHIFTS = (0.0, 0.2, 0.5)  # B's first-label share minus A's (moved back inside [0, 1] when it would leave)
 GROUP_SIZES = (5, 20, 50, 200)  # faces per group in the small-group table

@@ -33,7 +33,7 @@ from classify_prevalence_coverage import (  # noqa: E402
 )
 
 from postercensus.analysis.weighted_shares import effective_size, proportion_shares  # noqa: E402
-from postercensus.classify.prevalence import ConfusionMatrix  # noqa: E402
+from postercensus.classify.prevalence.estimate import ConfusionMatrix  # noqa: E402
 
 SIGMAS = (0.5, 1.0, 1.5)  # lognormal spread of face areas (1.5: a few faces dominate a group)
 FIRST_LABEL_SIZE = 0.6  # the first label's faces are this much smaller on average

@@ -12,11 +12,11 @@ compares, per domain, calibrations of the same out-of-fold ensemble probabilitie
 - temperature + threshold: T by likelihood, then the shift on the logit that maximises the
   balanced accuracy of the training folds (a decision rule, not a calibration);
 - temperature and equal-recall shift: T by likelihood, then the shift making the training folds'
-  two recalls closest (`classify.calibration.EQUAL_RECALL`, what the default model's card applies).
+  two recalls closest (`classify.train.calibration.EQUAL_RECALL`, what the default model's card applies).
 
 Shares (issue 22, item 6): each held-out fold is treated as a collection. Its faces are decided
 with the calibration fitted on the other folds, and their female share corrected
-(`classify.prevalence.estimate_prevalence`) with the confusion of the other folds' predictions,
+(`classify.prevalence.estimate.estimate_prevalence`) with the confusion of the other folds' predictions,
 themselves cross-fitted within those folds, as the card stores them: raw and corrected error
 against the fold's true share, and whether the 95 % interval covers it. Scene folds are also
 corrected with the MetFaces (`paintings`) calibration and confusion, what declaring `paintings`
@@ -58,16 +58,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from bench_support import DATA, print_table, require_data  # noqa: E402
-from postercensus.classify import modelfolder  # noqa: E402
-from postercensus.classify.calibration import (BALANCED_SCALE_SHIFT, EQUAL_RECALL, SCALE_SHIFT,  # noqa: E402
+from postercensus.classify.models import modelfolder  # noqa: E402
+from postercensus.classify.train.calibration import (BALANCED_SCALE_SHIFT, EQUAL_RECALL, SCALE_SHIFT,  # noqa: E402
                                                TEMPERATURE, apply_scale_and_shift, fit_calibration,
                                                negative_log_likelihood)
-from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
-from postercensus.classify.modelcard import ModelCard  # noqa: E402
-from postercensus.classify.prevalence import ConfusionMatrix, estimate_prevalence  # noqa: E402
+from postercensus.classify.train.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.models.modelcard import ModelCard  # noqa: E402
+from postercensus.classify.prevalence.estimate import ConfusionMatrix, estimate_prevalence  # noqa: E402
 from postercensus.classify.recipes.faces import utk_files  # noqa: E402
 from postercensus.classify.recipes.outoffold import FOLDS, Domain, card_domains, scene_domain  # noqa: E402
-from postercensus.classify.splits import grouped_folds  # noqa: E402
+from postercensus.classify.train.splits import grouped_folds  # noqa: E402
 
 LABELS = ("female", "male")
 THRESHOLD = "temperature + threshold"
@@ -241,7 +241,7 @@ def pooled_table(metfaces: Domain, scenes: Domain) -> None:
 def coverage_table(card: ModelCard, runs: int) -> None:
     """The prevalence-coverage grid on the card's own posters and scenes confusion rates."""
     from classify_prevalence_coverage import TARGET, grid
-    from postercensus.classify.prevalence import EXACT
+    from postercensus.classify.prevalence.estimate import EXACT
 
     rows = []
     for name in ("posters", "scenes"):

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from postercensus.classify import modelfolder  # noqa: E402
-from postercensus.classify.cnnbackbone import CnnBackbone  # noqa: E402
+from postercensus.classify.models import modelfolder  # noqa: E402
+from postercensus.classify.models.cnnbackbone import CnnBackbone  # noqa: E402
 
 FOLD_TRAINING_FACES = int(round((11179 + 636) * 4 / 5))
 LAST_STAGE = "3_"

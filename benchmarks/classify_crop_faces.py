@@ -430,7 +430,7 @@ def shipped_head(crops: list[Crop], vectors: dict[int, dict[str, np.ndarray]]) -
     """The shipped model's descriptor head (trained on today's descriptors) fed mapped-box ones:
     what shipping the mapping without retraining would do. Painting-faces never trained it; NK and
     MetFaces did (in-sample, shown for the direction only)."""
-    from postercensus.classify.classifier import load_classifier
+    from postercensus.classify.models.classifier import load_classifier
 
     head = load_classifier("default").head
     table = []

@@ -3,7 +3,7 @@
 Every figure is grouped out-of-fold on the model's own folds (UTKFace by file, NK by poster,
 MetFaces by object id, `domain_folds(..., 5)`; scenes by painter, `grouped_folds(..., 5, seed=0)`)
 and then calibrated per domain by the shipped rule (temperature and equal-recall shift, itself
-cross-fitted by group: `classify.domains.domain_entry`). What the members say:
+cross-fitted by group: `classify.train.domains.domain_entry`). What the members say:
 
 * E, the shipped ensemble (0.4 × dlib head + 0.6 × mean of cnn-1, cnn-2): for UTKFace, NK and
   MetFaces its stored out-of-fold probabilities (the card's `uncalibrated`), the only honest ones —
@@ -44,13 +44,13 @@ import numpy as np  # noqa: E402
 
 from bench_support import DATA, print_table, progress, require_data  # noqa: E402
 from classify_scene_members import scene_members  # noqa: E402
-from postercensus.classify import modelfolder  # noqa: E402
-from postercensus.classify.domains import domain_entry  # noqa: E402
+from postercensus.classify.models import modelfolder  # noqa: E402
+from postercensus.classify.train.domains import domain_entry  # noqa: E402
 from postercensus.classify.recipes.depicted import HEAD, VALIDATION_SHARE, domain_weights  # noqa: E402
 from postercensus.classify.recipes.faces import utk_files  # noqa: E402
 from postercensus.classify.recipes.outoffold import raw_probabilities  # noqa: E402
-from postercensus.classify.splits import grouped_folds  # noqa: E402
-from postercensus.classify.training import train_head, validation_split  # noqa: E402
+from postercensus.classify.train.splits import grouped_folds  # noqa: E402
+from postercensus.classify.train.training import train_head, validation_split  # noqa: E402
 
 LABELS = ("female", "male")
 FOLDS = 5

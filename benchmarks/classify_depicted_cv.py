@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from bench_support import DATA, print_table, progress, require_data  # noqa: E402
-from postercensus.classify.calibration import apply_temperature, fit_temperature  # noqa: E402
-from postercensus.classify.facesamples import HOG_FOLDER_SETTINGS, stage_face_settings  # noqa: E402
-from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.train.calibration import apply_temperature, fit_temperature  # noqa: E402
+from postercensus.classify.models.facesamples import HOG_FOLDER_SETTINGS, stage_face_settings  # noqa: E402
+from postercensus.classify.train.metrics import evaluate_predictions  # noqa: E402
 from postercensus.classify.recipes.depicted import (DOMAINS, LABELS, Combined, combine, domain_folds,  # noqa: E402
                                                     head_probabilities)
 from postercensus.classify.recipes.faces import (DEFAULT_CACHE, LabelledFaces, faces_found, load_faces,  # noqa: E402
@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args()
     require_data(DATA / "nk-poster-faces", DATA / "utkface", DATA / "metfaces-faces")
-    from postercensus.classify.classifier import ensemble_probabilities
+    from postercensus.classify.models.classifier import ensemble_probabilities
     from postercensus.classify.recipes.train_default import cross_fitted_ensemble
 
     settings = stage_face_settings()

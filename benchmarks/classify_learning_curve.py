@@ -5,7 +5,7 @@ model's base_faces.npz that is NOT of domain D, so D plays a collection the base
 faces are dealt into grouped folds (posters by poster id, paintings by object id; 5, seed 0);
 for each fold, n own faces are drawn by group (whole groups, seeded, in a random order, until
 n are reached; all the training folds when they hold fewer) from the other folds and added to
-the base as `classify train` adds them (classify.transfer.fit_with_base: base domain-balanced,
+the base as `classify train` adds them (classify.train.transfer.fit_with_base: base domain-balanced,
 own faces weighted `--own-weight`, early stopping on 15 % of the own faces + 10 % of the base).
 The held-out fold is predicted; the out-of-fold predictions of all D faces give the accuracy
 and balanced accuracy, averaged over `--draws` draws. Three rows per n:
@@ -38,13 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from bench_support import print_table, progress  # noqa: E402
-from postercensus.classify.basefaces import BaseFaces  # noqa: E402
-from postercensus.classify.classifier import ensemble_probabilities  # noqa: E402
-from postercensus.classify.head import HeadSettings  # noqa: E402
-from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
-from postercensus.classify.splits import grouped_folds, grouped_holdout  # noqa: E402
-from postercensus.classify.training import train_head  # noqa: E402
-from postercensus.classify.transfer import BASE_VALIDATION_SHARE, fit_with_base  # noqa: E402
+from postercensus.classify.models.basefaces import BaseFaces  # noqa: E402
+from postercensus.classify.models.classifier import ensemble_probabilities  # noqa: E402
+from postercensus.classify.models.head import HeadSettings  # noqa: E402
+from postercensus.classify.train.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.train.splits import grouped_folds, grouped_holdout  # noqa: E402
+from postercensus.classify.train.training import train_head  # noqa: E402
+from postercensus.classify.train.transfer import BASE_VALIDATION_SHARE, fit_with_base  # noqa: E402
 
 LABELS = ("female", "male")
 CURVE_DOMAINS = ("posters", "paintings")

@@ -1,4 +1,4 @@
-"""How often the corrected-share interval of classify/prevalence.py covers the true share.
+"""How often the corrected-share interval of classify/prevalence/estimate.py covers the true share.
 
 For each scenario, every run draws a labelled set (a fixed number of faces per true label, each
 predicted through the true confusion rates), draws a collection (true labels from the true
@@ -9,7 +9,7 @@ always exits 0 and states per row whether the coverage meets the target.
 Two tables. The first is the small-group grid of issue 21: group sizes 1–200 × true shares 0–1 ×
 a confusion estimated from 100 or 1,000 labelled faces, under two true classifiers (the default
 model's out-of-fold NK rates and a weaker painting-like one), for each way of drawing the
-collection's proportions (`classify.prevalence.INTERVALS`: `exact` the default, `jeffreys`, and
+collection's proportions (`classify.prevalence.estimate.INTERVALS`: `exact` the default, `jeffreys`, and
 `percentile`, the method before issue 21). The second is the original set of larger scenarios,
 with the default interval. The "± s.e." column is
 the Monte Carlo standard error of the coverage: with 200 runs a 95 % interval reads 95 ± 1.5 %, so
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_support import print_table, progress  # noqa: E402
 
-from postercensus.classify.prevalence import (  # noqa: E402
+from postercensus.classify.prevalence.estimate import (  # noqa: E402
     INTERVALS,
     UNCERTAIN,
     ConfusionMatrix,

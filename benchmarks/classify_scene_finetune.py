@@ -34,12 +34,12 @@ import numpy as np  # noqa: E402
 from bench_support import print_table, progress  # noqa: E402
 from classify_default_levers import as_probabilities, fit_logistic  # noqa: E402
 from classify_scene_members import scene_members  # noqa: E402
-from postercensus.classify import modelfolder  # noqa: E402
-from postercensus.classify.augment import augment_batch  # noqa: E402
-from postercensus.classify.cnnbackbone import EMBEDDING_LAYER, CnnBackbone, embed_pixels, predict_pixels  # noqa: E402
-from postercensus.classify.domains import domain_entry  # noqa: E402
-from postercensus.classify.head import balanced_class_weights  # noqa: E402
-from postercensus.classify.splits import grouped_folds  # noqa: E402
+from postercensus.classify.models import modelfolder  # noqa: E402
+from postercensus.classify.models.augment import augment_batch  # noqa: E402
+from postercensus.classify.models.cnnbackbone import EMBEDDING_LAYER, CnnBackbone, embed_pixels, predict_pixels  # noqa: E402
+from postercensus.classify.train.domains import domain_entry  # noqa: E402
+from postercensus.classify.models.head import balanced_class_weights  # noqa: E402
+from postercensus.classify.train.splits import grouped_folds  # noqa: E402
 
 LABELS = ("female", "male")
 FOLDS = 5

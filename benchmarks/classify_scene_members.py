@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from bench_support import progress  # noqa: E402
-from postercensus.classify import modelfolder  # noqa: E402
+from postercensus.classify.models import modelfolder  # noqa: E402
 from postercensus.classify.recipes.faces import DEFAULT_CACHE  # noqa: E402
 
 CACHE = DEFAULT_CACHE / "scene-faces-members.npz"
@@ -33,7 +33,7 @@ def scene_members(folder: Path, cache: Path = CACHE) -> dict[str, np.ndarray]:
     size), head and cnn-k probabilities (computed once per model version)."""
     version = modelfolder.model_version(folder)
     if not cache.is_file() or str(np.load(cache)["version"]) != version or "pixels" not in np.load(cache).files:
-        from postercensus.classify.classifier import load_classifier
+        from postercensus.classify.models.classifier import load_classifier
         from postercensus.classify.recipes.scenes import scene_faces
 
         progress("cutting the scene-painting faces as the face stage would, and predicting them per member")

@@ -5,7 +5,7 @@ dealt into 5 grouped folds by poster (seed 0). For each fold, the other folds' f
 the researcher's own faces and the fold's faces are unseen. The base is every base face that is
 not a poster (photographs subsampled to `--photos` by seed, for CPU time), so no poster ever
 trained it, as in `classify_learning_curve.py` (whose 0.855 is the issue's "today"). For each
-own weight, as `classify.transfer.transfer` does: a 3-fold grouped CV over the own faces (base
+own weight, as `classify.train.transfer.transfer` does: a 3-fold grouped CV over the own faces (base
 sampled to WEIGHT_CV_BASE_FACES, own weight scaled to keep its share; early stopping on a grouped
 20 % of the rest) gives the own faces' out-of-fold probabilities, and a final head on the base +
 own faces (early stopping on a grouped 15 % of them) predicts the unseen fold. Head fits (probabilities)
@@ -49,14 +49,14 @@ import numpy as np  # noqa: E402
 
 from bench_support import print_table, progress  # noqa: E402
 from classify_learning_curve import base_without, load_domain, own_split  # noqa: E402
-from postercensus.classify import modelfolder  # noqa: E402
-from postercensus.classify.basefaces import BaseFaces  # noqa: E402
-from postercensus.classify.calibration import EQUAL_RECALL, TEMPERATURE, fit_calibration  # noqa: E402
-from postercensus.classify.domains import cross_fitted  # noqa: E402
-from postercensus.classify.head import HeadSettings  # noqa: E402
-from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
-from postercensus.classify.splits import grouped_folds, grouped_holdout  # noqa: E402
-from postercensus.classify.transfer import (BASE_VALIDATION_SHARE, WEIGHT_CV_BASE_FACES, WEIGHT_FOLDS,  # noqa: E402
+from postercensus.classify.models import modelfolder  # noqa: E402
+from postercensus.classify.models.basefaces import BaseFaces  # noqa: E402
+from postercensus.classify.train.calibration import EQUAL_RECALL, TEMPERATURE, fit_calibration  # noqa: E402
+from postercensus.classify.train.domains import cross_fitted  # noqa: E402
+from postercensus.classify.models.head import HeadSettings  # noqa: E402
+from postercensus.classify.train.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.train.splits import grouped_folds, grouped_holdout  # noqa: E402
+from postercensus.classify.train.transfer import (BASE_VALIDATION_SHARE, WEIGHT_CV_BASE_FACES, WEIGHT_FOLDS,  # noqa: E402
                                             base_sample, fit_with_base)
 
 LABELS = ("female", "male")

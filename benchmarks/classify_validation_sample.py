@@ -9,7 +9,7 @@ labels known, as a coder would give them), then estimates the female share with 
 
 - `card`: today's correction, the card's domain confusion alone (the 0-label baseline row);
 - `validation, prior K`: the validation sample's confusion with the card's as a prior worth K card
-  faces (`classify.prevalence.validated_confusion`; K = `full`: all the card's faces);
+  faces (`classify.prevalence.estimate.validated_confusion`; K = `full`: all the card's faces);
 - `validation + known, prior K`: the same confusion corrects only the faces *not* validated, and the
   validated faces count with their true labels (they are faces of the collection, labelled).
 
@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_support import print_table, progress  # noqa: E402
 from composed_posters import Scenario, compose, scenarios  # noqa: E402
 
-from postercensus.classify import modelfolder  # noqa: E402
-from postercensus.classify.prevalence import estimate_prevalence, validated_confusion  # noqa: E402
+from postercensus.classify.models import modelfolder  # noqa: E402
+from postercensus.classify.prevalence.estimate import estimate_prevalence, validated_confusion  # noqa: E402
 
 SHARES = (0.1, 0.3, 0.5)
 SAMPLES = (25, 50, 100, 200)

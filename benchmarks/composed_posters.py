@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from postercensus.classify.domains import calibrate
-from postercensus.classify.metrics import decide
-from postercensus.classify.modelcard import ModelCard
-from postercensus.classify.prevalence import ConfusionMatrix
+from postercensus.classify.train.domains import calibrate
+from postercensus.classify.train.metrics import decide
+from postercensus.classify.models.modelcard import ModelCard
+from postercensus.classify.prevalence.estimate import ConfusionMatrix
 
 FOLDS = 5  # held-out poster folds of the matched scenario
 

@@ -25,8 +25,8 @@ import numpy as np
 from PIL import Image
 
 from bench_support import DATA, progress
-from postercensus.classify.facesamples import sample_from_result, stage_face_settings
-from postercensus.classify.splits import grouped_folds
+from postercensus.classify.models.facesamples import sample_from_result, stage_face_settings
+from postercensus.classify.train.splits import grouped_folds
 from postercensus.classify.recipes.faces import metfaces_files, nk_files, utk_files
 from postercensus.faces.pipeline import process_image
 

@@ -12,12 +12,12 @@ curve's starting point). Out: `results.npz` (`oof/<setting>/probabilities|embedd
 face's held-out prediction; `without/<domain>/…`: that domain's faces predicted by the network
 that never saw one; `parity/…`: the final network on the first 64 faces, to check the Keras
 rebuild), `weights.npz` (the final network, Keras layer names and layouts:
-classify.cnnbackbone.load_exported_weights), `summary.json` and `log.txt`.
+classify.models.cnnbackbone.load_exported_weights), `summary.json` and `log.txt`.
 
-The network mirrors `classify.cnnbackbone.build_cnn` layer for layer (3×3 "same" convolutions of
+The network mirrors `classify.models.cnnbackbone.build_cnn` layer for layer (3×3 "same" convolutions of
 stride 1 without bias, batch norm with eps 1e-3, ReLU, 2×2 max-pool between stages, global
 average, a ReLU embedding, dropout, softmax), so its weights load into Keras unchanged in meaning.
-Drawing-style augmentation runs on the GPU over whole batches (classify.augment is the CPU
+Drawing-style augmentation runs on the GPU over whole batches (classify.models.augment is the CPU
 version of the same ideas, per image): affine jitter and flips, then with `style` probability one
 of posterise, grey/tinted print, halftone dots or a flat-colour "cartoon" with dark contours,
 then colour jitter, blur, noise and a low-resolution round trip, each at its own rate.
@@ -98,7 +98,7 @@ class Net(nn.Module):
         return self.softmax(self.dropout(self.embed(pixels)))
 
     def keras_weights(self) -> dict[str, np.ndarray]:
-        """Weights under classify.cnnbackbone's layer names, in Keras layouts."""
+        """Weights under classify.models.cnnbackbone's layer names, in Keras layouts."""
         out: dict[str, np.ndarray] = {}
         convs = [m for m in self.body if isinstance(m, nn.Conv2d)]
         norms = [m for m in self.body if isinstance(m, nn.BatchNorm2d)]

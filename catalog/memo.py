@@ -1,7 +1,7 @@
 """One memo for values that depend on their key alone: a thread-safe, bounded, least-recently-used map.
 
 Why one: the share corrections (`analysis.shares`) and the prevalence bootstrap's matrix
-factorisations (`classify.prevalence`) each recompute the same value for the same content many
+factorisations (`classify.prevalence.estimate`) each recompute the same value for the same content many
 times per dashboard view, and each had its own copy of an OrderedDict with a lock. Here is that
 copy, once. The key must say everything the value depends on (the content: counts, array bytes),
 so a remembered value is the one a fresh computation gives; the bound keeps memory flat however

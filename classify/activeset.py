@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from postercensus.classify import domains, modelfolder
-from postercensus.classify.modelcard import ModelCard
+from postercensus.classify.models import modelfolder
+
+from postercensus.classify.train import domains
+from postercensus.classify.models.modelcard import ModelCard
 
 
 @dataclass(frozen=True)

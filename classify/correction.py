@@ -4,7 +4,7 @@ or from this collection's validation sample (`correction`).
 The matrix comes from the model's held-out faces, decided with the same rule (argmax, or the
 threshold with an `uncertain` column) as the counts being corrected, as the estimator requires.
 When the card calibrates per domain, they are the held-out faces of the domain its predictions
-were made for (`classify.domains.registered_held_out`).
+were made for (`classify.train.domains.registered_held_out`).
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from postercensus.catalog.schema import UNCERTAIN_LABEL
-from postercensus.classify.domains import registered_held_out
-from postercensus.classify.metrics import decide
-from postercensus.classify.modelcard import ModelCard
-from postercensus.classify.prevalence import (
+from postercensus.classify.train.domains import registered_held_out
+from postercensus.classify.train.metrics import decide
+from postercensus.classify.models.modelcard import ModelCard
+from postercensus.classify.prevalence.estimate import (
     Confusion,
     ConfusionMatrix,
     PrevalenceEstimate,
@@ -97,7 +97,7 @@ def correction(card: ModelCard | Mapping[str, Any], threshold: float, validation
     `validation`: the home's validation labels of the model's face set, one row per face with its
     `label`, design `weight`, `sample` and `decided` (the model's decision of that face under the same
     rule as the counts; None where the model has not predicted it). With usable labels, the confusion
-    is the sample's, with the card's as a prior (`classify.prevalence.validated_confusion`); a model
+    is the sample's, with the card's as a prior (`classify.prevalence.estimate.validated_confusion`); a model
     trained on any of them cannot be judged by them, so the card's confusion corrects and `note` says
     why. Labels the model cannot give (`other`: not a face) and undecided faces do not enter the
     confusion. Raises ValueError where the card has no held-out faces either.

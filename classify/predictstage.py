@@ -4,7 +4,7 @@ Each prediction stores the full probability vector, the top label and the margin
 second), and its label under the run's threshold (`uncertain` below it). The model and its
 evaluation are registered first, so every stored prediction can be traced and corrected.
 
-When the model's card calibrates per domain (`classify.domains`), the probabilities are
+When the model's card calibrates per domain (`classify.train.domains`), the probabilities are
 calibrated with the declared domain's temperature before they are stored, under a version that
 names the domain, and the card registered with them records it: a changed domain predicts anew,
 and the analysis corrects with the errors of the domain the stored probabilities were made for.
@@ -23,13 +23,13 @@ from postercensus.catalog.home import Home
 from postercensus.catalog.runs import RunStatus, recorded_run, start_run, utcnow
 from postercensus.catalog.settings import active_settings
 from postercensus.catalog.stage import Progress, StageReport, with_run_problems
-from postercensus.classify import domains
+from postercensus.classify.train import domains
 from postercensus.classify.activeset import ActivePredictions, ClassifySettings, predictions_named
-from postercensus.classify.catalogfaces import CatalogFace, PredictionStore
-from postercensus.classify.classifier import Classifier, load_classifier
-from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.metrics import decide
-from postercensus.classify.modelcard import ModelCard
+from postercensus.classify.label.catalogfaces import CatalogFace, PredictionStore
+from postercensus.classify.models.classifier import Classifier, load_classifier
+from postercensus.classify.models.facesamples import FaceSample
+from postercensus.classify.train.metrics import decide
+from postercensus.classify.models.modelcard import ModelCard
 
 STAGE = "classify"
 NAME = "classify predict"

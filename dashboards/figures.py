@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from postercensus.dashboards.names import NOT_IN_SHARES, display_name
 
 if TYPE_CHECKING:  # the type only: dashboards read the analysis tables, which carry the typed card
-    from postercensus.classify.modelcard import ModelCard
+    from postercensus.classify.models.modelcard import ModelCard
 
 FEMALE = "female"
 NO_DATA = "no data"
@@ -390,7 +390,7 @@ def methods_text(card: ModelCard | None, min_probability: float = 0.0, home_thre
     It travels with every view of the figures because a share of "female" faces is easy to
     misread as a count of women; the panel says what was measured, by which model, how well.
     `home_threshold`: the collection's `[classify] threshold` (`Tables.threshold`), the default rule.
-    `calibration`: the model's entry in provenance.json (`classify.domains.calibration_provenance`).
+    `calibration`: the model's entry in provenance.json (`classify.train.domains.calibration_provenance`).
     """
     evaluation = card.evaluation if card is not None else None
     note = _reader_note(card.evaluation_note if card is not None else None)

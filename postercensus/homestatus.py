@@ -65,7 +65,7 @@ def validation_summary(home: Home) -> dict[str, Any] | None:
     reported under `error`)."""
     from postercensus.analysis.load import load_tables
     from postercensus.analysis.validation_labels import validation_need
-    from postercensus.classify.validation import sample_names
+    from postercensus.classify.label.validation import sample_names
 
     if not sample_names(home.engine):
         return None
@@ -77,8 +77,8 @@ def validation_summary(home: Home) -> dict[str, Any] | None:
 
 def status_summary(home: Home) -> dict[str, Any]:
     """The dict `status --json` prints."""
-    from postercensus.classify.agreement import agreement_summary
-    from postercensus.classify.catalogfaces import PredictionStore
+    from postercensus.classify.label.agreement import agreement_summary
+    from postercensus.classify.label.catalogfaces import PredictionStore
     from postercensus.faces.store import FaceStore
     from postercensus.text.store import TextStore
 

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from postercensus.classify import modelfolder
-from postercensus.classify.classifier import Classifier, load_classifier
-from postercensus.classify.domains import DEFAULT_DOMAIN, check_domain, prediction_version
-from postercensus.classify.facesamples import face_sample
-from postercensus.classify.metrics import decide
+from postercensus.classify.models import modelfolder
+from postercensus.classify.models.classifier import Classifier, load_classifier
+from postercensus.classify.train.domains import DEFAULT_DOMAIN, check_domain, prediction_version
+from postercensus.classify.models.facesamples import face_sample
+from postercensus.classify.train.metrics import decide
 from postercensus.classify.predictstage import calibrated_probabilities
 from postercensus.faces.boxes import Point
 from postercensus.faces.imageload import BadImage, upright_rgb

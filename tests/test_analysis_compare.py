@@ -122,7 +122,7 @@ def test_the_command_refuses_an_unknown_group_in_one_line(home):
 
 def test_a_difference_at_the_edge_stays_within_minus_one_and_one():
     from postercensus.analysis.compare import difference
-    from postercensus.classify.prevalence import ConfusionMatrix
+    from postercensus.classify.prevalence.estimate import ConfusionMatrix
 
     confusion = ConfusionMatrix(("female", "male"), ("female", "male"), [[80, 20], [10, 90]])
     point, low, high = difference(confusion, {"female": 0, "male": 50}, {"female": 50, "male": 0}, 0)
@@ -132,7 +132,7 @@ def test_a_difference_at_the_edge_stays_within_minus_one_and_one():
 
 def test_a_group_without_faces_has_no_difference():
     from postercensus.analysis.compare import difference
-    from postercensus.classify.prevalence import ConfusionMatrix
+    from postercensus.classify.prevalence.estimate import ConfusionMatrix
 
     confusion = ConfusionMatrix(("female", "male"), ("female", "male"), [[80, 20], [10, 90]])
     with pytest.raises(ValueError, match="at least one decided face"):

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from postercensus.classify.modelcard import ModelCard
+from postercensus.classify.models.modelcard import ModelCard
 from postercensus.analysis import shares as shares_module
 from postercensus.analysis.face_status import SCANNED, UNSCANNED
 from postercensus.analysis.face_tables import BY_DECADE_COLUMNS, BY_YEAR_COLUMNS
@@ -43,7 +43,7 @@ from postercensus.catalog.database import default_url
 from postercensus.catalog.keywords import normalise_keywords
 from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL
 from postercensus.classify.correction import corrected_shares
-from postercensus.classify.domains import registered_held_out
+from postercensus.classify.train.domains import registered_held_out
 from postercensus.dashboards import figures
 from tests.test_analysis_face_status import build_mixed_catalogue
 

@@ -21,7 +21,7 @@ from postercensus.analysis.filters import Filters
 from postercensus.analysis.load import load_tables
 from postercensus.analysis.prominence import PROMINENCE_TABLE_COLUMNS, face_prominence, prominence, size_ratio
 from postercensus.analysis.weighted_shares import effective_size, weighted_estimate
-from postercensus.classify.prevalence import ConfusionMatrix, estimate_prevalence
+from postercensus.classify.prevalence.estimate import ConfusionMatrix, estimate_prevalence
 from tests.support.sharesdb import FPR, TPR, Face, Poster, build
 
 POSTERS = [

@@ -46,7 +46,7 @@ from postercensus.catalog import schema
 from postercensus.catalog.home import Home
 from postercensus.catalog.database import default_url, open_engine
 from postercensus.classify.correction import corrected_shares, held_out_confusion
-from postercensus.classify.prevalence import LOWER, UPPER, bootstrap_draws
+from postercensus.classify.prevalence.estimate import LOWER, UPPER, bootstrap_draws
 from postercensus.faces.settings import FaceSettings
 from postercensus.text.settings import TextSettings
 

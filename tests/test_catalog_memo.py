@@ -8,7 +8,7 @@ import pytest
 
 from postercensus.analysis import shares as shares_module
 from postercensus.catalog.memo import Memo
-from postercensus.classify import prevalence
+from postercensus.classify.prevalence.estimate import estimate
 
 
 def test_a_remembered_key_is_not_computed_again_and_the_oldest_is_forgotten_first():
@@ -58,8 +58,8 @@ def test_threads_sharing_a_memo_get_the_computed_values_and_it_stays_bounded():
 
 def test_shares_and_prevalence_use_the_one_memo_and_remembered_arrays_are_read_only():
     assert isinstance(shares_module._ESTIMATES, Memo) and shares_module._ESTIMATES.size == shares_module.ESTIMATES_KEPT
-    assert isinstance(prevalence._REMEMBERED, Memo)
+    assert isinstance(estimate._REMEMBERED, Memo)
     rates = np.array([[[0.9, 0.1], [0.2, 0.8]]])
-    first = prevalence._remembered("test", rates, lambda: np.ones(3))
+    first = estimate._remembered("test", rates, lambda: np.ones(3))
     assert not first.flags.writeable
-    assert prevalence._remembered("test", rates.copy(), lambda: np.zeros(3)) is first, "keyed by content"
+    assert estimate._remembered("test", rates.copy(), lambda: np.zeros(3)) is first, "keyed by content"

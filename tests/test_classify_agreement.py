@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from postercensus.catalog.schema import LabelPurpose
-from postercensus.classify import labelqueue, validation
-from postercensus.classify.agreement import (
+from postercensus.classify.label import labelqueue, validation
+from postercensus.classify.label.agreement import (
     agreement,
     agreement_line,
     coding_agreement,

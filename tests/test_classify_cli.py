@@ -58,7 +58,7 @@ def _execute(home: Path, sql: str, rows: list[tuple]) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def quick_training():
     """At most 60 epochs (patience 10) instead of 300 (patience 20), for every command in this module."""
-    from postercensus.classify.head import HeadSettings
+    from postercensus.classify.models.head import HeadSettings
 
     names = [field.name for field in dataclasses.fields(HeadSettings)]
     defaults = dict(zip(names, HeadSettings.__init__.__defaults__))

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from postercensus.classify import augment
-from postercensus.classify.calibration import apply_temperature, fit_temperature
-from postercensus.classify.facesamples import FaceSample, sample_from_result, stage_face_settings
-from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.models import augment
+from postercensus.classify.train.calibration import apply_temperature, fit_temperature
+from postercensus.classify.models.facesamples import FaceSample, sample_from_result, stage_face_settings
+from postercensus.classify.train.metrics import evaluate_predictions
 from postercensus.faces.pipeline import AlignedBy, process_image
 
 TRANSFORMS = augment.STYLES + tuple(transform for transform, _ in augment.INDEPENDENT)
@@ -110,7 +110,7 @@ def _metfaces(shared_data: Path, per_label: int) -> tuple[list[FaceSample], np.n
 
 
 def test_the_cnn_trains_on_real_crops_and_reloads_to_the_same_probabilities(shared_data: Path, tmp_path: Path):
-    from postercensus.classify.cnnbackbone import CnnBackbone, CnnSettings, train_cnn
+    from postercensus.classify.models.cnnbackbone import CnnBackbone, CnnSettings, train_cnn
 
     samples, y = _metfaces(shared_data, 16)
     settings = CnnSettings(size=32, widths=(16, 24), repeats=(1, 1), embedding=16, epochs=2, epoch_size=48,
@@ -133,7 +133,7 @@ def test_the_cnn_trains_on_real_crops_and_reloads_to_the_same_probabilities(shar
 
 
 def test_test_time_flips_average_a_face_with_its_mirror(shared_data: Path):
-    from postercensus.classify.cnnbackbone import build_cnn, CnnSettings, predict_pixels
+    from postercensus.classify.models.cnnbackbone import build_cnn, CnnSettings, predict_pixels
 
     samples, _ = _metfaces(shared_data, 2)
     settings = CnnSettings(size=32, widths=(8, 8), repeats=(1, 1), embedding=8)
@@ -145,14 +145,14 @@ def test_test_time_flips_average_a_face_with_its_mirror(shared_data: Path):
 
 def _exported(model) -> dict[str, np.ndarray]:
     """A Keras model's weights as train_depicted_cnn.py exports a PyTorch network's."""
-    from postercensus.classify.cnnbackbone import EXPORTED_WEIGHTS
+    from postercensus.classify.models.cnnbackbone import EXPORTED_WEIGHTS
 
     return {f"{layer.name}/{name}": value for layer in model.layers
             for name, value in zip(EXPORTED_WEIGHTS.get(type(layer).__name__, ()), layer.get_weights())}
 
 
 def test_exported_weights_load_by_layer_name_and_a_missing_one_is_named(shared_data: Path):
-    from postercensus.classify.cnnbackbone import CnnSettings, build_cnn, load_exported_weights, predict_pixels
+    from postercensus.classify.models.cnnbackbone import CnnSettings, build_cnn, load_exported_weights, predict_pixels
 
     samples, _ = _metfaces(shared_data, 2)
     pixels = np.stack([s.crop_rgb(32) for s in samples])
@@ -169,10 +169,10 @@ def test_exported_weights_load_by_layer_name_and_a_missing_one_is_named(shared_d
 
 def test_an_ensemble_folder_averages_the_head_and_its_cnns_and_versions_their_files(shared_data: Path,
                                                                                     tmp_path: Path):
-    from postercensus.classify import modelfolder
-    from postercensus.classify.classifier import ensemble_probabilities, load_classifier
-    from postercensus.classify.cnnbackbone import CnnBackbone, CnnSettings, build_cnn
-    from postercensus.classify.head import HeadSettings, build_head
+    from postercensus.classify.models import modelfolder
+    from postercensus.classify.models.classifier import ensemble_probabilities, load_classifier
+    from postercensus.classify.models.cnnbackbone import CnnBackbone, CnnSettings, build_cnn
+    from postercensus.classify.models.head import HeadSettings, build_head
 
     samples, y = _metfaces(shared_data, 3)
     rng = np.random.default_rng(0)

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from postercensus.classify.facesamples import found_faces_line, sample_from_result, stage_face_settings
-from postercensus.classify.folderdata import load_labelled_folder
-from postercensus.classify.labelled import list_labelled_files
+from postercensus.classify.models.facesamples import found_faces_line, sample_from_result, stage_face_settings
+from postercensus.classify.train.folderdata import load_labelled_folder
+from postercensus.classify.train.labelled import list_labelled_files
 from postercensus.faces.boxes import Box
 from postercensus.faces.executors import InlineExecutor
 from postercensus.faces.pipeline import AlignedBy, _plausibly_the_face, process_image

@@ -28,18 +28,19 @@ from postercensus.catalog.database import default_url, open_engine
 from postercensus.catalog.home import Home
 from postercensus.catalog.layout import CONFIG_FILENAME
 from postercensus.catalog.stage import StageError, StageReport
-from postercensus.classify import domains, modelfolder
+from postercensus.classify.models import modelfolder
+from postercensus.classify.train import domains
 from postercensus.catalog.settings import active_settings
 from postercensus.classify.activeset import ClassifySettings
-from postercensus.classify.calibration import (BALANCED_SCALE_SHIFT, EQUAL_RECALL, TEMPERATURE, Calibration,
+from postercensus.classify.train.calibration import (BALANCED_SCALE_SHIFT, EQUAL_RECALL, TEMPERATURE, Calibration,
                                                apply_temperature, equal_recall_shift)
-from postercensus.classify.catalogfaces import PredictionStore
-from postercensus.classify.classifier import load_classifier
+from postercensus.classify.label.catalogfaces import PredictionStore
+from postercensus.classify.models.classifier import load_classifier
 from postercensus.classify.correction import corrected_shares, held_out_confusion
-from postercensus.classify.head import HeadSettings, build_head
-from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.models.head import HeadSettings, build_head
+from postercensus.classify.train.metrics import evaluate_predictions
 from postercensus.classify.predictstage import PredictGenders, run_predictions
-from postercensus.classify.report import render_html
+from postercensus.classify.train.report import render_html
 from tests.support.cli import run_cli
 from tests.test_analysis_tables import CARD, MODEL, build_catalogue
 

@@ -21,8 +21,8 @@ from sqlalchemy import Engine, delete, insert, update
 from postercensus.catalog import schema
 from postercensus.catalog.database import default_url, open_engine
 from postercensus.catalog.runs import start_run
-from postercensus.classify import labelqueue
-from postercensus.classify.labelserver import LabellingServer
+from postercensus.classify.label import labelqueue
+from postercensus.classify.label.labelserver import LabellingServer
 from tests.support.browser import chromium_page
 
 SHA = "a" * 64

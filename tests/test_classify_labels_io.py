@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from postercensus.catalog.schema import LabelPurpose
-from postercensus.classify import labelqueue, validation
-from postercensus.classify.labelsio import LabelFileError, import_labels
+from postercensus.classify.label import labelqueue, validation
+from postercensus.classify.label.labelsio import LabelFileError, import_labels
 from tests.support import codingdb
 from tests.support.cli import run_cli
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from postercensus.classify import domains, modelfolder
-from postercensus.classify.modelcard import DomainCalibration, Ensemble, ModelCard, Training
+from postercensus.classify.models import modelfolder
+
+from postercensus.classify.train import domains
+from postercensus.classify.models.modelcard import DomainCalibration, Ensemble, ModelCard, Training
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "model_cards").glob("*.json"))
 

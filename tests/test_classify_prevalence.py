@@ -1,4 +1,4 @@
-"""classify/prevalence.py: corrected label shares, their bootstrap interval and the confusion matrix."""
+"""classify/prevalence/estimate.py: corrected label shares, their bootstrap interval and the confusion matrix."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from postercensus.classify.prevalence import (
+from postercensus.classify.prevalence.estimate import (
     EXACT,
     LEAST_SQUARES,
     PERCENTILE,

@@ -15,18 +15,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from postercensus.classify import modelfolder
-from postercensus.classify.backbones import DlibBackbone
-from postercensus.classify.classifier import load_classifier
-from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
-from postercensus.classify.head import HeadSettings
-from postercensus.classify.labelled import group_of
-from postercensus.classify.metrics import decide, evaluate_predictions
-from postercensus.classify.overlap import overlap_lines, training_overlap
-from postercensus.classify.splits import grouped_folds, grouped_holdout
-from postercensus.classify.training import TrainOptions, save, train
-from postercensus.classify.trainingset import TrainingSet
+from postercensus.classify.models import modelfolder
+from postercensus.classify.models.backbones import DlibBackbone
+from postercensus.classify.models.classifier import load_classifier
+from postercensus.classify.models.facesamples import FaceSample
+from postercensus.classify.models.fisherfaces import Fisherfaces, pixels_of
+from postercensus.classify.models.head import HeadSettings
+from postercensus.classify.train.labelled import group_of
+from postercensus.classify.train.metrics import decide, evaluate_predictions
+from postercensus.classify.train.overlap import overlap_lines, training_overlap
+from postercensus.classify.train.splits import grouped_folds, grouped_holdout
+from postercensus.classify.train.training import TrainOptions, save, train
+from postercensus.classify.train.trainingset import TrainingSet
 
 LABELS = ("female", "male")
 
@@ -399,7 +399,7 @@ def test_the_model_version_is_stable_and_changes_when_the_head_changes(saved, tm
 
 
 def test_too_few_posters_of_a_label_is_a_labelled_data_error(clusters):
-    from postercensus.classify.labelled import LabelledDataError
+    from postercensus.classify.train.labelled import LabelledDataError
 
     labels = ["female"] * 3 + ["male"] * 3
     data = TrainingSet(clusters.samples(labels, seed=2), labels, ["a", "a", "a", "b", "c", "d"],

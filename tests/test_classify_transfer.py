@@ -1,4 +1,4 @@
-"""`classify train --base`: a researcher's faces added to a base model's faces (classify.transfer).
+"""`classify train --base`: a researcher's faces added to a base model's faces (classify.train.transfer).
 
 The base is built here from real crops (../shared/data; skipped without it): a dlib head trained
 on MetFaces and NK poster faces, its base_faces.npz, a tiny CNN and an `ensemble` entry, so what
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from postercensus.classify import modelfolder
-from postercensus.classify.modelcard import ModelCard
-from postercensus.classify.transfer import OWN_WEIGHTS, domain_balanced_weights
+from postercensus.classify.models import modelfolder
+from postercensus.classify.models.modelcard import ModelCard
+from postercensus.classify.train.transfer import OWN_WEIGHTS, domain_balanced_weights
 from tests.support.cli import run_cli
 from tests.support.posters import FACES_DIR
 from tests.test_classify_cli import _error, _ok, quick_training  # noqa: F401  (quick_training: autouse fixture)
@@ -63,16 +63,16 @@ def folders(shared_data, tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def base_model(folders, tmp_path_factory) -> Path:
     """A model folder to transfer from: dlib head, base_faces.npz, one CNN (share 0.5), a `domains` entry."""
-    from postercensus.classify.backbones import DlibBackbone
-    from postercensus.classify.basefaces import BaseFaces
-    from postercensus.classify.cnnbackbone import CnnBackbone, CnnSettings, train_cnn
-    from postercensus.classify.domains import domain_entry
-    from postercensus.classify.facesamples import stage_face_settings
-    from postercensus.classify.folderdata import load_labelled_folder
-    from postercensus.classify.head import HeadSettings
-    from postercensus.classify.labelled import list_labelled_files
-    from postercensus.classify.training import TrainOptions, save, train
-    from postercensus.classify.trainingset import TrainingSet
+    from postercensus.classify.models.backbones import DlibBackbone
+    from postercensus.classify.models.basefaces import BaseFaces
+    from postercensus.classify.models.cnnbackbone import CnnBackbone, CnnSettings, train_cnn
+    from postercensus.classify.train.domains import domain_entry
+    from postercensus.classify.models.facesamples import stage_face_settings
+    from postercensus.classify.train.folderdata import load_labelled_folder
+    from postercensus.classify.models.head import HeadSettings
+    from postercensus.classify.train.labelled import list_labelled_files
+    from postercensus.classify.train.training import TrainOptions, save, train
+    from postercensus.classify.train.trainingset import TrainingSet
     from postercensus.faces.executors import InlineExecutor
 
     parts = []
@@ -131,8 +131,8 @@ def test_transfer_records_its_base_and_chosen_weight_and_keeps_the_base_cnns(tra
     assert not (out / "base_faces.npz").exists(), "the base faces stay with the base"
     # the base's per-domain calibration is not this model's: one refitted on the own training faces,
     # under every domain, and the held-out faces (never in that fit) stored calibrated by it
-    from postercensus.classify.calibration import Calibration
-    from postercensus.classify.domains import DOMAINS, calibrate
+    from postercensus.classify.train.calibration import Calibration
+    from postercensus.classify.train.domains import DOMAINS, calibrate
 
     assert set(card["domains"]) == set(DOMAINS)
     entry = card["domains"]["posters"]
@@ -155,10 +155,10 @@ def test_transfer_records_its_base_and_chosen_weight_and_keeps_the_base_cnns(tra
 
 
 def test_a_transferred_model_loads_and_predicts_with_its_ensemble(transferred, folders, tmp_path):
-    from postercensus.classify.classifier import ensemble_probabilities, load_classifier
-    from postercensus.classify.facesamples import stage_face_settings
-    from postercensus.classify.folderdata import load_labelled_folder
-    from postercensus.classify.labelled import list_labelled_files
+    from postercensus.classify.models.classifier import ensemble_probabilities, load_classifier
+    from postercensus.classify.models.facesamples import stage_face_settings
+    from postercensus.classify.train.folderdata import load_labelled_folder
+    from postercensus.classify.train.labelled import list_labelled_files
     from postercensus.faces.executors import InlineExecutor
 
     out, _ = transferred
@@ -199,7 +199,7 @@ def test_a_base_without_base_faces_is_an_error_naming_base_none(folders, base_mo
 
 
 def test_the_shipped_default_ships_the_base_faces_transfer_starts_from():
-    from postercensus.classify.basefaces import BaseFaces
+    from postercensus.classify.models.basefaces import BaseFaces
 
     folder = modelfolder.default_model_folder()
     base, card = BaseFaces.load(folder), modelfolder.read_card(folder).to_dict()
@@ -211,7 +211,7 @@ def test_the_shipped_default_ships_the_base_faces_transfer_starts_from():
 
 
 def test_a_base_counts_the_faces_whose_image_trained_it_and_knows_when_it_cannot(base_model, tmp_path):
-    from postercensus.classify.transfer import load_base
+    from postercensus.classify.train.transfer import load_base
 
     base = load_base(str(base_model))
     trained = sorted((base_model / "training_sha256.txt").read_text(encoding="ascii").split())
@@ -224,8 +224,8 @@ def test_a_base_counts_the_faces_whose_image_trained_it_and_knows_when_it_cannot
 
 
 def test_the_weight_is_chosen_on_a_base_sample_of_whole_groups_in_proportion_with_the_same_own_share():
-    from postercensus.classify.basefaces import BaseFaces
-    from postercensus.classify.transfer import base_sample
+    from postercensus.classify.models.basefaces import BaseFaces
+    from postercensus.classify.train.transfer import base_sample
 
     domains = ["photos"] * 600 + ["posters"] * 100 + ["paintings"] * 300
     groups = [f"{d}:{i // 2}" for i, d in enumerate(domains)]  # two faces per group
@@ -255,8 +255,8 @@ def _toy_collection(n: int, boundary: float, seed: int, prefix: str) -> tuple[np
 def _toy_base(tmp_path: Path):
     """A base whose own faces put the boundary at x0 = 0: on the toy collection (boundary 0.8) it
     calls too many women men."""
-    from postercensus.classify.basefaces import BaseFaces
-    from postercensus.classify.transfer import TransferBase
+    from postercensus.classify.models.basefaces import BaseFaces
+    from postercensus.classify.train.transfer import TransferBase
 
     features, labels, groups = _toy_collection(600, 0.0, 1, "base")
     faces = BaseFaces(features, labels, ["photos"] * 300 + ["paintings"] * 300, groups)
@@ -266,9 +266,9 @@ def _toy_base(tmp_path: Path):
 def test_transfer_fits_its_calibration_on_out_of_fold_predictions_of_the_own_faces(tmp_path, monkeypatch):
     """Every prediction the calibration is fitted on comes from a head that never saw that face
     (neither to fit nor to stop early), and the calibration is the one fitted on exactly those."""
-    from postercensus.classify import transfer as transfer_module
-    from postercensus.classify.calibration import fit_calibration
-    from postercensus.classify.head import HeadSettings
+    from postercensus.classify.train import transfer as transfer_module
+    from postercensus.classify.train.calibration import fit_calibration
+    from postercensus.classify.models.head import HeadSettings
 
     base = _toy_base(tmp_path)
     own, labels, groups = _toy_collection(120, 0.8, 2, "own")
@@ -305,9 +305,9 @@ def test_transfer_fits_its_calibration_on_out_of_fold_predictions_of_the_own_fac
 
 
 def test_the_refitted_calibration_shrinks_a_biased_base_s_recall_gap_on_unseen_faces(tmp_path):
-    from postercensus.classify.head import HeadSettings
-    from postercensus.classify.metrics import evaluate_predictions
-    from postercensus.classify.transfer import transfer
+    from postercensus.classify.models.head import HeadSettings
+    from postercensus.classify.train.metrics import evaluate_predictions
+    from postercensus.classify.train.transfer import transfer
 
     base = _toy_base(tmp_path)
     own, labels, groups = _toy_collection(320, 0.8, 3, "own")

@@ -21,9 +21,9 @@ from postercensus.catalog import schema
 from postercensus.catalog.database import default_url, open_engine
 from postercensus.catalog.migrations import LATEST_VERSION
 from postercensus.catalog.schema import LabelPurpose
-from postercensus.classify import labelqueue, validation
-from postercensus.classify.catalogfaces import PredictionStore, labelled_training_set
-from postercensus.classify.labelserver import LabellingServer
+from postercensus.classify.label import labelqueue, validation
+from postercensus.classify.label.catalogfaces import PredictionStore, labelled_training_set
+from postercensus.classify.label.labelserver import LabellingServer
 from tests.support import codingdb
 from tests.support.browser import chromium_page
 from tests.support.cli import run_cli

@@ -27,7 +27,7 @@ from postercensus.analysis.validation_labels import validation_need
 from postercensus.catalog import schema
 from postercensus.classify.correction import PRIOR_FACES, correction
 from postercensus.classify.correction import validation_need as validation_need_of
-from postercensus.classify.prevalence import (
+from postercensus.classify.prevalence.estimate import (
     ConfusionMatrix,
     ValidatedConfusion,
     estimate_prevalence,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from postercensus.classify.h5weights import (
+from postercensus.classify.models.h5weights import (
     WEIGHTS_ENV,
     WeightsError,
     check_sha256,
@@ -20,7 +20,7 @@ from postercensus.classify.h5weights import (
     rcmalli_layer_name,
     sha256_of,
 )
-from postercensus.classify.vggface import (
+from postercensus.classify.models.vggface import (
     ARCHITECTURES,
     BGR_MEANS,
     FEATURE_SIZES,

@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from postercensus.classify import modelfolder
-from postercensus.classify.backbones import DlibBackbone, VggFaceBackbone, make_backbone
-from postercensus.classify.classifier import load_classifier
-from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.h5weights import WEIGHTS_FILES, WeightsError, sha256_of
-from postercensus.classify.head import HeadSettings
-from postercensus.classify.labelled import LabelledDataError
-from postercensus.classify.training import TrainOptions, save, train
-from postercensus.classify.trainingset import TrainingSet
+from postercensus.classify.models import modelfolder
+from postercensus.classify.models.backbones import DlibBackbone, VggFaceBackbone, make_backbone
+from postercensus.classify.models.classifier import load_classifier
+from postercensus.classify.models.facesamples import FaceSample
+from postercensus.classify.models.h5weights import WEIGHTS_FILES, WeightsError, sha256_of
+from postercensus.classify.models.head import HeadSettings
+from postercensus.classify.train.labelled import LabelledDataError
+from postercensus.classify.train.training import TrainOptions, save, train
+from postercensus.classify.train.trainingset import TrainingSet
 
 LABELS = ("female", "male")
 HEAD = HeadSettings(max_epochs=15, patience=5, fine_tune_epochs=1)
@@ -67,7 +67,7 @@ def _random_weights(model, seed: int) -> dict[str, list[np.ndarray]]:
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> tuple[Path, dict[str, list[np.ndarray]]]:
     """(an rcmalli-layout notop VGG16 weights file, its arrays by layer), ~60 MB, written once."""
-    from postercensus.classify.vggface import build_vggface
+    from postercensus.classify.models.vggface import build_vggface
     from tests.support.legacyh5 import save_legacy_weights
 
     model = build_vggface("vgg16")

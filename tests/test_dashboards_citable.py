@@ -21,8 +21,8 @@ from postercensus.analysis.load import Tables, load_tables
 from postercensus.catalog import schema
 from postercensus.catalog.config import DEMO_BANNER, HomeConfig
 from postercensus.catalog.home import Home
-from postercensus.classify.domains import calibration_provenance, with_applied_calibration
-from postercensus.classify.modelfolder import default_model_folder, read_card
+from postercensus.classify.train.domains import calibration_provenance, with_applied_calibration
+from postercensus.classify.models.modelfolder import default_model_folder, read_card
 from postercensus.dashboards import figures
 from postercensus.dashboards.citation import citation
 from postercensus.dashboards.page import build_page

@@ -17,7 +17,7 @@ import tomli_w
 from typer.testing import CliRunner, Result
 
 from postercensus.catalog.database import default_url
-from postercensus.classify import classifier
+from postercensus.classify.models import classifier
 from postercensus.cli import app
 from postercensus.catalog.config import DEMO_BANNER
 from postercensus.catalog.layout import CONFIG_FILENAME

@@ -21,11 +21,11 @@ import pytest
 from PIL import Image
 
 import postercensus as pc
-from postercensus.classify.classifier import load_classifier
-from postercensus.classify.evaluation import evaluation_report, write_evaluation
-from postercensus.classify.folderdata import load_labelled_folder
-from postercensus.classify.labelled import list_labelled_files
-from postercensus.classify.overlap import overlap_lines
+from postercensus.classify.models.classifier import load_classifier
+from postercensus.classify.train.evaluation import evaluation_report, write_evaluation
+from postercensus.classify.train.folderdata import load_labelled_folder
+from postercensus.classify.train.labelled import list_labelled_files
+from postercensus.classify.train.overlap import overlap_lines
 from postercensus.faces.executors import InlineExecutor
 from postercensus.text.phrases import MissingColumn, write_phrases
 from postercensus.text.pipeline import TextPipeline
@@ -180,7 +180,7 @@ def test_perceived_gender_calibrates_for_the_domain_asked(poster_folder):
 def test_the_default_model_is_found_outside_the_repository(tmp_path):
     """Tests run with the checkout on sys.path; a notebook elsewhere has only the installed package."""
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-c", "from postercensus.classify.modelfolder import resolve; "
+    done = subprocess.run([sys.executable, "-c", "from postercensus.classify.models.modelfolder import resolve; "
                            "print(resolve('default'))"], cwd=tmp_path, env=environment, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()) == REPO / "classify" / "default_model"

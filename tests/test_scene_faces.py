@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from postercensus.classify.facesamples import stage_face_settings
+from postercensus.classify.models.facesamples import stage_face_settings
 from postercensus.faces.pipeline import process_image
 
 @pytest.fixture(scope="module")

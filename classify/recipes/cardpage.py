@@ -5,7 +5,7 @@ test checking the shipped page against the shipped card render it the same way, 
 """
 from __future__ import annotations
 
-from postercensus.classify.modelcard import DomainCalibration, Ensemble, HeadSpec, ModelCard, Training
+from postercensus.classify.models.modelcard import DomainCalibration, Ensemble, HeadSpec, ModelCard, Training
 
 
 def _recalls(recall: dict[str, float] | None) -> str:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from postercensus.classify.head import HeadSettings
+from postercensus.classify.models.head import HeadSettings
 from postercensus.classify.recipes.faces import LabelledFaces
-from postercensus.classify.splits import grouped_folds
-from postercensus.classify.training import train_head, validation_split
+from postercensus.classify.train.splits import grouped_folds
+from postercensus.classify.train.training import train_head, validation_split
 
 LABELS = ("female", "male")
 DOMAINS = (("photos", "utk"), ("posters", "nk"), ("paintings", "metfaces"))

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from postercensus.classify.recipes.data import progress
-from postercensus.classify.facesamples import FaceSample, samples_from_files, stage_face_settings
-from postercensus.classify.labelled import group_of
+from postercensus.classify.models.facesamples import FaceSample, samples_from_files, stage_face_settings
+from postercensus.classify.train.labelled import group_of
 from postercensus.faces.executors import make_executor
 from postercensus.faces.pipeline import process_image
 from postercensus.faces.settings import FaceSettings

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from postercensus.classify import modelfolder
-from postercensus.classify.modelcard import DomainCalibration, ModelCard
+from postercensus.classify.models import modelfolder
+from postercensus.classify.models.modelcard import DomainCalibration, ModelCard
 from postercensus.classify.recipes.data import DATA, progress
 from postercensus.classify.recipes.depicted import LABELS
 from postercensus.classify.recipes.faces import DEFAULT_CACHE, metfaces_files, nk_files, utk_files
-from postercensus.classify.splits import grouped_folds
+from postercensus.classify.train.splits import grouped_folds
 
 FOLDS = 5
 SCENES_CACHE = DEFAULT_CACHE / "scene-faces-probabilities.npz"
@@ -68,7 +68,7 @@ def scene_domain(folder: Path) -> Domain:
     model version, then cached)."""
     version = modelfolder.model_version(folder)
     if not SCENES_CACHE.is_file() or str(np.load(SCENES_CACHE)["version"]) != version:
-        from postercensus.classify.classifier import load_classifier
+        from postercensus.classify.models.classifier import load_classifier
         from postercensus.classify.recipes.scenes import scene_faces
 
         progress("cutting the scene-painting faces as the face stage would, and predicting them")

@@ -1,7 +1,7 @@
 """Refit the default model's per-domain calibration from its stored out-of-fold predictions, without retraining.
 
 Issue 22: a temperature cannot remove the model's male bias on depicted faces; a temperature
-with an equal-recall shift (`classify.calibration`) can, and scene paintings calibrate apart from the
+with an equal-recall shift (`classify.train.calibration`) can, and scene paintings calibrate apart from the
 MetFaces portraits (benchmarks/results/classify_calibration_shift.txt). This rewrites the card's
 `domains` (posters, paintings, photos from the card's own out-of-fold predictions, made
 uncalibrated again; scenes from the scene-painting faces of ../shared/data/painting-faces, which
@@ -20,10 +20,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from postercensus.classify import modelfolder  # noqa: E402
-from postercensus.classify.calibration import EQUAL_RECALL, METHODS  # noqa: E402
-from postercensus.classify.domains import DOMAINS, domain_entry  # noqa: E402
-from postercensus.classify.modelcard import DomainCalibration  # noqa: E402
+from postercensus.classify.models import modelfolder  # noqa: E402
+from postercensus.classify.train.calibration import EQUAL_RECALL, METHODS  # noqa: E402
+from postercensus.classify.train.domains import DOMAINS, domain_entry  # noqa: E402
+from postercensus.classify.models.modelcard import DomainCalibration  # noqa: E402
 from postercensus.classify.recipes.cardpage import model_card  # noqa: E402
 from postercensus.classify.recipes.data import DATA, require_data  # noqa: E402
 from postercensus.classify.recipes.depicted import LABELS  # noqa: E402

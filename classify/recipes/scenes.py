@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from postercensus.classify.facesamples import FaceSample, face_sample, stage_face_settings
+from postercensus.classify.models.facesamples import FaceSample, face_sample, stage_face_settings
 from postercensus.classify.recipes.paintings import MATCH_IOU, PAINTINGS, iou, painter_of
 from postercensus.faces.boxes import Box
 from postercensus.faces.imageload import load_rgb

@@ -15,7 +15,7 @@ Recipe (issue 15: a default for depicted faces):
   share is the one that scores best on the other folds' out-of-fold predictions, by the mean of
   the three domains' accuracies): the reported figures are those cross-fitted predictions, the
   shipped share is the grid value best on all folds;
-- calibration: per domain a temperature and an equal-recall shift (`classify.calibration`), fitted on that
+- calibration: per domain a temperature and an equal-recall shift (`classify.train.calibration`), fitted on that
   domain's out-of-fold predictions; the card stores each domain's out-of-fold predictions
   (calibrated, cross-fitted by group), from which `analyze` corrects shares for the domain the user
   declares (`[classify] domain`); the `scenes` domain (scene paintings, never trained on) is added
@@ -45,22 +45,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from postercensus.catalog import __version__  # noqa: E402
-from postercensus.classify import modelfolder  # noqa: E402
-from postercensus.classify.backbones import DlibBackbone  # noqa: E402
-from postercensus.classify.basefaces import BaseFaces  # noqa: E402
-from postercensus.classify.classifier import ensemble_probabilities  # noqa: E402
-from postercensus.classify.cnnbackbone import CnnBackbone, CnnSettings, build_cnn, load_exported_weights  # noqa: E402
-from postercensus.classify.domains import domain_entry  # noqa: E402
-from postercensus.classify.facesamples import stage_face_settings  # noqa: E402
-from postercensus.classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
-from postercensus.classify.metrics import evaluate_predictions  # noqa: E402
-from postercensus.classify.modelcard import ModelCard  # noqa: E402
+from postercensus.classify.models import modelfolder  # noqa: E402
+from postercensus.classify.models.backbones import DlibBackbone  # noqa: E402
+from postercensus.classify.models.basefaces import BaseFaces  # noqa: E402
+from postercensus.classify.models.classifier import ensemble_probabilities  # noqa: E402
+from postercensus.classify.models.cnnbackbone import CnnBackbone, CnnSettings, build_cnn, load_exported_weights  # noqa: E402
+from postercensus.classify.train.domains import domain_entry  # noqa: E402
+from postercensus.classify.models.facesamples import stage_face_settings  # noqa: E402
+from postercensus.classify.models.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
+from postercensus.classify.train.metrics import evaluate_predictions  # noqa: E402
+from postercensus.classify.models.modelcard import ModelCard  # noqa: E402
 from postercensus.classify.recipes.cardpage import model_card  # noqa: E402
 from postercensus.classify.recipes.data import DATA, REPO, progress, require_data  # noqa: E402
 from postercensus.classify.recipes.depicted import (DOMAINS, HEAD, LABELS, VALIDATION_SHARE, Combined,  # noqa: E402
                                                     combine, domain_folds, domain_weights, head_probabilities)
 from postercensus.classify.recipes.faces import DEFAULT_CACHE, load_faces, metfaces_files, nk_files, utk_files  # noqa: E402
-from postercensus.classify.training import held_out_predictions, train_head, training_images_entry, validation_split  # noqa: E402
+from postercensus.classify.train.training import held_out_predictions, train_head, training_images_entry, validation_split  # noqa: E402
 
 MODEL_ID = "perceived-gender-depicted"
 SHARE_GRID = tuple(round(0.1 * k, 1) for k in range(11))

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from postercensus.catalog.stage import Progress as Advance
-from postercensus.classify.progress import Step, ignore
+from postercensus.classify.models.progress import Step, ignore
 from postercensus.cli.commandapp import CommandApp
 from postercensus.catalog.home import Home
 from postercensus.cli.context import CommandError, existing_home, writable_file, writable_folder
@@ -51,8 +51,8 @@ def _steps(console: Console, progress: Progress) -> Step:
 
 
 def _folder_set(folder: Path, workers: int | None, console: Console, errors: list[str]):
-    from postercensus.classify.folderdata import load_labelled_folder
-    from postercensus.classify.labelled import list_labelled_files
+    from postercensus.classify.train.folderdata import load_labelled_folder
+    from postercensus.classify.train.labelled import list_labelled_files
 
     files = list_labelled_files(folder)
     with face_executor(workers, None) as executor, progress_bar(console) as progress:
@@ -86,12 +86,12 @@ def train(
     postercensus classify train ./faces-labelled --out models/gender;
     postercensus --home H classify train --from-catalog --out models/gender-v2
     """
-    from postercensus.classify.backbones import make_backbone
-    from postercensus.classify.head import HeadSettings
-    from postercensus.classify.training import TrainOptions, save
-    from postercensus.classify.training import train as train_model
-    from postercensus.classify import domains
-    from postercensus.classify.transfer import NO_BASE, load_base
+    from postercensus.classify.models.backbones import make_backbone
+    from postercensus.classify.models.head import HeadSettings
+    from postercensus.classify.train.training import TrainOptions, save
+    from postercensus.classify.train.training import train as train_model
+    from postercensus.classify.train import domains
+    from postercensus.classify.train.transfer import NO_BASE, load_base
 
     if (folder is None) == (not from_catalog):
         raise CommandError("give either a labelled FOLDER or --from-catalog (one of the two)")
@@ -109,7 +109,7 @@ def train(
                            "add --base none to train on your faces alone")
     start = load_base(base)
     if from_catalog:
-        from postercensus.classify.catalogfaces import labelled_training_set
+        from postercensus.classify.label.catalogfaces import labelled_training_set
 
         data = labelled_training_set(context.catalog.engine, context.path, include_validation)
         validation = data.source["validation_labels"]
@@ -128,9 +128,9 @@ def train(
         trained = train_model(data, chosen, options, model_id or out.resolve().name, _steps(console, progress),
                               start)
     version = save(trained, out, data)
-    from postercensus.classify.facesamples import found_faces_line
-    from postercensus.classify.modelfolder import EVALUATION_PAGE
-    from postercensus.classify.modelcard import Evaluation
+    from postercensus.classify.models.facesamples import found_faces_line
+    from postercensus.classify.models.modelfolder import EVALUATION_PAGE
+    from postercensus.classify.models.modelcard import Evaluation
 
     card = trained.card
     evaluation, baseline = card.evaluation or Evaluation(), card.baseline_fisherfaces or {}
@@ -182,12 +182,12 @@ def evaluate(
     """
     from postercensus.catalog.settings import active_settings
     from postercensus.classify.activeset import ClassifySettings
-    from postercensus.classify.classifier import load_classifier
-    from postercensus.classify.domains import check_domain
-    from postercensus.classify.evaluation import evaluation_report, write_evaluation
-    from postercensus.classify.facesamples import found_faces_line
-    from postercensus.classify.overlap import overlap_lines
-    from postercensus.classify.report import calibration_words, gap_name
+    from postercensus.classify.models.classifier import load_classifier
+    from postercensus.classify.train.domains import check_domain
+    from postercensus.classify.train.evaluation import evaluation_report, write_evaluation
+    from postercensus.classify.models.facesamples import found_faces_line
+    from postercensus.classify.train.overlap import overlap_lines
+    from postercensus.classify.train.report import calibration_words, gap_name
 
     context: Home = ctx.obj  # its weights folder and [classify] domain: no home is needed
     for path, option in ((json_out, "--json"), (html_out, "--html")):
@@ -235,9 +235,9 @@ def predict(
     from dataclasses import replace
 
     from postercensus.catalog.settings import active_settings
-    from postercensus.classify import domains
+    from postercensus.classify.train import domains
     from postercensus.classify.activeset import ClassifySettings
-    from postercensus.classify.catalogfaces import PredictionStore
+    from postercensus.classify.label.catalogfaces import PredictionStore
     from postercensus.classify.correction import corrected_shares
     from postercensus.classify.predictstage import PredictGenders
 
@@ -300,7 +300,7 @@ def label(
     postercensus --home H classify label --sample validation --coder ben (a second coder);
     another label set: postercensus --home H classify label --keys w=worker,d=soldier,o=other
     """
-    from postercensus.classify.labelserver import LABELLED_BY, LabellingServer
+    from postercensus.classify.label.labelserver import LABELLED_BY, LabellingServer
 
     pairs = [pair.split("=", 1) for pair in keys.split(",") if pair.strip()]
     if any(len(pair) != 2 or not pair[1].strip() for pair in pairs):
@@ -315,7 +315,7 @@ def label(
     if validate is not None:
         _draw_validation(context, validate, sample, stratify, seed)
     elif sample is not None:
-        from postercensus.classify.validation import sample_names
+        from postercensus.classify.label.validation import sample_names
 
         if sample not in sample_names(context.catalog.engine):
             raise CommandError(f"no validation sample {sample!r} in this catalogue", "draw one with --validate N")
@@ -341,7 +341,7 @@ def label(
 
 def _draw_validation(context: Home, n: int, sample: str, stratify: str | None, seed: int) -> None:
     """Draw into the sample from the active face set (stratified by the active model's labels)."""
-    from postercensus.classify.validation import ValidationError, draw_sample
+    from postercensus.classify.label.validation import ValidationError, draw_sample
     from postercensus.homestatus import active_summary
 
     active = active_summary(context)
@@ -383,7 +383,7 @@ def labels_import(
     `adjudicated` settles disagreements. Rows with an empty label are faces not coded yet.
     Example: postercensus --home H classify labels import coding-ana.csv
     """
-    from postercensus.classify.labelsio import import_labels
+    from postercensus.classify.label.labelsio import import_labels
 
     context = existing_home(ctx)
     if not file.is_file():
@@ -404,7 +404,7 @@ def labels_export(
     Examples: postercensus --home H classify labels export labels.csv;
     postercensus --home H classify labels export sheet-ben.csv --sample validation --coder ben
     """
-    from postercensus.classify.labelsio import export_labels, export_template
+    from postercensus.classify.label.labelsio import export_labels, export_template
 
     if (sample is None) != (coder is None):
         raise CommandError("--sample and --coder go together (a coding sheet is for one coder)")
@@ -426,8 +426,8 @@ def labels_disagreements(
 
     Example: postercensus --home H classify labels disagreements --out adjudicate.csv
     """
-    from postercensus.classify.agreement import agreement_line, coding_agreement, disagreements, stored_codings
-    from postercensus.classify.labelsio import export_disagreements
+    from postercensus.classify.label.agreement import agreement_line, coding_agreement, disagreements, stored_codings
+    from postercensus.classify.label.labelsio import export_disagreements
 
     context = existing_home(ctx)
     if out is not None:
@@ -449,6 +449,6 @@ def labels_disagreements(
 
 def classifiers_summary(context: Home) -> list[dict]:
     """Per registered model, the faces per predicted label, for `postercensus status`."""
-    from postercensus.classify.catalogfaces import PredictionStore
+    from postercensus.classify.label.catalogfaces import PredictionStore
 
     return PredictionStore(context.catalog.engine, context.path).summary()

@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from postercensus.classify.h5weights import rcmalli_layer_name
+from postercensus.classify.models.h5weights import rcmalli_layer_name
 
 LegacyLayers = Mapping[str, Sequence[tuple[str, np.ndarray]]]
 """rcmalli layer name → [(variable name, array)], in file order."""

@@ -24,9 +24,9 @@ from sqlalchemy import Engine, and_, exists, func, select
 from postercensus.catalog import schema
 from postercensus.catalog.runs import utcnow
 from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL, LabelPurpose
-from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.modelcard import ModelCard
-from postercensus.classify.trainingset import TrainingSet
+from postercensus.classify.models.facesamples import FaceSample
+from postercensus.classify.models.modelcard import ModelCard
+from postercensus.classify.train.trainingset import TrainingSet
 
 PAGE = 256
 
@@ -58,10 +58,10 @@ def labelled_training_set(engine: Engine, home: Path, include_validation: bool =
 
     A face with a validation label is left out unless `include_validation` (it would train the
     model its sample is meant to measure); several coders' labels of a face are resolved as the
-    validation labels are (`classify.validation.resolve_labels`). The card records the faces
+    validation labels are (`classify.label.validation.resolve_labels`). The card records the faces
     trained on, so `validation_labels_used_in_training` can tell later.
     """
-    from postercensus.classify.validation import resolve_labels
+    from postercensus.classify.label.validation import resolve_labels
 
     faces, labels = schema.faces, schema.face_labels
     item_of = _item_of_face()
@@ -164,8 +164,8 @@ class PredictionStore:
     def label_counts(self, model_id: str, version: str) -> dict[str, int]:
         """Faces per stored label for this model version, faces people marked `other` left out
         (by the one label a face counts with however many coders labelled it, as the tables do:
-        `classify.validation.resolve_labels`)."""
-        from postercensus.classify.validation import resolve_labels
+        `classify.label.validation.resolve_labels`)."""
+        from postercensus.classify.label.validation import resolve_labels
 
         predictions, labels = schema.predictions, schema.face_labels
         with self.engine.connect() as connection:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.models.facesamples import FaceSample
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from postercensus.classify.metrics import evaluate_predictions
+from postercensus.classify.train.metrics import evaluate_predictions
 
 UNKNOWN_NOTE = ("this model did not record its training images (trained before postercensus kept them), "
                 "so whether these faces trained it is unknown; retrain it to record them")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.models.facesamples import FaceSample
 
 PIXELS = 64  # grey crops of 64×64: the aligned face, small enough for PCA on thousands of faces
 MAX_COMPONENTS = 150  # PCA components kept before LDA (at most n − classes, as Fisherfaces requires)

@@ -7,7 +7,7 @@ weights, about 5 MB; 18 ms a face on one core with its mirror image) and is both
 of its own (softmax probabilities, averaged with the mirrored face) and a `Backbone`
 (`features`: its penultimate embedding). The default model's CNNs were trained on a GPU by
 benchmarks/train_depicted_cnn.py and loaded here with `load_exported_weights`; `train_cnn`
-trains the same network on a CPU (with classify.augment) for tests and small experiments.
+trains the same network on a CPU (with classify.models.augment) for tests and small experiments.
 """
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from postercensus.classify import modelfolder
-from postercensus.classify.augment import augment_batch
-from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.models import modelfolder
+from postercensus.classify.models.augment import augment_batch
+from postercensus.classify.models.facesamples import FaceSample
 from postercensus.catalog.stage import Progress
-from postercensus.classify.progress import ignore
+from postercensus.classify.models.progress import ignore
 
 CNN_NAME = "cnn-depicted"
 EMBEDDING_LAYER = "embedding"
@@ -51,7 +51,7 @@ class CnnSettings:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     label_smoothing: float = 0.05
-    style_probability: float = 0.6  # share of training views given a drawing style (classify.augment)
+    style_probability: float = 0.6  # share of training views given a drawing style (classify.models.augment)
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def train_cnn(pixels: np.ndarray, y: np.ndarray, settings: CnnSettings, sample_w
     """
     import keras
 
-    from postercensus.classify.head import balanced_class_weights
+    from postercensus.classify.models.head import balanced_class_weights
 
     classes = balanced_class_weights(y, n_classes)
     weights = np.array([classes[label] for label in y], dtype=np.float64)

@@ -97,7 +97,7 @@ class BackboneSpec(Section):
 
 @dataclass
 class HeadSpec(Section):
-    """The head's training settings (`classify.head.HeadSettings`)."""
+    """The head's training settings (`classify.models.head.HeadSettings`)."""
 
     hidden: int | None = None
     dropout: float | None = None
@@ -154,7 +154,7 @@ class Training(Section):
 
 @dataclass
 class Evaluation(Section):
-    """The held-out evaluation (`classify.metrics.evaluate_predictions` and the decision's confusion)."""
+    """The held-out evaluation (`classify.train.metrics.evaluate_predictions` and the decision's confusion)."""
 
     n: int | None = None
     labels: list[str] | None = None
@@ -174,7 +174,7 @@ class Evaluation(Section):
 @dataclass
 class DomainCalibration(Section):
     """One domain's calibration (temperature, shift per label) and its out-of-fold faces and figures
-    (`classify.domains.domain_entry`); an older card's entry has only the temperature."""
+    (`classify.train.domains.domain_entry`); an older card's entry has only the temperature."""
 
     calibration: str | None = None
     temperature: float | None = None

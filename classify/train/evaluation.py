@@ -5,7 +5,7 @@ confusion, calibration), what qualifies it (how many faces trained the model, th
 per-domain figures, faces taken whole), the Fisherfaces baseline when the model has one, and
 the contact sheets of its best and worst calls.
 
-The probabilities are calibrated for the domain asked (`classify.domains`: the card's scale and
+The probabilities are calibrated for the domain asked (`classify.train.domains`: the card's scale and
 shift for posters, paintings, scenes or photos), as `classify predict` stores them: the shift
 changes decisions, so the figures a researcher cites are those of the labels the catalogue gets.
 Recall per label and the gap between them say whether the model misses one label more.
@@ -17,17 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from postercensus.catalog.atomicwrite import write_atomically
-from postercensus.classify.classifier import Classifier
-from postercensus.classify.domains import DEFAULT_DOMAIN, calibrate, calibration, domain_figures, has_domains
-from postercensus.classify.labelled import LabelledDataError
-from postercensus.classify.metrics import evaluate_predictions
-from postercensus.classify.modelfolder import read_training_images
-from postercensus.classify.overlap import training_overlap
+from postercensus.classify.models.classifier import Classifier
+from postercensus.classify.train.domains import DEFAULT_DOMAIN, calibrate, calibration, domain_figures, has_domains
+from postercensus.classify.train.labelled import LabelledDataError
+from postercensus.classify.train.metrics import evaluate_predictions
+from postercensus.classify.models.modelfolder import read_training_images
+from postercensus.classify.train.overlap import training_overlap
 from postercensus.catalog.stage import Progress
-from postercensus.classify.progress import ignore
-from postercensus.classify.report import contact_sheets, render_html
-from postercensus.classify.training import fisher_report
-from postercensus.classify.trainingset import TrainingSet
+from postercensus.classify.models.progress import ignore
+from postercensus.classify.train.report import contact_sheets, render_html
+from postercensus.classify.train.training import fisher_report
+from postercensus.classify.train.trainingset import TrainingSet
 
 
 def evaluation_report(classifier: Classifier, data: TrainingSet, folder: Path, threshold: float | None = None,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from postercensus.classify import modelfolder
+from postercensus.classify.models import modelfolder
 
 
 @dataclass

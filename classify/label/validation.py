@@ -24,8 +24,8 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from postercensus.catalog import schema
 from postercensus.catalog.runs import utcnow
 from postercensus.catalog.schema import ADJUDICATOR, LabelPurpose
-from postercensus.classify.labelqueue import Model, faces_with_context
-from postercensus.classify.modelcard import ModelCard
+from postercensus.classify.label.labelqueue import Model, faces_with_context
+from postercensus.classify.models.modelcard import ModelCard
 
 STRATIFY_BY = ("predicted", "decade")
 ALL_FACES = "all"  # the one stratum of a simple sample

@@ -13,7 +13,7 @@ split of the researcher's faces plus a grouped slice of the base.
 
 The base's calibration does not carry over: a head refitted with a collection's faces is biased
 differently on it (the base's posters shift would over-correct), so the transferred model's
-calibration (a temperature and an equal-recall shift, `classify.calibration`) is refitted on the
+calibration (a temperature and an equal-recall shift, `classify.train.calibration`) is refitted on the
 researcher's own training faces, on the chosen weight's out-of-fold predictions from that same
 cross-validation (no face's prediction came from a head that saw it; no extra fit), measured in
 benchmarks/results/classify_transfer_bias.txt. It is stored under every domain of the card:
@@ -29,21 +29,21 @@ from typing import Any
 
 import numpy as np
 
-from postercensus.classify import modelfolder
-from postercensus.classify.basefaces import BaseFaces
-from postercensus.classify.calibration import EQUAL_RECALL, Calibration, fit_calibration
-from postercensus.classify.classifier import ensemble_probabilities
-from postercensus.classify.cnnbackbone import CnnBackbone
-from postercensus.classify.domains import DOMAINS
-from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.head import HeadSettings
-from postercensus.classify.labelled import LabelledDataError
-from postercensus.classify.metrics import evaluate_predictions
-from postercensus.classify.modelcard import Ensemble, ModelCard
+from postercensus.classify.models import modelfolder
+from postercensus.classify.models.basefaces import BaseFaces
+from postercensus.classify.train.calibration import EQUAL_RECALL, Calibration, fit_calibration
+from postercensus.classify.models.classifier import ensemble_probabilities
+from postercensus.classify.models.cnnbackbone import CnnBackbone
+from postercensus.classify.train.domains import DOMAINS
+from postercensus.classify.models.facesamples import FaceSample
+from postercensus.classify.models.head import HeadSettings
+from postercensus.classify.train.labelled import LabelledDataError
+from postercensus.classify.train.metrics import evaluate_predictions
+from postercensus.classify.models.modelcard import Ensemble, ModelCard
 from postercensus.catalog.stage import Progress
-from postercensus.classify.progress import Step, ignore, quiet
-from postercensus.classify.splits import grouped_folds, grouped_holdout
-from postercensus.classify.training import train_head
+from postercensus.classify.models.progress import Step, ignore, quiet
+from postercensus.classify.train.splits import grouped_folds, grouped_holdout
+from postercensus.classify.train.training import train_head
 
 NO_BASE = "none"
 OWN_WEIGHTS = (1.0, 3.0, 10.0, 30.0)

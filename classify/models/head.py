@@ -14,7 +14,7 @@ import numpy as np
 from keras import layers
 
 from postercensus.catalog.stage import Progress
-from postercensus.classify.progress import ignore
+from postercensus.classify.models.progress import ignore
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def fit(model: keras.Model, train: tuple[np.ndarray, np.ndarray], validation: tu
 
 def fine_tune_model(network: keras.Model, head: keras.Model, architecture: str, settings: HeadSettings) -> keras.Model:
     """Backbone + trained head as one model, with only the backbone's last block left trainable."""
-    from postercensus.classify.vggface import freeze_all_but_last_block
+    from postercensus.classify.models.vggface import freeze_all_but_last_block
 
     freeze_all_but_last_block(network, architecture)
     head.trainable = True

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from postercensus.catalog.stage import Progress
-from postercensus.classify.facesamples import samples_from_files
-from postercensus.classify.labelled import LabelledDataError, LabelledFile
-from postercensus.classify.trainingset import TrainingSet
+from postercensus.classify.models.facesamples import samples_from_files
+from postercensus.classify.train.labelled import LabelledDataError, LabelledFile
+from postercensus.classify.train.trainingset import TrainingSet
 from postercensus.faces.executors import FaceExecutor
 from postercensus.faces.settings import FaceSettings
 

@@ -20,22 +20,22 @@ import numpy as np
 
 from postercensus.catalog import __version__
 from postercensus.catalog.atomicwrite import write_atomically
-from postercensus.classify import modelfolder
-from postercensus.classify.backbones import Backbone, VggFaceBackbone
-from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
-from postercensus.classify.head import HeadSettings, build_head, fine_tune_model, fit
-from postercensus.classify.labelled import LabelledDataError, check_label_set
-from postercensus.classify.metrics import evaluate_predictions
-from postercensus.classify.modelcard import ModelCard
+from postercensus.classify.models import modelfolder
+from postercensus.classify.models.backbones import Backbone, VggFaceBackbone
+from postercensus.classify.models.facesamples import FaceSample
+from postercensus.classify.models.fisherfaces import Fisherfaces, pixels_of
+from postercensus.classify.models.head import HeadSettings, build_head, fine_tune_model, fit
+from postercensus.classify.train.labelled import LabelledDataError, check_label_set
+from postercensus.classify.train.metrics import evaluate_predictions
+from postercensus.classify.models.modelcard import ModelCard
 from postercensus.catalog.stage import Progress
-from postercensus.classify.progress import Step, ignore, quiet
-from postercensus.classify.report import contact_sheets, render_html
-from postercensus.classify.splits import grouped_holdout
-from postercensus.classify.trainingset import TrainingSet
+from postercensus.classify.models.progress import Step, ignore, quiet
+from postercensus.classify.train.report import contact_sheets, render_html
+from postercensus.classify.train.splits import grouped_holdout
+from postercensus.classify.train.trainingset import TrainingSet
 
 if TYPE_CHECKING:
-    from postercensus.classify.transfer import TransferBase
+    from postercensus.classify.train.transfer import TransferBase
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
           step: Step = quiet, base: TransferBase | None = None) -> TrainedModel:
     """Fit head (+ optional fine-tune) and baseline; evaluate both on the held-out groups.
 
-    With a `base`, the head is fitted on the base's faces plus these (classify.transfer) and the
+    With a `base`, the head is fitted on the base's faces plus these (classify.train.transfer) and the
     model keeps the base's CNNs; the held-out evaluation is still on these faces alone, with the
     calibration refitted on these faces' out-of-fold predictions (the card's `domains`).
     Each long part is announced through `step` (features, epochs, held-out faces), so a caller
@@ -123,7 +123,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
                                 "use --base none to train another backbone on your faces alone")
     label_set = check_label_set(data.labels, "the labelled data")
     if base is not None:
-        from postercensus.classify.transfer import check_labels
+        from postercensus.classify.train.transfer import check_labels
 
         check_labels(base, data.labels)
         label_set = base.labels
@@ -148,7 +148,7 @@ def train(data: TrainingSet, backbone: Backbone, options: TrainOptions, model_id
                                                 f"{len(validation_idx)} (early stopping may end it before the last epoch)",
                                                 "epochs", options.head.max_epochs))
     else:
-        from postercensus.classify.transfer import transfer
+        from postercensus.classify.train.transfer import transfer
 
         transferred = transfer(base, features, y, data.samples, data.labels, data.groups, fit_idx, validation_idx,
                                options.head, step)

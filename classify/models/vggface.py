@@ -2,9 +2,9 @@
 
 keras-vggface does not import under Keras 3, yet its published weights are the ones worth
 using. These builders reproduce its notop architectures with the same layer names (see
-`classify.h5weights.keras_layer_name` for the one spelling change Keras 3 forces) and the same
+`classify.models.h5weights.keras_layer_name` for the one spelling change Keras 3 forces) and the same
 layer settings (BatchNormalization defaults, bias-free ResNet convolutions, TF "same"
-padding), so `classify.h5weights.load_weights_by_name` reproduces keras-vggface's features.
+padding), so `classify.models.h5weights.load_weights_by_name` reproduces keras-vggface's features.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from postercensus.classify.h5weights import WEIGHTS_FILES, keras_layer_name, rcmalli_layer_name
+from postercensus.classify.models.h5weights import WEIGHTS_FILES, keras_layer_name, rcmalli_layer_name
 
 ARCHITECTURES = ("vgg16", "resnet50")
 FEATURE_SIZES = {"vgg16": 512, "resnet50": 2048}

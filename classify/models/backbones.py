@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from postercensus.classify.facesamples import FaceSample
+from postercensus.classify.models.facesamples import FaceSample
 from postercensus.catalog.stage import Progress
-from postercensus.classify.progress import ignore
+from postercensus.classify.models.progress import ignore
 
 BACKBONE_NAMES = ("dlib", "vggface-vgg16", "vggface-resnet50")
 VGGFACE_INPUT = 224
@@ -68,8 +68,8 @@ class VggFaceBackbone:
     def network(self):
         """The Keras model, built and loaded on first use (seconds, and a few hundred MB)."""
         if self._network is None:
-            from postercensus.classify.h5weights import load_weights_by_name
-            from postercensus.classify.vggface import build_vggface
+            from postercensus.classify.models.h5weights import load_weights_by_name
+            from postercensus.classify.models.vggface import build_vggface
 
             self._network = build_vggface(self.architecture)
             load_weights_by_name(self._network, self.weights)
@@ -86,7 +86,7 @@ class VggFaceBackbone:
 
     def pixels(self, samples: Sequence[FaceSample]) -> np.ndarray:
         """The network's input for these faces: aligned crops at 224 px, VGGFace-preprocessed."""
-        from postercensus.classify.vggface import preprocess
+        from postercensus.classify.models.vggface import preprocess
 
         crops = np.stack([sample.crop_rgb(VGGFACE_INPUT) for sample in samples])
         return preprocess(crops, self.architecture)
@@ -112,7 +112,7 @@ def make_backbone(name: str, weights: Path | None = None, search_dirs: Sequence[
         return DlibBackbone()
     if name not in BACKBONE_NAMES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONE_NAMES)}")
-    from postercensus.classify.h5weights import check_sha256, locate_weights, sha256_of
+    from postercensus.classify.models.h5weights import check_sha256, locate_weights, sha256_of
 
     architecture = name.removeprefix("vggface-")
     path = locate_weights(architecture, weights, list(search_dirs))

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from postercensus.catalog.schema import UNCERTAIN_LABEL
-from postercensus.classify.prevalence import ConfusionMatrix
+from postercensus.classify.prevalence.estimate import ConfusionMatrix
 
 CALIBRATION_BINS = 10
 

@@ -3,7 +3,7 @@
 One model is wrong at different rates on photographs, printed posters, painted portraits and
 faces in painted scenes, over-confident by different amounts and, on depicted faces, biased
 towards one label. A card may therefore hold, per domain, the calibration that corrects its
-probabilities there (a temperature, and since issue 22 a shift per label: `classify.calibration`)
+probabilities there (a temperature, and since issue 22 a shift per label: `classify.train.calibration`)
 and the out-of-fold predictions (calibrated) whose confusion matrix corrects the shares of a
 collection of that domain:
 
@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from postercensus.classify.calibration import EQUAL_RECALL, Calibration, fit_calibration
-from postercensus.classify.metrics import evaluate_predictions
-from postercensus.classify.modelcard import DomainCalibration, ModelCard
-from postercensus.classify.splits import grouped_folds
+from postercensus.classify.train.calibration import EQUAL_RECALL, Calibration, fit_calibration
+from postercensus.classify.train.metrics import evaluate_predictions
+from postercensus.classify.models.modelcard import DomainCalibration, ModelCard
+from postercensus.classify.train.splits import grouped_folds
 
 # scenes: faces in painted scenes (small, turned, several per picture), measured to calibrate
 # apart from the painted portraits of `paintings` (benchmarks/results/classify_calibration_shift.txt).

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.overlap import overlap_lines
+from postercensus.classify.models.facesamples import FaceSample
+from postercensus.classify.train.overlap import overlap_lines
 
 SHEET_SIZE = 8  # faces per contact sheet
 THUMBNAIL = 96
@@ -59,7 +59,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def gap_name(labels: Sequence[str]) -> str:
-    """What `recall_gap` measures (classify.metrics.recall_gap): first − second label, or lowest − highest."""
+    """What `recall_gap` measures (classify.train.metrics.recall_gap): first − second label, or lowest − highest."""
     return f"recall gap ({labels[0]} − {labels[1]})" if len(labels) == 2 else "recall gap (lowest − highest)"
 
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from postercensus.classify import modelfolder
-from postercensus.classify.backbones import Backbone, VggFaceBackbone, make_backbone
-from postercensus.classify.cnnbackbone import CnnBackbone
-from postercensus.classify.facesamples import FaceSample
-from postercensus.classify.fisherfaces import Fisherfaces, pixels_of
-from postercensus.classify.modelcard import BackboneSpec, ModelCard
+from postercensus.classify.models import modelfolder
+from postercensus.classify.models.backbones import Backbone, VggFaceBackbone, make_backbone
+from postercensus.classify.models.cnnbackbone import CnnBackbone
+from postercensus.classify.models.facesamples import FaceSample
+from postercensus.classify.models.fisherfaces import Fisherfaces, pixels_of
+from postercensus.classify.models.modelcard import BackboneSpec, ModelCard
 from postercensus.catalog.stage import Progress
-from postercensus.classify.progress import ignore
+from postercensus.classify.models.progress import ignore
 
 
 @dataclass
@@ -80,7 +80,7 @@ def load_classifier(model: str | Path, weights: Path | None = None, search_dirs:
     head = keras.models.load_model(folder / modelfolder.HEAD_FILE)
     fine_tuned = None
     if card.fine_tuned:
-        from postercensus.classify.head import HeadSettings, fine_tune_model
+        from postercensus.classify.models.head import HeadSettings, fine_tune_model
 
         assert isinstance(backbone, VggFaceBackbone)
         fine_tuned = fine_tune_model(backbone.network, head, backbone.architecture, HeadSettings())

@@ -26,8 +26,8 @@ from urllib.parse import SplitResult, parse_qs, urlsplit
 from sqlalchemy import Engine
 
 from postercensus.catalog.schema import LabelPurpose
-from postercensus.classify import labelqueue
-from postercensus.classify.labelqueue import Model
+from postercensus.classify.label import labelqueue
+from postercensus.classify.label.labelqueue import Model
 
 DEFAULT_KEYS = {"f": "female", "m": "male", "o": "other"}
 RESERVED_KEYS = {"s", "u"}  # skip and undo
@@ -62,7 +62,7 @@ class LabellingServer:
         if clashes or any(len(key) != 1 for key in self.keys):
             raise ValueError(f"label keys must be single characters other than s (skip) and u (undo): {self.keys}")
         self.model = model
-        self.page = resources.files("postercensus.classify").joinpath("labelpage.html").read_bytes()
+        self.page = resources.files("postercensus.classify.label").joinpath("labelpage.html").read_bytes()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None

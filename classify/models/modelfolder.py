@@ -31,7 +31,7 @@ from typing import Any
 
 from postercensus.catalog.atomicwrite import write_atomically
 from postercensus.catalog.stage import StageError
-from postercensus.classify.modelcard import ModelCard
+from postercensus.classify.models.modelcard import ModelCard
 
 CARD_FILE = "model.json"
 HEAD_FILE = "head.keras"
@@ -88,7 +88,7 @@ def cnn_files(folder: Path) -> list[Path]:
 
 
 def read_card(folder: Path) -> ModelCard:
-    """The folder's card, typed; a card of any earlier format reads (`classify.modelcard`)."""
+    """The folder's card, typed; a card of any earlier format reads (`classify.models.modelcard`)."""
     try:
         return ModelCard.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
