@@ -8,7 +8,7 @@ import pytest
 
 from postercensus.analysis import shares as shares_module
 from postercensus.catalog.memo import Memo
-from postercensus.classify.prevalence.estimate import estimate
+from postercensus.classify.prevalence import estimate
 
 
 def test_a_remembered_key_is_not_computed_again_and_the_oldest_is_forgotten_first():
