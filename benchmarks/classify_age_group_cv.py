@@ -14,7 +14,7 @@ the dlib rows cannot be in that way.
 Labels: `child` for ages up to the split's last child age, `adult` above. Splits: 0–12 | 13+ (the
 issue's) and 0–15 | 16+ (13–15 is where a perceived-age boundary is least sure: how much does moving
 it change the figures?). Heads: logistic regression on standardised features over a C grid, and
-the project's Keras head (`classify.head`, balanced class weights, early stopping on a grouped
+the project's Keras head (`classify.models.head`, balanced class weights, early stopping on a grouped
 validation split). Grouped 5-fold CV; within each training fold a temperature and the decision
 threshold on P(child) (maximising balanced accuracy) are fitted on predictions the head did not
 train on (inner grouped 3-fold out-of-fold for regression, the early-stopping validation faces for
@@ -43,12 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_support import DATA, print_table, progress, require_data, timed  # noqa: E402
 
-from postercensus.classify.calibration import apply_temperature, fit_temperature  # noqa: E402
-from postercensus.classify.facesamples import stage_face_settings  # noqa: E402
-from postercensus.classify.metrics import calibration  # noqa: E402
+from postercensus.classify.train.calibration import apply_temperature, fit_temperature  # noqa: E402
+from postercensus.classify.models.facesamples import stage_face_settings  # noqa: E402
+from postercensus.classify.train.metrics import calibration  # noqa: E402
 from postercensus.classify.recipes.data import REPO  # noqa: E402
 from postercensus.classify.recipes.faces import DEFAULT_CACHE, LabelledFaces, load_faces, utk_files  # noqa: E402
-from postercensus.classify.splits import grouped_folds  # noqa: E402
+from postercensus.classify.train.splits import grouped_folds  # noqa: E402
 
 MODEL = REPO / "classify" / "default_model"
 LABELS = ("adult", "child")  # column 1 of every probability array is P(child)
@@ -81,7 +81,7 @@ def _key(paths: Sequence[Path], *parts: str) -> str:
 def cnn_embeddings(faces: LabelledFaces, cache: Path) -> dict[str, np.ndarray]:
     """Each shipped CNN's embedding of every aligned crop (with its mirror image), cached by
     the file list and the weights' hash: ten thousand faces take minutes on one core."""
-    from postercensus.classify.cnnbackbone import CnnBackbone
+    from postercensus.classify.models.cnnbackbone import CnnBackbone
 
     result = {}
     for weights in sorted(MODEL.glob("cnn-*.weights.h5")):
@@ -191,7 +191,7 @@ def keras_cv(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray], groups: list
     """The project's head (its defaults as the default model trains it), its early-stopping
     validation faces also fitting the temperature and threshold."""
     from postercensus.classify.recipes.depicted import HEAD, VALIDATION_SHARE
-    from postercensus.classify.training import train_head, validation_split
+    from postercensus.classify.train.training import train_head, validation_split
 
     n = len(y)
     outcome = Outcome(np.zeros(n), np.zeros(n, int), [], [], "epochs: ")

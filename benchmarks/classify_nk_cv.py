@@ -22,13 +22,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from bench_support import DATA, progress, require_data  # noqa: E402
-from postercensus.classify.backbones import DlibBackbone  # noqa: E402
+from postercensus.classify.models.backbones import DlibBackbone  # noqa: E402
 from postercensus.classify.recipes.depicted import HEAD, LABELS, VALIDATION_SHARE  # noqa: E402
 from postercensus.classify.recipes.faces import LabelledFaces, load_faces, nk_files, utk_files  # noqa: E402
-from postercensus.classify.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
-from postercensus.classify.head import HeadSettings  # noqa: E402
-from postercensus.classify.splits import grouped_folds, grouped_holdout  # noqa: E402
-from postercensus.classify.training import train_head, validation_split  # noqa: E402
+from postercensus.classify.models.fisherfaces import Fisherfaces, pixels_of  # noqa: E402
+from postercensus.classify.models.head import HeadSettings  # noqa: E402
+from postercensus.classify.train.splits import grouped_folds, grouped_holdout  # noqa: E402
+from postercensus.classify.train.training import train_head, validation_split  # noqa: E402
 
 UTK_TEST_SHARE = 0.2  # held out, never used here
 UTK_VALIDATION_SHARE = 0.1
