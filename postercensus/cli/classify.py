@@ -355,7 +355,7 @@ def _draw_validation(context: Home, n: int, sample: str, stratify: str | None, s
     model = (classify["model_id"], classify["model_version"]) if classify["predicted"] else None
     try:
         report = draw_sample(context.catalog.engine, face_set, n, sample, seed, stratify, model)
-    except ValueError as error:
+    except ValidationError as error:
         raise CommandError(str(error)) from error
     strata = "; ".join(f"{name} {v['drawn']} of {v['population']} (weight {report.weights.get(name, 0):.2f})"
                        for name, v in report.strata.items())
