@@ -13,21 +13,30 @@ The composition follows tests/support/posters.py (a noisy two-colour gradient, f
 known rectangles, a detection matched by its centre) but pastes treated Yale and MetFaces photos,
 which that helper (NK crops, untreated) does not.
 
-Clustering: scikit-learn is not installed in the project's environment (nor SciPy), and adding a
-dependency is not this benchmark's call, so it measures the clustering the installed libraries
-offer: dlib's Chinese whispers, on the Euclidean distance it thresholds itself and on a cosine
-distance graph handed to `dlib.chinese_whispers`, each followed by a minimum cluster size (smaller
-clusters dissolve into singletons, as HDBSCAN's min_cluster_size sends them to noise). Every
-setting of the grid is reported in-sample; the setting is chosen by 5-fold cross-validation that
-holds out whole people (3 Yale people and a fifth of the MetFaces objects per fold): the highest
-pairwise recall among settings with pairwise precision ≥ 0.95 on the other folds (else the best
-B-cubed F1), then scored on the held-out fold clustered on its own; held-out counts are pooled.
+Clustering: dlib's Chinese whispers, on the Euclidean distance it thresholds itself and on a
+cosine distance graph handed to `dlib.chinese_whispers`, each followed by a minimum cluster size
+(smaller clusters dissolve into singletons, as HDBSCAN's min_cluster_size sends them to noise);
+and scikit-learn's (the `bench` extra): HDBSCAN (min_cluster_size 2–5, min_samples 1–3, Euclidean
+on the L2-normalised descriptors or cosine distances precomputed; noise faces are singletons) and
+AgglomerativeClustering (average and complete linkage, cosine and Euclidean on the stored
+descriptors, distance_threshold on a grid spanning the same-person and different-person distance
+quantiles printed first). Every setting of the grid is reported in-sample; the setting is chosen
+by 5-fold cross-validation that holds out whole people (3 Yale people and a fifth of the MetFaces
+objects per fold): the highest pairwise recall among settings with pairwise precision ≥ 0.95 on
+the other folds (else the best B-cubed F1), then scored on the held-out fold clustered on its own
+and among all faces; held-out counts are pooled. The choice is made over the whole grid and, for
+comparison, within each method's own settings.
+
+The face stage's descriptors are cached per seed in /tmp/postercensus-classify-cache (delete the
+files, or pass --no-cache, to recompute them).
 
     python benchmarks/faces_clustering.py [--seed 0]
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import pickle
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -61,6 +70,21 @@ CROPS = ("full", "tight", "offset")
 EUCLIDEAN_THRESHOLDS = (0.30, 0.35, 0.37, 0.38, 0.39, 0.40, 0.41, 0.42, 0.43, 0.44, 0.45, 0.50, 0.55, 0.60)
 COSINE_THRESHOLDS = (0.02, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.07, 0.09, 0.11)
 MIN_SIZES = (2, 3, 4, 5)
+# scikit-learn: HDBSCAN's own grid, and agglomerative thresholds spanning the printed quantiles
+# (cosine: same-person q50 ≈ 0.05, q95 ≈ 0.10; different-people q1 ≈ 0.065, q5 ≈ 0.09; Euclidean:
+# same q50 ≈ 0.43, q95 ≈ 0.61; different q1 ≈ 0.50, q5 ≈ 0.58). Complete linkage bounds a cluster's
+# diameter, so its useful thresholds lie higher than average linkage's.
+HDBSCAN_MIN_CLUSTER_SIZES = (2, 3, 4, 5)
+HDBSCAN_MIN_SAMPLES = (1, 2, 3)
+# A first run with HDBSCAN's default excess-of-mass selection put most MetFaces singletons and
+# Yale people into a few large clusters (in-sample pair P 0.16–0.28, cosine mcs=2 ms≤2 excepted):
+# leaf selection, which keeps the finest clusters of the tree, is tried beside it.
+HDBSCAN_SELECTIONS = ("eom", "leaf")
+AGGLOMERATIVE_THRESHOLDS = {
+    "cosine": (0.04, 0.05, 0.055, 0.06, 0.0625, 0.065, 0.0675, 0.07, 0.075, 0.08, 0.09, 0.10, 0.11, 0.12, 0.14),
+    "euclidean": (0.38, 0.42, 0.44, 0.45, 0.46, 0.47, 0.48, 0.49, 0.50, 0.52, 0.55, 0.58, 0.60, 0.65, 0.70),
+}
+CACHE = Path("/tmp/postercensus-classify-cache")
 
 
 @dataclass(frozen=True)
@@ -156,6 +180,29 @@ def _posters(appearances: list[Appearance], rng: np.random.Generator) -> list[tu
     return posters
 
 
+def _cache_path(seed: int) -> Path:
+    """Keyed by the seed and this file's composition and matching code (not the clustering)."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    key = source.split("# -- composing the posters")[1].split("# -- clustering")[0]
+    return CACHE / f"faces-clustering-{seed}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pkl"
+
+
+def cached_faces(seed: int, use_cache: bool = True) -> tuple[list[Face], Counter, float]:
+    """`detected_faces`, read from the cache when this seed was run before; also the seconds the
+    face stage took when it ran."""
+    path = _cache_path(seed)
+    if use_cache and path.exists():
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    with timed() as watch:
+        faces, tally = detected_faces(seed)
+    result = (faces, tally, watch.seconds)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        pickle.dump(result, handle)
+    return result
+
+
 def detected_faces(seed: int) -> tuple[list[Face], Counter]:
     """The composed posters through the face stage, each detection matched to its pasted face."""
     rng = np.random.default_rng(seed)
@@ -219,23 +266,76 @@ def _min_size(labels: np.ndarray, size: int) -> np.ndarray:
     return np.array([label if counts[label] >= size else next(fresh) for label in labels.tolist()])
 
 
+def _unit(descriptors: np.ndarray) -> np.ndarray:
+    return descriptors / np.linalg.norm(descriptors, axis=1, keepdims=True)
+
+
+def _noise_apart(labels: np.ndarray) -> np.ndarray:
+    """HDBSCAN's noise (-1) as singletons: each noise face its own cluster."""
+    labels = labels.copy()
+    noise = np.nonzero(labels < 0)[0]
+    labels[noise] = labels.max() + 1 + np.arange(len(noise))
+    return labels
+
+
+def _hdbscan(descriptors: np.ndarray, metric: str, min_cluster_size: int, min_samples: int, selection: str) -> np.ndarray:
+    from sklearn.cluster import HDBSCAN
+
+    unit = _unit(descriptors)
+    if metric == "cosine":
+        data, metric = np.clip(1 - unit @ unit.T, 0, None), "precomputed"
+        np.fill_diagonal(data, 0)
+    else:
+        data = unit
+    model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples, metric=metric,
+                    cluster_selection_method=selection, copy=True)
+    return _noise_apart(model.fit_predict(data))
+
+
+def _agglomerative(descriptors: np.ndarray, linkage: str, metric: str, threshold: float) -> np.ndarray:
+    from sklearn.cluster import AgglomerativeClustering
+
+    model = AgglomerativeClustering(n_clusters=None, distance_threshold=threshold, linkage=linkage, metric=metric)
+    return model.fit_predict(descriptors)
+
+
 @dataclass(frozen=True)
 class Setting:
-    method: str  # "cw-euclidean" or "cw-cosine"
-    threshold: float
-    min_size: int
+    method: str  # "cw-euclidean", "cw-cosine", "hdbscan-<metric>", "agglo-<linkage>-<metric>"
+    threshold: float = 0.0  # Chinese whispers' edge threshold or agglomerative distance_threshold
+    min_size: int = 0  # Chinese whispers' minimum cluster size or HDBSCAN min_cluster_size
+    min_samples: int = 0  # HDBSCAN only
+    selection: str = ""  # HDBSCAN only: "eom" or "leaf"
+
+    @property
+    def family(self) -> str:
+        return self.method.split("-")[0]
 
     @property
     def label(self) -> str:
+        if self.family == "hdbscan":
+            return f"{self.method} mcs={self.min_size} ms={self.min_samples} {self.selection}"
+        if self.family == "agglo":
+            return f"{self.method} t={self.threshold:g}"
         return f"{self.method} t={self.threshold:g} min={self.min_size}"
 
     def cluster(self, descriptors: np.ndarray) -> np.ndarray:
+        if self.family == "hdbscan":
+            return _hdbscan(descriptors, self.method.split("-")[1], self.min_size, self.min_samples, self.selection)
+        if self.family == "agglo":
+            _, linkage, metric = self.method.split("-")
+            return _agglomerative(descriptors, linkage, metric, self.threshold)
         run: Callable = _euclidean_whispers if self.method == "cw-euclidean" else _cosine_whispers
         return _min_size(run(descriptors, self.threshold), self.min_size)
 
 
 SETTINGS = ([Setting("cw-euclidean", t, m) for t in EUCLIDEAN_THRESHOLDS for m in MIN_SIZES]
-            + [Setting("cw-cosine", t, m) for t in COSINE_THRESHOLDS for m in MIN_SIZES])
+            + [Setting("cw-cosine", t, m) for t in COSINE_THRESHOLDS for m in MIN_SIZES]
+            + [Setting(f"hdbscan-{metric}", 0.0, m, s, selection) for selection in HDBSCAN_SELECTIONS
+               for metric in ("euclidean", "cosine") for m in HDBSCAN_MIN_CLUSTER_SIZES for s in HDBSCAN_MIN_SAMPLES]
+            + [Setting(f"agglo-{linkage}-{metric}", t) for linkage in ("average", "complete")
+               for metric in ("cosine", "euclidean") for t in AGGLOMERATIVE_THRESHOLDS[metric]])
+FAMILIES = {"Chinese whispers (dlib)": "cw", "HDBSCAN": "hdbscan", "agglomerative": "agglo"}
 
 
 # -- measures ----------------------------------------------------------------------------------
@@ -293,14 +393,20 @@ def counts(identities: list[str], labels: np.ndarray) -> Counts:
     )
 
 
+_MEASURED: dict[tuple[tuple[int, ...], Setting], Counts] = {}
+
+
 def measure(faces: list[Face], setting: Setting) -> Counts:
-    descriptors = np.stack([face.descriptor for face in faces])
-    return counts([face.appearance.identity for face in faces], setting.cluster(descriptors))
+    key = (tuple(id(face) for face in faces), setting)
+    if key not in _MEASURED:
+        descriptors = np.stack([face.descriptor for face in faces])
+        _MEASURED[key] = counts([face.appearance.identity for face in faces], setting.cluster(descriptors))
+    return _MEASURED[key]
 
 
-def choose(faces: list[Face]) -> Setting:
+def choose(faces: list[Face], settings: list[Setting] | None = None) -> Setting:
     """The highest pairwise recall at precision ≥ the target (ties: B-cubed F1), else the best B-cubed F1."""
-    scored = [(setting, measure(faces, setting)) for setting in SETTINGS]
+    scored = [(setting, measure(faces, setting)) for setting in (settings or SETTINGS)]
     meeting = [(s, c) for s, c in scored if c.precision >= PRECISION_TARGET]
     if meeting:
         return max(meeting, key=lambda sc: (sc[1].recall, sc[1].b3[2]))[0]
@@ -377,15 +483,15 @@ def _distances(faces: list[Face]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0, help="seed of the composition and the folds")
+    parser.add_argument("--no-cache", action="store_true", help="recompute the descriptors even if cached")
     args = parser.parse_args()
     require_data(YALE, METFACES)
 
-    progress("composing posters and running the face stage ...")
-    with timed() as watch:
-        faces, tally = detected_faces(args.seed)
+    progress("composing posters and running the face stage (or reading its cache) ...")
+    faces, tally, seconds = cached_faces(args.seed, not args.no_cache)
     yale_faces = [f for f in faces if f.appearance.identity.startswith("yale")]
     print(f"Composed {tally['posters']} posters (900×1200, 4 faces each, seed {args.seed}); face stage "
-          f"FaceSettings() defaults, {watch.seconds:.0f} s on {len(faces)} faces.")
+          f"FaceSettings() defaults, {seconds:.0f} s on {len(faces)} faces.")
     print(f"Yale: {tally['yale pasted']} appearances of 15 people, {tally['yale missed']} not detected; "
           f"MetFaces: {tally['met pasted']} distinct people, {tally['met missed']} not detected; "
           f"{tally['stray detections']} stray detections, {tally['squares with >1 box']} squares with >1 box.")
@@ -399,22 +505,37 @@ def main() -> None:
 
     fold_sets = folds(faces, args.seed)
     descriptors = np.stack([face.descriptor for face in faces])
-    pooled, pooled_all = Counts(), Counts()
-    rows, rows_all = [], []
-    for k, held in enumerate(fold_sets):
-        train = [f for f in faces if f.appearance.identity not in held]
-        test = [f for f in faces if f.appearance.identity in held]
-        setting = choose(train)
-        result = measure(test, setting)
-        among_all = restricted(faces, setting.cluster(descriptors), held)
-        pooled, pooled_all = pooled + result, pooled_all + among_all
-        name = f"fold {k + 1} ({', '.join(sorted(i for i in held if i.startswith('yale')))}; {len(test)} faces): {setting.label}"
-        rows.append(_row(name, result))
-        rows_all.append(_row(name, among_all))
-    rows.append(_row("pooled held-out", pooled))
-    rows_all.append(_row("pooled held-out", pooled_all))
-    print_table(HEADERS, rows, "Cross-validated (5 folds, whole people held out; the held-out fold clustered alone):")
+
+    def cross_validate(settings: list[Setting]) -> tuple[list, list, Counts, Counts]:
+        pooled, pooled_all = Counts(), Counts()
+        rows, rows_all = [], []
+        for k, held in enumerate(fold_sets):
+            train = [f for f in faces if f.appearance.identity not in held]
+            test = [f for f in faces if f.appearance.identity in held]
+            setting = choose(train, settings)
+            result = measure(test, setting)
+            among_all = restricted(faces, setting.cluster(descriptors), held)
+            pooled, pooled_all = pooled + result, pooled_all + among_all
+            name = f"fold {k + 1} ({', '.join(sorted(i for i in held if i.startswith('yale')))}; {len(test)} faces): {setting.label}"
+            rows.append(_row(name, result))
+            rows_all.append(_row(name, among_all))
+        rows.append(_row("pooled held-out", pooled))
+        rows_all.append(_row("pooled held-out", pooled_all))
+        return rows, rows_all, pooled, pooled_all
+
+    rows, rows_all, pooled, pooled_all = cross_validate(SETTINGS)
+    print_table(HEADERS, rows, "Cross-validated over the whole grid (5 folds, whole people held out; the held-out fold clustered alone):")
     print_table(HEADERS, rows_all, "The same choices, the held-out faces clustered among all faces, scored on held-out faces only:")
+
+    summary = []
+    for name, family in FAMILIES.items():
+        settings = [s for s in SETTINGS if s.family == family]
+        f_rows, f_rows_all, _, _ = cross_validate(settings)
+        print_table(HEADERS, f_rows, f"Cross-validated within {name} only ({len(settings)} settings; held-out fold clustered alone):")
+        print_table(HEADERS, f_rows_all, "The same, among all faces:")
+        summary.append([f"{name}: alone"] + f_rows[-1][1:])
+        summary.append([f"{name}: among all faces ({choose(faces, settings).label} on all)"] + f_rows_all[-1][1:])
+    print_table(HEADERS, summary, "Pooled held-out figures per method (each chosen in CV within its own settings):")
 
     final = choose(faces)
     print(f"Chosen on all faces (the rule the stage would ship): {final.label}\n")
