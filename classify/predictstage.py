@@ -91,6 +91,7 @@ def run_predictions(engine: Engine, store: PredictionStore, classifier: Classifi
     `domain` picks the card's calibration (ignored by a card without domains)."""
     card = classifier.card
     version = domains.prediction_version(card, classifier.version, domain)
+    store.require_pending_descriptors(classifier.model_id, version, card.backbone_name)
     run_id = start_run(engine, STAGE, _parameters(classifier.model_id, version, threshold, classifier.folder,
                                                   card, domain))
     report = _new_report(run_id, classifier.model_id, version)

@@ -27,6 +27,7 @@ from postercensus.catalog.schema import OTHER_LABEL, UNCERTAIN_LABEL, LabelPurpo
 from postercensus.classify.models.facesamples import FaceSample
 from postercensus.classify.models.modelcard import ModelCard
 from postercensus.classify.train.trainingset import TrainingSet
+from postercensus.faces.descriptors import DescriptorsPurged, without_descriptor
 
 PAGE = 256
 
@@ -40,6 +41,19 @@ class CatalogFace:
 def _sample(row: Any, home: Path) -> FaceSample:
     return FaceSample(np.asarray(row.embedding, dtype=np.float32), crop_path=home / row.crop_path,
                       image_sha256=row.image_sha256)
+
+
+def reads_descriptors(backbone_name: str) -> bool:
+    """Whether a backbone's features are the stored dlib descriptors (VGGFace reads the crops)."""
+    return backbone_name == "dlib"
+
+
+def require_descriptors(samples: list[FaceSample], what: str, hint: str) -> None:
+    """Refuse, before any work, to feed faces whose descriptors were purged to `what`: an empty
+    descriptor would otherwise fail deep in numpy, or train on nothing, with no word of why."""
+    missing = sum(sample.descriptor.size == 0 for sample in samples)
+    if missing:
+        raise DescriptorsPurged(missing, what, hint)
 
 
 def _item_of_face():
@@ -125,6 +139,20 @@ class PredictionStore:
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(schema.faces)
                                       .where(self._pending(model_id, version))).scalar_one()
+
+    def require_pending_descriptors(self, model_id: str, version: str, backbone_name: str) -> None:
+        """Refuse to predict with a descriptor-reading model when faces it has not predicted have
+        no descriptor (purged): checked before the run starts, so no run fails half-way."""
+        if not reads_descriptors(backbone_name):
+            return
+        with self.engine.connect() as connection:
+            missing = connection.execute(select(func.count()).select_from(schema.faces)
+                                         .where(self._pending(model_id, version), without_descriptor())).scalar_one()
+        if missing:
+            raise DescriptorsPurged(missing, f"predicting with {model_id} (dlib backbone)",
+                                    "keep the stored predictions, which the tables read, or predict with a "
+                                    "VGGFace-backbone model, which reads the crops; faces found by a new face set "
+                                    "have descriptors again")
 
     def up_to_date(self, model_id: str, version: str, threshold: float) -> bool:
         """True when this model version is registered, has predicted every face, all at `threshold`.

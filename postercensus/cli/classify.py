@@ -109,7 +109,7 @@ def train(
                            "add --base none to train on your faces alone")
     start = load_base(base)
     if from_catalog:
-        from postercensus.classify.label.catalogfaces import labelled_training_set
+        from postercensus.classify.label.catalogfaces import labelled_training_set, reads_descriptors, require_descriptors
 
         data = labelled_training_set(context.catalog.engine, context.path, include_validation)
         validation = data.source["validation_labels"]
@@ -119,6 +119,10 @@ def train(
                                "training faces with `postercensus classify label`)")
         if not data.samples:
             raise CommandError("no labelled faces in the catalogue yet; label some with `postercensus classify label`")
+        if reads_descriptors(chosen.name):
+            require_descriptors(data.samples, "training on the dlib backbone",
+                                "train with --backbone vggface-vgg16 or vggface-resnet50 (they read the crops), "
+                                "or label faces of a face set detected after the purge")
         console.print(f"validation faces: {validation['faces']} trained on (--include-validation)" if include_validation
                       else f"validation faces: {validation['faces_left_out']} left out (add --include-validation to train on them)")
     else:

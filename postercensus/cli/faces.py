@@ -1,4 +1,5 @@
-"""`postercensus faces detect|scan`: find faces in the catalogue's images, or in a folder."""
+"""`postercensus faces detect|scan|purge-descriptors`: find faces in the catalogue's images, or in a
+folder; delete the stored face descriptors (they identify people)."""
 from __future__ import annotations
 
 from concurrent.futures.process import BrokenProcessPool
@@ -9,6 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from postercensus.faces.descriptors import (faces_without_descriptor, last_purge_run, purge_descriptors,
+                                           stored_descriptors)
 from postercensus.faces.models import ModelMissing
 from postercensus.faces.scan import image_files, scan_folder
 from postercensus.faces.settings import DETECTOR_NAMES, MEMBER_NAMES, FaceSettings, threshold_settings
@@ -21,7 +24,8 @@ from postercensus.cli.terminal import face_executor, print_errors, progress_bar
 faces_app = CommandApp(
     help="Find faces: detect (with upsampling), align to 224 px crops and embed. `detect` works "
     "on the catalogue's images and only on those not yet processed with the same settings; "
-    "`scan` writes boxes for a folder of images to a CSV.",
+    "`scan` writes boxes for a folder of images to a CSV; `purge-descriptors` deletes every stored "
+    "face descriptor (they identify people).",
     no_args_is_help=True,
 )
 
@@ -124,6 +128,13 @@ def detect(
     else:
         console.print(f"not the active face set: the tables read the [faces] settings in {context.layout.config}; "
                       "run again with --activate to use this one", markup=False, highlight=False)
+    purged = faces_without_descriptor(context.engine, parameter_hash=identity)
+    if purged:
+        console.print(f"{purged} face(s) of result set {identity} have no descriptor: deleted by "
+                      f"`faces purge-descriptors` (run #{last_purge_run(context.engine)}); detect does not compute "
+                      "them again for images it has scanned. The tables do not need them; training on the dlib "
+                      "backbone and predicting with a dlib-based model do (docs: methodology-faces).",
+                      markup=False, highlight=False)
     print_errors(console, report.errors)
 
 
@@ -165,3 +176,35 @@ def scan(
     console.print(f"[bold]faces[/bold]: {report.counts['faces']} found in {report.counts['images']} image(s) under {folder}")
     console.print(f"written: {out}")
     print_errors(console, report.errors)
+
+
+@faces_app.command("purge-descriptors")
+def purge_descriptors_command(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete without asking for confirmation.")] = False,
+) -> None:
+    """Delete every stored face descriptor (the 128 numbers per face that identify a person), in every face set.
+
+    Boxes, landmarks, aligned crops, predictions, labels and the tables stay as they are. Training
+    on the dlib backbone and predicting with a dlib-based model need descriptors and say so afterwards;
+    `faces detect` does not compute them again for images it has already scanned with the same settings.
+    Recorded as a run. Example: postercensus --home H faces purge-descriptors --yes
+    """
+    context = existing_home(ctx)
+    console = Console(soft_wrap=True)
+    stored = stored_descriptors(context.engine)
+    if not stored:
+        console.print("no face descriptors are stored: nothing to delete", markup=False, highlight=False)
+        return
+    if not yes and not typer.confirm(
+            f"Delete {sum(stored.values())} face descriptor(s) from {len(stored)} face set(s) in "
+            f"{context.database_display}? This cannot be undone", default=False):
+        raise CommandError("nothing was deleted (not confirmed)", "answer y, or add --yes")
+    report = purge_descriptors(context.engine)
+    by_set = report.facts.by_set if report.facts else {}
+    console.print(f"deleted {report.counts['descriptors_deleted']} face descriptor(s) (run #{report.run_id}):",
+                  markup=False, highlight=False)
+    for identity, count in by_set.items():
+        console.print(f"  result set {identity}: {count}", markup=False, highlight=False)
+    console.print("boxes, landmarks, crops, predictions and labels are kept; the tables, export and dashboards "
+                  "work as before", markup=False, highlight=False)

@@ -20,6 +20,7 @@ SLOW_MODULES: frozenset[str] = frozenset({
     "test_notebook_home.py",  # 10 s; its costliest shared fixture 5 s
     "test_report_methods.py",  # 21 s; its costliest shared fixture 16 s (load average 6)
     "test_face_status_wpa.py",  # 9 s; its costliest shared fixture 9 s
+    "test_faces_purge_descriptors.py",  # 16 s; its costliest shared fixture 12 s (a refresh)
 })
 
 SLOW_TESTS: frozenset[str] = frozenset({
