@@ -23,7 +23,7 @@ from PIL import Image
 
 from tests.support import facedb
 from tests.support.facedb import query
-from tests.support.cli import run_cli
+from tests.support.cli import error_line, ok, run_cli
 from tests.support.posters import FACES_DIR, HOG_ONLY_FACE, VERIFIED_FACES, match
 
 INLINE = ("--workers", "1")
@@ -32,18 +32,6 @@ CONTRACT_KEYS = {"accuracy", "balanced_accuracy", "n", "per_class", "confusion",
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
 
-def _ok(result) -> str:
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result.stdout
-
-
-def _error(result) -> str:
-    """The one-line `Error: …` a failing command must print (exit code 1, no traceback)."""
-    assert result.exit_code == 1, (result.output, result.exception)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def _execute(home: Path, sql: str, rows: list[tuple]) -> None:
@@ -109,7 +97,7 @@ def model(nk_folders, tmp_path_factory) -> tuple[Path, str, str]:
     coin toss for a head trained on some thirty faces."""
     train_folder, _ = nk_folders
     out = tmp_path_factory.mktemp("models") / "nk-gender"
-    stdout = _ok(run_cli(tmp_path_factory.mktemp("unused") / "home", "classify", "train", "--base", "none", str(train_folder),
+    stdout = ok(run_cli(tmp_path_factory.mktemp("unused") / "home", "classify", "train", "--base", "none", str(train_folder),
                          "--out", str(out), "--test-share", "0.3", *INLINE))
     found = re.search(r"model nk-gender version ([0-9a-f]{16}): labels female, male", stdout)
     assert found, stdout
@@ -166,7 +154,7 @@ def test_evaluate_writes_a_report_whose_numbers_agree_with_its_confusion_matrix(
     report_json, report_html = tmp_path / "reports" / "R.json", tmp_path / "R.html"
     (tmp_path / "reports").mkdir()
 
-    stdout = _ok(run_cli(tmp_path / "home", "classify", "evaluate", str(out), str(evaluate_folder),
+    stdout = ok(run_cli(tmp_path / "home", "classify", "evaluate", str(out), str(evaluate_folder),
                          "--json", str(report_json), "--html", str(report_html), "--threshold", "0.8", *INLINE))
 
     assert f"written: {report_json} and {report_html}" in stdout
@@ -225,7 +213,7 @@ def test_evaluating_on_the_training_folder_warns_and_reports_the_unseen_faces_al
     trained_on = card["training"]["images_sha256"]["images"]
     report_json, report_html = tmp_path / "R.json", tmp_path / "R.html"
 
-    stdout = _ok(run_cli(tmp_path / "home", "classify", "evaluate", str(out), str(train_folder),
+    stdout = ok(run_cli(tmp_path / "home", "classify", "evaluate", str(out), str(train_folder),
                          "--json", str(report_json), "--html", str(report_html), *INLINE))
 
     report = json.loads(report_json.read_text(encoding="utf-8"))
@@ -258,7 +246,7 @@ def test_a_model_without_a_training_image_list_has_an_unknown_overlap(model, nk_
     del card["training"]["images_sha256"]
     (old / "model.json").write_text(json.dumps(card), encoding="utf-8")
 
-    stdout = _ok(run_cli(tmp_path / "home", "classify", "evaluate", str(old), str(train_folder),
+    stdout = ok(run_cli(tmp_path / "home", "classify", "evaluate", str(old), str(train_folder),
                          "--json", str(tmp_path / "R.json"), "--html", str(tmp_path / "R.html"), *INLINE))
 
     overlap = json.loads((tmp_path / "R.json").read_text(encoding="utf-8"))["training_overlap"]
@@ -281,7 +269,7 @@ def test_the_shipped_model_knows_the_nk_faces_that_trained_it(shared_data, tmp_p
             with Image.open(path) as image:
                 image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(folder / label / f"mirrored-{path.name}")
 
-    stdout = _ok(run_cli(tmp_path / "home", "classify", "evaluate", "default", str(folder),
+    stdout = ok(run_cli(tmp_path / "home", "classify", "evaluate", "default", str(folder),
                          "--json", str(tmp_path / "R.json"), *INLINE))
 
     overlap = json.loads((tmp_path / "R.json").read_text(encoding="utf-8"))["training_overlap"]
@@ -296,10 +284,10 @@ def test_evaluate_draws_progress_bars_on_a_terminal_and_leaves_no_blank_line_els
     out, _, _ = model
     args = ("classify", "evaluate", str(out), str(small_folder), "--json", str(tmp_path / "R.json"), *INLINE)
 
-    plain = _ok(run_cli(tmp_path / "home", *args))
+    plain = ok(run_cli(tmp_path / "home", *args))
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     monkeypatch.setenv("TTY_INTERACTIVE", "1")
-    drawn = _ok(run_cli(tmp_path / "home", *args))
+    drawn = ok(run_cli(tmp_path / "home", *args))
 
     assert plain.startswith("nk-gender on 4 faces: accuracy"), "no bar and no blank line when not a terminal"
     assert "faces" in drawn and "classifying" in drawn and "4/4" in drawn
@@ -325,7 +313,7 @@ def test_an_empty_label_folder_is_an_error_naming_it(small_folder, tmp_path):
     for path in (folder / "male").iterdir():
         path.unlink()
 
-    line = _error(run_cli(tmp_path / "home", "classify", "train", "--base", "none", str(folder), "--out", str(tmp_path / "M"), *INLINE))
+    line = error_line(run_cli(tmp_path / "home", "classify", "train", "--base", "none", str(folder), "--out", str(tmp_path / "M"), *INLINE))
 
     assert f"the label folder {folder / 'male'} holds no images" in line
     assert not (tmp_path / "M").exists()
@@ -335,7 +323,7 @@ def test_a_single_class_folder_is_an_error(small_folder, tmp_path):
     folder = tmp_path / "faces"
     shutil.copytree(small_folder / "female", folder / "female")
 
-    line = _error(run_cli(tmp_path / "home", "classify", "train", "--base", "none", str(folder), "--out", str(tmp_path / "M"), *INLINE))
+    line = error_line(run_cli(tmp_path / "home", "classify", "train", "--base", "none", str(folder), "--out", str(tmp_path / "M"), *INLINE))
 
     assert "single label (female)" in line and "at least two" in line
     assert not (tmp_path / "M" / "model.json").exists()
@@ -344,7 +332,7 @@ def test_a_single_class_folder_is_an_error(small_folder, tmp_path):
 def test_a_missing_weights_file_is_an_error_naming_it(small_folder, tmp_path):
     weights = tmp_path / "nowhere" / "rcmalli_vggface_tf_notop_vgg16.h5"
 
-    line = _error(run_cli(tmp_path / "home", "classify", "train", "--base", "none", str(small_folder), "--out", str(tmp_path / "M"),
+    line = error_line(run_cli(tmp_path / "home", "classify", "train", "--base", "none", str(small_folder), "--out", str(tmp_path / "M"),
                           "--backbone", "vggface-vgg16", "--weights", str(weights), *INLINE))
 
     assert str(weights) in line and "--weights" in line
@@ -354,7 +342,7 @@ def test_a_missing_weights_file_is_an_error_naming_it(small_folder, tmp_path):
 def test_evaluating_a_model_folder_that_does_not_exist_is_an_error(small_folder, tmp_path):
     missing = tmp_path / "no-such-model"
 
-    line = _error(run_cli(tmp_path / "home", "classify", "evaluate", str(missing), str(small_folder),
+    line = error_line(run_cli(tmp_path / "home", "classify", "evaluate", str(missing), str(small_folder),
                           "--json", str(tmp_path / "R.json"), *INLINE))
 
     assert f"{missing} is not a model folder" in line and "classify train" in line
@@ -365,7 +353,7 @@ def test_evaluating_a_model_folder_that_does_not_exist_is_an_error(small_folder,
 def test_train_needs_exactly_one_of_a_folder_and_the_catalogue(small_folder, tmp_path, source):
     args = tuple(str(small_folder) if arg == "FOLDER" else arg for arg in source)
 
-    line = _error(run_cli(tmp_path / "home", "classify", "train", "--base", "none", *args, "--out", str(tmp_path / "M")))
+    line = error_line(run_cli(tmp_path / "home", "classify", "train", "--base", "none", *args, "--out", str(tmp_path / "M")))
 
     assert "give either a labelled FOLDER or --from-catalog" in line
     assert not (tmp_path / "M").exists()
@@ -383,8 +371,8 @@ def faces_home(shared_data, tmp_path_factory) -> tuple[Path, dict[int, str]]:
     folder = tmp_path_factory.mktemp("posters") / "posters"
     posters = facedb.write_posters(folder, shared_data, POSTERS)
     home = tmp_path_factory.mktemp("faces") / "home"
-    _ok(run_cli(home, "harvest", "folder", str(folder)))
-    _ok(run_cli(home, "faces", "detect", *INLINE))
+    ok(run_cli(home, "harvest", "folder", str(folder)))
+    ok(run_cli(home, "faces", "detect", *INLINE))
     images = facedb.stored_images(home)
     truth: dict[int, str] = {}
     for name, poster in posters.items():
@@ -412,7 +400,7 @@ def _predictions(home: Path) -> list[dict]:
 def predicted(faces_home, model, tmp_path_factory) -> tuple[Path, str]:
     """A copy of `faces_home` after one `classify predict --model M` (treated as read-only)."""
     home = _copy_home(faces_home[0], tmp_path_factory.mktemp("predicted") / "home")
-    return home, _ok(run_cli(home, "classify", "predict", "--model", str(model[0])))
+    return home, ok(run_cli(home, "classify", "predict", "--model", str(model[0])))
 
 
 def test_predict_stores_one_prediction_per_face_and_registers_the_model(predicted, faces_home, model):
@@ -453,14 +441,14 @@ def test_a_second_run_predicts_nothing_new_and_a_higher_threshold_only_relabels(
     home = _copy_home(predicted[0], tmp_path / "home")
     before = _predictions(home)
 
-    again = _ok(run_cli(home, "classify", "predict", "--model", str(model[0])))
+    again = ok(run_cli(home, "classify", "predict", "--model", str(model[0])))
 
     assert "0 face(s) to label" in again and "predictions: 0 new, 0 relabelled" in again
     assert _predictions(home) == before
 
     unsure = [row["face_id"] for row in before if row["probability"] < 0.99]
     assert unsure, "premise: some catalogue faces are predicted with less than 0.99"
-    stricter = _ok(run_cli(home, "classify", "predict", "--model", str(model[0]), "--threshold", "0.99"))
+    stricter = ok(run_cli(home, "classify", "predict", "--model", str(model[0]), "--threshold", "0.99"))
 
     assert f"predictions: 0 new, {len(unsure)} relabelled for threshold 0.99" in stricter
     after = _predictions(home)
@@ -487,7 +475,7 @@ def test_train_from_catalog_uses_the_labelled_faces_and_leaves_out_other(faces_h
     _label_faces(home, truth | {other: "other"})
     out = tmp_path / "M2"
 
-    stdout = _ok(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(out)))
+    stdout = ok(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(out)))
 
     assert f"written: {out}" in stdout
     card = json.loads((out / "model.json").read_text(encoding="utf-8"))
@@ -509,17 +497,17 @@ def test_train_from_catalog_uses_the_labelled_faces_and_leaves_out_other(faces_h
 def test_train_from_catalog_without_labels_says_to_label_some(faces_home, tmp_path):
     home = _copy_home(faces_home[0], tmp_path / "home")
 
-    line = _error(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(tmp_path / "M")))
+    line = error_line(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(tmp_path / "M")))
     assert "no labelled faces in the catalogue yet" in line and "classify label" in line
 
     _label_faces(home, {face_id: "other" for face_id in faces_home[1]})
-    line = _error(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(tmp_path / "M")))
+    line = error_line(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(tmp_path / "M")))
     assert "classify label" in line, "faces marked `other` only are no labelled faces either"
     assert not (tmp_path / "M").exists()
 
     _execute(home, "UPDATE face_labels SET label = ?, purpose = 'validation' WHERE face_id = ?",
              [(label, face_id) for face_id, label in faces_home[1].items()])
-    line = _error(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(tmp_path / "M")))
+    line = error_line(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(tmp_path / "M")))
     assert f"{len(faces_home[1])} face(s) with validation labels were left out" in line
     assert "--include-validation" in line
 
@@ -529,7 +517,7 @@ def test_train_from_catalog_with_too_few_posters_labelled_says_so(faces_home, tm
     truth = faces_home[1]
     _label_faces(home, {face_id: truth[face_id] for face_id in sorted(truth)[:6]})  # three posters
 
-    line = _error(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(tmp_path / "M")))
+    line = error_line(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(tmp_path / "M")))
 
     assert "cannot split the labelled faces by poster" in line and "label faces from more posters" in line
     assert not (tmp_path / "M" / "model.json").exists()

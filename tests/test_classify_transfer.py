@@ -19,7 +19,8 @@ from postercensus.classify.models.modelcard import ModelCard
 from postercensus.classify.train.transfer import OWN_WEIGHTS, domain_balanced_weights
 from tests.support.cli import run_cli
 from tests.support.posters import FACES_DIR
-from tests.test_classify_cli import _error, _ok, quick_training  # noqa: F401  (quick_training: autouse fixture)
+from tests.support.cli import error_line, ok
+from tests.test_classify_cli import quick_training  # noqa: F401  (quick_training: autouse fixture)
 
 LABELS = ("female", "male")
 INLINE = ("--workers", "1")
@@ -104,7 +105,7 @@ def base_model(folders, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def transferred(folders, base_model, tmp_path_factory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("models") / "own-transfer"
-    stdout = _ok(run_cli(tmp_path_factory.mktemp("unused") / "home", "classify", "train", str(folders["own"]),
+    stdout = ok(run_cli(tmp_path_factory.mktemp("unused") / "home", "classify", "train", str(folders["own"]),
                          "--base", str(base_model), "--out", str(out), *INLINE))
     return out, stdout
 
@@ -171,14 +172,14 @@ def test_a_transferred_model_loads_and_predicts_with_its_ensemble(transferred, f
     assert np.allclose(probabilities, ensemble_probabilities(head, [classifier.cnns[0].probabilities(data.samples)], 0.5),
                        atol=1e-5)
     report_path = tmp_path / "report.json"
-    _ok(run_cli(tmp_path / "home", "classify", "evaluate", str(out), str(folders["unseen"]), "--json", str(report_path),
+    ok(run_cli(tmp_path / "home", "classify", "evaluate", str(out), str(folders["unseen"]), "--json", str(report_path),
                 *INLINE))
     assert json.loads(report_path.read_text(encoding="utf-8"))["n"] == len(data.samples)
 
 
 def test_base_none_trains_on_the_faces_alone_and_says_so(folders, tmp_path):
     out = tmp_path / "alone"
-    stdout = _ok(run_cli(tmp_path / "home", "classify", "train", str(folders["own"]), "--base", "none",
+    stdout = ok(run_cli(tmp_path / "home", "classify", "train", str(folders["own"]), "--base", "none",
                          "--out", str(out), *INLINE))
     card = json.loads((out / "model.json").read_text(encoding="utf-8"))
     assert card["transfer"] is None and "ensemble" not in card
@@ -191,7 +192,7 @@ def test_a_base_without_base_faces_is_an_error_naming_base_none(folders, base_mo
     shutil.copytree(base_model, bare)
     (bare / "base_faces.npz").unlink()
 
-    line = _error(run_cli(tmp_path / "home", "classify", "train", str(folders["own"]), "--base", str(bare),
+    line = error_line(run_cli(tmp_path / "home", "classify", "train", str(folders["own"]), "--base", str(bare),
                           "--out", str(tmp_path / "M"), *INLINE))
 
     assert "no base faces" in line and "--base none" in line and str(bare) in line

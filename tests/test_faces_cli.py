@@ -15,7 +15,7 @@ import pytest
 
 from postercensus.faces.executors import DaskFaceExecutor
 from tests.support import facedb
-from tests.support.cli import run_cli, status
+from tests.support.cli import ok, run_cli, status
 from tests.support.badimages import bomb_png, truncated_jpeg
 from tests.support.posters import Poster, assert_finds_faces, match, small_poster
 
@@ -24,10 +24,6 @@ INLINE = ("--workers", "1")
 # The previous default, stated: the detect tests below check the dlib path (68-point alignment) and result sets
 HOG_HAAR_VOTE = ("--detector", "ensemble", "--members", "hog,haar", "--threshold", "-0.6", "--min-votes", "2")
 
-
-def _ok(result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def _read_csv(path: Path) -> list[list[str]]:
@@ -65,7 +61,7 @@ def test_scan_writes_one_row_per_face_relative_to_the_folder_and_reports_bad_fil
 
     result = run_cli(tmp_path / "unused-home", "faces", "scan", str(folder), "--out", str(out), *INLINE)
 
-    stdout = _ok(result)
+    stdout = ok(result)
     rows = _read_csv(out)
     assert rows[0] == CSV_HEADER
     body = rows[1:]
@@ -88,7 +84,7 @@ def test_scan_with_the_ensemble_names_every_detector(scan_folder, tmp_path):
     folder, posters = scan_folder
     out = tmp_path / "ensemble.csv"
 
-    _ok(run_cli(tmp_path / "home", "faces", "scan", str(folder), "--out", str(out), *INLINE,
+    ok(run_cli(tmp_path / "home", "faces", "scan", str(folder), "--out", str(out), *INLINE,
                 "--detector", "ensemble", "--members", "hog,haar"))
 
     body = _read_csv(out)[1:]
@@ -103,7 +99,7 @@ def test_scan_with_yunet_in_the_ensemble_names_both_finders(scan_folder, tmp_pat
     folder, posters = scan_folder
     out = tmp_path / "yunet.csv"
 
-    _ok(run_cli(tmp_path / "home", "faces", "scan", str(folder), "--out", str(out), *INLINE,
+    ok(run_cli(tmp_path / "home", "faces", "scan", str(folder), "--out", str(out), *INLINE,
                 "--detector", "ensemble", "--members", "hog,yunet", "--min-votes", "1", "--threshold", "hog=0,yunet=0.7"))
 
     rows = _read_csv(out)
@@ -118,7 +114,7 @@ def test_scan_with_yunet_in_the_ensemble_names_both_finders(scan_folder, tmp_pat
 def test_detect_with_yunet_records_the_detectors_points_and_the_alignment_they_made(harvested, posters_folder, tmp_path):
     home = copy_home(harvested, tmp_path / "home")
 
-    stdout = _ok(run_cli(home, "faces", "detect", *INLINE, "--detector", "yunet", "--threshold", "0.7"))
+    stdout = ok(run_cli(home, "faces", "detect", *INLINE, "--detector", "yunet", "--threshold", "0.7"))
 
     [face_set] = facedb.face_sets(home)
     assert face_set["parameter_hash"] in stdout
@@ -180,7 +176,7 @@ def test_scan_of_a_folder_without_images_writes_just_the_header(tmp_path):
     empty.mkdir()
     out = tmp_path / "out.csv"
 
-    stdout = _ok(run_cli(tmp_path / "home", "faces", "scan", str(empty), "--out", str(out), *INLINE))
+    stdout = ok(run_cli(tmp_path / "home", "faces", "scan", str(empty), "--out", str(out), *INLINE))
 
     assert _read_csv(out) == [CSV_HEADER]
     assert "0 found in 0 image(s)" in stdout
@@ -272,14 +268,14 @@ def test_second_identical_run_does_nothing_and_other_settings_add_a_second_resul
     first_faces = facedb.faces(home)
     first_crops = {row["crop_path"]: (home / row["crop_path"]).read_bytes() for row in first_faces}
 
-    again = _ok(run_cli(home, "faces", "detect", *INLINE, *HOG_HAAR_VOTE))
+    again = ok(run_cli(home, "faces", "detect", *INLINE, *HOG_HAAR_VOTE))
 
     assert f"result set {first_hash}: 0 image(s) to process" in again
     assert "0 found in 0 image(s)" in again
     assert facedb.faces(home) == first_faces
     assert len(facedb.face_scans(home)) == 3
 
-    other = _ok(run_cli(home, "faces", "detect", *INLINE, "--detector", "haar"))
+    other = ok(run_cli(home, "faces", "detect", *INLINE, "--detector", "haar"))
 
     sets = facedb.face_sets(home)
     assert [s["parameter_hash"] for s in sets][0] == first_hash and len(sets) == 2
@@ -301,7 +297,7 @@ def test_second_identical_run_does_nothing_and_other_settings_add_a_second_resul
     assert (listed[second_hash]["images_scanned"], listed[second_hash]["faces"]) == (3, len(second_faces))
     assert listed[first_hash]["images_failed"] == listed[second_hash]["images_failed"] == 0
     assert listed[first_hash]["parameters"]["upsample"] == 1
-    plain = _ok(run_cli(home, "status"))
+    plain = ok(run_cli(home, "status"))
     assert f"faces, result set {first_hash} (ensemble): {len(first_faces)} faces in 3 images" in plain
     assert f"faces, result set {second_hash} (haar): {len(second_faces)} faces in 3 images" in plain
 
@@ -309,7 +305,7 @@ def test_second_identical_run_does_nothing_and_other_settings_add_a_second_resul
 def test_upsample_zero_is_its_own_result_set(detected, tmp_path):
     home = copy_home(detected[0], tmp_path / "home")
 
-    _ok(run_cli(home, "faces", "detect", *INLINE, *HOG_HAAR_VOTE, "--upsample", "0"))
+    ok(run_cli(home, "faces", "detect", *INLINE, *HOG_HAAR_VOTE, "--upsample", "0"))
 
     sets = facedb.face_sets(home)
     assert len(sets) == 2
@@ -325,7 +321,7 @@ def test_unreadable_and_vanished_stored_files_are_reported_and_the_rest_processe
     stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 2])
     (home / deleted.path).unlink()
 
-    stdout = _ok(run_cli(home, "faces", "detect", *INLINE))
+    stdout = ok(run_cli(home, "faces", "detect", *INLINE))
 
     assert "3 image(s) to process" in stdout
     assert "1 image(s) could not be read, 1 stored file(s) missing" in stdout
@@ -346,11 +342,11 @@ def test_unreadable_and_vanished_stored_files_are_reported_and_the_rest_processe
     assert (listed["images_scanned"], listed["images_failed"], listed["faces"]) == (2, 1, 2)
 
     # the failed one is not retried; the vanished one is, and succeeds once the file is back
-    still = _ok(run_cli(home, "faces", "detect", *INLINE))
+    still = ok(run_cli(home, "faces", "detect", *INLINE))
     assert "1 image(s) to process" in still and "1 stored file(s) missing" in still
     shutil.copyfile(folder / "series" / "poster2.jpg", home / deleted.path)
 
-    back = _ok(run_cli(home, "faces", "detect", *INLINE))
+    back = ok(run_cli(home, "faces", "detect", *INLINE))
 
     assert "1 image(s) to process" in back and "2 found in 1 image(s)" in back
     restored = [row for row in facedb.faces(home) if row["image_sha256"] == deleted.sha256]
@@ -362,7 +358,7 @@ def test_process_pool_finds_the_same_faces_as_one_process(detected, harvested, t
     inline_home = detected[0]
     pool_home = copy_home(harvested, tmp_path / "home")
 
-    stdout = _ok(run_cli(pool_home, "faces", "detect", "--workers", "2", *HOG_HAAR_VOTE))
+    stdout = ok(run_cli(pool_home, "faces", "detect", "--workers", "2", *HOG_HAAR_VOTE))
 
     assert "on 2 local processes" in stdout
     assert facedb.face_sets(pool_home)[0]["parameter_hash"] == facedb.face_sets(inline_home)[0]["parameter_hash"]
@@ -431,10 +427,10 @@ def test_the_same_bytes_under_two_names_are_processed_once(shared_data, tmp_path
     (folder / "copies").mkdir()
     shutil.copyfile(folder / "original.jpg", folder / "copies" / "duplicate.jpg")
     home = tmp_path / "home"
-    _ok(run_cli(home, "harvest", "folder", str(folder)))
+    ok(run_cli(home, "harvest", "folder", str(folder)))
     assert len({image.sha256 for image in facedb.stored_images(home).values()}) == 1
 
-    stdout = _ok(run_cli(home, "faces", "detect", *INLINE))
+    stdout = ok(run_cli(home, "faces", "detect", *INLINE))
 
     assert "1 image(s) to process" in stdout
     assert len(facedb.face_scans(home)) == 1

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from postercensus.cli import app
 
 from tests.support import facedb
-from tests.support.cli import run_cli
+from tests.support.cli import error_line, ok, run_cli
 from tests.support.smallhome import INLINE, harvested_home
 
 KEPT_FACE_COLUMNS = ("id", "image_sha256", "parameter_hash", "face_index", "left", "top", "right", "bottom",
@@ -25,25 +25,13 @@ KEPT_FACE_COLUMNS = ("id", "image_sha256", "parameter_hash", "face_index", "left
                      "detector_landmarks")
 
 
-def _ok(result) -> str:
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result.stdout
-
-
-def _error(result) -> str:
-    """The one `Error: …` line a refused command prints (exit code 1, no traceback)."""
-    assert result.exit_code == 1, (result.output, result.exception)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
 def refreshed(shared_data, tmp_path_factory) -> Path:
     """The small home after one refresh (treated as read-only: tests copy it)."""
     home = harvested_home(shared_data, tmp_path_factory.mktemp("purge"))
-    _ok(run_cli(home, "refresh", *INLINE))
+    ok(run_cli(home, "refresh", *INLINE))
     assert facedb.faces(home) and all(len(face["embedding"]) == 128 for face in facedb.faces(home))
     return home
 
@@ -84,9 +72,9 @@ def test_purge_deletes_every_descriptor_and_keeps_faces_predictions_and_tables(r
     home = _copy(refreshed, tmp_path / "home")
     faces_before, predictions_before = _kept(home), _predictions(home)
     [face_set] = {face["parameter_hash"] for face in faces_before}
-    _ok(run_cli(home, "export", str(tmp_path / "before")))
+    ok(run_cli(home, "export", str(tmp_path / "before")))
 
-    stdout = _ok(run_cli(home, "faces", "purge-descriptors", "--yes"))
+    stdout = ok(run_cli(home, "faces", "purge-descriptors", "--yes"))
 
     assert all(face["embedding"] == [] for face in facedb.faces(home))
     assert f"deleted {len(faces_before)} face descriptor(s)" in stdout
@@ -97,11 +85,11 @@ def test_purge_deletes_every_descriptor_and_keeps_faces_predictions_and_tables(r
     [run] = facedb.runs(home, "faces purge-descriptors")
     assert run["status"] == "ok" and f"run #{run['id']}" in stdout
     assert run["counts"] == {"descriptors_deleted": len(faces_before), "face_sets": 1}
-    _ok(run_cli(home, "export", str(tmp_path / "after")))
+    ok(run_cli(home, "export", str(tmp_path / "after")))
     before, after = _tables(tmp_path / "before"), _tables(tmp_path / "after")
     assert "faces.csv" in after and after == before, "the tables do not read descriptors"
 
-    again = _ok(run_cli(home, "faces", "purge-descriptors", "--yes"))
+    again = ok(run_cli(home, "faces", "purge-descriptors", "--yes"))
     assert "nothing to delete" in again
     assert len(facedb.runs(home, "faces purge-descriptors")) == 1, "no run when there is nothing to delete"
 
@@ -113,12 +101,12 @@ def test_without_yes_it_asks_and_a_no_deletes_nothing(refreshed, tmp_path):
     refused = _answering(home, "n\n")
 
     assert f"Delete {stored} face descriptor(s) from 1 face set(s)" in refused.stdout
-    line = _error(refused)
+    line = error_line(refused)
     assert "nothing was deleted" in line and "--yes" in line
     assert all(len(face["embedding"]) == 128 for face in facedb.faces(home))
     assert facedb.runs(home, "faces purge-descriptors") == []
 
-    _ok(_answering(home, "y\n"))
+    ok(_answering(home, "y\n"))
     assert all(face["embedding"] == [] for face in facedb.faces(home))
 
 
@@ -126,7 +114,7 @@ def test_without_yes_it_asks_and_a_no_deletes_nothing(refreshed, tmp_path):
 def purged(refreshed, tmp_path_factory) -> Path:
     """A copy of the refreshed home after the purge (treated as read-only)."""
     home = _copy(refreshed, tmp_path_factory.mktemp("purged") / "home")
-    _ok(run_cli(home, "faces", "purge-descriptors", "--yes"))
+    ok(run_cli(home, "faces", "purge-descriptors", "--yes"))
     return home
 
 
@@ -135,7 +123,7 @@ def test_detect_with_the_same_settings_says_the_descriptors_were_purged(purged, 
     faces = len(facedb.faces(home))
     [run] = facedb.runs(home, "faces purge-descriptors")
 
-    stdout = _ok(run_cli(home, "faces", "detect", *INLINE))
+    stdout = ok(run_cli(home, "faces", "detect", *INLINE))
 
     assert "0 image(s) to process" in stdout
     assert f"{faces} face(s) of result set" in stdout and "have no descriptor" in stdout
@@ -151,7 +139,7 @@ def test_train_from_catalog_on_dlib_says_it_needs_descriptors(purged, tmp_path):
                    [(face_id, ("female", "male")[face_id % 2]) for face_id in labelled])
     out = tmp_path / "M"
 
-    line = _error(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(out)))
+    line = error_line(run_cli(home, "classify", "train", "--base", "none", "--from-catalog", "--out", str(out)))
 
     assert f"{len(labelled)} face(s) have no stored descriptor" in line
     assert "training on the dlib backbone" in line and "--backbone vggface" in line
@@ -167,7 +155,7 @@ def test_predict_with_another_dlib_model_says_it_needs_descriptors(purged, tmp_p
     (model / "model.json").write_text(json.dumps(card | {"model_id": "renamed-gender"}), encoding="utf-8")
     before = _predictions(home)
 
-    line = _error(run_cli(home, "classify", "predict", "--model", str(model)))
+    line = error_line(run_cli(home, "classify", "predict", "--model", str(model)))
 
     assert f"{len(facedb.faces(home))} face(s) have no stored descriptor" in line
     assert "predicting with renamed-gender (dlib backbone)" in line and "VGGFace" in line

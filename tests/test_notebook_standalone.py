@@ -31,7 +31,7 @@ from postercensus.text.phrases import MissingColumn, write_phrases
 from postercensus.text.pipeline import TextPipeline
 from postercensus.text.settings import TextSettings
 from tests.support import facedb
-from tests.support.cli import run_cli
+from tests.support.cli import ok, run_cli
 from tests.support.posters import FACES_DIR, Poster, assert_finds_faces
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,10 +41,6 @@ DEFAULT_LABELS = ["female", "male"]  # the shipped model's label set
 EXIF_ORIENTATION = 0x0112
 ROTATE_90_CLOCKWISE_TO_VIEW = 6
 
-
-def _ok(result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -77,7 +73,7 @@ def test_find_faces_gives_the_same_faces_for_a_path_a_pil_image_and_an_array(pos
 def test_find_faces_boxes_are_the_boxes_faces_scan_writes(poster_folder, tmp_path):
     folder, posters = poster_folder
     out = tmp_path / "faces.csv"
-    _ok(run_cli(tmp_path / "home", "faces", "scan", str(folder), "--out", str(out), *INLINE))
+    ok(run_cli(tmp_path / "home", "faces", "scan", str(folder), "--out", str(out), *INLINE))
     rows = _read_csv(out)
 
     for name in posters:
@@ -129,9 +125,9 @@ def predicted_home(poster_folder, tmp_path_factory) -> Path:
     """A home after `harvest folder`, `faces detect` and `classify predict` (all defaults) on the posters."""
     folder, _ = poster_folder
     home = tmp_path_factory.mktemp("predicted") / "home"
-    _ok(run_cli(home, "harvest", "folder", str(folder)))
-    _ok(run_cli(home, "faces", "detect", *INLINE))
-    _ok(run_cli(home, "classify", "predict"))
+    ok(run_cli(home, "harvest", "folder", str(folder)))
+    ok(run_cli(home, "faces", "detect", *INLINE))
+    ok(run_cli(home, "classify", "predict"))
     return home
 
 
@@ -221,7 +217,7 @@ def test_mentions_finds_the_woman_tractor_driver_and_the_male_workers():
 
 def test_mentions_are_the_rows_text_phrases_writes(tmp_path, home):
     out = tmp_path / "phrases.csv"
-    _ok(run_cli(home, "text", "phrases", "--csv", str(_write_texts(tmp_path / "texts.csv")), "--column", "text",
+    ok(run_cli(home, "text", "phrases", "--csv", str(_write_texts(tmp_path / "texts.csv")), "--column", "text",
                 "--id-column", "id", "--out", str(out), "--include-titles"))
     rows = _read_csv(out)
 
@@ -243,7 +239,7 @@ def test_mentions_warns_when_the_text_is_not_english_and_refuses_what_is_not_tex
 def test_write_phrases_writes_what_text_phrases_writes(tmp_path, home):
     source = _write_texts(tmp_path / "texts.csv")
     by_command, by_python = tmp_path / "command.csv", tmp_path / "python.csv"
-    stdout = _ok(run_cli(home, "text", "phrases", "--csv", str(source), "--column", "text", "--id-column", "id",
+    stdout = ok(run_cli(home, "text", "phrases", "--csv", str(source), "--column", "text", "--id-column", "id",
                          "--out", str(by_command)))
 
     report = write_phrases(TextPipeline(TextSettings()), source, "text", by_python, id_column="id")
@@ -263,7 +259,7 @@ def test_evaluation_report_is_the_report_classify_evaluate_writes(shared_data, t
         for path in sorted((shared_data / FACES_DIR / label).glob("*.jpg"))[:3]:
             shutil.copyfile(path, folder / label / path.name)
     json_out, html_out = tmp_path / "command.json", tmp_path / "python.html"
-    stdout = _ok(run_cli(tmp_path / "home", "classify", "evaluate", "default", str(folder), "--json", str(json_out),
+    stdout = ok(run_cli(tmp_path / "home", "classify", "evaluate", "default", str(folder), "--json", str(json_out),
                          "--threshold", "0.7", *INLINE))
 
     classifier = load_classifier("default")

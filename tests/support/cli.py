@@ -18,6 +18,21 @@ def run_cli(home: Path, *args: str) -> Result:
     return CliRunner().invoke(app, ["--home", str(home), *args])
 
 
+def ok(result: Result) -> str:
+    """The stdout of a command that must succeed (exit code 0; the output and exception when not)."""
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.stdout
+
+
+def error_line(result: Result) -> str:
+    """The one `Error: …` line a refused command must print (exit code 1, no traceback)."""
+    assert result.exit_code == 1, (result.output, result.exception)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
 def use_catalog(home: Path, url: str) -> None:
     """Point the home at `url` under `[catalog] url` in its postercensus.toml, as a user does for
     scheduled refreshes; the default SQLite URL is left to the default, as a user leaves it."""
