@@ -24,11 +24,10 @@ import numpy as np
 
 from postercensus.classify.prevalence.estimate import (
     EXACT,
-    LOWER,
-    UPPER,
     Confusion,
     SideDraws,
     choose_method,
+    interval_bounds,
     rate_draws,
     require_identified,
     solve_shares,
@@ -90,13 +89,6 @@ def proportion_shares(q: np.ndarray, size: float, confusion: Confusion, n_boot: 
     point = solve_shares(rates[None], q[None], method)[0][0]
     rng = np.random.default_rng(seed)
     draws = SideDraws(q * size, confusion, rate_draws(confusion, n_boot, rng), rng, method, EXACT)
-    tail = (1 - level) / 2
-    low, high = np.empty(len(labels)), np.empty(len(labels))
-    for k in range(len(labels)):
-        shares, identified = draws.for_bound(k, LOWER)
-        low[k] = np.quantile(np.where(identified, shares[:, k], 0.0), tail)
-        shares, identified = draws.for_bound(k, UPPER)
-        high[k] = np.quantile(np.where(identified, shares[:, k], 1.0), 1 - tail)
-    low, high = np.minimum(low, point), np.maximum(high, point)  # an interval contains its estimate
+    low, high = interval_bounds(draws, point, level)
     return (dict(zip(labels, map(float, point))), dict(zip(labels, map(float, low))),
             dict(zip(labels, map(float, high))))

@@ -352,15 +352,7 @@ def estimate_prevalence(
     point = solve_shares(rates[None], q[None], method)[0][0]
     rng = np.random.default_rng(seed)
     boot_rates = rate_draws(confusion, n_boot, rng)
-    tail = (1 - level) / 2
-    low, high = np.empty(len(labels)), np.empty(len(labels))
-    draws = SideDraws(observed, confusion, boot_rates, rng, method, interval)
-    for k in range(len(labels)):
-        shares, identified = draws.for_bound(k, LOWER)
-        low[k] = np.quantile(np.where(identified, shares[:, k], 0.0), tail)
-        shares, identified = draws.for_bound(k, UPPER)
-        high[k] = np.quantile(np.where(identified, shares[:, k], 1.0), 1 - tail)
-    low, high = np.minimum(low, point), np.maximum(high, point)
+    low, high = interval_bounds(SideDraws(observed, confusion, boot_rates, rng, method, interval), point, level)
 
     column = {category: index for index, category in enumerate(confusion.predicted)}
     return PrevalenceEstimate(
@@ -406,6 +398,22 @@ def bootstrap_draws(
             draws = SideDraws(counts, confusion, boot_rates, rng, method, EXACT)
             result[index] = draws.for_bound(label, bound)[0]
     return result
+
+
+def interval_bounds(draws: SideDraws, point: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each label's (low, high) at `level` from its bound's replicates, widened to contain `point`.
+
+    A replicate that identifies nothing counts as 0 for the lower bound and 1 for the upper one
+    (dropping it would narrow the interval); an interval that excludes its estimate is incoherent.
+    """
+    tail = (1 - level) / 2
+    low, high = np.empty(len(point)), np.empty(len(point))
+    for k in range(len(point)):
+        shares, identified = draws.for_bound(k, LOWER)
+        low[k] = np.quantile(np.where(identified, shares[:, k], 0.0), tail)
+        shares, identified = draws.for_bound(k, UPPER)
+        high[k] = np.quantile(np.where(identified, shares[:, k], 1.0), 1 - tail)
+    return np.minimum(low, point), np.maximum(high, point)
 
 
 def rate_draws(confusion: Confusion, n_boot: int, rng: np.random.Generator) -> np.ndarray:
