@@ -133,7 +133,7 @@ def difference(confusion: Confusion, a: Mapping[str, int], b: Mapping[str, int],
     sides = [SideDraws(column, confusion, boot_rates, rng, method, EXACT) for column in columns]
 
     def replicates(bound_a: str, bound_b: str) -> np.ndarray:
-        shares = [_unclipped_shares(boot_rates, side._proportions(side._pseudo_counts(label, bound)))[:, label]
+        shares = [_unclipped_shares(boot_rates, side.proportions(label, bound))[:, label]
                   for side, bound in zip(sides, (bound_a, bound_b))]
         return shares[1] - shares[0]
 

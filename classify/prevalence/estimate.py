@@ -443,6 +443,11 @@ class SideDraws:
             self._solved[key] = (shares, identified)
         return self._solved[key]
 
+    def proportions(self, label: int, bound: str) -> np.ndarray:
+        """Fresh draws (n_boot, C) of the collection's proportions for this label's bound, for a
+        caller that solves them its own way (`analysis.compare` solves them unclipped)."""
+        return self._proportions(self._pseudo_counts(label, bound))
+
     def _pseudo_counts(self, label: int, bound: str) -> np.ndarray | None:
         """Faces added to the counts before drawing proportions; None for the multinomial resample."""
         if self.interval == PERCENTILE:
